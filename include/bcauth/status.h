@@ -1,0 +1,99 @@
+// Status and Result<T>: how bcauth reports the failures a caller is expected to handle
+// (bad input, failed decryption, a message the device would refuse). Exceptions are kept
+// for programming errors and resource exhaustion only.
+#pragma once
+
+#include <cassert>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace bcauth {
+
+enum class StatusCode {
+  kOk = 0,
+  kInvalidArgument,  // malformed input: bad Base64, a missing field, a wrong length
+  kDecryptionFailed, // every cryptographic failure of a token, deliberately indistinguishable
+  kNotFound,
+  kConflict,
+  kInternal,
+};
+
+constexpr std::string_view toString(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return "ok";
+    case StatusCode::kInvalidArgument: return "invalid_argument";
+    case StatusCode::kDecryptionFailed: return "decryption_failed";
+    case StatusCode::kNotFound: return "not_found";
+    case StatusCode::kConflict: return "conflict";
+    case StatusCode::kInternal: return "internal";
+  }
+  return "unknown";
+}
+
+inline std::ostream& operator<<(std::ostream& out, StatusCode code) { return out << toString(code); }
+
+class Status {
+ public:
+  Status() = default;
+
+  static Status ok() { return Status(); }
+  static Status invalidArgument(std::string message, std::string field = {}) {
+    return Status(StatusCode::kInvalidArgument, std::move(message), std::move(field));
+  }
+  static Status decryptionFailed() {
+    return Status(StatusCode::kDecryptionFailed, "token could not be decrypted", {});
+  }
+  static Status notFound(std::string message) { return Status(StatusCode::kNotFound, std::move(message), {}); }
+  static Status conflict(std::string message) { return Status(StatusCode::kConflict, std::move(message), {}); }
+  static Status internal(std::string message) { return Status(StatusCode::kInternal, std::move(message), {}); }
+
+  bool isOk() const { return code_ == StatusCode::kOk; }
+  explicit operator bool() const { return isOk(); }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+  // The input field at fault, as a dotted path ("interactiveData.data.requestIdentifier"); may be empty.
+  const std::string& field() const { return field_; }
+
+  // "field: message", or just the message when no field is known.
+  std::string toString() const { return field_.empty() ? message_ : field_ + ": " + message_; }
+
+ private:
+  Status(StatusCode code, std::string message, std::string field)
+      : code_(code), message_(std::move(message)), field_(std::move(field)) {}
+
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+  std::string field_;
+};
+
+// Either a value or the Status that explains why there is none.
+template <typename T>
+class Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
+    assert(!status_.isOk() && "a Result without a value needs a failed Status");
+  }
+
+  bool isOk() const { return value_.has_value(); }
+  explicit operator bool() const { return isOk(); }
+  const Status& status() const { return status_; }
+
+  T& value() & { assert(isOk()); return *value_; }
+  const T& value() const& { assert(isOk()); return *value_; }
+  T&& value() && { assert(isOk()); return std::move(*value_); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+ private:
+  std::optional<T> value_;
+  Status status_;
+};
+
+}  // namespace bcauth

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages bcauth needs to build and test — and nothing else.
+# Idempotent: it asks dpkg first and calls apt-get only when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libssl-dev            # OpenSSL 3: EVP, X963KDF, AES-GCM
+  libpoco-dev           # Foundation, Net, NetSSL, JSON, Crypto, Util, Data (SQLite, PostgreSQL), JWT
+  libvalijson-dev       # JSON Schema validation (header-only, Poco adapter)
+  libboost-test-dev     # Boost.Test
+  libbenchmark-dev      # Google Benchmark (benchmarks only)
+  zlib1g-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "bcauth: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

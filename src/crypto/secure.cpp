@@ -1,0 +1,60 @@
+#include "bcauth/secure.h"
+
+#include <stdexcept>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "bcauth/base64.h"
+
+namespace bcauth::crypto {
+
+void cleanse(void* data, std::size_t size) {
+  if (data != nullptr && size > 0) OPENSSL_cleanse(data, size);
+}
+
+bool constantTimeEquals(std::string_view a, std::string_view b) {
+  // The length is not secret (API keys and states have fixed, public lengths); the content is.
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+SecureBytes randomBytes(std::size_t count) {
+  SecureBytes out(count);
+  if (count > 0 && RAND_bytes(out.data(), static_cast<int>(count)) != 1) {
+    throw std::runtime_error("the OpenSSL random generator failed");
+  }
+  return out;
+}
+
+std::string randomUrlToken(std::size_t bytes) { return base64UrlEncode(randomBytes(bytes)); }
+
+std::string randomUuid() {
+  SecureBytes b = randomBytes(16);
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x40);  // version 4
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 0x0F]);
+  }
+  return out;
+}
+
+std::array<std::uint8_t, 32> sha256(std::string_view data) {
+  std::array<std::uint8_t, 32> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1 || length != 32) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+  return digest;
+}
+
+std::string pkceChallengeS256(std::string_view verifier) { return base64UrlEncode(sha256(verifier)); }
+
+}  // namespace bcauth::crypto

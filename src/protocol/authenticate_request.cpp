@@ -1,0 +1,290 @@
+// The outbound authenticate message: validation (everything the device would refuse, spec
+// §3.3, and the encoding traps of §9) and rendering to the exact JSON Apple expects.
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <sstream>
+
+#include <Poco/Exception.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/URI.h>
+
+#include "bcauth/base64.h"
+#include "bcauth/crypto.h"
+#include "bcauth/protocol.h"
+#include "protocol/json_util.h"
+#include "protocol/message_info.h"
+
+namespace bcauth::protocol {
+namespace {
+
+const std::string kData = "interactiveData.data";
+const std::string kOAuth2 = "interactiveData.data.authenticate.oauth2";
+
+bool isHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+bool isUuid(std::string_view text) {
+  if (text.size() != 36) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? text[i] != '-' : !isHex(text[i])) return false;
+  }
+  return true;
+}
+
+// RFC 3986 unreserved characters: they survive every URL and form encoding unchanged.
+bool isUnreserved(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~';
+  });
+}
+
+// RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E. The device joins scopes with spaces, so
+// a space inside one item silently becomes two scopes.
+bool isScopeToken(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u == 0x21 || (u >= 0x23 && u <= 0x5B) || (u >= 0x5D && u <= 0x7E);
+  });
+}
+
+// The device reads data.version as an integer: "1.0" → 1, "2" → 2. Returns 0 when unreadable.
+int versionNumber(std::string_view version) {
+  int major = 0;
+  const auto [end, error] = std::from_chars(version.data(), version.data() + version.size(), major);
+  if (error != std::errc() || end == version.data()) return 0;
+  std::string_view rest(end, static_cast<std::size_t>(version.data() + version.size() - end));
+  if (!rest.empty()) {
+    if (rest.front() != '.' || rest.size() == 1) return 0;
+    rest.remove_prefix(1);
+    if (!std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; })) return 0;
+  }
+  return major;
+}
+
+Status validateScopes(const std::vector<std::string>& scope) {
+  if (scope.empty()) return Status::invalidArgument("needs at least one scope", kOAuth2 + ".scope");
+  for (std::size_t i = 0; i < scope.size(); ++i) {
+    if (!isScopeToken(scope[i])) {
+      return Status::invalidArgument("\"" + scope[i] +
+                                         "\" is not one OAuth2 scope (no spaces, quotes or backslashes; one scope per item)",
+                                     kOAuth2 + ".scope[" + std::to_string(i) + "]");
+    }
+  }
+  return Status::ok();
+}
+
+Status validateResponseType(const std::string& responseType) {
+  if (responseType != "code" && responseType != "token") {
+    return Status::invalidArgument("must be \"code\" or \"token\"; the device refuses anything else",
+                                   kOAuth2 + ".responseType");
+  }
+  return Status::ok();
+}
+
+Status validateLegacy(const LegacyOAuth2& oauth2) {
+  if (auto s = validateResponseType(oauth2.responseType); !s) return s;
+  if (auto s = validateScopes(oauth2.scope); !s) return s;
+  if (oauth2.responseEncryptionKey.empty()) {
+    return Status::invalidArgument("is required for the legacy flow", kOAuth2 + ".responseEncryptionKey");
+  }
+  if (auto key = crypto::PublicKey::fromBase64(oauth2.responseEncryptionKey); !key) {
+    return Status::invalidArgument(key.status().message(), kOAuth2 + ".responseEncryptionKey");
+  }
+  if (oauth2.state && (oauth2.state->empty() || !isUnreserved(*oauth2.state))) {
+    return Status::invalidArgument("must be non-empty and use only A-Z a-z 0-9 - . _ ~ (IdPs mangle + / = in redirects)",
+                                   kOAuth2 + ".state");
+  }
+  if (oauth2.clientSecret) {
+    if (oauth2.clientSecret->empty()) return Status::invalidArgument("must not be empty", kOAuth2 + ".clientSecret");
+    // The device form-encodes the token request without escaping '&' and '+' (spec §9.10):
+    // such a secret reaches the IdP corrupted, and every login would fail.
+    if (oauth2.clientSecret->find_first_of("&+") != std::string::npos) {
+      return Status::invalidArgument(
+          "contains '&' or '+', which the device does not escape in the token request; use a secret without them",
+          kOAuth2 + ".clientSecret");
+    }
+  }
+  return Status::ok();
+}
+
+Status validateRedirect(const RedirectOAuth2& oauth2) {
+  if (auto s = validateResponseType(oauth2.responseType); !s) return s;
+  if (auto s = validateScopes(oauth2.scope); !s) return s;
+  if (oauth2.state.empty()) return Status::invalidArgument("is required for the v2 flow", kOAuth2 + ".state");
+  if (!isUnreserved(oauth2.state)) {
+    return Status::invalidArgument("must use only A-Z a-z 0-9 - . _ ~ (IdPs mangle + / = in redirects)",
+                                   kOAuth2 + ".state");
+  }
+  if (oauth2.redirectURI.empty()) return Status::invalidArgument("is required for the v2 flow", kOAuth2 + ".redirectURI");
+  try {
+    const Poco::URI uri(oauth2.redirectURI);
+    if (uri.getScheme() != "https" && uri.getScheme() != "http") {
+      return Status::invalidArgument("must be an absolute http or https URL; the device refuses other schemes",
+                                     kOAuth2 + ".redirectURI");
+    }
+    if (uri.getHost().empty()) return Status::invalidArgument("must name a host", kOAuth2 + ".redirectURI");
+    if (!uri.getFragment().empty()) {
+      return Status::invalidArgument("must not have a fragment", kOAuth2 + ".redirectURI");
+    }
+  } catch (const Poco::Exception&) {
+    return Status::invalidArgument("is not a valid URL", kOAuth2 + ".redirectURI");
+  }
+  if (oauth2.additionalParameters) {
+    const std::string& query = *oauth2.additionalParameters;
+    const std::string field = kOAuth2 + ".additionalParameters";
+    if (query.empty()) return Status::invalidArgument("must not be empty when present", field);
+    if (query.front() == '?' || query.find('#') != std::string::npos) {
+      return Status::invalidArgument("is a query string without '?' or '#'", field);
+    }
+    static const std::set<std::string> kReserved = {"client_id", "redirect_uri", "response_type", "scope", "state"};
+    std::istringstream pairs(query);
+    for (std::string pair; std::getline(pairs, pair, '&');) {
+      const std::string name = pair.substr(0, pair.find('='));
+      if (name.empty()) return Status::invalidArgument("has an empty parameter name", field);
+      if (kReserved.count(name) > 0) {
+        return Status::invalidArgument("must not repeat " + name + ", which the device sets itself", field);
+      }
+    }
+  }
+  return Status::ok();
+}
+
+Poco::JSON::Object::Ptr renderOAuth2(const AuthenticateRequest& request) {
+  auto oauth2 = detail::newObject();
+  auto scopes = [](const std::vector<std::string>& scope) {
+    Poco::JSON::Array::Ptr array = new Poco::JSON::Array();
+    for (const auto& s : scope) array->add(s);
+    return array;
+  };
+  if (const auto* legacy = std::get_if<LegacyOAuth2>(&request.oauth2)) {
+    oauth2->set("responseType", legacy->responseType);
+    oauth2->set("scope", scopes(legacy->scope));
+    detail::setIf(*oauth2, "state", legacy->state);
+    oauth2->set("responseEncryptionKey", legacy->responseEncryptionKey);
+    detail::setIf(*oauth2, "clientSecret", legacy->clientSecret);
+  } else {
+    const auto& v2 = std::get<RedirectOAuth2>(request.oauth2);
+    oauth2->set("responseType", v2.responseType);
+    oauth2->set("scope", scopes(v2.scope));
+    oauth2->set("state", v2.state);
+    oauth2->set("redirectURI", v2.redirectURI);
+    detail::setIf(*oauth2, "additionalParameters", v2.additionalParameters);
+  }
+  return oauth2;
+}
+
+}  // namespace
+
+std::string_view toString(Flow flow) { return flow == Flow::kLegacy ? "legacy" : "v2"; }
+
+std::optional<Flow> parseFlow(std::string_view text) {
+  if (text == "legacy") return Flow::kLegacy;
+  if (text == "v2") return Flow::kV2;
+  return std::nullopt;
+}
+
+Status validate(const AuthenticateRequest& request) {
+  if (!isUuid(request.id)) return Status::invalidArgument("must be a UUID (it is also the id header)", "id");
+  if (request.sourceId.empty()) return Status::invalidArgument("is required: the business id", "sourceId");
+  if (request.destinationId.empty()) {
+    return Status::invalidArgument("is required: the customer's opaque id", "destinationId");
+  }
+  if (request.locale && request.locale->empty()) return Status::invalidArgument("must not be empty", "locale");
+
+  const int version = versionNumber(request.version);
+  if (version <= 0) {
+    return Status::invalidArgument("must be a positive version number such as \"1.0\"", kData + ".version");
+  }
+  if (request.flow() == Flow::kLegacy && version >= 2) {
+    return Status::invalidArgument("must be below 2 for the legacy flow: the device reads 2 and above as the new flow",
+                                   kData + ".version");
+  }
+  if (request.requestIdentifier.empty()) {
+    return Status::invalidArgument("is required: the device refuses the message without it",
+                                   kData + ".requestIdentifier");
+  }
+
+  std::set<std::string> imageIds;
+  for (std::size_t i = 0; i < request.images.size(); ++i) {
+    const auto& image = request.images[i];
+    const std::string path = kData + ".images[" + std::to_string(i) + "]";
+    if (image.identifier.empty()) return Status::invalidArgument("is required", path + ".identifier");
+    if (!imageIds.insert(image.identifier).second) {
+      return Status::invalidArgument("\"" + image.identifier + "\" is used twice", path + ".identifier");
+    }
+    if (image.data.empty()) return Status::invalidArgument("is required", path + ".data");
+    if (auto bytes = crypto::base64Decode(image.data); !bytes) {
+      return Status::invalidArgument(bytes.status().message(), path + ".data");
+    }
+  }
+
+  const std::pair<const MessageInfo*, std::string> infos[] = {
+      {&request.receivedMessage, "interactiveData.receivedMessage"},
+      {&request.replyMessage, "interactiveData.replyMessage"}};
+  for (const auto& [info, path] : infos) {
+    if (auto s = detail::validateMessageInfo(*info, path); !s) return s;
+    if (info->imageIdentifier && imageIds.count(*info->imageIdentifier) == 0) {
+      return Status::invalidArgument("\"" + *info->imageIdentifier + "\" names no image in " + kData + ".images",
+                                     path + ".imageIdentifier");
+    }
+  }
+  if (request.sessionIdentifier && request.sessionIdentifier->empty()) {
+    return Status::invalidArgument("must not be empty when present", "interactiveData.sessionIdentifier");
+  }
+
+  if (const auto* legacy = std::get_if<LegacyOAuth2>(&request.oauth2)) return validateLegacy(*legacy);
+  return validateRedirect(std::get<RedirectOAuth2>(request.oauth2));
+}
+
+Result<AuthenticateMessage> AuthenticateMessage::create(AuthenticateRequest request) {
+  if (auto status = validate(request); !status) return status;
+  return AuthenticateMessage(std::move(request));
+}
+
+Poco::JSON::Object::Ptr AuthenticateMessage::toJson() const {
+  const auto& r = request_;
+  Poco::JSON::Array::Ptr images = new Poco::JSON::Array();
+  for (const auto& image : r.images) {
+    auto item = detail::newObject();
+    item->set("identifier", image.identifier);
+    item->set("data", image.data);
+    detail::setIf(*item, "description", image.description);
+    images->add(item);
+  }
+
+  auto authenticate = detail::newObject();
+  authenticate->set("oauth2", renderOAuth2(r));
+
+  auto data = detail::newObject();
+  data->set("version", r.version);
+  data->set("requestIdentifier", r.requestIdentifier);
+  data->set("images", images);
+  data->set("authenticate", authenticate);
+
+  auto interactiveData = detail::newObject();
+  interactiveData->set("bid", std::string(kBusinessExtensionBid));
+  interactiveData->set("data", data);
+  interactiveData->set("receivedMessage", detail::renderMessageInfo(r.receivedMessage));
+  interactiveData->set("replyMessage", detail::renderMessageInfo(r.replyMessage));
+  detail::setIf(*interactiveData, "sessionIdentifier", r.sessionIdentifier);
+
+  auto message = detail::newObject();
+  message->set("id", r.id);
+  message->set("sourceId", r.sourceId);
+  message->set("destinationId", r.destinationId);
+  message->set("v", 1);
+  message->set("type", std::string("interactive"));
+  detail::setIf(*message, "locale", r.locale);
+  message->set("interactiveData", interactiveData);
+  return message;
+}
+
+std::string AuthenticateMessage::toJsonString(bool pretty) const {
+  std::ostringstream out;
+  toJson()->stringify(out, pretty ? 2 : 0);
+  return out.str();
+}
+
+}  // namespace bcauth::protocol

@@ -1,0 +1,87 @@
+#include "protocol/json_util.h"
+
+#include <charconv>
+
+#include <Poco/Exception.h>
+#include <Poco/JSON/Parser.h>
+
+namespace bcauth::protocol::detail {
+
+Result<std::string> Fields::requiredString(const std::string& key) const {
+  if (!has(key)) return missing(key);
+  const auto& value = object_->get(key);
+  if (!value.isString()) return wrongType(key, "a string");
+  std::string text = value.extract<std::string>();
+  if (text.empty()) return Status::invalidArgument("must not be empty", path(key));
+  return text;
+}
+
+Result<std::optional<std::string>> Fields::optionalString(const std::string& key) const {
+  if (!has(key)) return std::optional<std::string>();
+  const auto& value = object_->get(key);
+  if (!value.isString()) return wrongType(key, "a string");
+  return std::optional<std::string>(value.extract<std::string>());
+}
+
+Result<std::optional<std::int64_t>> Fields::optionalInteger(const std::string& key) const {
+  if (!has(key)) return std::optional<std::int64_t>();
+  const auto& value = object_->get(key);
+  if (value.isInteger()) return std::optional<std::int64_t>(value.convert<std::int64_t>());
+  if (value.isNumeric()) {
+    const double d = value.convert<double>();
+    const auto i = static_cast<std::int64_t>(d);
+    if (static_cast<double>(i) == d) return std::optional<std::int64_t>(i);
+  }
+  if (value.isString()) {
+    const std::string text = value.extract<std::string>();
+    std::int64_t parsed = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+    if (error == std::errc() && end == text.data() + text.size() && !text.empty()) {
+      return std::optional<std::int64_t>(parsed);
+    }
+  }
+  return wrongType(key, "an integer");
+}
+
+Result<Poco::JSON::Object::Ptr> Fields::requiredObject(const std::string& key) const {
+  if (!has(key)) return missing(key);
+  auto object = optionalObject(key);
+  return object;
+}
+
+Result<Poco::JSON::Object::Ptr> Fields::optionalObject(const std::string& key) const {
+  if (!has(key)) return Poco::JSON::Object::Ptr();
+  const auto& value = object_->get(key);
+  if (value.type() != typeid(Poco::JSON::Object::Ptr)) return wrongType(key, "an object");
+  return value.extract<Poco::JSON::Object::Ptr>();
+}
+
+Result<Poco::JSON::Array::Ptr> Fields::optionalArray(const std::string& key) const {
+  if (!has(key)) return Poco::JSON::Array::Ptr();
+  const auto& value = object_->get(key);
+  if (value.type() != typeid(Poco::JSON::Array::Ptr)) return wrongType(key, "an array");
+  return value.extract<Poco::JSON::Array::Ptr>();
+}
+
+Result<Poco::JSON::Object::Ptr> parseObject(std::string_view text) {
+  try {
+    Poco::JSON::Parser parser;
+    const Poco::Dynamic::Var root = parser.parse(std::string(text));
+    if (root.type() != typeid(Poco::JSON::Object::Ptr)) {
+      return Status::invalidArgument("the body must be a JSON object");
+    }
+    return root.extract<Poco::JSON::Object::Ptr>();
+  } catch (const Poco::Exception& e) {
+    return Status::invalidArgument("malformed JSON: " + e.message());
+  } catch (const std::exception& e) {
+    return Status::invalidArgument(std::string("malformed JSON: ") + e.what());
+  }
+}
+
+void setIf(Poco::JSON::Object& object, const std::string& key, const std::optional<std::string>& value) {
+  if (value) object.set(key, *value);
+}
+
+Poco::JSON::Object::Ptr newObject() { return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER); }
+
+}  // namespace bcauth::protocol::detail

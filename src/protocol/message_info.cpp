@@ -1,0 +1,48 @@
+#include "protocol/message_info.h"
+
+namespace bcauth::protocol::detail {
+
+Result<MessageInfo> parseMessageInfo(const Poco::JSON::Object::Ptr& object, const std::string& path) {
+  const Fields fields(object, path);
+  MessageInfo info;
+  // The device drops an info object without a title; a reply may still carry one, so an
+  // absent title reads as empty rather than failing the whole reply.
+  auto title = fields.optionalString("title");
+  if (!title) return title.status();
+  info.title = title->value_or("");
+  for (auto [key, target] : {std::pair{"subtitle", &info.subtitle}, std::pair{"style", &info.style},
+                             std::pair{"imageIdentifier", &info.imageIdentifier},
+                             std::pair{"imageDescription", &info.imageDescription},
+                             std::pair{"alternateTitle", &info.alternateTitle}}) {
+    auto value = fields.optionalString(key);
+    if (!value) return value.status();
+    *target = std::move(*value);
+  }
+  return info;
+}
+
+Poco::JSON::Object::Ptr renderMessageInfo(const MessageInfo& info) {
+  auto object = newObject();
+  object->set("title", info.title);
+  setIf(*object, "subtitle", info.subtitle);
+  setIf(*object, "style", info.style);
+  setIf(*object, "imageIdentifier", info.imageIdentifier);
+  setIf(*object, "imageDescription", info.imageDescription);
+  setIf(*object, "alternateTitle", info.alternateTitle);
+  return object;
+}
+
+Status validateMessageInfo(const MessageInfo& info, const std::string& path) {
+  if (info.title.empty()) {
+    return Status::invalidArgument("is required: the device drops a bubble without a title", path + ".title");
+  }
+  if (info.style && *info.style != "icon" && *info.style != "small" && *info.style != "large") {
+    return Status::invalidArgument("must be icon, small or large", path + ".style");
+  }
+  if (info.imageIdentifier && info.imageIdentifier->empty()) {
+    return Status::invalidArgument("must not be empty", path + ".imageIdentifier");
+  }
+  return Status::ok();
+}
+
+}  // namespace bcauth::protocol::detail

@@ -1,0 +1,14 @@
+// receivedMessage / replyMessage: shared by the request builder and the reply parser.
+#pragma once
+
+#include "bcauth/protocol.h"
+#include "protocol/json_util.h"
+
+namespace bcauth::protocol::detail {
+
+Result<MessageInfo> parseMessageInfo(const Poco::JSON::Object::Ptr& object, const std::string& path);
+Poco::JSON::Object::Ptr renderMessageInfo(const MessageInfo& info);
+// The rules the device applies (BCMessageInfo): a title, a known style.
+Status validateMessageInfo(const MessageInfo& info, const std::string& path);
+
+}  // namespace bcauth::protocol::detail

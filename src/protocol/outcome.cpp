@@ -1,0 +1,114 @@
+// From a parsed reply to the chat event it produces.
+#include <algorithm>
+#include <cctype>
+
+#include "bcauth/outcome.h"
+#include "protocol/json_util.h"
+
+namespace bcauth::protocol {
+namespace {
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+Outcome failedWithoutDetail(Flow flow, std::string_view agentMessage) {
+  Outcome outcome;
+  outcome.eventType = event::kFailed;
+  outcome.flow = flow;
+  outcome.reason = reason::kUnknown;
+  outcome.retryable = false;
+  outcome.alertOps = true;
+  outcome.agentMessage = agentMessage;
+  outcome.customerMessage = "Something went wrong while signing you in. Please try again.";
+  return outcome;
+}
+
+Outcome succeeded(Flow flow) {
+  Outcome outcome;
+  outcome.eventType = event::kSucceeded;
+  outcome.flow = flow;
+  outcome.agentMessage = "The customer signed in.";
+  outcome.customerMessage = "You signed in.";
+  return outcome;
+}
+
+}  // namespace
+
+Outcome outcomeForReply(const AuthenticateReply& reply, bool tokenDecrypted) {
+  if (reply.flow == Flow::kV2) {
+    if (equalsIgnoreCase(reply.status, "success")) return succeeded(Flow::kV2);
+    if (equalsIgnoreCase(reply.status, "cancel")) {
+      Outcome outcome;
+      outcome.eventType = event::kCancelled;
+      outcome.flow = Flow::kV2;
+      outcome.cancelledBy = "customer";
+      outcome.agentMessage = "The customer cancelled the sign-in.";
+      return outcome;
+    }
+    if (reply.errorCode) {
+      Outcome outcome = outcomeForDeviceError({*reply.errorCode, std::string(kRedirectDomain), "OAuth Error"});
+      return outcome;
+    }
+    return failedWithoutDetail(Flow::kV2, "The sign-in failed and the device gave no error code.");
+  }
+
+  if (equalsIgnoreCase(reply.status, "authenticated")) {
+    if (tokenDecrypted) return succeeded(Flow::kLegacy);
+    Outcome outcome;
+    outcome.eventType = event::kFailed;
+    outcome.flow = Flow::kLegacy;
+    outcome.reason = reason::kServerDecryptError;
+    outcome.retryable = false;
+    outcome.alertOps = true;
+    outcome.agentMessage = reply.token ? "The customer signed in but bcauth could not decrypt the returned token."
+                                       : "The device reported success but sent no token.";
+    outcome.customerMessage = "We couldn't sign you in because of a problem on our side. Please try again later.";
+    return outcome;
+  }
+  if (!reply.errors.empty()) {
+    Outcome outcome = outcomeForDeviceError(reply.errors.front());
+    outcome.flow = Flow::kLegacy;
+    return outcome;
+  }
+  return failedWithoutDetail(Flow::kLegacy, "The sign-in failed and the device gave no error.");
+}
+
+Outcome outcomeForMessage(const InboundMessage& message, bool tokenDecrypted) {
+  if (message.authenticate) return outcomeForReply(*message.authenticate, tokenDecrypted);
+  Outcome outcome;
+  outcome.eventType = event::kMessageReceived;
+  outcome.messageType = message.type;
+  outcome.interactiveDataRef = message.interactiveDataRef.has_value();
+  return outcome;
+}
+
+Poco::JSON::Object::Ptr Outcome::toJson() const {
+  auto data = detail::newObject();
+  data->set("event", eventType);
+  if (flow) data->set("flow", std::string(toString(*flow)));
+  if (eventType == event::kFailed) {
+    data->set("reason", reason);
+    if (deviceError) {
+      auto error = detail::newObject();
+      error->set("domain", deviceError->domain);
+      error->set("code", deviceError->code);
+      error->set("message", deviceError->message);
+      data->set("deviceError", error);
+    }
+    data->set("retryable", retryable);
+    data->set("alertOps", alertOps);
+  }
+  if (eventType == event::kCancelled) data->set("by", cancelledBy);
+  if (eventType == event::kMessageReceived) {
+    data->set("type", messageType);
+    if (interactiveDataRef) data->set("interactiveDataRef", true);
+  }
+  if (!agentMessage.empty()) data->set("agentMessage", agentMessage);
+  if (!customerMessage.empty()) data->set("customerMessage", customerMessage);
+  return data;
+}
+
+}  // namespace bcauth::protocol

@@ -1,0 +1,99 @@
+#define BOOST_TEST_MODULE keys
+#include <boost/test/unit_test.hpp>
+
+#include "bcauth/base64.h"
+#include "bcauth/crypto.h"
+#include "test_support.h"
+
+using namespace bcauth;
+using namespace bcauth::crypto;
+
+BOOST_AUTO_TEST_CASE(generated_key_exports_apple_format) {
+  for (int i = 0; i < 20; ++i) {
+    auto key = PrivateKey::generate();
+    BOOST_REQUIRE(key.isOk());
+    const std::string publicKey = key->publicKey().toBase64();
+    BOOST_TEST(publicKey.size() == 132u);
+    BOOST_TEST(publicKey[0] == 'B');
+    BOOST_TEST(publicKey.substr(130) == "==");
+    const Secret scalar = key->toBase64Scalar();
+    BOOST_TEST(scalar.size() == 64u);
+    auto again = PrivateKey::fromBase64Scalar(scalar.view());
+    BOOST_REQUIRE(again.isOk());
+    BOOST_TEST(again->publicKey().toBase64() == publicKey);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(short_scalars_are_left_padded) {
+  // Apple's sample stores int_to_bytes(d): a scalar with leading zero bytes gets shorter.
+  std::vector<std::uint8_t> scalar(48, 0);
+  scalar[47] = 7;
+  auto padded = PrivateKey::fromScalar(scalar);
+  auto shortForm = PrivateKey::fromScalar(std::vector<std::uint8_t>{7});
+  BOOST_REQUIRE(padded.isOk());
+  BOOST_REQUIRE(shortForm.isOk());
+  BOOST_TEST(padded->publicKey().toBase64() == shortForm->publicKey().toBase64());
+  auto fromShortBase64 = PrivateKey::fromBase64Scalar("Bw==");
+  BOOST_REQUIRE(fromShortBase64.isOk());
+  BOOST_TEST(fromShortBase64->publicKey().toBase64() == padded->publicKey().toBase64());
+}
+
+BOOST_AUTO_TEST_CASE(out_of_range_scalars_are_refused) {
+  BOOST_TEST(!PrivateKey::fromScalar(std::vector<std::uint8_t>(48, 0)).isOk());
+  BOOST_TEST(!PrivateKey::fromScalar(std::vector<std::uint8_t>(48, 0xFF)).isOk());
+  BOOST_TEST(!PrivateKey::fromScalar(std::vector<std::uint8_t>(49, 0x01)).isOk());
+  const auto order = bcauth::test::hex(
+      "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973");
+  BOOST_TEST(!PrivateKey::fromScalar(order).isOk());
+  auto belowOrder = order;
+  belowOrder.back() = static_cast<std::uint8_t>(belowOrder.back() - 1);
+  BOOST_TEST(PrivateKey::fromScalar(belowOrder).isOk());
+}
+
+BOOST_AUTO_TEST_CASE(bad_private_key_text_is_refused) {
+  BOOST_TEST(!PrivateKey::fromText("not base64!").isOk());
+  BOOST_TEST(!PrivateKey::fromText("-----BEGIN PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----\n").isOk());
+  // A P-256 key in PEM is not a request key.
+  const std::string p256 =
+      "-----BEGIN PRIVATE KEY-----\n"
+      "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg4eSgzxefv1TF8LRy3M0DI5MkQ6+HCqVBxLtJOEovV3ChRANCAAQLKgQxt5HmRvEWTZ9j"
+      "MvZTNT2ANsI74wv2U6kdR1l7KxAqOckjpgbrWGfmKvkOkIMy001gRSafMV/X6mOkxjXo\n"
+      "-----END PRIVATE KEY-----\n";
+  auto r = PrivateKey::fromText(p256);
+  BOOST_REQUIRE(!r.isOk());
+  BOOST_TEST(r.status().message().find("P-384") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(public_key_formats_apple_rejects_are_refused_with_reasons) {
+  auto key = PrivateKey::generate().value();
+  const std::string good = key.publicKey().toBase64();
+  BOOST_TEST(PublicKey::fromBase64(good).isOk());
+
+  auto spki = PublicKey::fromBase64("MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAE" + good.substr(4));
+  BOOST_TEST(spki.status().message().find("SPKI") != std::string::npos);
+
+  auto pem = PublicKey::fromBase64("-----BEGIN PUBLIC KEY-----");
+  BOOST_TEST(pem.status().message().find("PEM") != std::string::npos);
+
+  std::string urlSafe = good;
+  for (char& ch : urlSafe) {
+    if (ch == '+') ch = '-';
+    if (ch == '/') ch = '_';
+  }
+  if (urlSafe != good) BOOST_TEST(!PublicKey::fromBase64(urlSafe).isOk());
+
+  auto point = key.publicKey().point();
+  std::vector<std::uint8_t> compressed(point.begin(), point.begin() + 49);
+  compressed[0] = static_cast<std::uint8_t>(0x02 | (point[96] & 1));
+  auto c = PublicKey::fromPoint(compressed);
+  BOOST_TEST(c.status().message().find("compressed") != std::string::npos);
+
+  auto offCurve = point;
+  offCurve[96] ^= 0x01;
+  auto off = PublicKey::fromPoint(offCurve);
+  BOOST_TEST(off.status().message().find("not a point") != std::string::npos);
+
+  auto wrongPrefix = point;
+  wrongPrefix[0] = 0x05;
+  BOOST_TEST(!PublicKey::fromPoint(wrongPrefix).isOk());
+}

@@ -1,0 +1,53 @@
+// Small helpers shared by the test suites: hex, files, the shared reference data.
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+namespace bcauth::test {
+
+inline const std::string kSharedDir = BCAUTH_SHARED_DIR;
+inline const std::string kSourceDir = BCAUTH_SOURCE_DIR;
+
+inline std::vector<std::uint8_t> hex(const std::string& text) {
+  if (text.size() % 2 != 0) throw std::invalid_argument("odd hex length");
+  std::vector<std::uint8_t> out;
+  out.reserve(text.size() / 2);
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    out.push_back(static_cast<std::uint8_t>(std::stoul(text.substr(i, 2), nullptr, 16)));
+  }
+  return out;
+}
+
+template <typename Bytes>
+std::string toHex(const Bytes& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (auto b : bytes) {
+    out.push_back(kHex[static_cast<std::uint8_t>(b) >> 4]);
+    out.push_back(kHex[static_cast<std::uint8_t>(b) & 0x0F]);
+  }
+  return out;
+}
+
+inline std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path + " (is ../shared beside the repository?)");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+inline Poco::JSON::Object::Ptr readJsonObject(const std::string& path) {
+  Poco::JSON::Parser parser;
+  return parser.parse(readFile(path)).extract<Poco::JSON::Object::Ptr>();
+}
+
+}  // namespace bcauth::test
