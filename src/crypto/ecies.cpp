@@ -28,16 +28,21 @@ Result<SymmetricKeys> deriveKeys(const PrivateKey& ownKey, const PublicKey& peer
   return SymmetricKeys{std::move(*material)};
 }
 
+Status checkBlobLength(std::size_t size) {
+  if (size < kMinTokenSize) {
+    return Status::invalidArgument("token too short: " + std::to_string(size) +
+                                   " bytes, an encrypted token has at least " + std::to_string(kMinTokenSize));
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 namespace detail {
 
 Result<Secret> decryptBlob(const PrivateKey& privateKey, std::span<const std::uint8_t> blob) {
   // Lengths are checked before any arithmetic.
-  if (blob.size() < kMinTokenSize) {
-    return Status::invalidArgument("token too short: " + std::to_string(blob.size()) +
-                                   " bytes, an encrypted token has at least " + std::to_string(kMinTokenSize));
-  }
+  if (auto status = checkBlobLength(blob.size()); !status) return status;
   const auto ephemeralPoint = blob.first(kPublicPointSize);
   const auto ciphertext = blob.subspan(kPublicPointSize, blob.size() - kMinTokenSize);
   const auto tag = blob.last(kTagSize);
@@ -93,10 +98,7 @@ Result<Secret> decrypt(const PrivateKey& privateKey, std::string_view token) {
 Status checkTokenFormat(std::string_view token) {
   auto blob = decodeToken(token);
   if (!blob) return blob.status();
-  if (blob->size() < kMinTokenSize) {
-    return Status::invalidArgument("token too short: " + std::to_string(blob->size()) + " bytes, an encrypted token has at least " +
-                                   std::to_string(kMinTokenSize));
-  }
+  if (auto status = checkBlobLength(blob->size()); !status) return status;
   if (!PublicKey::fromPoint(std::span(*blob).first(kPublicPointSize))) return Status::decryptionFailed();
   return Status::ok();
 }
