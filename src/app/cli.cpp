@@ -14,6 +14,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include "app/cli_args.h"
+#include "app/runtime.h"
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
 #include "bcauth/outcome.h"
@@ -34,6 +35,7 @@ Commands:
   build       print an outbound authenticate message (legacy or v2)
   validate    check a payload against the matching JSON Schema
   inspect     parse an inbound reply and print the outcome bcauth maps it to
+  serve       run the HTTP server (see `bcauth serve --help`)
 
 Run `bcauth COMMAND --help` for a command's options.
 Exit codes: 0 success; 1 bad input or failed decryption (one line on stderr); 2 wrong usage.
@@ -348,6 +350,7 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     out << kUsage;
     return kExitOk;
   }
+  if (args.front() == "serve") return runServe(std::vector<std::string>(args.begin() + 1, args.end()));
   const Command* command = nullptr;
   for (const auto& c : commands()) {
     if (args.front() == c.name) command = &c;

@@ -1,0 +1,72 @@
+#include "app/runtime.h"
+
+#include <chrono>
+
+#include <Poco/Logger.h>
+#include <Poco/Net/SocketAddress.h>
+
+namespace bcauth::app {
+
+namespace {
+std::int64_t nowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Runtime::Runtime(const Settings& settings) : sweepSeconds_(settings.sweepSeconds) {
+  store_ = store::openSqliteStore(settings.dataDir);
+  service::ServiceConfig serviceConfig;
+  serviceConfig.publicUrl = settings.publicUrl;
+  serviceConfig.defaultTtlSeconds = settings.defaultTtlSeconds;
+  serviceConfig.allowHttpLoopbackProviders = settings.allowHttpLoopbackProviders;
+  serviceConfig.v2MessageVersion = settings.v2MessageVersion;
+  service_ = std::make_unique<service::AuthService>(*store_, crypto::Sealer::fromBase64Key(settings.masterKey).value(),
+                                                    serviceConfig, nowMillis);
+  http::HttpConfig httpConfig;
+  httpConfig.apiKeys = settings.apiKeys;
+  httpConfig.cspId = settings.cspId;
+  httpConfig.appleSecret = settings.appleSecret;
+  httpConfig.jwtWindowSeconds = settings.jwtWindowSeconds;
+  httpConfig.maxBodyBytes = settings.maxBodyBytes;
+  httpConfig.maxThreads = settings.maxThreads;
+  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(settings.host, static_cast<Poco::UInt16>(settings.port)));
+  server_ = std::make_unique<http::Server>(*service_, httpConfig, socket);
+}
+
+Runtime::~Runtime() { stop(); }
+
+void Runtime::start() {
+  server_->start();
+  started_ = true;
+  sweeper_ = std::thread([this] { sweepLoop(sweepSeconds_); });
+}
+
+void Runtime::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  stopRequested_.notify_all();
+  if (sweeper_.joinable()) sweeper_.join();
+  if (started_) server_->stop();
+}
+
+void Runtime::sweepLoop(std::int64_t everySeconds) {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    stopRequested_.wait_for(lock, std::chrono::seconds(everySeconds), [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    try {
+      const int expired = service_->expireDue();
+      if (expired > 0) Poco::Logger::get("bcauth.sweeper").information(std::to_string(expired) + " requests expired");
+    } catch (const std::exception& e) {
+      Poco::Logger::get("bcauth.sweeper").error(std::string("sweep failed: ") + e.what());
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace bcauth::app

@@ -1,0 +1,143 @@
+#include "app/settings.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <Poco/Environment.h>
+#include <Poco/NumberParser.h>
+#include <Poco/String.h>
+#include <Poco/URI.h>
+
+#include "bcauth/base64.h"
+#include "bcauth/seal.h"
+
+namespace bcauth::app {
+namespace {
+
+Result<std::int64_t> integer(const Poco::Util::AbstractConfiguration& config, const std::string& key,
+                             std::int64_t fallback, std::int64_t min, std::int64_t max, const std::string& env) {
+  if (!config.has(key)) return fallback;
+  Poco::Int64 value = 0;
+  if (!Poco::NumberParser::tryParse64(Poco::trim(config.getRawString(key)), value) || value < min || value > max) {
+    return Status::invalidArgument("must be an integer from " + std::to_string(min) + " to " + std::to_string(max), env);
+  }
+  return value;
+}
+
+}  // namespace
+
+const std::vector<SettingKey>& settingKeys() {
+  static const std::vector<SettingKey> keys = {
+      {"BCAUTH_CSP_ID", "bcauth.cspId", "your CSP (MSP) id from Apple; the aud of Apple's JWTs (required)"},
+      {"BCAUTH_APPLE_SECRET", "bcauth.appleSecret", "the Messaging API secret, Base64 as Apple issues it (required)"},
+      {"BCAUTH_API_KEYS", "bcauth.apiKeys", "comma-separated API keys for the CSP API (required)"},
+      {"BCAUTH_MASTER_KEY", "bcauth.masterKey", "Base64 of 32 random bytes sealing secrets at rest"},
+      {"BCAUTH_MASTER_KEY_FILE", "bcauth.masterKeyFile", "a file holding the master key (instead of BCAUTH_MASTER_KEY)"},
+      {"BCAUTH_DATA_DIR", "bcauth.dataDir", "where the SQLite store lives (default ./data)"},
+      {"BCAUTH_PUBLIC_URL", "bcauth.publicUrl", "bcauth's public https base URL; needed by the v2 flow"},
+      {"BCAUTH_HOST", "bcauth.host", "address to listen on (default 127.0.0.1)"},
+      {"BCAUTH_PORT", "bcauth.port", "port to listen on (default 8080; 0 picks a free one)"},
+      {"BCAUTH_MAX_BODY_BYTES", "bcauth.maxBodyBytes", "largest accepted body, compressed or not (default 1048576)"},
+      {"BCAUTH_JWT_WINDOW_SECONDS", "bcauth.jwtWindowSeconds", "accepted distance of a JWT's iat from now (default 3600)"},
+      {"BCAUTH_DEFAULT_TTL_SECONDS", "bcauth.defaultTtlSeconds", "request lifetime when ttlSeconds is not given (default 900)"},
+      {"BCAUTH_SWEEP_SECONDS", "bcauth.sweepSeconds", "how often expired requests are swept (default 5)"},
+      {"BCAUTH_ALLOW_HTTP_LOOPBACK_PROVIDERS", "bcauth.allowHttpLoopbackProviders",
+       "true lets provider URLs use http:// on 127.0.0.1/localhost (development only)"},
+      {"BCAUTH_V2_MESSAGE_VERSION", "bcauth.v2MessageVersion", "data.version of v2 messages (default 1.0, spec §3.6)"},
+      {"BCAUTH_MAX_THREADS", "bcauth.maxThreads", "HTTP worker threads (default 16)"},
+  };
+  return keys;
+}
+
+void applyEnvironment(Poco::Util::AbstractConfiguration& config) {
+  for (const auto& k : settingKeys()) {
+    if (Poco::Environment::has(k.env)) config.setString(k.key, Poco::Environment::get(k.env));
+  }
+}
+
+Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
+  Settings s;
+  auto text = [&](const char* key) { return config.has(key) ? Poco::trim(config.getRawString(key)) : std::string(); };
+
+  s.cspId = text("bcauth.cspId");
+  if (s.cspId.empty()) return Status::invalidArgument("is required: your CSP id from Apple", "BCAUTH_CSP_ID");
+
+  const std::string secret = text("bcauth.appleSecret");
+  if (secret.empty()) return Status::invalidArgument("is required: Apple's Messaging API secret (Base64)", "BCAUTH_APPLE_SECRET");
+  auto decoded = crypto::base64Decode(secret);
+  if (!decoded || decoded->empty()) {
+    return Status::invalidArgument("must be the Base64 secret Apple issued: " + decoded.status().message(),
+                                   "BCAUTH_APPLE_SECRET");
+  }
+  s.appleSecret.assign(decoded->begin(), decoded->end());
+
+  std::istringstream keys(text("bcauth.apiKeys"));
+  for (std::string key; std::getline(keys, key, ',');) {
+    key = Poco::trim(key);
+    if (key.empty()) continue;
+    if (key.size() < 16) return Status::invalidArgument("each API key needs at least 16 characters", "BCAUTH_API_KEYS");
+    s.apiKeys.push_back(key);
+  }
+  if (s.apiKeys.empty()) return Status::invalidArgument("is required: at least one API key", "BCAUTH_API_KEYS");
+
+  s.masterKey = text("bcauth.masterKey");
+  const std::string keyFile = text("bcauth.masterKeyFile");
+  if (s.masterKey.empty() && !keyFile.empty()) {
+    std::ifstream in(keyFile);
+    if (!in) return Status::invalidArgument("cannot read " + keyFile, "BCAUTH_MASTER_KEY_FILE");
+    std::getline(in, s.masterKey);
+    s.masterKey = Poco::trim(s.masterKey);
+  }
+  if (s.masterKey.empty()) {
+    return Status::invalidArgument("is required (or BCAUTH_MASTER_KEY_FILE): Base64 of 32 random bytes, "
+                                   "e.g. `openssl rand -base64 32`",
+                                   "BCAUTH_MASTER_KEY");
+  }
+  if (auto sealer = crypto::Sealer::fromBase64Key(s.masterKey); !sealer) {
+    return Status::invalidArgument(sealer.status().message(), "BCAUTH_MASTER_KEY");
+  }
+
+  if (!text("bcauth.dataDir").empty()) s.dataDir = text("bcauth.dataDir");
+  s.publicUrl = text("bcauth.publicUrl");
+  while (!s.publicUrl.empty() && s.publicUrl.back() == '/') s.publicUrl.pop_back();
+  if (!s.publicUrl.empty()) {
+    try {
+      const Poco::URI uri(s.publicUrl);
+      if ((uri.getScheme() != "https" && uri.getScheme() != "http") || uri.getHost().empty() || !uri.getQuery().empty()) {
+        return Status::invalidArgument("must be an absolute http(s) URL without a query", "BCAUTH_PUBLIC_URL");
+      }
+    } catch (const std::exception&) {
+      return Status::invalidArgument("is not a URL", "BCAUTH_PUBLIC_URL");
+    }
+  }
+  if (!text("bcauth.host").empty()) s.host = text("bcauth.host");
+
+  auto port = integer(config, "bcauth.port", s.port, 0, 65535, "BCAUTH_PORT");
+  if (!port) return port.status();
+  s.port = static_cast<int>(*port);
+  auto body = integer(config, "bcauth.maxBodyBytes", static_cast<std::int64_t>(s.maxBodyBytes), 1024, 64 << 20,
+                      "BCAUTH_MAX_BODY_BYTES");
+  if (!body) return body.status();
+  s.maxBodyBytes = static_cast<std::size_t>(*body);
+  auto window = integer(config, "bcauth.jwtWindowSeconds", s.jwtWindowSeconds, 1, 86400, "BCAUTH_JWT_WINDOW_SECONDS");
+  if (!window) return window.status();
+  s.jwtWindowSeconds = *window;
+  auto ttl = integer(config, "bcauth.defaultTtlSeconds", s.defaultTtlSeconds, 30, 86400, "BCAUTH_DEFAULT_TTL_SECONDS");
+  if (!ttl) return ttl.status();
+  s.defaultTtlSeconds = *ttl;
+  auto sweep = integer(config, "bcauth.sweepSeconds", s.sweepSeconds, 1, 3600, "BCAUTH_SWEEP_SECONDS");
+  if (!sweep) return sweep.status();
+  s.sweepSeconds = *sweep;
+  auto threads = integer(config, "bcauth.maxThreads", s.maxThreads, 1, 512, "BCAUTH_MAX_THREADS");
+  if (!threads) return threads.status();
+  s.maxThreads = static_cast<int>(*threads);
+  const std::string loopback = text("bcauth.allowHttpLoopbackProviders");
+  if (!loopback.empty() && loopback != "true" && loopback != "false") {
+    return Status::invalidArgument("must be true or false", "BCAUTH_ALLOW_HTTP_LOOPBACK_PROVIDERS");
+  }
+  s.allowHttpLoopbackProviders = loopback == "true";
+  if (!text("bcauth.v2MessageVersion").empty()) s.v2MessageVersion = text("bcauth.v2MessageVersion");
+  return s;
+}
+
+}  // namespace bcauth::app

@@ -1,0 +1,47 @@
+// Server settings: from a configuration file (Poco properties or INI), every key overridable
+// by an environment variable; checked before anything starts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <Poco/Util/AbstractConfiguration.h>
+
+#include "bcauth/status.h"
+
+namespace bcauth::app {
+
+struct Settings {
+  std::string cspId;
+  std::string appleSecret;  // decoded bytes of BCAUTH_APPLE_SECRET
+  std::vector<std::string> apiKeys;
+  std::string masterKey;  // Base64 of 32 bytes (from BCAUTH_MASTER_KEY or the key file)
+  std::string dataDir = "data";
+  std::string publicUrl;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::size_t maxBodyBytes = 1 << 20;
+  std::int64_t jwtWindowSeconds = 3600;
+  std::int64_t defaultTtlSeconds = 900;
+  std::int64_t sweepSeconds = 5;
+  bool allowHttpLoopbackProviders = false;
+  std::string v2MessageVersion = "1.0";
+  int maxThreads = 16;
+};
+
+// The environment variables and the configuration keys they override, for docs and --help.
+struct SettingKey {
+  const char* env;
+  const char* key;
+  const char* meaning;
+};
+const std::vector<SettingKey>& settingKeys();
+
+// Copies every BCAUTH_* variable present in the environment over the configuration.
+void applyEnvironment(Poco::Util::AbstractConfiguration& config);
+
+// Reads and checks everything; the Status names the setting at fault.
+Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config);
+
+}  // namespace bcauth::app

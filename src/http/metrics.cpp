@@ -1,0 +1,53 @@
+#include "http/metrics.h"
+
+#include <sstream>
+
+namespace bcauth::http {
+
+void Metrics::countRequest(const std::string& route, int status) {
+  std::lock_guard lock(mutex_);
+  ++requests_[{route, status}];
+}
+
+void Metrics::countInbound(const std::string& outcome) {
+  std::lock_guard lock(mutex_);
+  ++inbound_[outcome];
+}
+
+void Metrics::observeInboundSeconds(double seconds) {
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) ++bucketCounts_[i];
+  }
+  ++observations_;
+  sum_ += seconds;
+}
+
+std::string Metrics::render(std::int64_t pendingRequests) {
+  std::lock_guard lock(mutex_);
+  std::ostringstream out;
+  out << "# HELP bcauth_http_requests_total HTTP requests by route and status.\n"
+         "# TYPE bcauth_http_requests_total counter\n";
+  for (const auto& [key, count] : requests_) {
+    out << "bcauth_http_requests_total{route=\"" << key.first << "\",status=\"" << key.second << "\"} " << count << "\n";
+  }
+  out << "# HELP bcauth_inbound_messages_total Inbound messages from Apple by the event they produced.\n"
+         "# TYPE bcauth_inbound_messages_total counter\n";
+  for (const auto& [outcome, count] : inbound_) {
+    out << "bcauth_inbound_messages_total{outcome=\"" << outcome << "\"} " << count << "\n";
+  }
+  out << "# HELP bcauth_inbound_seconds Time to process an inbound message, decryption included.\n"
+         "# TYPE bcauth_inbound_seconds histogram\n";
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    out << "bcauth_inbound_seconds_bucket{le=\"" << kBuckets[i] << "\"} " << bucketCounts_[i] << "\n";
+  }
+  out << "bcauth_inbound_seconds_bucket{le=\"+Inf\"} " << observations_ << "\n"
+      << "bcauth_inbound_seconds_sum " << sum_ << "\n"
+      << "bcauth_inbound_seconds_count " << observations_ << "\n"
+      << "# HELP bcauth_pending_requests Authenticate requests waiting for a reply.\n"
+         "# TYPE bcauth_pending_requests gauge\n"
+      << "bcauth_pending_requests " << pendingRequests << "\n";
+  return out.str();
+}
+
+}  // namespace bcauth::http

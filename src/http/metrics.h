@@ -1,0 +1,30 @@
+// Counters and a histogram in Prometheus text format (Poco 1.11 has no Prometheus module).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace bcauth::http {
+
+class Metrics {
+ public:
+  void countRequest(const std::string& route, int status);
+  void countInbound(const std::string& outcome);
+  void observeInboundSeconds(double seconds);
+  // Renders everything; pendingRequests is read from the store at scrape time.
+  std::string render(std::int64_t pendingRequests);
+
+ private:
+  static constexpr std::array<double, 10> kBuckets = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0};
+  std::mutex mutex_;
+  std::map<std::pair<std::string, int>, std::uint64_t> requests_;
+  std::map<std::string, std::uint64_t> inbound_;
+  std::array<std::uint64_t, kBuckets.size()> bucketCounts_{};
+  std::uint64_t observations_ = 0;
+  double sum_ = 0;
+};
+
+}  // namespace bcauth::http

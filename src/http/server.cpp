@@ -1,0 +1,420 @@
+#include "http/server.h"
+
+#include <chrono>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include <Poco/InflatingStream.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
+
+#include "bcauth/secure.h"
+#include "http/apple_jwt.h"
+#include "http/errors.h"
+#include "protocol/json_util.h"
+
+namespace bcauth::http {
+namespace {
+
+using Poco::Net::HTTPRequest;
+using Poco::Net::HTTPResponse;
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+
+struct Context {
+  service::AuthService& service;
+  const HttpConfig& config;
+  Metrics& metrics;
+};
+
+// A matched request: the route's name (for metrics), its path parameters and query.
+struct Call {
+  HTTPServerRequest& request;
+  HTTPServerResponse& response;
+  std::vector<std::string> params;
+  Poco::URI::QueryParameters query;
+  Context& context;
+};
+
+using Route = std::function<void(Call&)>;
+
+std::string queryValue(const Call& call, const std::string& name) {
+  for (const auto& [key, value] : call.query) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+Result<std::int64_t> queryInteger(const Call& call, const std::string& name, std::int64_t fallback, std::int64_t min,
+                                  std::int64_t max) {
+  const std::string text = queryValue(call, name);
+  if (text.empty()) return fallback;
+  try {
+    std::size_t used = 0;
+    const std::int64_t value = std::stoll(text, &used);
+    if (used == text.size() && value >= min && value <= max) return value;
+  } catch (const std::exception&) {
+  }
+  return Status::invalidArgument("must be an integer from " + std::to_string(min) + " to " + std::to_string(max), name);
+}
+
+// Reads at most cap bytes; a larger body is refused before it is read whole.
+enum class BodyError { kNone, kTooLarge, kBadGzip };
+
+BodyError readBody(HTTPServerRequest& request, std::size_t cap, std::string& body) {
+  if (request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(cap)) {
+    return BodyError::kTooLarge;
+  }
+  std::istream& in = request.stream();
+  body.clear();
+  char buffer[8192];
+  while (in) {
+    in.read(buffer, sizeof buffer);
+    body.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (body.size() > cap) return BodyError::kTooLarge;
+  }
+  // Apple gzips its bodies, with or without Content-Encoding: detect the magic bytes (§8).
+  if (body.size() >= 2 && static_cast<unsigned char>(body[0]) == 0x1f && static_cast<unsigned char>(body[1]) == 0x8b) {
+    try {
+      std::istringstream compressed(body);
+      Poco::InflatingInputStream inflater(compressed, Poco::InflatingStreamBuf::STREAM_GZIP);
+      std::string plain;
+      while (inflater) {
+        inflater.read(buffer, sizeof buffer);
+        plain.append(buffer, static_cast<std::size_t>(inflater.gcount()));
+        if (plain.size() > cap) return BodyError::kTooLarge;  // a decompression bomb stops here
+      }
+      if (inflater.bad()) return BodyError::kBadGzip;
+      body.swap(plain);
+    } catch (const std::exception&) {
+      return BodyError::kBadGzip;
+    }
+  }
+  return BodyError::kNone;
+}
+
+bool readJsonBody(Call& call, Poco::JSON::Object::Ptr& object) {
+  std::string body;
+  switch (readBody(call.request, call.context.config.maxBodyBytes, body)) {
+    case BodyError::kTooLarge:
+      sendError(call.response, HTTPResponse::HTTP_REQUEST_ENTITY_TOO_LARGE, "payload_too_large",
+                "the body is larger than " + std::to_string(call.context.config.maxBodyBytes) + " bytes");
+      return false;
+    case BodyError::kBadGzip:
+      sendError(call.response, HTTPResponse::HTTP_BAD_REQUEST, "invalid_argument", "the body is not valid gzip");
+      return false;
+    case BodyError::kNone:
+      break;
+  }
+  auto parsed = protocol::detail::parseObject(body);
+  if (!parsed) {
+    sendStatus(call.response, parsed.status());
+    return false;
+  }
+  object = *parsed;
+  return true;
+}
+
+template <typename T>
+void answer(Call& call, const Result<T>& result, HTTPResponse::HTTPStatus ok = HTTPResponse::HTTP_OK) {
+  if (!result) return sendStatus(call.response, result.status());
+  std::ostringstream out;
+  result.value()->stringify(out);
+  sendJson(call.response, ok, out.str());
+}
+
+// The CSP API's Bearer key: 401 without one, 403 with a wrong one.
+bool authorizeApiKey(Call& call) {
+  const std::string header = call.request.get("Authorization", "");
+  static const std::string kBearer = "Bearer ";
+  if (header.compare(0, kBearer.size(), kBearer) != 0 || header.size() == kBearer.size()) {
+    call.response.set("WWW-Authenticate", "Bearer");
+    sendError(call.response, HTTPResponse::HTTP_UNAUTHORIZED, "unauthorized", "an API key is required (Authorization: Bearer <key>)");
+    return false;
+  }
+  const std::string presented = header.substr(kBearer.size());
+  bool match = false;
+  for (const auto& key : call.context.config.apiKeys) match = crypto::constantTimeEquals(presented, key) || match;
+  if (!match) {
+    sendError(call.response, HTTPResponse::HTTP_FORBIDDEN, "forbidden", "the API key is not valid");
+    return false;
+  }
+  return true;
+}
+
+// --- routes ---------------------------------------------------------------------
+
+void healthz(Call& call) { sendJson(call.response, HTTPResponse::HTTP_OK, R"({"status":"ok"})"); }
+
+void readyz(Call& call) {
+  if (call.context.service.ready()) return sendJson(call.response, HTTPResponse::HTTP_OK, R"({"status":"ready"})");
+  sendError(call.response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "unavailable", "the store does not answer");
+}
+
+void metrics(Call& call) {
+  const std::string body = call.context.metrics.render(call.context.service.pendingCount());
+  call.response.setContentType("text/plain; version=0.0.4");
+  call.response.setContentLength(static_cast<std::streamsize>(body.size()));
+  call.response.send() << body;
+}
+
+void appleMessage(Call& call) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  const JwtCheck jwt = verifyAppleJwt(call.request.get("Authorization", ""), call.context.config.appleSecret,
+                                      call.context.config.cspId, now.count(), call.context.config.jwtWindowSeconds);
+  if (jwt.verdict == JwtVerdict::kMissing) {
+    return sendError(call.response, HTTPResponse::HTTP_UNAUTHORIZED, "unauthorized", jwt.reason);
+  }
+  if (jwt.verdict == JwtVerdict::kInvalid) {
+    return sendError(call.response, HTTPResponse::HTTP_FORBIDDEN, "forbidden", jwt.reason);
+  }
+  std::string body;
+  switch (readBody(call.request, call.context.config.maxBodyBytes, body)) {
+    case BodyError::kTooLarge:
+      return sendError(call.response, HTTPResponse::HTTP_REQUEST_ENTITY_TOO_LARGE, "payload_too_large",
+                       "the body is larger than " + std::to_string(call.context.config.maxBodyBytes) + " bytes");
+    case BodyError::kBadGzip:
+      return sendError(call.response, HTTPResponse::HTTP_BAD_REQUEST, "invalid_argument", "the body is not valid gzip");
+    case BodyError::kNone:
+      break;
+  }
+  const auto result = call.context.service.handleInbound(body, call.request.get("capability-list", call.request.get("capabilities", "")));
+  if (!result) return sendStatus(call.response, result.status());
+  call.context.metrics.countInbound(result->duplicate ? "duplicate" : result->eventType);
+  call.context.metrics.observeInboundSeconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  sendJson(call.response, HTTPResponse::HTTP_OK,
+           result->duplicate ? R"({"status":"duplicate"})" : R"({"status":"accepted"})");
+}
+
+void putProvider(Call& call) {
+  Poco::JSON::Object::Ptr body;
+  if (readJsonBody(call, body)) answer(call, call.context.service.putProvider(call.params[0], body));
+}
+void getProvider(Call& call) { answer(call, call.context.service.provider(call.params[0])); }
+void deleteProvider(Call& call) {
+  const Status status = call.context.service.deleteProvider(call.params[0]);
+  if (!status) return sendStatus(call.response, status);
+  call.response.setStatus(HTTPResponse::HTTP_NO_CONTENT);
+  call.response.send();
+}
+void listProviders(Call& call) {
+  auto list = call.context.service.providers(queryValue(call, "enabled") == "true");
+  Poco::JSON::Object::Ptr body = new Poco::JSON::Object();
+  body->set("providers", *list);
+  answer(call, Result<Poco::JSON::Object::Ptr>(body));
+}
+
+void createRequest(Call& call) {
+  Poco::JSON::Object::Ptr body;
+  if (!readJsonBody(call, body)) return;
+  std::optional<std::string> key;
+  if (call.request.has("Idempotency-Key")) key = call.request.get("Idempotency-Key");
+  if (key && (key->empty() || key->size() > 200)) {
+    return sendError(call.response, HTTPResponse::HTTP_BAD_REQUEST, "invalid_argument",
+                     "Idempotency-Key must be 1–200 characters", "Idempotency-Key");
+  }
+  auto created = call.context.service.createRequest(body, key);
+  if (!created) return sendStatus(call.response, created.status());
+  std::ostringstream out;
+  created->body->stringify(out);
+  sendJson(call.response, created->created ? HTTPResponse::HTTP_CREATED : HTTPResponse::HTTP_OK, out.str());
+}
+void getRequest(Call& call) { answer(call, call.context.service.request(call.params[0])); }
+void cancelRequest(Call& call) { answer(call, call.context.service.cancelRequest(call.params[0])); }
+void requestToken(Call& call) { answer(call, call.context.service.token(call.params[0])); }
+
+void conversationEvents(Call& call) {
+  auto after = queryInteger(call, "after", 0, 0, INT64_MAX);
+  if (!after) return sendStatus(call.response, after.status());
+  auto limit = queryInteger(call, "limit", 100, 1, 1000);
+  if (!limit) return sendStatus(call.response, limit.status());
+  answer(call, call.context.service.conversationEvents(call.params[0], *after, static_cast<std::size_t>(*limit)));
+}
+
+void events(Call& call) {
+  auto after = queryInteger(call, "after", 0, 0, INT64_MAX);
+  if (!after) return sendStatus(call.response, after.status());
+  auto limit = queryInteger(call, "limit", 100, 1, 1000);
+  if (!limit) return sendStatus(call.response, limit.status());
+  auto wait = queryInteger(call, "waitSeconds", 0, 0, 60);
+  if (!wait) return sendStatus(call.response, wait.status());
+  answer(call, call.context.service.events(*after, static_cast<std::size_t>(*limit), *wait * 1000));
+}
+
+// --- routing --------------------------------------------------------------------
+
+struct RouteSpec {
+  std::string method;
+  std::string pattern;  // "/v1/providers/{}" — {} matches one path segment
+  bool apiKey;
+  Route run;
+};
+
+const std::vector<RouteSpec>& routes() {
+  static const std::vector<RouteSpec> all = {
+      {"GET", "/healthz", false, healthz},
+      {"GET", "/readyz", false, readyz},
+      {"GET", "/metrics", false, metrics},
+      {"POST", "/message", false, appleMessage},
+      {"GET", "/v1/providers", true, listProviders},
+      {"PUT", "/v1/providers/{}", true, putProvider},
+      {"GET", "/v1/providers/{}", true, getProvider},
+      {"DELETE", "/v1/providers/{}", true, deleteProvider},
+      {"POST", "/v1/auth-requests", true, createRequest},
+      {"GET", "/v1/auth-requests/{}", true, getRequest},
+      {"POST", "/v1/auth-requests/{}/cancel", true, cancelRequest},
+      {"GET", "/v1/auth-requests/{}/token", true, requestToken},
+      {"GET", "/v1/conversations/{}/events", true, conversationEvents},
+      {"GET", "/v1/events", true, events},
+  };
+  return all;
+}
+
+std::vector<std::string> splitPath(const std::string& rawPath) {
+  std::vector<std::string> segments;
+  std::size_t start = 1;
+  while (start <= rawPath.size()) {
+    const std::size_t slash = std::min(rawPath.find('/', start), rawPath.size());
+    std::string decoded;
+    // Segments are decoded one by one, so an opaque id's %2F stays inside its segment.
+    Poco::URI::decode(rawPath.substr(start, slash - start), decoded);
+    segments.push_back(decoded);
+    start = slash + 1;
+  }
+  return segments;
+}
+
+bool match(const std::string& pattern, const std::vector<std::string>& segments, std::vector<std::string>& params) {
+  const auto parts = splitPath(pattern);
+  if (parts.size() != segments.size()) return false;
+  params.clear();
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i] == "{}") {
+      if (segments[i].empty()) return false;
+      params.push_back(segments[i]);
+    } else if (parts[i] != segments[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+class Handler : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit Handler(Context& context) : context_(context) {}
+
+  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+    const auto started = std::chrono::steady_clock::now();
+    std::string requestId = request.get("X-Request-Id", "");
+    if (requestId.empty() || requestId.size() > 64 ||
+        requestId.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+            std::string::npos) {
+      requestId = crypto::randomUuid();
+    }
+    response.set("X-Request-Id", requestId);
+    std::string routeName = "unmatched";
+    try {
+      const std::string& uri = request.getURI();
+      const std::size_t q = uri.find('?');
+      const std::string rawPath = uri.substr(0, q);
+      const auto segments = splitPath(rawPath);
+      const RouteSpec* found = nullptr;
+      bool pathKnown = false;
+      std::vector<std::string> params;
+      for (const auto& route : routes()) {
+        if (!match(route.pattern, segments, params)) continue;
+        pathKnown = true;
+        if (route.method == request.getMethod()) {
+          found = &route;
+          break;
+        }
+      }
+      if (found == nullptr) {
+        if (pathKnown) {
+          sendError(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                    request.getMethod() + " is not allowed here");
+        } else {
+          sendError(response, HTTPResponse::HTTP_NOT_FOUND, "not_found", "no such route");
+        }
+      } else {
+        routeName = found->method + " " + found->pattern;
+        Call call{request, response, params, {}, context_};
+        if (q != std::string::npos) call.query = Poco::URI(uri).getQueryParameters();
+        if (!found->apiKey || authorizeApiKey(call)) found->run(call);
+      }
+    } catch (const std::exception& e) {
+      Poco::Logger::get("bcauth.http").error("request " + requestId + " failed: " + e.what());
+      if (!response.sent()) sendError(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "internal", "internal error");
+    }
+    const int status = static_cast<int>(response.getStatus());
+    context_.metrics.countRequest(routeName, status);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    // One line per request: never a body, a query string or an Authorization header.
+    std::ostringstream line;
+    line << R"({"requestId":")" << requestId << R"(","method":")" << request.getMethod() << R"(","route":")"
+         << routeName << R"(","status":)" << status << R"(,"ms":)" << ms << "}";
+    Poco::Logger::get("bcauth.http").information(line.str());
+  }
+
+ private:
+  Context& context_;
+};
+
+class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit Factory(std::shared_ptr<Context> context) : context_(std::move(context)) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
+    return new Handler(*context_);
+  }
+
+ private:
+  std::shared_ptr<Context> context_;
+};
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> registeredRoutes() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& route : routes()) out.emplace_back(route.method, route.pattern);
+  return out;
+}
+
+Server::Server(service::AuthService& service, HttpConfig config, const Poco::Net::ServerSocket& socket)
+    : metrics_(std::make_unique<Metrics>()), port_(socket.address().port()) {
+  auto sharedConfig = std::make_shared<HttpConfig>(std::move(config));
+  auto context = std::shared_ptr<Context>(new Context{service, *sharedConfig, *metrics_},
+                                          [sharedConfig](Context* c) { delete c; });
+  Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams();
+  params->setMaxThreads(sharedConfig->maxThreads);
+  params->setMaxQueued(sharedConfig->maxQueued);
+  params->setKeepAlive(true);
+  params->setTimeout(Poco::Timespan(30, 0));
+  server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(context), socket, params);
+}
+
+Server::~Server() { stop(); }
+
+void Server::start() { server_->start(); }
+
+void Server::stop() {
+  if (!server_ || stopped_) return;
+  stopped_ = true;
+  // Stop accepting; requests already being handled finish (up to a grace period) before the
+  // caller tears down the service and store they use.
+  server_->stop();
+  for (int i = 0; i < 200 && server_->currentConnections() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  server_->stopAll(true);
+}
+
+}  // namespace bcauth::http

@@ -1,0 +1,48 @@
+// bcauth's HTTP surface on Poco's HTTPServer: the CSP API, Apple's /message webhook and the
+// operations endpoints. Handlers are thin: parse, call the service, map the result.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/ServerSocket.h>
+
+#include "http/metrics.h"
+#include "service/auth_service.h"
+
+namespace bcauth::http {
+
+struct HttpConfig {
+  std::vector<std::string> apiKeys;      // Bearer keys for the CSP API
+  std::string cspId;                     // expected JWT aud on /message
+  std::string appleSecret;               // the Base64-decoded Messaging API secret (raw bytes)
+  std::int64_t jwtWindowSeconds = 3600;  // accepted |now − iat|
+  std::size_t maxBodyBytes = 1 << 20;    // larger bodies (compressed or not) → 413
+  int maxThreads = 16;
+  int maxQueued = 256;
+};
+
+// Method and path pattern of every route, for the OpenAPI coverage test.
+std::vector<std::pair<std::string, std::string>> registeredRoutes();
+
+class Server {
+ public:
+  Server(service::AuthService& service, HttpConfig config, const Poco::Net::ServerSocket& socket);
+  ~Server();
+  void start();
+  // Stops accepting, lets in-flight requests finish (up to a grace period), then returns.
+  void stop();
+  std::uint16_t port() const { return port_; }
+  Metrics& metrics() { return *metrics_; }
+
+ private:
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::uint16_t port_;
+  bool stopped_ = false;
+};
+
+}  // namespace bcauth::http

@@ -1,0 +1,470 @@
+// Providers, request creation, cancel, tokens and events.
+#include "service/auth_service.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <Poco/Exception.h>
+#include <Poco/URI.h>
+
+#include "bcauth/crypto.h"
+#include "bcauth/protocol.h"
+#include "protocol/json_util.h"
+#include "service/json_views.h"
+
+namespace bcauth::service {
+namespace {
+
+using protocol::detail::Fields;
+
+Status notFound(const std::string& what, const std::string& id) { return Status::notFound(what + " " + id + " does not exist"); }
+
+bool isLoopbackHost(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
+
+Status checkUrl(const std::string& url, const std::string& field, bool allowHttpLoopback) {
+  try {
+    const Poco::URI uri(url);
+    if (uri.getHost().empty()) return Status::invalidArgument("must be an absolute URL", field);
+    if (uri.getScheme() == "https") return Status::ok();
+    if (uri.getScheme() == "http" && allowHttpLoopback && isLoopbackHost(uri.getHost())) return Status::ok();
+    return Status::invalidArgument("must be an https URL", field);
+  } catch (const Poco::Exception&) {
+    return Status::invalidArgument("is not a valid URL", field);
+  }
+}
+
+Result<std::vector<std::string>> stringList(const Fields& fields, const std::string& key) {
+  auto array = fields.optionalArray(key);
+  if (!array) return array.status();
+  std::vector<std::string> out;
+  if (!*array) return out;
+  for (std::size_t i = 0; i < (*array)->size(); ++i) {
+    const auto item = (*array)->get(static_cast<unsigned>(i));
+    if (!item.isString() || item.extract<std::string>().empty()) {
+      return Status::invalidArgument("must be a non-empty string", fields.path(key) + "[" + std::to_string(i) + "]");
+    }
+    out.push_back(item.extract<std::string>());
+  }
+  return out;
+}
+
+Result<protocol::MessageInfo> messageInfo(const Fields& fields, const std::string& key, const std::string& defaultTitle) {
+  protocol::MessageInfo info;
+  info.title = defaultTitle;
+  auto object = fields.optionalObject(key);
+  if (!object) return object.status();
+  if (!*object) return info;
+  const Fields inner(*object, fields.path(key));
+  for (auto [name, target] : {std::pair{"subtitle", &info.subtitle}, std::pair{"style", &info.style},
+                              std::pair{"imageIdentifier", &info.imageIdentifier},
+                              std::pair{"imageDescription", &info.imageDescription},
+                              std::pair{"alternateTitle", &info.alternateTitle}}) {
+    auto value = inner.optionalString(name);
+    if (!value) return value.status();
+    *target = *value;
+  }
+  auto title = inner.optionalString("title");
+  if (!title) return title.status();
+  if (*title) info.title = **title;
+  return info;
+}
+
+store::Event makeEvent(const std::string& type, std::int64_t at, const std::string& conversationId,
+                       const std::string& authRequestId, const Poco::JSON::Object::Ptr& data) {
+  return store::Event{0, type, at, conversationId, authRequestId, detail::toJsonString(data)};
+}
+
+JsonObject eventView(const store::Event& event) {
+  auto view = protocol::detail::newObject();
+  view->set("seq", event.seq);
+  view->set("type", event.type);
+  view->set("at", detail::isoTime(event.at));
+  view->set("conversationId", event.conversationId);
+  if (!event.authRequestId.empty()) view->set("authRequestId", event.authRequestId);
+  view->set("data", detail::parseJsonObject(event.dataJson));
+  return view;
+}
+
+// The message as stored and shown: the legacy clientSecret never leaves bcauth through the API.
+std::string redactedMessage(const protocol::AuthenticateMessage& message) {
+  auto json = message.toJson();
+  auto oauth2 = json->getObject("interactiveData")->getObject("data")->getObject("authenticate")->getObject("oauth2");
+  if (oauth2->has("clientSecret")) oauth2->set("clientSecret", std::string("[redacted]"));
+  return detail::toJsonString(json);
+}
+
+}  // namespace
+
+std::string sealContext(const std::string& kind, const std::string& id) { return kind + ":" + id; }
+
+AuthService::AuthService(store::Store& store, crypto::Sealer sealer, ServiceConfig config,
+                         std::function<std::int64_t()> nowMillis)
+    : store_(store), sealer_(std::move(sealer)), config_(std::move(config)), now_(std::move(nowMillis)) {}
+
+// --- providers ------------------------------------------------------------------
+
+Result<JsonObject> AuthService::putProvider(const std::string& id, const JsonObject& body) {
+  if (id.empty() || id.size() > 128 || id.find_first_of("/?#% ") != std::string::npos) {
+    return Status::invalidArgument("must be 1–128 characters without / ? # % or spaces", "providerId");
+  }
+  const Fields fields(body, "");
+  store::Provider p;
+  p.id = id;
+  for (auto [key, target] : {std::pair{"name", &p.name}, std::pair{"authorizationUrl", &p.authorizationUrl},
+                             std::pair{"tokenUrl", &p.tokenUrl}, std::pair{"clientId", &p.clientId}}) {
+    auto value = fields.requiredString(key);
+    if (!value) return value.status();
+    *target = *value;
+  }
+  auto userinfo = fields.optionalString("userinfoUrl");
+  if (!userinfo) return userinfo.status();
+  p.userinfoUrl = userinfo->value_or("");
+  for (auto [key, value] : {std::pair{"authorizationUrl", &p.authorizationUrl}, std::pair{"tokenUrl", &p.tokenUrl},
+                            std::pair{"userinfoUrl", &p.userinfoUrl}}) {
+    if (value->empty()) continue;
+    if (auto s = checkUrl(*value, key, config_.allowHttpLoopbackProviders); !s) return s;
+  }
+  auto scopes = stringList(fields, "scopes");
+  if (!scopes) return scopes.status();
+  if (scopes->empty()) return Status::invalidArgument("needs at least one scope", "scopes");
+  p.scopes = *scopes;
+  if (fields.has("enabled")) {
+    const auto& enabled = body->get("enabled");
+    if (!enabled.isBoolean()) return fields.wrongType("enabled", "a boolean");
+    p.enabled = enabled.extract<bool>();
+  }
+  auto profile = fields.optionalObject("profileFields");
+  if (!profile) return profile.status();
+  if (*profile) {
+    for (const auto& name : (*profile)->getNames()) {
+      const auto& claim = (*profile)->get(name);
+      if (!claim.isString()) return Status::invalidArgument("must map to a claim name", "profileFields." + name);
+      p.profileFields[name] = claim.extract<std::string>();
+    }
+  }
+  const auto existing = store_.provider(id);
+  p.createdAt = existing ? existing->createdAt : now_();
+  p.updatedAt = now_();
+  // The secret is write-only: a PUT without clientSecret keeps the one already stored.
+  auto secret = fields.optionalString("clientSecret");
+  if (!secret) return secret.status();
+  if (*secret) {
+    p.sealedClientSecret = (*secret)->empty() ? std::nullopt
+                                              : std::optional(sealer_.seal(**secret, sealContext("provider", id)));
+  } else if (existing) {
+    p.sealedClientSecret = existing->sealedClientSecret;
+  }
+  store_.transaction([&](store::Transaction& tx) { tx.putProvider(p); });
+  return provider(id);
+}
+
+Result<JsonObject> AuthService::provider(const std::string& id) {
+  const auto p = store_.provider(id);
+  if (!p) return notFound("provider", id);
+  auto view = protocol::detail::newObject();
+  view->set("id", p->id);
+  view->set("name", p->name);
+  view->set("authorizationUrl", p->authorizationUrl);
+  view->set("tokenUrl", p->tokenUrl);
+  if (!p->userinfoUrl.empty()) view->set("userinfoUrl", p->userinfoUrl);
+  view->set("clientId", p->clientId);
+  view->set("clientSecretSet", p->sealedClientSecret.has_value());
+  view->set("scopes", detail::stringArray(p->scopes));
+  view->set("enabled", p->enabled);
+  auto profile = protocol::detail::newObject();
+  for (const auto& [field, claim] : p->profileFields) profile->set(field, claim);
+  view->set("profileFields", profile);
+  view->set("createdAt", detail::isoTime(p->createdAt));
+  view->set("updatedAt", detail::isoTime(p->updatedAt));
+  return view;
+}
+
+Result<Poco::JSON::Array::Ptr> AuthService::providers(bool enabledOnly) {
+  Poco::JSON::Array::Ptr list = new Poco::JSON::Array();
+  for (const auto& p : store_.providers(enabledOnly)) list->add(*provider(p.id));
+  return list;
+}
+
+Status AuthService::deleteProvider(const std::string& id) {
+  bool deleted = false;
+  store_.transaction([&](store::Transaction& tx) { deleted = tx.deleteProvider(id); });
+  return deleted ? Status::ok() : notFound("provider", id);
+}
+
+// --- requests -------------------------------------------------------------------
+
+Result<Created> AuthService::createRequest(const JsonObject& body, const std::optional<std::string>& idempotencyKey) {
+  if (idempotencyKey) {
+    if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return Created{requestView(*existing), false};
+  }
+  const Fields fields(body, "");
+  store::AuthRequest request;
+  for (auto [key, target] : {std::pair{"conversationId", &request.conversationId},
+                             std::pair{"businessId", &request.businessId},
+                             std::pair{"providerId", &request.providerId}}) {
+    auto value = fields.requiredString(key);
+    if (!value) return value.status();
+    *target = *value;
+  }
+  const auto provider = store_.provider(request.providerId);
+  if (!provider) return Status::invalidArgument("names no registered provider", "providerId");
+  if (!provider->enabled) return Status::conflict("provider " + provider->id + " is disabled");
+
+  auto scopes = stringList(fields, "scopes");
+  if (!scopes) return scopes.status();
+  request.scopes = scopes->empty() ? provider->scopes : *scopes;
+  for (const auto& s : request.scopes) {
+    if (std::find(provider->scopes.begin(), provider->scopes.end(), s) == provider->scopes.end()) {
+      return Status::invalidArgument("\"" + s + "\" is not one of the provider's scopes", "scopes");
+    }
+  }
+
+  auto flowText = fields.optionalString("flow");
+  if (!flowText) return flowText.status();
+  const std::string flowName = flowText->value_or("auto");
+  protocol::Flow flow;
+  if (flowName == "auto") {
+    const auto capabilities = store_.capabilities(request.conversationId);
+    if (!capabilities) {
+      return Status::conflict("flow auto: no capability-list is recorded for this conversation yet; "
+                              "wait for a message from the customer or choose flow legacy or v2");
+    }
+    if (protocol::hasCapability(*capabilities, "AUTH2")) flow = protocol::Flow::kV2;
+    else if (protocol::hasCapability(*capabilities, "AUTH")) flow = protocol::Flow::kLegacy;
+    else return Status::conflict("flow auto: the customer's device supports neither AUTH nor AUTH2");
+  } else if (auto parsed = protocol::parseFlow(flowName)) {
+    flow = *parsed;
+  } else {
+    return Status::invalidArgument("must be auto, legacy or v2", "flow");
+  }
+  if (flow == protocol::Flow::kV2 && config_.publicUrl.empty()) {
+    return Status::conflict("the v2 flow needs BCAUTH_PUBLIC_URL (the base of bcauth's /oauth/callback)");
+  }
+  request.flow = std::string(protocol::toString(flow));
+
+  std::int64_t ttl = config_.defaultTtlSeconds;
+  auto ttlValue = fields.optionalInteger("ttlSeconds");
+  if (!ttlValue) return ttlValue.status();
+  if (*ttlValue) {
+    if (**ttlValue < 30 || **ttlValue > config_.maxTtlSeconds) {
+      return Status::invalidArgument("must be between 30 and " + std::to_string(config_.maxTtlSeconds), "ttlSeconds");
+    }
+    ttl = **ttlValue;
+  }
+
+  protocol::AuthenticateRequest message;
+  message.id = crypto::randomUuid();
+  message.sourceId = request.businessId;
+  message.destinationId = request.conversationId;
+  message.requestIdentifier = crypto::randomUuid();
+  auto received = messageInfo(fields, "receivedMessage", "Sign in to " + provider->name);
+  if (!received) return received.status();
+  auto reply = messageInfo(fields, "replyMessage", "You signed in");
+  if (!reply) return reply.status();
+  message.receivedMessage = *received;
+  message.replyMessage = *reply;
+  auto images = fields.optionalArray("images");
+  if (!images) return images.status();
+  if (*images) {
+    for (std::size_t i = 0; i < (*images)->size(); ++i) {
+      const auto item = (*images)->get(static_cast<unsigned>(i));
+      const std::string path = "images[" + std::to_string(i) + "]";
+      if (item.type() != typeid(Poco::JSON::Object::Ptr)) return Status::invalidArgument("must be an object", path);
+      const Fields image(item.extract<Poco::JSON::Object::Ptr>(), path);
+      auto identifier = image.requiredString("identifier");
+      if (!identifier) return identifier.status();
+      auto data = image.requiredString("data");
+      if (!data) return data.status();
+      auto description = image.optionalString("description");
+      if (!description) return description.status();
+      message.images.push_back({*identifier, *data, *description});
+    }
+  }
+
+  std::optional<crypto::PrivateKey> key;
+  std::optional<std::string> verifier;
+  if (flow == protocol::Flow::kLegacy) {
+    auto generated = crypto::PrivateKey::generate();
+    if (!generated) return generated.status();
+    key = std::move(*generated);
+    std::optional<std::string> clientSecret;
+    if (provider->sealedClientSecret) {
+      auto secret = sealer_.unseal(*provider->sealedClientSecret, sealContext("provider", provider->id));
+      if (!secret) return Status::internal("the provider's client secret does not unseal (wrong master key?)");
+      clientSecret = std::string(secret->view());
+    }
+    message.oauth2 = protocol::LegacyOAuth2{"code", request.scopes, key->publicKey().toBase64(), std::nullopt,
+                                            clientSecret};
+  } else {
+    message.version = config_.v2MessageVersion;
+    request.state = crypto::randomUrlToken(24);
+    verifier = crypto::randomUrlToken(32);
+    message.oauth2 = protocol::RedirectOAuth2{
+        "code", request.scopes, *request.state, config_.publicUrl + "/oauth/callback",
+        "code_challenge=" + crypto::pkceChallengeS256(*verifier) + "&code_challenge_method=S256"};
+  }
+  auto built = protocol::AuthenticateMessage::create(std::move(message));
+  if (!built) return built.status();
+
+  request.id = crypto::randomUuid();
+  request.requestIdentifier = built->request().requestIdentifier;
+  request.createdAt = request.updatedAt = now_();
+  request.expiresAt = request.createdAt + ttl * 1000;
+  request.messageJson = redactedMessage(*built);
+  request.idempotencyKey = idempotencyKey;
+
+  auto data = protocol::detail::newObject();
+  data->set("flow", request.flow);
+  data->set("providerId", request.providerId);
+  data->set("scopes", detail::stringArray(request.scopes));
+  try {
+    store_.transaction([&](store::Transaction& tx) {
+      tx.insertRequest(request);
+      if (key) {
+        const crypto::Secret scalar = key->toBase64Scalar();
+        tx.putSecret(request.id, store::secret::kPrivateKey,
+                     sealer_.seal(scalar.view(), sealContext(store::secret::kPrivateKey, request.id)));
+      }
+      if (verifier) {
+        tx.putSecret(request.id, store::secret::kPkceVerifier,
+                     sealer_.seal(*verifier, sealContext(store::secret::kPkceVerifier, request.id)));
+      }
+      tx.appendEvent(makeEvent("auth.requested", request.createdAt, request.conversationId, request.id, data));
+    });
+  } catch (const store::DuplicateError&) {
+    // Another create with the same Idempotency-Key won the race: answer with its request.
+    if (idempotencyKey) {
+      if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return Created{requestView(*existing), false};
+    }
+    throw;
+  }
+  notifyEvents();
+  auto view = requestView(request);
+  view->set("message", detail::parseJsonObject(request.messageJson));
+  return Created{view, true};
+}
+
+JsonObject AuthService::requestView(const store::AuthRequest& r) {
+  auto view = protocol::detail::newObject();
+  view->set("id", r.id);
+  view->set("requestIdentifier", r.requestIdentifier);
+  view->set("conversationId", r.conversationId);
+  view->set("businessId", r.businessId);
+  view->set("providerId", r.providerId);
+  view->set("flow", r.flow);
+  view->set("scopes", detail::stringArray(r.scopes));
+  view->set("status", r.status);
+  if (!r.statusReason.empty()) view->set("statusReason", r.statusReason);
+  view->set("createdAt", detail::isoTime(r.createdAt));
+  view->set("updatedAt", detail::isoTime(r.updatedAt));
+  view->set("expiresAt", detail::isoTime(r.expiresAt));
+  view->set("tokenAvailable", r.status == store::status::kSucceeded &&
+                                  store_.secret(r.id, store::secret::kAccessToken).has_value());
+  return view;
+}
+
+Result<JsonObject> AuthService::request(const std::string& id) {
+  auto r = store_.request(id);
+  if (!r) return notFound("auth request", id);
+  auto view = requestView(*r);
+  view->set("message", detail::parseJsonObject(r->messageJson));
+  return view;
+}
+
+Result<JsonObject> AuthService::cancelRequest(const std::string& id) {
+  Status outcome = Status::ok();
+  store_.transaction([&](store::Transaction& tx) {
+    auto r = tx.request(id);
+    if (!r) {
+      outcome = notFound("auth request", id);
+      return;
+    }
+    if (r->status != store::status::kPending) {
+      outcome = Status::conflict("auth request " + id + " is " + r->status + ", not pending");
+      return;
+    }
+    const auto at = now_();
+    tx.updateRequestStatus(id, store::status::kCancelled, "cancelled by agent", at);
+    tx.deleteSecret(id, store::secret::kPrivateKey);
+    tx.deleteSecret(id, store::secret::kPkceVerifier);
+    auto data = protocol::detail::newObject();
+    data->set("by", std::string("agent"));
+    tx.appendEvent(makeEvent("auth.cancelled", at, r->conversationId, id, data));
+  });
+  if (!outcome) return outcome;
+  notifyEvents();
+  return request(id);
+}
+
+Result<JsonObject> AuthService::token(const std::string& id) {
+  const auto r = store_.request(id);
+  if (!r) return notFound("auth request", id);
+  if (r->status != store::status::kSucceeded) {
+    return Status::conflict("auth request " + id + " is " + r->status + "; a token exists only once it succeeded");
+  }
+  const auto sealed = store_.secret(id, store::secret::kAccessToken);
+  if (!sealed) return Status::conflict("auth request " + id + " succeeded without a token (v2 before the callback)");
+  auto accessToken = sealer_.unseal(*sealed, sealContext(store::secret::kAccessToken, id));
+  if (!accessToken) return Status::internal("the stored token does not unseal (wrong master key?)");
+  auto view = protocol::detail::newObject();
+  view->set("authRequestId", id);
+  view->set("accessToken", std::string(accessToken->view()));
+  view->set("tokenType", std::string("Bearer"));
+  view->set("refreshTokenAvailable", store_.secret(id, store::secret::kRefreshToken).has_value());
+  return view;
+}
+
+// --- events ---------------------------------------------------------------------
+
+void AuthService::notifyEvents() {
+  {
+    std::lock_guard lock(eventsMutex_);
+    ++eventsVersion_;
+  }
+  eventsChanged_.notify_all();
+}
+
+Result<JsonObject> AuthService::events(std::int64_t afterSeq, std::size_t limit, std::int64_t waitMillis) {
+  auto found = store_.events(afterSeq, limit);
+  if (found.empty() && waitMillis > 0) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(waitMillis);
+    std::unique_lock lock(eventsMutex_);
+    while (found.empty()) {
+      const auto seen = eventsVersion_;
+      // Re-check after taking the lock, then sleep until a commit or the deadline.
+      lock.unlock();
+      found = store_.events(afterSeq, limit);
+      lock.lock();
+      if (!found.empty()) break;
+      if (!eventsChanged_.wait_until(lock, deadline, [&] { return eventsVersion_ != seen; })) {
+        break;
+      }
+    }
+  }
+  auto body = protocol::detail::newObject();
+  Poco::JSON::Array::Ptr list = new Poco::JSON::Array();
+  std::int64_t last = afterSeq;
+  for (const auto& e : found) {
+    list->add(eventView(e));
+    last = e.seq;
+  }
+  body->set("events", list);
+  body->set("next", last);
+  return body;
+}
+
+Result<JsonObject> AuthService::conversationEvents(const std::string& conversationId, std::int64_t afterSeq,
+                                                   std::size_t limit) {
+  auto body = protocol::detail::newObject();
+  Poco::JSON::Array::Ptr list = new Poco::JSON::Array();
+  std::int64_t last = afterSeq;
+  for (const auto& e : store_.conversationEvents(conversationId, afterSeq, limit)) {
+    list->add(eventView(e));
+    last = e.seq;
+  }
+  body->set("events", list);
+  body->set("next", last);
+  return body;
+}
+
+}  // namespace bcauth::service

@@ -1,0 +1,88 @@
+// The use cases of bcauth's server: providers, creating authenticate requests, taking Apple's
+// inbound messages, cancelling, expiring, reading tokens and events. JSON in and out (the CSP
+// API's bodies), Status for every expected failure; no HTTP types here.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+
+#include "bcauth/seal.h"
+#include "bcauth/status.h"
+#include "store/store.h"
+
+namespace bcauth::service {
+
+struct ServiceConfig {
+  std::string publicUrl;  // BCAUTH_PUBLIC_URL; the v2 redirectURI is publicUrl + /oauth/callback
+  std::int64_t defaultTtlSeconds = 900;
+  std::int64_t maxTtlSeconds = 86400;
+  bool allowHttpLoopbackProviders = false;  // dev only: http:// IdP URLs on 127.0.0.1/localhost
+  std::string v2MessageVersion = "1.0";     // data.version for the new flow (spec §3.6)
+};
+
+using JsonObject = Poco::JSON::Object::Ptr;
+
+struct Created {
+  JsonObject body;
+  bool created = true;  // false: an Idempotency-Key replay answered with the first request
+};
+
+struct Inbound {
+  bool duplicate = false;  // a redelivery: acknowledged, nothing recorded again
+  std::string eventType;   // the event the message produced
+};
+
+class AuthService {
+ public:
+  AuthService(store::Store& store, crypto::Sealer sealer, ServiceConfig config,
+              std::function<std::int64_t()> nowMillis);
+
+  // Providers (the client secret is write-only: reads show clientSecretSet).
+  Result<JsonObject> putProvider(const std::string& id, const JsonObject& body);
+  Result<JsonObject> provider(const std::string& id);
+  Result<Poco::JSON::Array::Ptr> providers(bool enabledOnly);
+  Status deleteProvider(const std::string& id);
+
+  // Authenticate requests.
+  Result<Created> createRequest(const JsonObject& body, const std::optional<std::string>& idempotencyKey);
+  Result<JsonObject> request(const std::string& id);
+  Result<JsonObject> cancelRequest(const std::string& id);
+  Result<JsonObject> token(const std::string& id);
+
+  // Apple's webhook body (already decompressed) and its capability-list header.
+  Result<Inbound> handleInbound(std::string_view body, const std::string& capabilityList);
+
+  // Turns pending requests past their TTL into auth.expired; returns how many.
+  int expireDue();
+
+  // Events after seq, waiting up to waitMillis for the first one when there are none yet.
+  Result<JsonObject> events(std::int64_t afterSeq, std::size_t limit, std::int64_t waitMillis);
+  Result<JsonObject> conversationEvents(const std::string& conversationId, std::int64_t afterSeq, std::size_t limit);
+
+  std::int64_t pendingCount() { return store_.pendingCount(); }
+  bool ready() { return store_.ping(); }
+
+ private:
+  JsonObject requestView(const store::AuthRequest& request);
+  void notifyEvents();
+
+  store::Store& store_;
+  crypto::Sealer sealer_;
+  ServiceConfig config_;
+  std::function<std::int64_t()> now_;
+  std::mutex eventsMutex_;
+  std::condition_variable eventsChanged_;
+  std::uint64_t eventsVersion_ = 0;
+};
+
+// Contexts that bind each sealed value to what it is.
+std::string sealContext(const std::string& kind, const std::string& id);
+
+}  // namespace bcauth::service

@@ -1,0 +1,143 @@
+// Apple's inbound messages and the expiry sweep.
+//
+// A reply is decrypted before the transaction (the P-384 work stays outside the write lock);
+// the transaction then records the message id — a redelivery or a concurrent duplicate stops
+// there — re-checks the request is still pending, and writes the outcome and its one event.
+#include <Poco/JSON/Object.h>
+
+#include "bcauth/crypto.h"
+#include "bcauth/outcome.h"
+#include "bcauth/protocol.h"
+#include "protocol/json_util.h"
+#include "service/auth_service.h"
+#include "service/json_views.h"
+
+namespace bcauth::service {
+namespace {
+
+store::Event event(const std::string& type, std::int64_t at, const std::string& conversationId,
+                   const std::string& authRequestId, const Poco::JSON::Object::Ptr& data) {
+  return store::Event{0, type, at, conversationId, authRequestId, detail::toJsonString(data)};
+}
+
+Poco::JSON::Object::Ptr rejection(const std::string& reason, const std::string& requestIdentifier) {
+  auto data = protocol::detail::newObject();
+  data->set("reason", reason);
+  data->set("requestIdentifier", requestIdentifier);
+  return data;
+}
+
+std::string terminalStatusFor(const protocol::Outcome& outcome) {
+  if (outcome.eventType == protocol::event::kSucceeded) return store::status::kSucceeded;
+  if (outcome.eventType == protocol::event::kCancelled) return store::status::kCancelled;
+  return store::status::kFailed;
+}
+
+}  // namespace
+
+Result<Inbound> AuthService::handleInbound(std::string_view body, const std::string& capabilityList) {
+  auto parsed = protocol::parseInbound(body);
+  if (!parsed) return parsed.status();
+  const protocol::InboundMessage& message = *parsed;
+  const auto capabilities = protocol::parseCapabilityList(capabilityList);
+
+  // Work that needs no lock: find the request, and for a legacy success decrypt the token.
+  std::optional<store::AuthRequest> found;
+  std::optional<crypto::Secret> accessToken;
+  bool tokenDecrypted = false;
+  if (message.authenticate) {
+    found = store_.requestByIdentifier(message.authenticate->requestIdentifier);
+    const auto& reply = *message.authenticate;
+    if (found && found->status == store::status::kPending && reply.flow == protocol::Flow::kLegacy &&
+        reply.token) {
+      if (auto sealed = store_.secret(found->id, store::secret::kPrivateKey)) {
+        auto scalar = sealer_.unseal(*sealed, sealContext(store::secret::kPrivateKey, found->id));
+        if (scalar) {
+          if (auto key = crypto::PrivateKey::fromBase64Scalar(scalar->view())) {
+            if (auto opened = crypto::decrypt(*key, *reply.token)) {
+              accessToken = std::move(*opened);
+              tokenDecrypted = true;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  Inbound result;
+  const auto at = now_();
+  store_.transaction([&](store::Transaction& tx) {
+    if (!tx.insertInboundMessageId(message.id, at)) {
+      result.duplicate = true;
+      return;
+    }
+    if (!capabilities.empty()) tx.recordCapabilities(message.sourceId, capabilities, at);
+
+    if (!message.authenticate) {
+      auto data = protocol::detail::newObject();
+      data->set("type", message.type);
+      data->set("messageId", message.id);
+      data->set("capabilities", detail::stringArray(capabilities));
+      data->set("payload", message.json);
+      tx.appendEvent(event("message.received", at, message.sourceId, "", data));
+      result.eventType = "message.received";
+      return;
+    }
+
+    const auto& reply = *message.authenticate;
+    const auto current = found ? tx.request(found->id) : std::nullopt;
+    std::string rejectReason;
+    if (!current) rejectReason = "unknown_request";
+    else if (current->conversationId != message.sourceId) rejectReason = "conversation_mismatch";
+    else if (current->status != store::status::kPending) rejectReason = "request_" + current->status;
+    else if (current->expiresAt <= at) rejectReason = "request_expired";
+    if (!rejectReason.empty()) {
+      tx.appendEvent(event("auth.rejected", at, message.sourceId, current ? current->id : "",
+                           rejection(rejectReason, reply.requestIdentifier)));
+      result.eventType = "auth.rejected";
+      return;
+    }
+
+    const protocol::Outcome outcome = protocol::outcomeForReply(reply, tokenDecrypted);
+    auto data = outcome.toJson();
+    data->remove("event");
+    data->set("providerId", current->providerId);
+    data->set("requestIdentifier", reply.requestIdentifier);
+    if (outcome.eventType == protocol::event::kSucceeded) {
+      data->set("tokenAvailable", accessToken.has_value());
+      if (accessToken) {
+        tx.putSecret(current->id, store::secret::kAccessToken,
+                     sealer_.seal(accessToken->view(), sealContext(store::secret::kAccessToken, current->id)));
+      }
+    }
+    // The request key is used once: whatever the reply said, it is gone now.
+    tx.deleteSecret(current->id, store::secret::kPrivateKey);
+    tx.updateRequestStatus(current->id, terminalStatusFor(outcome), outcome.reason, at);
+    tx.appendEvent(event(outcome.eventType, at, current->conversationId, current->id, data));
+    result.eventType = outcome.eventType;
+  });
+  if (!result.duplicate) notifyEvents();
+  return result;
+}
+
+int AuthService::expireDue() {
+  int expired = 0;
+  const auto now = now_();
+  for (const auto& candidate : store_.expiredPending(now, 200)) {
+    bool changed = false;
+    store_.transaction([&](store::Transaction& tx) {
+      const auto current = tx.request(candidate.id);
+      if (!current || current->status != store::status::kPending) return;  // completed meanwhile
+      tx.updateRequestStatus(current->id, store::status::kExpired, "ttl passed", now);
+      tx.deleteSecret(current->id, store::secret::kPrivateKey);
+      tx.deleteSecret(current->id, store::secret::kPkceVerifier);
+      tx.appendEvent(event("auth.expired", now, current->conversationId, current->id, protocol::detail::newObject()));
+      changed = true;
+    });
+    if (changed) ++expired;
+  }
+  if (expired > 0) notifyEvents();
+  return expired;
+}
+
+}  // namespace bcauth::service

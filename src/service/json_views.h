@@ -1,0 +1,40 @@
+// Small JSON helpers for the service's API bodies.
+#pragma once
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <Poco/DateTime.h>
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Timestamp.h>
+
+namespace bcauth::service::detail {
+
+inline std::string isoTime(std::int64_t millis) {
+  const Poco::Timestamp ts(static_cast<Poco::Timestamp::TimeVal>(millis) * 1000);
+  return Poco::DateTimeFormatter::format(ts, "%Y-%m-%dT%H:%M:%S.%iZ");
+}
+
+inline Poco::JSON::Array::Ptr stringArray(const std::vector<std::string>& items) {
+  Poco::JSON::Array::Ptr array = new Poco::JSON::Array();
+  for (const auto& item : items) array->add(item);
+  return array;
+}
+
+inline Poco::JSON::Object::Ptr parseJsonObject(const std::string& text) {
+  Poco::JSON::Parser parser;
+  return parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+inline std::string toJsonString(const Poco::JSON::Object::Ptr& object) {
+  std::ostringstream out;
+  object->stringify(out);
+  return out.str();
+}
+
+}  // namespace bcauth::service::detail

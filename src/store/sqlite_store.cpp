@@ -1,0 +1,692 @@
+// The SQLite Store: one database file in WAL mode, written through one dedicated connection
+// (write transactions are serialised by a mutex and BEGIN IMMEDIATE), read through a small pool
+// of read-only connections that never block the writer.
+//
+// Poco::Data sessions are not thread-safe: every session is used by one thread at a time, the
+// writer under writeMutex_, each reader while it is leased from the pool.
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <Poco/Data/LOB.h>
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Exception.h>
+#include <Poco/Nullable.h>
+#include <Poco/Tuple.h>
+
+#include "store/json_codec.h"
+#include "store/store.h"
+
+namespace bcauth::store {
+namespace {
+
+using Poco::Data::Session;
+using Poco::Data::Statement;
+using Poco::Data::Keywords::bind;
+using Poco::Data::Keywords::into;
+using Poco::Data::Keywords::now;
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr std::size_t kMaxReaders = 8;
+
+// The schema, as an ordered list of migrations. Migration i (0-based) brings the database to
+// version i + 1; each runs in its own transaction. Never edit a released migration: append one.
+const std::vector<std::vector<std::string>>& migrations() {
+  static const std::vector<std::vector<std::string>> kMigrations = {
+      // 1: the initial schema.
+      {
+          "CREATE TABLE providers ("
+          " id TEXT PRIMARY KEY NOT NULL,"
+          " name TEXT NOT NULL,"
+          " authorization_url TEXT NOT NULL,"
+          " token_url TEXT NOT NULL,"
+          " userinfo_url TEXT NOT NULL,"
+          " client_id TEXT NOT NULL,"
+          " sealed_client_secret BLOB,"             // NULL: no secret
+          " scopes TEXT NOT NULL,"                  // JSON array of strings
+          " enabled INTEGER NOT NULL,"
+          " profile_fields TEXT NOT NULL,"          // JSON object, string → string
+          " created_at INTEGER NOT NULL,"
+          " updated_at INTEGER NOT NULL)",
+
+          "CREATE TABLE conversations ("
+          " conversation_id TEXT PRIMARY KEY NOT NULL,"
+          " capabilities TEXT NOT NULL,"            // JSON array of strings
+          " updated_at INTEGER NOT NULL)",
+
+          "CREATE TABLE auth_requests ("
+          " id TEXT PRIMARY KEY NOT NULL,"
+          " request_identifier TEXT NOT NULL UNIQUE,"
+          " conversation_id TEXT NOT NULL,"
+          " business_id TEXT NOT NULL,"
+          " provider_id TEXT NOT NULL,"
+          " flow TEXT NOT NULL,"
+          " scopes TEXT NOT NULL,"                  // JSON array of strings
+          " status TEXT NOT NULL,"
+          " status_reason TEXT NOT NULL,"
+          " created_at INTEGER NOT NULL,"
+          " updated_at INTEGER NOT NULL,"
+          " expires_at INTEGER NOT NULL,"
+          " message_json TEXT NOT NULL,"
+          " idempotency_key TEXT UNIQUE,"           // NULL: none (NULLs never collide)
+          " state TEXT UNIQUE)",
+
+          "CREATE INDEX auth_requests_status_expires ON auth_requests (status, expires_at)",
+
+          // Deferred: the foreign key is checked at COMMIT, so a use case may write the secret
+          // before or after the request inside one transaction.
+          "CREATE TABLE request_secrets ("
+          " request_id TEXT NOT NULL"
+          "  REFERENCES auth_requests (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,"
+          " kind TEXT NOT NULL,"
+          " sealed BLOB NOT NULL,"
+          " PRIMARY KEY (request_id, kind))",
+
+          "CREATE TABLE inbound_messages ("
+          " message_id TEXT PRIMARY KEY NOT NULL,"
+          " received_at INTEGER NOT NULL)",
+
+          // AUTOINCREMENT: a seq is never reused, even after the newest events are deleted.
+          "CREATE TABLE events ("
+          " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+          " type TEXT NOT NULL,"
+          " at INTEGER NOT NULL,"
+          " conversation_id TEXT NOT NULL,"
+          " auth_request_id TEXT NOT NULL,"
+          " data_json TEXT NOT NULL)",
+
+          "CREATE INDEX events_conversation_seq ON events (conversation_id, seq)",
+      },
+  };
+  return kMigrations;
+}
+
+// --- small helpers ----------------------------------------------------------------------------
+
+template <typename F>
+class ScopeExit {
+ public:
+  explicit ScopeExit(F f) : f_(std::move(f)) {}
+  ~ScopeExit() { f_(); }
+  ScopeExit(const ScopeExit&) = delete;
+  ScopeExit& operator=(const ScopeExit&) = delete;
+
+ private:
+  F f_;
+};
+
+// Runs f, turning Poco's exceptions (whose what() is only the class name) into
+// std::runtime_error with the full text. Messages carry SQL text and SQLite's error, never bound
+// values, so no secret can end up in them.
+template <typename F>
+auto guarded(const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Poco::Exception& e) {
+    throw std::runtime_error(std::string("store: ") + what + ": " + e.displayText());
+  }
+}
+
+void exec(Session& session, const std::string& sql) { session << sql, now; }
+
+Poco::Data::BLOB toBlob(const std::string& bytes) {
+  return Poco::Data::BLOB(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+}
+
+std::string fromBlob(const Poco::Data::BLOB& blob) {
+  if (blob.size() == 0) return {};
+  return std::string(reinterpret_cast<const char*>(blob.rawContent()), blob.size());
+}
+
+Poco::Nullable<std::string> toNullable(const std::optional<std::string>& value) {
+  if (!value) return {};
+  return Poco::Nullable<std::string>(*value);
+}
+
+std::optional<std::string> fromNullable(const Poco::Nullable<std::string>& value) {
+  if (value.isNull()) return std::nullopt;
+  return value.value();
+}
+
+Poco::Int64 toLimit(std::size_t limit) {
+  return static_cast<Poco::Int64>(std::min<std::size_t>(limit, std::numeric_limits<Poco::Int64>::max()));
+}
+
+// Poco binds an empty BLOB as NULL (sqlite3_bind_blob with a null pointer), so every BLOB
+// parameter goes through COALESCE(?, X'') to store an empty value as an empty BLOB.
+
+// --- rows ---------------------------------------------------------------------------------------
+
+const char* const kProviderColumns =
+    "id, name, authorization_url, token_url, userinfo_url, client_id, sealed_client_secret, scopes, enabled,"
+    " profile_fields, created_at, updated_at";
+using ProviderRow = Poco::Tuple<std::string, std::string, std::string, std::string, std::string, std::string,
+                                Poco::Nullable<Poco::Data::BLOB>, std::string, Poco::Int64, std::string, Poco::Int64,
+                                Poco::Int64>;
+
+Provider toProvider(const ProviderRow& row) {
+  Provider p;
+  p.id = row.get<0>();
+  p.name = row.get<1>();
+  p.authorizationUrl = row.get<2>();
+  p.tokenUrl = row.get<3>();
+  p.userinfoUrl = row.get<4>();
+  p.clientId = row.get<5>();
+  if (!row.get<6>().isNull()) p.sealedClientSecret = fromBlob(row.get<6>().value());
+  p.scopes = json::decodeStringArray(row.get<7>());
+  p.enabled = row.get<8>() != 0;
+  p.profileFields = json::decodeStringMap(row.get<9>());
+  p.createdAt = row.get<10>();
+  p.updatedAt = row.get<11>();
+  return p;
+}
+
+const char* const kRequestColumns =
+    "id, request_identifier, conversation_id, business_id, provider_id, flow, scopes, status, status_reason,"
+    " created_at, updated_at, expires_at, message_json, idempotency_key, state";
+using RequestRow = Poco::Tuple<std::string, std::string, std::string, std::string, std::string, std::string,
+                               std::string, std::string, std::string, Poco::Int64, Poco::Int64, Poco::Int64,
+                               std::string, Poco::Nullable<std::string>, Poco::Nullable<std::string>>;
+
+AuthRequest toRequest(const RequestRow& row) {
+  AuthRequest r;
+  r.id = row.get<0>();
+  r.requestIdentifier = row.get<1>();
+  r.conversationId = row.get<2>();
+  r.businessId = row.get<3>();
+  r.providerId = row.get<4>();
+  r.flow = row.get<5>();
+  r.scopes = json::decodeStringArray(row.get<6>());
+  r.status = row.get<7>();
+  r.statusReason = row.get<8>();
+  r.createdAt = row.get<9>();
+  r.updatedAt = row.get<10>();
+  r.expiresAt = row.get<11>();
+  r.messageJson = row.get<12>();
+  r.idempotencyKey = fromNullable(row.get<13>());
+  r.state = fromNullable(row.get<14>());
+  return r;
+}
+
+const char* const kEventColumns = "seq, type, at, conversation_id, auth_request_id, data_json";
+using EventRow = Poco::Tuple<Poco::Int64, std::string, Poco::Int64, std::string, std::string, std::string>;
+
+Event toEvent(const EventRow& row) {
+  Event e;
+  e.seq = row.get<0>();
+  e.type = row.get<1>();
+  e.at = row.get<2>();
+  e.conversationId = row.get<3>();
+  e.authRequestId = row.get<4>();
+  e.dataJson = row.get<5>();
+  return e;
+}
+
+// SELECT <columns> FROM <table> <tail>, binding args (copied) to the tail's placeholders.
+template <typename Row, typename... Args>
+std::vector<Row> selectRows(Session& session, const char* columns, const char* table, const std::string& tail,
+                            const Args&... args) {
+  std::vector<Row> rows;
+  Statement statement(session);
+  statement << (std::string("SELECT ") + columns + " FROM " + table + " " + tail), into(rows);
+  ((statement, bind(args)), ...);
+  statement.execute();
+  return rows;
+}
+
+template <typename Arg>
+std::optional<AuthRequest> selectOneRequest(Session& session, const char* where, const Arg& arg) {
+  auto rows = selectRows<RequestRow>(session, kRequestColumns, "auth_requests", where, arg);
+  if (rows.empty()) return std::nullopt;
+  return toRequest(rows.front());
+}
+
+// --- connections --------------------------------------------------------------------------------
+
+void registerConnectorOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { Poco::Data::SQLite::Connector::registerConnector(); });
+}
+
+std::unique_ptr<Session> openSession(const std::string& dbPath, bool readOnly) {
+  auto session = std::make_unique<Session>(Poco::Data::SQLite::Connector::KEY, dbPath);
+  exec(*session, "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs));
+  exec(*session, "PRAGMA foreign_keys = ON");
+  exec(*session, "PRAGMA main.synchronous = NORMAL");  // durable across a process crash in WAL mode
+  if (readOnly) exec(*session, "PRAGMA query_only = ON");
+  return session;
+}
+
+// A few read connections, opened on demand and reused; callers wait when all are in use.
+class ReaderPool {
+ public:
+  // idle_ never reallocates, so giving a session back (from a destructor) cannot throw.
+  explicit ReaderPool(std::string dbPath) : dbPath_(std::move(dbPath)) { idle_.reserve(kMaxReaders); }
+
+  template <typename F>
+  auto with(F&& f) -> decltype(f(std::declval<Session&>())) {
+    std::unique_ptr<Session> session = acquire();
+    bool healthy = false;
+    ScopeExit giveBack([&] {
+      if (!healthy) session.reset();
+      release(std::move(session));
+    });
+    try {
+      if constexpr (std::is_void_v<decltype(f(*session))>) {
+        f(*session);
+        healthy = true;
+      } else {
+        auto result = f(*session);
+        healthy = true;
+        return result;
+      }
+    } catch (const std::runtime_error&) {
+      healthy = true;  // a malformed row, not a broken connection
+      throw;
+    }
+  }
+
+ private:
+  std::unique_ptr<Session> acquire() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    available_.wait(lock, [&] { return !idle_.empty() || open_ < kMaxReaders; });
+    if (!idle_.empty()) {
+      auto session = std::move(idle_.back());
+      idle_.pop_back();
+      return session;
+    }
+    ++open_;
+    lock.unlock();
+    try {
+      return openSession(dbPath_, true);
+    } catch (...) {
+      release(nullptr);
+      throw;
+    }
+  }
+
+  // A null session (a failed one) is dropped and its slot freed.
+  void release(std::unique_ptr<Session> session) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (session) idle_.push_back(std::move(session));
+      else --open_;
+    }
+    available_.notify_one();
+  }
+
+  const std::string dbPath_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<Session>> idle_;
+  std::size_t open_ = 0;
+};
+
+// --- the transaction ----------------------------------------------------------------------------
+
+class SqliteTransaction final : public Transaction {
+ public:
+  explicit SqliteTransaction(Session& session) : session_(session) {}
+
+  void end() { active_ = false; }
+
+  void putProvider(const Provider& p) override {
+    check();
+    guarded("putProvider", [&] {
+      session_ << "INSERT INTO providers (id, name, authorization_url, token_url, userinfo_url, client_id,"
+                  " sealed_client_secret, scopes, enabled, profile_fields, created_at, updated_at)"
+                  " VALUES (?, ?, ?, ?, ?, ?, CASE WHEN ? THEN COALESCE(?, X'') END, ?, ?, ?, ?, ?)"
+                  " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+                  " authorization_url = excluded.authorization_url, token_url = excluded.token_url,"
+                  " userinfo_url = excluded.userinfo_url, client_id = excluded.client_id,"
+                  " sealed_client_secret = excluded.sealed_client_secret, scopes = excluded.scopes,"
+                  " enabled = excluded.enabled, profile_fields = excluded.profile_fields,"
+                  " created_at = excluded.created_at, updated_at = excluded.updated_at",
+          bind(p.id), bind(p.name), bind(p.authorizationUrl), bind(p.tokenUrl), bind(p.userinfoUrl),
+          bind(p.clientId), bind(Poco::Int64{p.sealedClientSecret ? 1 : 0}),
+          bind(toBlob(p.sealedClientSecret.value_or(std::string()))), bind(json::encodeStringArray(p.scopes)),
+          bind(Poco::Int64{p.enabled ? 1 : 0}), bind(json::encodeStringMap(p.profileFields)),
+          bind(Poco::Int64{p.createdAt}), bind(Poco::Int64{p.updatedAt}), now;
+    });
+  }
+
+  bool deleteProvider(const std::string& id) override {
+    check();
+    return guarded("deleteProvider", [&] {
+      Statement statement(session_);
+      statement << "DELETE FROM providers WHERE id = ?", bind(id);
+      return statement.execute() > 0;
+    });
+  }
+
+  void recordCapabilities(const std::string& conversationId, const std::vector<std::string>& capabilities,
+                          std::int64_t at) override {
+    check();
+    guarded("recordCapabilities", [&] {
+      session_ << "INSERT INTO conversations (conversation_id, capabilities, updated_at) VALUES (?, ?, ?)"
+                  " ON CONFLICT (conversation_id) DO UPDATE SET capabilities = excluded.capabilities,"
+                  " updated_at = excluded.updated_at",
+          bind(conversationId), bind(json::encodeStringArray(capabilities)), bind(Poco::Int64{at}), now;
+    });
+  }
+
+  bool insertInboundMessageId(const std::string& messageId, std::int64_t at) override {
+    check();
+    return guarded("insertInboundMessageId", [&] {
+      Statement statement(session_);
+      statement << "INSERT OR IGNORE INTO inbound_messages (message_id, received_at) VALUES (?, ?)", bind(messageId),
+          bind(Poco::Int64{at});
+      return statement.execute() > 0;
+    });
+  }
+
+  void insertRequest(const AuthRequest& r) override {
+    check();
+    try {
+      session_ << "INSERT INTO auth_requests (id, request_identifier, conversation_id, business_id, provider_id,"
+                  " flow, scopes, status, status_reason, created_at, updated_at, expires_at, message_json,"
+                  " idempotency_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          bind(r.id), bind(r.requestIdentifier), bind(r.conversationId), bind(r.businessId), bind(r.providerId),
+          bind(r.flow), bind(json::encodeStringArray(r.scopes)), bind(r.status), bind(r.statusReason),
+          bind(Poco::Int64{r.createdAt}), bind(Poco::Int64{r.updatedAt}), bind(Poco::Int64{r.expiresAt}),
+          bind(r.messageJson), bind(toNullable(r.idempotencyKey)), bind(toNullable(r.state)), now;
+    } catch (const Poco::Data::SQLite::ConstraintViolationException& e) {
+      // SQLite undoes only the failed statement: the transaction stays usable.
+      const std::string text = e.displayText();
+      if (text.find("UNIQUE") != std::string::npos) {
+        throw DuplicateError("store: auth request already exists (" + text + ")");
+      }
+      throw std::runtime_error("store: insertRequest: " + text);
+    } catch (const Poco::Exception& e) {
+      throw std::runtime_error("store: insertRequest: " + e.displayText());
+    }
+  }
+
+  std::optional<AuthRequest> request(const std::string& id) override {
+    check();
+    return guarded("request", [&] { return selectOneRequest(session_, "WHERE id = ?", id); });
+  }
+
+  void updateRequestStatus(const std::string& id, const std::string& status, const std::string& reason,
+                           std::int64_t updatedAt) override {
+    check();
+    const std::size_t changed = guarded("updateRequestStatus", [&] {
+      Statement statement(session_);
+      statement << "UPDATE auth_requests SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
+          bind(status), bind(reason), bind(Poco::Int64{updatedAt}), bind(id);
+      return statement.execute();
+    });
+    if (changed == 0) throw std::runtime_error("store: updateRequestStatus: no auth request " + id);
+  }
+
+  void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) override {
+    check();
+    guarded("putSecret", [&] {
+      session_ << "INSERT INTO request_secrets (request_id, kind, sealed) VALUES (?, ?, COALESCE(?, X''))"
+                  " ON CONFLICT (request_id, kind) DO UPDATE SET sealed = excluded.sealed",
+          bind(requestId), bind(kind), bind(toBlob(sealed)), now;
+    });
+  }
+
+  void deleteSecret(const std::string& requestId, const std::string& kind) override {
+    check();
+    guarded("deleteSecret", [&] {
+      session_ << "DELETE FROM request_secrets WHERE request_id = ? AND kind = ?", bind(requestId), bind(kind), now;
+    });
+  }
+
+  std::int64_t appendEvent(const Event& e) override {
+    check();
+    return guarded("appendEvent", [&] {
+      session_ << "INSERT INTO events (type, at, conversation_id, auth_request_id, data_json) VALUES (?, ?, ?, ?, ?)",
+          bind(e.type), bind(Poco::Int64{e.at}), bind(e.conversationId), bind(e.authRequestId), bind(e.dataJson),
+          now;
+      Poco::Int64 seq = 0;
+      session_ << "SELECT last_insert_rowid()", into(seq), now;
+      return std::int64_t{seq};
+    });
+  }
+
+ private:
+  void check() const {
+    if (!active_) throw std::logic_error("store: Transaction used after its transaction() call ended");
+  }
+
+  Session& session_;
+  bool active_ = true;
+};
+
+// --- the store ----------------------------------------------------------------------------------
+
+class SqliteStore final : public Store {
+ public:
+  // Throws Poco::Exception or std::runtime_error; openSqliteStore adds the path.
+  explicit SqliteStore(const std::string& dbPath) : readers_(dbPath), writer_(openSession(dbPath, false)) {
+    std::string mode;
+    *writer_ << "PRAGMA main.journal_mode = WAL", into(mode), now;
+    if (mode != "wal") throw std::runtime_error("cannot switch the database to WAL mode (it stays " + mode + ")");
+    migrate();
+  }
+
+  void transaction(const std::function<void(Transaction&)>& fn) override {
+    if (writerThread_.load() == std::this_thread::get_id()) {
+      throw std::logic_error("store: transaction() called inside a transaction on the same thread");
+    }
+    std::lock_guard<std::mutex> lock(writeMutex_);
+    writerThread_.store(std::this_thread::get_id());
+    ScopeExit clearOwner([&] { writerThread_.store(std::thread::id()); });
+
+    guarded("begin", [&] { exec(*writer_, "BEGIN IMMEDIATE"); });
+    SqliteTransaction tx(*writer_);
+    try {
+      fn(tx);
+      tx.end();
+      guarded("commit", [&] { exec(*writer_, "COMMIT"); });
+    } catch (...) {
+      tx.end();
+      rollbackQuietly();
+      throw;
+    }
+  }
+
+  bool ping() override {
+    try {
+      return readers_.with([](Session& s) {
+        int one = 0;
+        s << "SELECT 1", into(one), now;
+        return one == 1;
+      });
+    } catch (...) {
+      return false;
+    }
+  }
+
+  std::optional<Provider> provider(const std::string& id) override {
+    return read("provider", [&](Session& s) -> std::optional<Provider> {
+      auto rows = selectRows<ProviderRow>(s, kProviderColumns, "providers", "WHERE id = ?", id);
+      if (rows.empty()) return std::nullopt;
+      return toProvider(rows.front());
+    });
+  }
+
+  std::vector<Provider> providers(bool enabledOnly) override {
+    return read("providers", [&](Session& s) {
+      auto rows = selectRows<ProviderRow>(s, kProviderColumns, "providers",
+                                          enabledOnly ? "WHERE enabled <> 0 ORDER BY id" : "ORDER BY id");
+      std::vector<Provider> out;
+      out.reserve(rows.size());
+      for (const auto& row : rows) out.push_back(toProvider(row));
+      return out;
+    });
+  }
+
+  std::optional<std::vector<std::string>> capabilities(const std::string& conversationId) override {
+    return read("capabilities", [&](Session& s) -> std::optional<std::vector<std::string>> {
+      std::vector<std::string> values;
+      s << "SELECT capabilities FROM conversations WHERE conversation_id = ?", bind(conversationId), into(values),
+          now;
+      if (values.empty()) return std::nullopt;
+      return json::decodeStringArray(values.front());
+    });
+  }
+
+  std::optional<AuthRequest> request(const std::string& id) override {
+    return read("request", [&](Session& s) { return selectOneRequest(s, "WHERE id = ?", id); });
+  }
+
+  std::optional<AuthRequest> requestByIdentifier(const std::string& requestIdentifier) override {
+    return read("requestByIdentifier",
+                [&](Session& s) { return selectOneRequest(s, "WHERE request_identifier = ?", requestIdentifier); });
+  }
+
+  std::optional<AuthRequest> requestByIdempotencyKey(const std::string& key) override {
+    return read("requestByIdempotencyKey",
+                [&](Session& s) { return selectOneRequest(s, "WHERE idempotency_key = ?", key); });
+  }
+
+  std::optional<AuthRequest> requestByState(const std::string& state) override {
+    return read("requestByState", [&](Session& s) { return selectOneRequest(s, "WHERE state = ?", state); });
+  }
+
+  std::optional<std::string> secret(const std::string& requestId, const std::string& kind) override {
+    return read("secret", [&](Session& s) -> std::optional<std::string> {
+      std::vector<Poco::Data::BLOB> values;
+      s << "SELECT sealed FROM request_secrets WHERE request_id = ? AND kind = ?", bind(requestId), bind(kind),
+          into(values), now;
+      if (values.empty()) return std::nullopt;
+      return fromBlob(values.front());
+    });
+  }
+
+  std::vector<Event> events(std::int64_t afterSeq, std::size_t limit) override {
+    return read("events", [&](Session& s) {
+      return toEvents(selectRows<EventRow>(s, kEventColumns, "events", "WHERE seq > ? ORDER BY seq LIMIT ?",
+                                           Poco::Int64{afterSeq}, toLimit(limit)));
+    });
+  }
+
+  std::vector<Event> conversationEvents(const std::string& conversationId, std::int64_t afterSeq,
+                                        std::size_t limit) override {
+    return read("conversationEvents", [&](Session& s) {
+      return toEvents(selectRows<EventRow>(s, kEventColumns, "events",
+                                           "WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                                           conversationId, Poco::Int64{afterSeq}, toLimit(limit)));
+    });
+  }
+
+  std::vector<AuthRequest> expiredPending(std::int64_t nowMs, std::size_t limit) override {
+    return read("expiredPending", [&](Session& s) {
+      auto rows = selectRows<RequestRow>(s, kRequestColumns, "auth_requests",
+                                         "WHERE status = ? AND expires_at <= ? ORDER BY expires_at, created_at, id"
+                                         " LIMIT ?",
+                                         std::string(status::kPending), Poco::Int64{nowMs}, toLimit(limit));
+      std::vector<AuthRequest> out;
+      out.reserve(rows.size());
+      for (const auto& row : rows) out.push_back(toRequest(row));
+      return out;
+    });
+  }
+
+  std::int64_t pendingCount() override {
+    return read("pendingCount", [&](Session& s) {
+      Poco::Int64 count = 0;
+      s << "SELECT COUNT(*) FROM auth_requests WHERE status = ?", bind(std::string(status::kPending)), into(count),
+          now;
+      return std::int64_t{count};
+    });
+  }
+
+ private:
+  template <typename F>
+  auto read(const char* what, F&& f) -> decltype(f(std::declval<Session&>())) {
+    return guarded(what, [&] { return readers_.with(f); });
+  }
+
+  static std::vector<Event> toEvents(const std::vector<EventRow>& rows) {
+    std::vector<Event> out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) out.push_back(toEvent(row));
+    return out;
+  }
+
+  void rollbackQuietly() noexcept {
+    try {
+      exec(*writer_, "ROLLBACK");
+    } catch (...) {
+      // SQLite may already have rolled back (e.g. after SQLITE_FULL); nothing is left to undo.
+    }
+  }
+
+  // Applies the migrations the database lacks, each in its own IMMEDIATE transaction (so two
+  // processes opening the same file at once cannot both apply one).
+  void migrate() {
+    const auto& all = migrations();
+    exec(*writer_, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY NOT NULL)");
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const auto target = static_cast<Poco::Int64>(i + 1);
+      try {
+        exec(*writer_, "BEGIN IMMEDIATE");
+        Poco::Int64 current = 0;
+        *writer_ << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(current), now;
+        if (current > static_cast<Poco::Int64>(all.size())) {
+          throw std::runtime_error("the database schema is version " + std::to_string(current) +
+                                   ", newer than this bcauth knows (" + std::to_string(all.size()) + ")");
+        }
+        if (current < target) {
+          for (const auto& sql : all[i]) exec(*writer_, sql);
+          *writer_ << "INSERT INTO schema_version (version) VALUES (?)", bind(target), now;
+        }
+        exec(*writer_, "COMMIT");
+      } catch (const Poco::Exception& e) {
+        rollbackQuietly();
+        throw std::runtime_error("migration " + std::to_string(target) + ": " + e.displayText());
+      } catch (...) {
+        rollbackQuietly();
+        throw;
+      }
+    }
+  }
+
+  ReaderPool readers_;
+  std::unique_ptr<Session> writer_;
+  std::mutex writeMutex_;
+  std::atomic<std::thread::id> writerThread_{};
+};
+
+}  // namespace
+
+std::unique_ptr<Store> openSqliteStore(const std::string& dataDir) {
+  if (dataDir.empty()) throw std::invalid_argument("store: the data directory is empty");
+  const std::filesystem::path dir(dataDir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir, ec)) {
+    throw std::runtime_error("store: cannot create the data directory " + dataDir + ": " +
+                             (ec ? ec.message() : std::string("not a directory")));
+  }
+  registerConnectorOnce();
+  const std::string dbPath = (dir / "bcauth.db").string();
+  try {
+    return std::make_unique<SqliteStore>(dbPath);
+  } catch (const Poco::Exception& e) {
+    throw std::runtime_error("store: cannot open " + dbPath + ": " + e.displayText());
+  } catch (const std::exception& e) {
+    throw std::runtime_error("store: cannot open " + dbPath + ": " + e.what());
+  }
+}
+
+}  // namespace bcauth::store

@@ -1,0 +1,145 @@
+// The Store: everything bcauth persists, behind one interface so SQLite (the embedded default)
+// and PostgreSQL (several instances) behave alike. The store knows nothing of crypto: secrets
+// arrive already sealed, as opaque bytes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bcauth::store {
+
+struct Provider {
+  std::string id;
+  std::string name;
+  std::string authorizationUrl;
+  std::string tokenUrl;
+  std::string userinfoUrl;  // may be empty
+  std::string clientId;
+  std::optional<std::string> sealedClientSecret;  // opaque bytes; never shown by the API
+  std::vector<std::string> scopes;
+  bool enabled = true;
+  std::map<std::string, std::string> profileFields;  // customer field → IdP claim
+  std::int64_t createdAt = 0;  // unix milliseconds
+  std::int64_t updatedAt = 0;
+};
+
+// Request statuses: pending → succeeded | failed | cancelled | expired (terminal).
+namespace status {
+inline constexpr const char* kPending = "pending";
+inline constexpr const char* kSucceeded = "succeeded";
+inline constexpr const char* kFailed = "failed";
+inline constexpr const char* kCancelled = "cancelled";
+inline constexpr const char* kExpired = "expired";
+}  // namespace status
+
+// Kinds of sealed secret kept per request.
+namespace secret {
+inline constexpr const char* kPrivateKey = "private_key";
+inline constexpr const char* kAccessToken = "access_token";
+inline constexpr const char* kRefreshToken = "refresh_token";
+inline constexpr const char* kPkceVerifier = "pkce_verifier";
+}  // namespace secret
+
+struct AuthRequest {
+  std::string id;                 // bcauth's own id (UUID)
+  std::string requestIdentifier;  // the protocol's; echoed by the device in its reply
+  std::string conversationId;     // the customer's opaque id
+  std::string businessId;
+  std::string providerId;
+  std::string flow;  // "legacy" | "v2"
+  std::vector<std::string> scopes;
+  std::string status = status::kPending;
+  std::string statusReason;  // e.g. the auth.failed reason
+  std::int64_t createdAt = 0;
+  std::int64_t updatedAt = 0;
+  std::int64_t expiresAt = 0;
+  std::string messageJson;  // the message as sent to Apple, secrets redacted
+  std::optional<std::string> idempotencyKey;
+  std::optional<std::string> state;  // v2 only; unique when present
+};
+
+struct Event {
+  std::int64_t seq = 0;  // assigned by the store: store-wide, strictly increasing
+  std::string type;
+  std::int64_t at = 0;  // unix milliseconds
+  std::string conversationId;
+  std::string authRequestId;  // may be empty (message.received)
+  std::string dataJson;       // a JSON object; never contains secrets
+};
+
+// Thrown by Transaction::insertRequest when the id, requestIdentifier, idempotencyKey or state
+// already exists.
+struct DuplicateError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The writes of one use case. Everything done through one Transaction commits together or
+// not at all.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+
+  virtual void putProvider(const Provider& provider) = 0;  // insert or replace by id
+  virtual bool deleteProvider(const std::string& id) = 0;  // false when there was none
+
+  virtual void recordCapabilities(const std::string& conversationId, const std::vector<std::string>& capabilities,
+                                  std::int64_t at) = 0;
+
+  // Records an inbound message id; false when it was recorded before (a redelivery). Two
+  // concurrent transactions inserting the same id: exactly one gets true.
+  virtual bool insertInboundMessageId(const std::string& messageId, std::int64_t at) = 0;
+
+  virtual void insertRequest(const AuthRequest& request) = 0;
+  // The request as it is now inside this transaction (to check it is still pending).
+  virtual std::optional<AuthRequest> request(const std::string& id) = 0;
+  virtual void updateRequestStatus(const std::string& id, const std::string& status, const std::string& reason,
+                                   std::int64_t updatedAt) = 0;
+
+  virtual void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) = 0;
+  virtual void deleteSecret(const std::string& requestId, const std::string& kind) = 0;
+
+  // Appends an event and returns its seq.
+  virtual std::int64_t appendEvent(const Event& event) = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Runs fn in one transaction: commits when fn returns, rolls back and rethrows when it throws.
+  // Transactions are serialised as far as the database requires; fn must not block on I/O.
+  virtual void transaction(const std::function<void(Transaction&)>& fn) = 0;
+
+  virtual bool ping() = 0;  // the database answers
+
+  virtual std::optional<Provider> provider(const std::string& id) = 0;
+  virtual std::vector<Provider> providers(bool enabledOnly) = 0;  // ordered by id
+
+  virtual std::optional<std::vector<std::string>> capabilities(const std::string& conversationId) = 0;
+
+  virtual std::optional<AuthRequest> request(const std::string& id) = 0;
+  virtual std::optional<AuthRequest> requestByIdentifier(const std::string& requestIdentifier) = 0;
+  virtual std::optional<AuthRequest> requestByIdempotencyKey(const std::string& key) = 0;
+  virtual std::optional<AuthRequest> requestByState(const std::string& state) = 0;
+  virtual std::optional<std::string> secret(const std::string& requestId, const std::string& kind) = 0;
+
+  // Events with seq > afterSeq, ascending, at most limit.
+  virtual std::vector<Event> events(std::int64_t afterSeq, std::size_t limit) = 0;
+  virtual std::vector<Event> conversationEvents(const std::string& conversationId, std::int64_t afterSeq,
+                                                std::size_t limit) = 0;
+
+  // Pending requests whose expiresAt <= now, oldest first, at most limit.
+  virtual std::vector<AuthRequest> expiredPending(std::int64_t now, std::size_t limit) = 0;
+  virtual std::int64_t pendingCount() = 0;
+};
+
+// Opens (creating when needed) the SQLite store in dataDir/bcauth.db: WAL, migrations applied.
+std::unique_ptr<Store> openSqliteStore(const std::string& dataDir);
+
+}  // namespace bcauth::store

@@ -1,0 +1,132 @@
+// Starts a real bcauth server (Runtime) on 127.0.0.1, port 0, over a temporary data directory,
+// and talks to it with HTTPClientSession — as the CSP and as Apple's gateway would.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include <Poco/DeflatingStream.h>
+#include <Poco/File.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Path.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/TemporaryFile.h>
+
+#include "app/runtime.h"
+#include "bcauth/base64.h"
+#include "bcauth/secure.h"
+#include "http/apple_jwt.h"
+
+namespace bcauth::test {
+
+inline const std::string kApiKey = "test-api-key-0123456789";
+inline const std::string kCspId = "csp-test-0001";
+inline const std::string kAppleSecret = "apple-secret-bytes-\x01\x02\x03";
+
+struct Response {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;
+  Poco::JSON::Object::Ptr json() const {
+    Poco::JSON::Parser parser;
+    return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+  }
+};
+
+inline app::Settings testSettings(const std::string& dataDir) {
+  app::Settings s;
+  s.cspId = kCspId;
+  s.appleSecret = kAppleSecret;
+  s.apiKeys = {kApiKey};
+  s.masterKey = crypto::base64Encode(crypto::randomBytes(32));
+  s.dataDir = dataDir;
+  s.publicUrl = "https://bcauth.test";
+  s.host = "127.0.0.1";
+  s.port = 0;
+  s.allowHttpLoopbackProviders = true;
+  s.sweepSeconds = 1;
+  return s;
+}
+
+class TestServer {
+ public:
+  explicit TestServer(app::Settings settings) : settings_(std::move(settings)) { restart(); }
+  TestServer() : TestServer(testSettings(freshDir())) {}
+  ~TestServer() { runtime_.reset(); }
+
+  static std::string freshDir() {
+    std::string dir = Poco::TemporaryFile::tempName();
+    Poco::TemporaryFile::registerForDeletion(dir);
+    return dir;
+  }
+
+  void stop() { runtime_.reset(); }
+  void restart() {
+    runtime_.reset();
+    runtime_ = std::make_unique<app::Runtime>(settings_);
+    runtime_->start();
+  }
+  std::uint16_t port() const { return runtime_->port(); }
+  const app::Settings& settings() const { return settings_; }
+  app::Runtime& runtime() { return *runtime_; }
+
+  Response call(const std::string& method, const std::string& path, const std::string& body = "",
+                const std::map<std::string, std::string>& headers = {}, bool withApiKey = true) const {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port());
+    session.setTimeout(Poco::Timespan(30, 0));
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    if (withApiKey) request.set("Authorization", "Bearer " + kApiKey);
+    for (const auto& [name, value] : headers) request.set(name, value);
+    if (!body.empty() || method == "POST" || method == "PUT") {
+      request.setContentLength(static_cast<std::streamsize>(body.size()));
+      if (!request.has("Content-Type")) request.setContentType("application/json");
+    }
+    session.sendRequest(request) << body;
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session.receiveResponse(response);
+    Response out;
+    out.status = static_cast<int>(response.getStatus());
+    Poco::StreamCopier::copyToString(in, out.body);
+    for (const auto& [name, value] : response) out.headers[name] = value;
+    return out;
+  }
+
+  // POSTs to /message as Apple does: gzip body, HS256 JWT with aud = the CSP id, headers.
+  Response deliver(const std::string& json, const std::string& capabilities = "", bool gzip = true,
+                   std::optional<std::string> authorization = std::nullopt) const {
+    std::string body = json;
+    if (gzip) {
+      std::ostringstream compressed;
+      {
+        Poco::DeflatingOutputStream deflater(compressed, Poco::DeflatingStreamBuf::STREAM_GZIP);
+        deflater << json;
+        deflater.close();
+      }
+      body = compressed.str();
+    }
+    std::map<std::string, std::string> headers = {{"Content-Type", "application/octet-stream"}};
+    headers["Authorization"] = authorization ? *authorization : "Bearer " + appleJwt();
+    if (!capabilities.empty()) headers["capability-list"] = capabilities;
+    if (authorization && authorization->empty()) headers.erase("Authorization");
+    return call("POST", "/message", body, headers, false);
+  }
+
+  static std::string appleJwt(const std::string& secret = kAppleSecret, const std::string& audience = kCspId,
+                              std::int64_t skewSeconds = 0) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    return http::signAppleJwt(secret, audience, now.count() + skewSeconds, true);
+  }
+
+ private:
+  app::Settings settings_;
+  std::unique_ptr<app::Runtime> runtime_;
+};
+
+}  // namespace bcauth::test

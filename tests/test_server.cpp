@@ -1,0 +1,387 @@
+// The server over real HTTP: a Runtime on 127.0.0.1, port 0, a temporary SQLite store.
+#define BOOST_TEST_MODULE server
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Logger.h>
+#include <Poco/StreamChannel.h>
+#include <Poco/URI.h>
+
+#include "bcauth/crypto.h"
+#include "server_harness.h"
+
+using namespace bcauth;
+using bcauth::test::Response;
+using bcauth::test::TestServer;
+
+namespace {
+
+// Every log line of the test run, to prove no secret reaches it.
+std::ostringstream& capturedLog() {
+  static std::ostringstream log;
+  return log;
+}
+
+struct LogCapture {
+  LogCapture() {
+    Poco::AutoPtr<Poco::StreamChannel> channel = new Poco::StreamChannel(capturedLog());
+    Poco::Logger::root().setChannel(channel);
+    Poco::Logger::root().setLevel("information");
+    Poco::Logger::get("bcauth.http").setChannel(channel);
+    Poco::Logger::get("bcauth.http").setLevel("information");
+  }
+};
+BOOST_TEST_GLOBAL_FIXTURE(LogCapture);
+
+const std::string kClientSecret = "provider-client-secret-do-not-leak";
+
+std::string providerBody(bool withSecret = true) {
+  return std::string(R"({"name":"Example IdP","authorizationUrl":"https://idp.example.com/authorize",)") +
+         R"("tokenUrl":"https://idp.example.com/token","userinfoUrl":"https://idp.example.com/userinfo",)" +
+         R"("clientId":"client-1",)" + (withSecret ? R"("clientSecret":")" + kClientSecret + R"(",)" : "") +
+         R"("scopes":["openid","email","profile"],"profileFields":{"email":"email"}})";
+}
+
+std::string textMessage(const std::string& id, const std::string& conversation) {
+  return R"({"id":")" + id + R"(","type":"text","v":1,"sourceId":")" + conversation +
+         R"(","destinationId":"biz-1","body":"hi"})";
+}
+
+std::string legacyReply(const std::string& id, const std::string& conversation, const std::string& requestIdentifier,
+                        const std::string& token) {
+  return R"({"id":")" + id + R"(","type":"interactive","v":1,"sourceId":")" + conversation +
+         R"(","destinationId":"biz-1","interactiveData":{"bid":"b","data":{"version":"1.0","requestIdentifier":")" +
+         requestIdentifier + R"(","replyMessage":{"title":"You Signed In"},"authenticate":{"status":"authenticated","token":")" +
+         token + R"("}}}})";
+}
+
+std::string v2Reply(const std::string& id, const std::string& conversation, const std::string& requestIdentifier,
+                    const std::string& status) {
+  return R"({"id":")" + id + R"(","type":"interactive","v":1,"sourceId":")" + conversation +
+         R"(","destinationId":"biz-1","interactiveData":{"data":{"requestIdentifier":")" + requestIdentifier +
+         R"(","authenticate":{"status":")" + status + R"("}}}})";
+}
+
+void setUpProvider(const TestServer& server) {
+  auto r = server.call("PUT", "/v1/providers/example", providerBody());
+  BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+}
+
+Poco::JSON::Object::Ptr createRequest(const TestServer& server, const std::string& conversation,
+                                      const std::string& flow = "auto") {
+  auto r = server.call("POST", "/v1/auth-requests",
+                       R"({"conversationId":")" + conversation + R"(","businessId":"biz-1","providerId":"example","flow":")" +
+                           flow + R"("})");
+  BOOST_REQUIRE_MESSAGE(r.status == 201, r.status << " " << r.body);
+  return r.json();
+}
+
+std::string responseKeyOf(const Poco::JSON::Object::Ptr& created) {
+  return created->getObject("message")->getObject("interactiveData")->getObject("data")->getObject("authenticate")
+      ->getObject("oauth2")->getValue<std::string>("responseEncryptionKey");
+}
+
+Poco::JSON::Array::Ptr conversationEvents(const TestServer& server, const std::string& conversation) {
+  std::string encoded;
+  Poco::URI::encode(conversation, "/+=:", encoded);
+  auto r = server.call("GET", "/v1/conversations/" + encoded + "/events");
+  BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+  return r.json()->getArray("events");
+}
+
+int countEvents(const Poco::JSON::Array::Ptr& events, const std::string& type) {
+  int n = 0;
+  for (std::size_t i = 0; i < events->size(); ++i) n += events->getObject(static_cast<unsigned>(i))->getValue<std::string>("type") == type;
+  return n;
+}
+
+std::string uuid() { return crypto::randomUuid(); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(operations_endpoints) {
+  TestServer server;
+  BOOST_TEST(server.call("GET", "/healthz", "", {}, false).status == 200);
+  BOOST_TEST(server.call("GET", "/readyz", "", {}, false).status == 200);
+  auto metrics = server.call("GET", "/metrics", "", {}, false);
+  BOOST_TEST(metrics.status == 200);
+  BOOST_TEST(metrics.body.find("bcauth_pending_requests 0") != std::string::npos);
+  BOOST_TEST(metrics.body.find("bcauth_http_requests_total{route=\"GET /readyz\",status=\"200\"} 1") != std::string::npos);
+  auto missing = server.call("GET", "/nope");
+  BOOST_TEST(missing.status == 404);
+  BOOST_TEST(missing.json()->getObject("error")->getValue<std::string>("code") == "not_found");
+  BOOST_TEST(server.call("PATCH", "/v1/providers/x").status == 405);
+  BOOST_TEST(!missing.headers["X-Request-Id"].empty());
+}
+
+BOOST_AUTO_TEST_CASE(api_key_is_required) {
+  TestServer server;
+  auto none = server.call("GET", "/v1/providers", "", {}, false);
+  BOOST_TEST(none.status == 401);
+  BOOST_TEST(none.headers["WWW-Authenticate"] == "Bearer");
+  BOOST_TEST(server.call("GET", "/v1/providers", "", {{"Authorization", "Bearer wrong-key-0123456789"}}, false).status == 403);
+  BOOST_TEST(server.call("GET", "/v1/providers").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(providers_keep_the_secret_write_only) {
+  TestServer server;
+  auto put = server.call("PUT", "/v1/providers/example", providerBody());
+  BOOST_REQUIRE_EQUAL(put.status, 200);
+  BOOST_TEST(put.json()->getValue<bool>("clientSecretSet"));
+  BOOST_TEST(put.body.find(kClientSecret) == std::string::npos);
+  // A PUT without clientSecret keeps it.
+  BOOST_TEST(server.call("PUT", "/v1/providers/example", providerBody(false)).json()->getValue<bool>("clientSecretSet"));
+  auto list = server.call("GET", "/v1/providers?enabled=true");
+  BOOST_TEST(list.json()->getArray("providers")->size() == 1u);
+  BOOST_TEST(list.body.find(kClientSecret) == std::string::npos);
+
+  auto bad = server.call("PUT", "/v1/providers/bad", R"({"name":"x","authorizationUrl":"http://idp.example.com/a","tokenUrl":"https://x/t","clientId":"c","scopes":["openid"]})");
+  BOOST_TEST(bad.status == 400);
+  BOOST_TEST(bad.json()->getObject("error")->getValue<std::string>("field") == "authorizationUrl");
+  auto noScopes = server.call("PUT", "/v1/providers/bad", R"({"name":"x","authorizationUrl":"https://x/a","tokenUrl":"https://x/t","clientId":"c","scopes":[]})");
+  BOOST_TEST(noScopes.json()->getObject("error")->getValue<std::string>("field") == "scopes");
+  BOOST_TEST(server.call("PUT", "/v1/providers/bad", "{not json").status == 400);
+  BOOST_TEST(server.call("DELETE", "/v1/providers/example").status == 204);
+  BOOST_TEST(server.call("GET", "/v1/providers/example").status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(legacy_round_trip) {
+  TestServer server;
+  setUpProvider(server);
+  const std::string conversation = "urn:mbid:AQAAY+legacy/round=trip";
+
+  // flow auto before any capability is known: a clear 409.
+  auto early = server.call("POST", "/v1/auth-requests",
+                           R"({"conversationId":")" + conversation + R"(","businessId":"biz-1","providerId":"example"})");
+  BOOST_TEST(early.status == 409);
+
+  BOOST_REQUIRE_EQUAL(server.deliver(textMessage(uuid(), conversation), "QUICK,LIST,AUTH").status, 200);
+  const auto created = createRequest(server, conversation);
+  BOOST_TEST(created->getValue<std::string>("flow") == "legacy");
+  BOOST_TEST(created->getValue<std::string>("status") == "pending");
+  // The message as stored/shown never carries the provider's client secret.
+  BOOST_TEST(created->getObject("message")->getObject("interactiveData")->getObject("data")->getObject("authenticate")
+                 ->getObject("oauth2")->getValue<std::string>("clientSecret") == "[redacted]");
+
+  // The test plays the device: encrypt the access token to responseEncryptionKey.
+  auto key = crypto::PublicKey::fromBase64(responseKeyOf(created));
+  BOOST_REQUIRE(key.isOk());
+  const std::string accessToken = "ya29.integration-access-token";
+  const std::string token = crypto::encrypt(*key, accessToken).value();
+  const std::string id = created->getValue<std::string>("id");
+  BOOST_TEST(server.call("GET", "/v1/auth-requests/" + id + "/token").status == 409);
+
+  const std::string replyId = uuid();
+  auto delivered = server.deliver(legacyReply(replyId, conversation, created->getValue<std::string>("requestIdentifier"), token));
+  BOOST_REQUIRE_MESSAGE(delivered.status == 200, delivered.body);
+
+  auto events = conversationEvents(server, conversation);
+  BOOST_TEST(countEvents(events, "message.received") == 1);
+  BOOST_TEST(countEvents(events, "auth.requested") == 1);
+  BOOST_TEST(countEvents(events, "auth.succeeded") == 1);
+  std::ostringstream eventsText;
+  events->stringify(eventsText);
+  BOOST_TEST(eventsText.str().find(accessToken) == std::string::npos);
+
+  auto tokenResponse = server.call("GET", "/v1/auth-requests/" + id + "/token");
+  BOOST_REQUIRE_EQUAL(tokenResponse.status, 200);
+  BOOST_TEST(tokenResponse.json()->getValue<std::string>("accessToken") == accessToken);
+  BOOST_TEST(server.call("GET", "/v1/auth-requests/" + id).json()->getValue<std::string>("status") == "succeeded");
+
+  // Redelivery of the same message id: 200, nothing new.
+  auto again = server.deliver(legacyReply(replyId, conversation, created->getValue<std::string>("requestIdentifier"), token));
+  BOOST_TEST(again.status == 200);
+  BOOST_TEST(again.body.find("duplicate") != std::string::npos);
+  // A new message id replying to a completed request: auth.rejected.
+  server.deliver(legacyReply(uuid(), conversation, created->getValue<std::string>("requestIdentifier"), token));
+  events = conversationEvents(server, conversation);
+  BOOST_TEST(countEvents(events, "auth.succeeded") == 1);
+  BOOST_TEST(countEvents(events, "auth.rejected") == 1);
+
+  // Global feed with after=.
+  auto feed = server.call("GET", "/v1/events?after=0&limit=2").json();
+  BOOST_TEST(feed->getArray("events")->size() == 2u);
+  auto rest = server.call("GET", "/v1/events?after=" + std::to_string(feed->getValue<std::int64_t>("next"))).json();
+  BOOST_TEST(rest->getArray("events")->size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(legacy_failures_and_bad_tokens) {
+  TestServer server;
+  setUpProvider(server);
+  const std::string conversation = "urn:mbid:failures";
+  server.deliver(textMessage(uuid(), conversation), "AUTH");
+
+  const auto undecryptable = createRequest(server, conversation);
+  auto r = server.deliver(legacyReply(uuid(), conversation, undecryptable->getValue<std::string>("requestIdentifier"),
+                                      std::string(152, 'A')));
+  BOOST_TEST(r.status == 200);
+  const auto failed = createRequest(server, conversation);
+  const std::string failedReply =
+      R"({"id":")" + uuid() + R"(","type":"interactive","sourceId":")" + conversation +
+      R"(","destinationId":"biz-1","interactiveData":{"data":{"requestIdentifier":")" +
+      failed->getValue<std::string>("requestIdentifier") +
+      R"(","authenticate":{"status":"failed","errors":[{"code":2,"domain":"com.apple.icloud.messages.business.cryptor","message":"Failed creating key"}]}}}})";
+  BOOST_TEST(server.deliver(failedReply).status == 200);
+  // Unknown request.
+  BOOST_TEST(server.deliver(legacyReply(uuid(), conversation, "no-such-request", std::string(152, 'A'))).status == 200);
+
+  auto events = conversationEvents(server, conversation);
+  BOOST_TEST(countEvents(events, "auth.failed") == 2);
+  BOOST_TEST(countEvents(events, "auth.rejected") == 1);
+  bool sawDecrypt = false, sawConfig = false;
+  for (std::size_t i = 0; i < events->size(); ++i) {
+    auto e = events->getObject(static_cast<unsigned>(i));
+    if (e->getValue<std::string>("type") != "auth.failed") continue;
+    const std::string reason = e->getObject("data")->getValue<std::string>("reason");
+    sawDecrypt = sawDecrypt || reason == "server_decrypt_error";
+    sawConfig = sawConfig || reason == "configuration_error";
+  }
+  BOOST_TEST(sawDecrypt);
+  BOOST_TEST(sawConfig);
+}
+
+BOOST_AUTO_TEST_CASE(v2_flow_by_capability) {
+  TestServer server;
+  setUpProvider(server);
+  const std::string conversation = "urn:mbid:v2";
+  server.deliver(textMessage(uuid(), conversation), "AUTH,AUTH2");
+  const auto created = createRequest(server, conversation);
+  BOOST_TEST(created->getValue<std::string>("flow") == "v2");
+  const auto oauth2 = created->getObject("message")->getObject("interactiveData")->getObject("data")
+                          ->getObject("authenticate")->getObject("oauth2");
+  BOOST_TEST(oauth2->getValue<std::string>("redirectURI") == "https://bcauth.test/oauth/callback");
+  BOOST_TEST(oauth2->getValue<std::string>("state").size() >= 22u);
+  BOOST_TEST(oauth2->getValue<std::string>("additionalParameters").find("code_challenge_method=S256") != std::string::npos);
+  BOOST_TEST(server.deliver(v2Reply(uuid(), conversation, created->getValue<std::string>("requestIdentifier"), "cancel")).status == 200);
+  auto events = conversationEvents(server, conversation);
+  BOOST_TEST(countEvents(events, "auth.cancelled") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_and_idempotency) {
+  TestServer server;
+  setUpProvider(server);
+  const std::string body = R"({"conversationId":"urn:mbid:c","businessId":"biz-1","providerId":"example","flow":"legacy","scopes":["openid"]})";
+  auto first = server.call("POST", "/v1/auth-requests", body, {{"Idempotency-Key", "key-1"}});
+  auto second = server.call("POST", "/v1/auth-requests", body, {{"Idempotency-Key", "key-1"}});
+  BOOST_REQUIRE_EQUAL(first.status, 201);
+  BOOST_TEST(second.status == 200);
+  BOOST_TEST(first.json()->getValue<std::string>("id") == second.json()->getValue<std::string>("id"));
+  const std::string id = first.json()->getValue<std::string>("id");
+  BOOST_TEST(server.call("POST", "/v1/auth-requests/" + id + "/cancel").json()->getValue<std::string>("status") == "cancelled");
+  BOOST_TEST(server.call("POST", "/v1/auth-requests/" + id + "/cancel").status == 409);
+  BOOST_TEST(server.call("GET", "/v1/auth-requests/" + id + "/token").status == 409);
+  BOOST_TEST(server.call("GET", "/v1/auth-requests/nope").status == 404);
+  auto badScope = server.call("POST", "/v1/auth-requests",
+                              R"({"conversationId":"c","businessId":"b","providerId":"example","flow":"legacy","scopes":["admin"]})");
+  BOOST_TEST(badScope.status == 400);
+  BOOST_TEST(badScope.json()->getObject("error")->getValue<std::string>("field") == "scopes");
+  auto missing = server.call("POST", "/v1/auth-requests", R"({"businessId":"b","providerId":"example"})");
+  BOOST_TEST(missing.json()->getObject("error")->getValue<std::string>("field") == "conversationId");
+}
+
+BOOST_AUTO_TEST_CASE(apple_jwt_negatives) {
+  TestServer server;
+  const std::string msg = textMessage(uuid(), "urn:mbid:jwt");
+  BOOST_TEST(server.deliver(msg, "", true, std::string("")).status == 401);
+  BOOST_TEST(server.deliver(msg, "", true, "Bearer " + TestServer::appleJwt("wrong-secret")).status == 403);
+  BOOST_TEST(server.deliver(msg, "", true, "Bearer " + TestServer::appleJwt(bcauth::test::kAppleSecret, "other-csp")).status == 403);
+  BOOST_TEST(server.deliver(msg, "", true, "Bearer " + TestServer::appleJwt(bcauth::test::kAppleSecret, bcauth::test::kCspId, -7200)).status == 403);
+  BOOST_TEST(server.deliver(msg, "", true, "Bearer " + TestServer::appleJwt(bcauth::test::kAppleSecret, bcauth::test::kCspId, 7200)).status == 403);
+  // alg none: header {"alg":"none"}, no signature.
+  const std::string none = crypto::base64UrlEncode(std::span(reinterpret_cast<const std::uint8_t*>(R"({"alg":"none","typ":"JWT"})"), 27)) + "." +
+                           crypto::base64UrlEncode(std::span(reinterpret_cast<const std::uint8_t*>(R"({"aud":"csp-test-0001"})"), 23)) + ".";
+  BOOST_TEST(server.deliver(msg, "", true, "Bearer " + none).status == 403);
+  BOOST_TEST(server.deliver(msg, "", true, std::string("Basic abc")).status == 401);
+  BOOST_TEST(server.deliver(msg).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(bodies_plain_gzip_oversized_malformed) {
+  auto settings = bcauth::test::testSettings(TestServer::freshDir());
+  settings.maxBodyBytes = 4096;
+  TestServer server(settings);
+  BOOST_TEST(server.deliver(textMessage(uuid(), "urn:mbid:b"), "", false).status == 200);
+  BOOST_TEST(server.deliver(textMessage(uuid(), "urn:mbid:b"), "", true).status == 200);
+  auto big = server.deliver(R"({"id":"x","pad":")" + std::string(10000, 'a') + R"("})", "", false);
+  BOOST_TEST(big.status == 413);
+  // A gzip bomb: small compressed, large inflated.
+  BOOST_TEST(server.deliver(R"({"id":"x","pad":")" + std::string(100000, 'a') + R"("})", "", true).status == 413);
+  auto malformed = server.deliver("{\"id\": \"x\",", "", false);
+  BOOST_TEST(malformed.status == 400);
+  BOOST_TEST(malformed.json()->getObject("error")->getValue<std::string>("message").find("malformed JSON") != std::string::npos);
+  auto noId = server.deliver(R"({"type":"text","sourceId":"s","destinationId":"d"})", "", false);
+  BOOST_TEST(noId.status == 400);
+  BOOST_TEST(noId.json()->getObject("error")->getValue<std::string>("field") == "id");
+  BOOST_TEST(server.call("POST", "/message", std::string("\x1f\x8b\x08garbage", 10),
+                         {{"Authorization", "Bearer " + TestServer::appleJwt()}}, false).status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(fifty_concurrent_deliveries_one_success) {
+  TestServer server;
+  setUpProvider(server);
+  const std::string conversation = "urn:mbid:concurrent";
+  server.deliver(textMessage(uuid(), conversation), "AUTH");
+  const auto created = createRequest(server, conversation);
+  const std::string token = crypto::encrypt(crypto::PublicKey::fromBase64(responseKeyOf(created)).value(), "tok").value();
+  const std::string reply = legacyReply(uuid(), conversation, created->getValue<std::string>("requestIdentifier"), token);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 50; ++i) {
+    threads.emplace_back([&] {
+      if (server.deliver(reply).status == 200) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(ok.load() == 50);
+  BOOST_TEST(countEvents(conversationEvents(server, conversation), "auth.succeeded") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(pending_request_survives_a_restart) {
+  TestServer server;
+  setUpProvider(server);
+  const std::string conversation = "urn:mbid:restart";
+  server.deliver(textMessage(uuid(), conversation), "AUTH");
+  const auto created = createRequest(server, conversation);
+  server.restart();  // same data directory, same master key
+  const std::string token = crypto::encrypt(crypto::PublicKey::fromBase64(responseKeyOf(created)).value(), "after-restart").value();
+  BOOST_TEST(server.deliver(legacyReply(uuid(), conversation, created->getValue<std::string>("requestIdentifier"), token)).status == 200);
+  auto tokenResponse = server.call("GET", "/v1/auth-requests/" + created->getValue<std::string>("id") + "/token");
+  BOOST_REQUIRE_EQUAL(tokenResponse.status, 200);
+  BOOST_TEST(tokenResponse.json()->getValue<std::string>("accessToken") == "after-restart");
+}
+
+BOOST_AUTO_TEST_CASE(ttl_below_the_minimum_is_refused) {
+  TestServer server;
+  setUpProvider(server);
+  auto r = server.call("POST", "/v1/auth-requests",
+                       R"({"conversationId":"urn:mbid:ttl","businessId":"b","providerId":"example","flow":"legacy","ttlSeconds":5})");
+  BOOST_TEST(r.status == 400);  // below the 30-second minimum
+  BOOST_TEST(r.json()->getObject("error")->getValue<std::string>("field") == "ttlSeconds");
+}
+
+BOOST_AUTO_TEST_CASE(long_poll_wakes_on_a_new_event) {
+  TestServer server;
+  const auto last = server.call("GET", "/v1/events").json()->getValue<std::int64_t>("next");
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    server.deliver(textMessage(uuid(), "urn:mbid:poll"), "AUTH");
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto polled = server.call("GET", "/v1/events?after=" + std::to_string(last) + "&waitSeconds=10");
+  later.join();
+  BOOST_TEST(polled.json()->getArray("events")->size() == 1u);
+  BOOST_TEST((std::chrono::steady_clock::now() - started < std::chrono::seconds(8)));
+  BOOST_TEST(server.call("GET", "/v1/events?waitSeconds=99").status == 400);
+}
+
+// Runs last (Boost runs cases in order of declaration): everything logged so far.
+BOOST_AUTO_TEST_CASE(no_secret_reaches_the_log) {
+  const std::string log = capturedLog().str();
+  BOOST_TEST(!log.empty());
+  for (const char* secret : {"provider-client-secret-do-not-leak", "ya29.integration-access-token", "after-restart",
+                             "Bearer "}) {
+    BOOST_TEST_CONTEXT(secret) { BOOST_TEST(log.find(secret) == std::string::npos); }
+  }
+}
