@@ -14,6 +14,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include "app/cli_args.h"
+#include "app/replay.h"
 #include "app/runtime.h"
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
@@ -36,6 +37,7 @@ Commands:
   validate    check a payload against the matching JSON Schema
   inspect     parse an inbound reply and print the outcome bcauth maps it to
   serve       run the HTTP server (see `bcauth serve --help`)
+  replay      send payloads to a running server as Apple's gateway would
 
 Run `bcauth COMMAND --help` for a command's options.
 Exit codes: 0 success; 1 bad input or failed decryption (one line on stderr); 2 wrong usage.
@@ -351,6 +353,7 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return kExitOk;
   }
   if (args.front() == "serve") return runServe(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (args.front() == "replay") return runReplay(std::vector<std::string>(args.begin() + 1, args.end()), out, err);
   const Command* command = nullptr;
   for (const auto& c : commands()) {
     if (args.front() == c.name) command = &c;
