@@ -11,6 +11,7 @@ packages=(
   libboost-test-dev     # Boost.Test
   libbenchmark-dev      # Google Benchmark (benchmarks only)
   zlib1g-dev
+  openssl               # the CLI: tests make a throwaway TLS certificate with it
 )
 
 missing=()

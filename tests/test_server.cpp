@@ -7,6 +7,8 @@
 
 #include <Poco/AutoPtr.h>
 #include <Poco/Logger.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/StreamChannel.h>
 #include <Poco/URI.h>
 
@@ -374,6 +376,30 @@ BOOST_AUTO_TEST_CASE(long_poll_wakes_on_a_new_event) {
   BOOST_TEST(polled.json()->getArray("events")->size() == 1u);
   BOOST_TEST((std::chrono::steady_clock::now() - started < std::chrono::seconds(8)));
   BOOST_TEST(server.call("GET", "/v1/events?waitSeconds=99").status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(serves_https_when_a_certificate_is_configured) {
+  const std::string dir = TestServer::freshDir();
+  Poco::File(dir).createDirectories();
+  const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+  const std::string command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " +
+                              key + " -out " + cert + " >/dev/null 2>&1";
+  BOOST_REQUIRE(std::system(command.c_str()) == 0);
+  auto settings = bcauth::test::testSettings(dir + "/data");
+  settings.tlsCertificate = cert;
+  settings.tlsPrivateKey = key;
+  TestServer server(settings);
+  Poco::Net::Context::Ptr client = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", Poco::Net::Context::VERIFY_NONE);
+  Poco::Net::HTTPSClientSession session("127.0.0.1", server.port(), client);
+  Poco::Net::HTTPRequest request("GET", "/healthz", Poco::Net::HTTPMessage::HTTP_1_1);
+  session.sendRequest(request);
+  Poco::Net::HTTPResponse response;
+  std::string body;
+  Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+  BOOST_TEST(static_cast<int>(response.getStatus()) == 200);
+  BOOST_TEST(body == R"({"status":"ok"})");
+  // Plain HTTP to the TLS port does not get an answer in clear.
+  BOOST_CHECK_THROW(server.call("GET", "/healthz", "", {}, false), Poco::Exception);
 }
 
 // Runs last (Boost runs cases in order of declaration): everything logged so far.

@@ -3,6 +3,9 @@
 #include <chrono>
 
 #include <Poco/Logger.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 
 namespace bcauth::app {
@@ -30,8 +33,19 @@ Runtime::Runtime(const Settings& settings) : sweepSeconds_(settings.sweepSeconds
   httpConfig.jwtWindowSeconds = settings.jwtWindowSeconds;
   httpConfig.maxBodyBytes = settings.maxBodyBytes;
   httpConfig.maxThreads = settings.maxThreads;
-  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(settings.host, static_cast<Poco::UInt16>(settings.port)));
-  server_ = std::make_unique<http::Server>(*service_, httpConfig, socket);
+  const Poco::Net::SocketAddress address(settings.host, static_cast<Poco::UInt16>(settings.port));
+  if (settings.tlsCertificate.empty()) {
+    Poco::Net::ServerSocket socket(address);
+    server_ = std::make_unique<http::Server>(*service_, httpConfig, socket);
+  } else {
+    Poco::Net::initializeSSL();
+    Poco::Net::Context::Ptr context = new Poco::Net::Context(
+        Poco::Net::Context::TLS_SERVER_USE, settings.tlsPrivateKey, settings.tlsCertificate, "",
+        Poco::Net::Context::VERIFY_NONE, 9, false, "HIGH:!aNULL:!eNULL:!MD5:!RC4:@STRENGTH");
+    context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+    Poco::Net::SecureServerSocket socket(address, 64, context);
+    server_ = std::make_unique<http::Server>(*service_, httpConfig, socket);
+  }
 }
 
 Runtime::~Runtime() { stop(); }

@@ -45,6 +45,8 @@ const std::vector<SettingKey>& settingKeys() {
        "true lets provider URLs use http:// on 127.0.0.1/localhost (development only)"},
       {"BCAUTH_V2_MESSAGE_VERSION", "bcauth.v2MessageVersion", "data.version of v2 messages (default 1.0, spec §3.6)"},
       {"BCAUTH_MAX_THREADS", "bcauth.maxThreads", "HTTP worker threads (default 16)"},
+      {"BCAUTH_TLS_CERTIFICATE", "bcauth.tls.certificate", "PEM certificate (chain) file; with the key, serve HTTPS"},
+      {"BCAUTH_TLS_PRIVATE_KEY", "bcauth.tls.privateKey", "PEM private key file of that certificate"},
   };
   return keys;
 }
@@ -137,6 +139,16 @@ Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
   }
   s.allowHttpLoopbackProviders = loopback == "true";
   if (!text("bcauth.v2MessageVersion").empty()) s.v2MessageVersion = text("bcauth.v2MessageVersion");
+  s.tlsCertificate = text("bcauth.tls.certificate");
+  s.tlsPrivateKey = text("bcauth.tls.privateKey");
+  if (s.tlsCertificate.empty() != s.tlsPrivateKey.empty()) {
+    return Status::invalidArgument("TLS needs both a certificate and its private key",
+                                   s.tlsCertificate.empty() ? "BCAUTH_TLS_CERTIFICATE" : "BCAUTH_TLS_PRIVATE_KEY");
+  }
+  for (const auto& [file, name] : {std::pair{s.tlsCertificate, "BCAUTH_TLS_CERTIFICATE"},
+                                   std::pair{s.tlsPrivateKey, "BCAUTH_TLS_PRIVATE_KEY"}}) {
+    if (!file.empty() && !std::ifstream(file)) return Status::invalidArgument("cannot read " + file, name);
+  }
   return s;
 }
 

@@ -28,6 +28,8 @@ struct Settings {
   bool allowHttpLoopbackProviders = false;
   std::string v2MessageVersion = "1.0";
   int maxThreads = 16;
+  std::string tlsCertificate;  // PEM file; with tlsPrivateKey, bcauth serves HTTPS
+  std::string tlsPrivateKey;
 };
 
 // The environment variables and the configuration keys they override, for docs and --help.
