@@ -191,6 +191,9 @@ BOOST_AUTO_TEST_CASE(legacy_round_trip) {
   auto tokenResponse = server.call("GET", "/v1/auth-requests/" + id + "/token");
   BOOST_REQUIRE_EQUAL(tokenResponse.status, 200);
   BOOST_TEST(tokenResponse.json()->getValue<std::string>("accessToken") == accessToken);
+  const std::string metrics = server.call("GET", "/metrics", "", {}, false).body;
+  BOOST_TEST(metrics.find("bcauth_decrypt_seconds_count 1") != std::string::npos);
+  BOOST_TEST(metrics.find("bcauth_inbound_messages_total{outcome=\"auth.succeeded\"} 1") != std::string::npos);
   BOOST_TEST(server.call("GET", "/v1/auth-requests/" + id).json()->getValue<std::string>("status") == "succeeded");
 
   // Redelivery of the same message id: 200, nothing new.

@@ -14,13 +14,30 @@ void Metrics::countInbound(const std::string& outcome) {
   ++inbound_[outcome];
 }
 
+void Metrics::Histogram::observe(double seconds) {
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) ++buckets[i];
+  }
+  ++count;
+  sum += seconds;
+}
+
+void Metrics::Histogram::render(std::ostream& out, const char* name, const char* help) const {
+  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " histogram\n";
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    out << name << "_bucket{le=\"" << kBuckets[i] << "\"} " << buckets[i] << "\n";
+  }
+  out << name << "_bucket{le=\"+Inf\"} " << count << "\n" << name << "_sum " << sum << "\n" << name << "_count " << count << "\n";
+}
+
 void Metrics::observeInboundSeconds(double seconds) {
   std::lock_guard lock(mutex_);
-  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-    if (seconds <= kBuckets[i]) ++bucketCounts_[i];
-  }
-  ++observations_;
-  sum_ += seconds;
+  inboundSeconds_.observe(seconds);
+}
+
+void Metrics::observeDecryptSeconds(double seconds) {
+  std::lock_guard lock(mutex_);
+  decryptSeconds_.observe(seconds);
 }
 
 std::string Metrics::render(std::int64_t pendingRequests) {
@@ -36,15 +53,9 @@ std::string Metrics::render(std::int64_t pendingRequests) {
   for (const auto& [outcome, count] : inbound_) {
     out << "bcauth_inbound_messages_total{outcome=\"" << outcome << "\"} " << count << "\n";
   }
-  out << "# HELP bcauth_inbound_seconds Time to process an inbound message, decryption included.\n"
-         "# TYPE bcauth_inbound_seconds histogram\n";
-  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-    out << "bcauth_inbound_seconds_bucket{le=\"" << kBuckets[i] << "\"} " << bucketCounts_[i] << "\n";
-  }
-  out << "bcauth_inbound_seconds_bucket{le=\"+Inf\"} " << observations_ << "\n"
-      << "bcauth_inbound_seconds_sum " << sum_ << "\n"
-      << "bcauth_inbound_seconds_count " << observations_ << "\n"
-      << "# HELP bcauth_pending_requests Authenticate requests waiting for a reply.\n"
+  inboundSeconds_.render(out, "bcauth_inbound_seconds", "Time to process an inbound message, decryption included.");
+  decryptSeconds_.render(out, "bcauth_decrypt_seconds", "Time to decrypt one authenticate token.");
+  out << "# HELP bcauth_pending_requests Authenticate requests waiting for a reply.\n"
          "# TYPE bcauth_pending_requests gauge\n"
       << "bcauth_pending_requests " << pendingRequests << "\n";
   return out.str();

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <ostream>
 #include <string>
 
 namespace bcauth::http {
@@ -14,6 +15,7 @@ class Metrics {
   void countRequest(const std::string& route, int status);
   void countInbound(const std::string& outcome);
   void observeInboundSeconds(double seconds);
+  void observeDecryptSeconds(double seconds);
   // Renders everything; pendingRequests is read from the store at scrape time.
   std::string render(std::int64_t pendingRequests);
 
@@ -22,9 +24,15 @@ class Metrics {
   std::mutex mutex_;
   std::map<std::pair<std::string, int>, std::uint64_t> requests_;
   std::map<std::string, std::uint64_t> inbound_;
-  std::array<std::uint64_t, kBuckets.size()> bucketCounts_{};
-  std::uint64_t observations_ = 0;
-  double sum_ = 0;
+  struct Histogram {
+    std::array<std::uint64_t, kBuckets.size()> buckets{};
+    std::uint64_t count = 0;
+    double sum = 0;
+    void observe(double seconds);
+    void render(std::ostream& out, const char* name, const char* help) const;
+  };
+  Histogram inboundSeconds_;
+  Histogram decryptSeconds_;
 };
 
 }  // namespace bcauth::http

@@ -68,8 +68,24 @@ Result<std::int64_t> queryInteger(const Call& call, const std::string& name, std
 // Reads at most cap bytes; a larger body is refused before it is read whole.
 enum class BodyError { kNone, kTooLarge, kBadGzip };
 
-BodyError readBody(HTTPServerRequest& request, std::size_t cap, std::string& body) {
+// Before a 413, a body of modest excess is read and dropped so the client, still sending, gets
+// the answer instead of a connection reset; a far larger one is cut off with the connection.
+void discardRest(HTTPServerRequest& request, HTTPServerResponse& response, std::size_t cap) {
+  std::istream& in = request.stream();
+  char buffer[8192];
+  std::size_t discarded = 0;
+  const std::size_t limit = 4 * cap;
+  while (in && discarded <= limit) {
+    in.read(buffer, sizeof buffer);
+    discarded += static_cast<std::size_t>(in.gcount());
+  }
+  if (in) response.setKeepAlive(false);
+}
+
+BodyError readBody(HTTPServerRequest& request, HTTPServerResponse& response, std::size_t cap, std::string& body) {
   if (request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(cap)) {
+    if (request.getContentLength64() > static_cast<Poco::Int64>(4 * cap)) response.setKeepAlive(false);
+    else discardRest(request, response, cap);
     return BodyError::kTooLarge;
   }
   std::istream& in = request.stream();
@@ -78,7 +94,10 @@ BodyError readBody(HTTPServerRequest& request, std::size_t cap, std::string& bod
   while (in) {
     in.read(buffer, sizeof buffer);
     body.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (body.size() > cap) return BodyError::kTooLarge;
+    if (body.size() > cap) {
+      discardRest(request, response, cap);
+      return BodyError::kTooLarge;
+    }
   }
   // Apple gzips its bodies, with or without Content-Encoding: detect the magic bytes (§8).
   if (body.size() >= 2 && static_cast<unsigned char>(body[0]) == 0x1f && static_cast<unsigned char>(body[1]) == 0x8b) {
@@ -102,7 +121,7 @@ BodyError readBody(HTTPServerRequest& request, std::size_t cap, std::string& bod
 
 bool readJsonBody(Call& call, Poco::JSON::Object::Ptr& object) {
   std::string body;
-  switch (readBody(call.request, call.context.config.maxBodyBytes, body)) {
+  switch (readBody(call.request, call.response, call.context.config.maxBodyBytes, body)) {
     case BodyError::kTooLarge:
       sendError(call.response, HTTPResponse::HTTP_REQUEST_ENTITY_TOO_LARGE, "payload_too_large",
                 "the body is larger than " + std::to_string(call.context.config.maxBodyBytes) + " bytes");
@@ -177,7 +196,7 @@ void appleMessage(Call& call) {
     return sendError(call.response, HTTPResponse::HTTP_FORBIDDEN, "forbidden", jwt.reason);
   }
   std::string body;
-  switch (readBody(call.request, call.context.config.maxBodyBytes, body)) {
+  switch (readBody(call.request, call.response, call.context.config.maxBodyBytes, body)) {
     case BodyError::kTooLarge:
       return sendError(call.response, HTTPResponse::HTTP_REQUEST_ENTITY_TOO_LARGE, "payload_too_large",
                        "the body is larger than " + std::to_string(call.context.config.maxBodyBytes) + " bytes");
@@ -399,6 +418,7 @@ Server::Server(service::AuthService& service, HttpConfig config, const Poco::Net
   params->setKeepAlive(true);
   params->setTimeout(Poco::Timespan(30, 0));
   server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(context), socket, params);
+  service.setDecryptObserver([metrics = metrics_.get()](double seconds) { metrics->observeDecryptSeconds(seconds); });
 }
 
 Server::~Server() { stop(); }

@@ -67,6 +67,8 @@ class AuthService {
   Result<JsonObject> conversationEvents(const std::string& conversationId, std::int64_t afterSeq, std::size_t limit);
 
   std::int64_t pendingCount() { return store_.pendingCount(); }
+  // Called with the seconds each token decryption took (for the metrics histogram).
+  void setDecryptObserver(std::function<void(double)> observer) { decryptObserver_ = std::move(observer); }
   bool ready() { return store_.ping(); }
 
  private:
@@ -77,6 +79,7 @@ class AuthService {
   crypto::Sealer sealer_;
   ServiceConfig config_;
   std::function<std::int64_t()> now_;
+  std::function<void(double)> decryptObserver_;
   std::mutex eventsMutex_;
   std::condition_variable eventsChanged_;
   std::uint64_t eventsVersion_ = 0;

@@ -3,6 +3,8 @@
 // A reply is decrypted before the transaction (the P-384 work stays outside the write lock);
 // the transaction then records the message id — a redelivery or a concurrent duplicate stops
 // there — re-checks the request is still pending, and writes the outcome and its one event.
+#include <chrono>
+
 #include <Poco/JSON/Object.h>
 
 #include "bcauth/crypto.h"
@@ -54,7 +56,12 @@ Result<Inbound> AuthService::handleInbound(std::string_view body, const std::str
         auto scalar = sealer_.unseal(*sealed, sealContext(store::secret::kPrivateKey, found->id));
         if (scalar) {
           if (auto key = crypto::PrivateKey::fromBase64Scalar(scalar->view())) {
-            if (auto opened = crypto::decrypt(*key, *reply.token)) {
+            const auto started = std::chrono::steady_clock::now();
+            auto opened = crypto::decrypt(*key, *reply.token);
+            if (decryptObserver_) {
+              decryptObserver_(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+            }
+            if (opened) {
               accessToken = std::move(*opened);
               tokenDecrypted = true;
             }
