@@ -10,6 +10,7 @@
 #include "bcauth/crypto.h"
 #include "bcauth/protocol.h"
 #include "protocol/json_util.h"
+#include "protocol/message_info.h"
 #include "service/json_views.h"
 
 namespace bcauth::service {
@@ -49,29 +50,16 @@ Result<std::vector<std::string>> stringList(const Fields& fields, const std::str
 }
 
 Result<protocol::MessageInfo> messageInfo(const Fields& fields, const std::string& key, const std::string& defaultTitle) {
-  protocol::MessageInfo info;
-  info.title = defaultTitle;
   auto object = fields.optionalObject(key);
   if (!object) return object.status();
-  if (!*object) return info;
-  const Fields inner(*object, fields.path(key));
-  for (auto [name, target] : {std::pair{"subtitle", &info.subtitle}, std::pair{"style", &info.style},
-                              std::pair{"imageIdentifier", &info.imageIdentifier},
-                              std::pair{"imageDescription", &info.imageDescription},
-                              std::pair{"alternateTitle", &info.alternateTitle}}) {
-    auto value = inner.optionalString(name);
-    if (!value) return value.status();
-    *target = *value;
+  protocol::MessageInfo info;
+  if (*object) {
+    auto parsed = protocol::detail::parseMessageInfo(*object, fields.path(key));
+    if (!parsed) return parsed.status();
+    info = std::move(*parsed);
   }
-  auto title = inner.optionalString("title");
-  if (!title) return title.status();
-  if (*title) info.title = **title;
+  if (info.title.empty()) info.title = defaultTitle;
   return info;
-}
-
-store::Event makeEvent(const std::string& type, std::int64_t at, const std::string& conversationId,
-                       const std::string& authRequestId, const Poco::JSON::Object::Ptr& data) {
-  return store::Event{0, type, at, conversationId, authRequestId, detail::toJsonString(data)};
 }
 
 JsonObject eventView(const store::Event& event) {
@@ -329,7 +317,7 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
         tx.putSecret(request.id, store::secret::kPkceVerifier,
                      sealer_.seal(*verifier, sealContext(store::secret::kPkceVerifier, request.id)));
       }
-      tx.appendEvent(makeEvent("auth.requested", request.createdAt, request.conversationId, request.id, data));
+      tx.appendEvent(detail::makeEvent("auth.requested", request.createdAt, request.conversationId, request.id, data));
     });
   } catch (const store::DuplicateError&) {
     // Another create with the same Idempotency-Key won the race: answer with its request.
@@ -389,7 +377,7 @@ Result<JsonObject> AuthService::cancelRequest(const std::string& id) {
     tx.deleteSecret(id, store::secret::kPkceVerifier);
     auto data = protocol::detail::newObject();
     data->set("by", std::string("agent"));
-    tx.appendEvent(makeEvent("auth.cancelled", at, r->conversationId, id, data));
+    tx.appendEvent(detail::makeEvent("auth.cancelled", at, r->conversationId, id, data));
   });
   if (!outcome) return outcome;
   notifyEvents();

@@ -17,11 +17,6 @@
 namespace bcauth::service {
 namespace {
 
-store::Event event(const std::string& type, std::int64_t at, const std::string& conversationId,
-                   const std::string& authRequestId, const Poco::JSON::Object::Ptr& data) {
-  return store::Event{0, type, at, conversationId, authRequestId, detail::toJsonString(data)};
-}
-
 Poco::JSON::Object::Ptr rejection(const std::string& reason, const std::string& requestIdentifier) {
   auto data = protocol::detail::newObject();
   data->set("reason", reason);
@@ -86,7 +81,7 @@ Result<Inbound> AuthService::handleInbound(std::string_view body, const std::str
       data->set("messageId", message.id);
       data->set("capabilities", detail::stringArray(capabilities));
       data->set("payload", message.json);
-      tx.appendEvent(event("message.received", at, message.sourceId, "", data));
+      tx.appendEvent(detail::makeEvent("message.received", at, message.sourceId, "", data));
       result.eventType = "message.received";
       return;
     }
@@ -99,7 +94,7 @@ Result<Inbound> AuthService::handleInbound(std::string_view body, const std::str
     else if (current->status != store::status::kPending) rejectReason = "request_" + current->status;
     else if (current->expiresAt <= at) rejectReason = "request_expired";
     if (!rejectReason.empty()) {
-      tx.appendEvent(event("auth.rejected", at, message.sourceId, current ? current->id : "",
+      tx.appendEvent(detail::makeEvent("auth.rejected", at, message.sourceId, current ? current->id : "",
                            rejection(rejectReason, reply.requestIdentifier)));
       result.eventType = "auth.rejected";
       return;
@@ -120,7 +115,7 @@ Result<Inbound> AuthService::handleInbound(std::string_view body, const std::str
     // The request key is used once: whatever the reply said, it is gone now.
     tx.deleteSecret(current->id, store::secret::kPrivateKey);
     tx.updateRequestStatus(current->id, terminalStatusFor(outcome), outcome.reason, at);
-    tx.appendEvent(event(outcome.eventType, at, current->conversationId, current->id, data));
+    tx.appendEvent(detail::makeEvent(outcome.eventType, at, current->conversationId, current->id, data));
     result.eventType = outcome.eventType;
   });
   if (!result.duplicate) notifyEvents();
@@ -138,7 +133,7 @@ int AuthService::expireDue() {
       tx.updateRequestStatus(current->id, store::status::kExpired, "ttl passed", now);
       tx.deleteSecret(current->id, store::secret::kPrivateKey);
       tx.deleteSecret(current->id, store::secret::kPkceVerifier);
-      tx.appendEvent(event("auth.expired", now, current->conversationId, current->id, protocol::detail::newObject()));
+      tx.appendEvent(detail::makeEvent("auth.expired", now, current->conversationId, current->id, protocol::detail::newObject()));
       changed = true;
     });
     if (changed) ++expired;

@@ -13,6 +13,8 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/Timestamp.h>
 
+#include "store/store.h"
+
 namespace bcauth::service::detail {
 
 inline std::string isoTime(std::int64_t millis) {
@@ -35,6 +37,11 @@ inline std::string toJsonString(const Poco::JSON::Object::Ptr& object) {
   std::ostringstream out;
   object->stringify(out);
   return out.str();
+}
+
+inline store::Event makeEvent(const std::string& type, std::int64_t at, const std::string& conversationId,
+                              const std::string& authRequestId, const Poco::JSON::Object::Ptr& data) {
+  return store::Event{0, type, at, conversationId, authRequestId, toJsonString(data)};
 }
 
 }  // namespace bcauth::service::detail

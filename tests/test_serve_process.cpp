@@ -1,0 +1,87 @@
+// `bcauth serve` as a process: refuses to start without its settings, starts on --port 0 and
+// prints the port, answers, and stops cleanly on SIGINT/SIGTERM.
+#define BOOST_TEST_MODULE serve_process
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/PipeStream.h>
+#include <Poco/Process.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/TemporaryFile.h>
+
+#include "bcauth/base64.h"
+#include "bcauth/secure.h"
+
+namespace {
+
+Poco::Process::Env baseEnv(const std::string& dataDir) {
+  return {{"BCAUTH_CSP_ID", "csp-process"},
+          {"BCAUTH_APPLE_SECRET", bcauth::crypto::base64Encode(std::string_view("apple-secret"))},
+          {"BCAUTH_API_KEYS", "process-api-key-0123456789"},
+          {"BCAUTH_MASTER_KEY", bcauth::crypto::base64Encode(bcauth::crypto::randomBytes(32))},
+          {"BCAUTH_DATA_DIR", dataDir}};
+}
+
+void runAndStop(int signal) {
+  const std::string dir = Poco::TemporaryFile::tempName();
+  Poco::TemporaryFile::registerForDeletion(dir);
+  Poco::Pipe outPipe, errPipe;
+  Poco::ProcessHandle handle = Poco::Process::launch(BCAUTH_CLI_PATH, {"serve", "--port", "0"}, ".", nullptr, &outPipe,
+                                                     &errPipe, baseEnv(dir));
+  Poco::PipeInputStream out(outPipe);
+  std::string line;
+  std::getline(out, line);
+  BOOST_REQUIRE_MESSAGE(line.find("bcauth listening on http://127.0.0.1:") == 0, line);
+  const auto port = static_cast<Poco::UInt16>(std::stoi(line.substr(line.rfind(':') + 1)));
+  BOOST_TEST(port > 0);
+
+  Poco::Net::HTTPClientSession session("127.0.0.1", port);
+  Poco::Net::HTTPRequest request("GET", "/healthz", Poco::Net::HTTPMessage::HTTP_1_1);
+  session.sendRequest(request);
+  Poco::Net::HTTPResponse response;
+  std::string body;
+  Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+  BOOST_TEST(static_cast<int>(response.getStatus()) == 200);
+
+  ::kill(handle.id(), signal);
+  BOOST_TEST(handle.wait() == 0);
+  std::string rest;
+  Poco::StreamCopier::copyToString(out, rest);
+  BOOST_TEST(rest.find("bcauth stopping") != std::string::npos);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(refuses_to_start_without_settings) {
+  Poco::Pipe outPipe, errPipe;
+  Poco::Process::Env env = baseEnv("/tmp/unused");
+  env["BCAUTH_CSP_ID"] = "";
+  env["BCAUTH_MASTER_KEY"] = "too-short";
+  Poco::ProcessHandle handle = Poco::Process::launch(BCAUTH_CLI_PATH, {"serve", "--port", "0"}, ".", nullptr, &outPipe,
+                                                     &errPipe, env);
+  Poco::PipeInputStream err(errPipe);
+  std::string text;
+  Poco::StreamCopier::copyToString(err, text);
+  BOOST_TEST(handle.wait() != 0);
+  BOOST_TEST(text.find("BCAUTH_CSP_ID") != std::string::npos, text);
+}
+
+BOOST_AUTO_TEST_CASE(stops_cleanly_on_sigint) { runAndStop(SIGINT); }
+BOOST_AUTO_TEST_CASE(stops_cleanly_on_sigterm) { runAndStop(SIGTERM); }
+
+BOOST_AUTO_TEST_CASE(serve_help_lists_the_settings) {
+  Poco::Pipe outPipe;
+  Poco::ProcessHandle handle = Poco::Process::launch(BCAUTH_CLI_PATH, {"serve", "--help"}, nullptr, &outPipe, nullptr);
+  Poco::PipeInputStream out(outPipe);
+  std::string text;
+  Poco::StreamCopier::copyToString(out, text);
+  BOOST_TEST(handle.wait() == 0);
+  for (const char* env : {"BCAUTH_CSP_ID", "BCAUTH_APPLE_SECRET", "BCAUTH_API_KEYS", "BCAUTH_MASTER_KEY", "BCAUTH_DATA_DIR",
+                          "BCAUTH_PUBLIC_URL", "--port", "--data-dir"}) {
+    BOOST_TEST(text.find(env) != std::string::npos, env);
+  }
+}
