@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -251,6 +252,21 @@ void getRequest(Call& call) { answer(call, call.context.service.request(call.par
 void cancelRequest(Call& call) { answer(call, call.context.service.cancelRequest(call.params[0])); }
 void requestToken(Call& call) { answer(call, call.context.service.token(call.params[0])); }
 
+void oauthCallback(Call& call) {
+  std::map<std::string, std::string> query;
+  for (const auto& [key, value] : call.query) query.emplace(key, value);
+  const std::string location = call.context.service.completeRedirect(query);
+  call.response.set("Location", location);
+  call.response.set("Cache-Control", "no-store");
+  call.response.setStatus(HTTPResponse::HTTP_FOUND);
+  call.response.setContentType("text/html; charset=utf-8");
+  const std::string body = "<!doctype html><title>Signing in</title><a href=\"" + location + "\">Continue</a>";
+  call.response.setContentLength(static_cast<std::streamsize>(body.size()));
+  call.response.send() << body;
+}
+
+void refreshToken(Call& call) { answer(call, call.context.service.refreshToken(call.params[0])); }
+
 void conversationEvents(Call& call) {
   auto after = queryInteger(call, "after", 0, 0, INT64_MAX);
   if (!after) return sendStatus(call.response, after.status());
@@ -292,6 +308,8 @@ const std::vector<RouteSpec>& routes() {
       {"GET", "/v1/auth-requests/{}", true, getRequest},
       {"POST", "/v1/auth-requests/{}/cancel", true, cancelRequest},
       {"GET", "/v1/auth-requests/{}/token", true, requestToken},
+      {"POST", "/v1/auth-requests/{}/refresh", true, refreshToken},
+      {"GET", "/oauth/callback", false, oauthCallback},
       {"GET", "/v1/conversations/{}/events", true, conversationEvents},
       {"GET", "/v1/events", true, events},
   };

@@ -121,6 +121,14 @@ Result<JsonObject> AuthService::putProvider(const std::string& id, const JsonObj
     if (!enabled.isBoolean()) return fields.wrongType("enabled", "a boolean");
     p.enabled = enabled.extract<bool>();
   }
+  auto authMethod = fields.optionalString("tokenAuthMethod");
+  if (!authMethod) return authMethod.status();
+  if (*authMethod) {
+    if (**authMethod != "client_secret_post" && **authMethod != "client_secret_basic") {
+      return Status::invalidArgument("must be client_secret_post or client_secret_basic", "tokenAuthMethod");
+    }
+    p.tokenAuthMethod = **authMethod;
+  }
   auto profile = fields.optionalObject("profileFields");
   if (!profile) return profile.status();
   if (*profile) {
@@ -157,6 +165,7 @@ Result<JsonObject> AuthService::provider(const std::string& id) {
   if (!p->userinfoUrl.empty()) view->set("userinfoUrl", p->userinfoUrl);
   view->set("clientId", p->clientId);
   view->set("clientSecretSet", p->sealedClientSecret.has_value());
+  view->set("tokenAuthMethod", p->tokenAuthMethod);
   view->set("scopes", detail::stringArray(p->scopes));
   view->set("enabled", p->enabled);
   auto profile = protocol::detail::newObject();
@@ -373,6 +382,7 @@ Result<JsonObject> AuthService::cancelRequest(const std::string& id) {
     }
     const auto at = now_();
     tx.updateRequestStatus(id, store::status::kCancelled, "cancelled by agent", at);
+    tx.setCompletion(id, "agent", "", 0);
     tx.deleteSecret(id, store::secret::kPrivateKey);
     tx.deleteSecret(id, store::secret::kPkceVerifier);
     auto data = protocol::detail::newObject();
@@ -394,11 +404,17 @@ Result<JsonObject> AuthService::token(const std::string& id) {
   if (!sealed) return Status::conflict("auth request " + id + " succeeded without a token (v2 before the callback)");
   auto accessToken = sealer_.unseal(*sealed, sealContext(store::secret::kAccessToken, id));
   if (!accessToken) return Status::internal("the stored token does not unseal (wrong master key?)");
+  const bool refreshable = store_.secret(id, store::secret::kRefreshToken).has_value();
+  if (r->tokenExpiresAt != 0 && r->tokenExpiresAt <= now_()) {
+    return Status::conflict("the access token of auth request " + id + " expired at " + detail::isoTime(r->tokenExpiresAt) +
+                            (refreshable ? "; POST .../refresh for a new one" : ""));
+  }
   auto view = protocol::detail::newObject();
   view->set("authRequestId", id);
   view->set("accessToken", std::string(accessToken->view()));
-  view->set("tokenType", std::string("Bearer"));
-  view->set("refreshTokenAvailable", store_.secret(id, store::secret::kRefreshToken).has_value());
+  view->set("tokenType", r->tokenType.empty() ? std::string("Bearer") : r->tokenType);
+  if (r->tokenExpiresAt != 0) view->set("expiresAt", detail::isoTime(r->tokenExpiresAt));
+  view->set("refreshTokenAvailable", refreshable);
   return view;
 }
 

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include <Poco/JSON/Object.h>
 
 #include "bcauth/seal.h"
+#include "clients/idp_client.h"
 #include "bcauth/status.h"
 #include "store/store.h"
 
@@ -56,6 +58,15 @@ class AuthService {
   Result<JsonObject> cancelRequest(const std::string& id);
   Result<JsonObject> token(const std::string& id);
 
+  // GET /oauth/callback of the iOS 16+ flow: validates the single-use state, exchanges the code
+  // at the provider's token URL (PKCE), fetches the profile, records the outcome and returns
+  // where the customer's web view goes next: messages-auth://?status=success|failure|cancel
+  // [&error_code=N]. Every problem ends in a failure (or cancel) redirect, never an error page.
+  std::string completeRedirect(const std::map<std::string, std::string>& query);
+
+  // POST /v1/auth-requests/{id}/refresh: the refresh grant at the provider's token URL.
+  Result<JsonObject> refreshToken(const std::string& id);
+
   // Apple's webhook body (already decompressed) and its capability-list header.
   Result<Inbound> handleInbound(std::string_view body, const std::string& capabilityList);
 
@@ -74,12 +85,19 @@ class AuthService {
  private:
   JsonObject requestView(const store::AuthRequest& request);
   void notifyEvents();
+  std::string failRedirect(const store::AuthRequest& request, std::int64_t code, const std::string& detail);
+  std::string rejectRedirect(const std::optional<store::AuthRequest>& request, const std::string& reason,
+                             std::int64_t code);
+  clients::ClientCredentials credentials(const store::Provider& provider);
+  void storeTokens(store::Transaction& tx, const std::string& id, const clients::TokenResponse& tokens,
+                   const std::string& completedBy, std::int64_t now);
 
   store::Store& store_;
   crypto::Sealer sealer_;
   ServiceConfig config_;
   std::function<std::int64_t()> now_;
   std::function<void(double)> decryptObserver_;
+  clients::IdpClient idp_;
   std::mutex eventsMutex_;
   std::condition_variable eventsChanged_;
   std::uint64_t eventsVersion_ = 0;

@@ -88,6 +88,12 @@ Result<Inbound> AuthService::handleInbound(std::string_view body, const std::str
 
     const auto& reply = *message.authenticate;
     const auto current = found ? tx.request(found->id) : std::nullopt;
+    // v2: the callback already recorded the outcome; the device's reply only confirms it.
+    if (current && current->completedBy == "callback" && reply.flow == protocol::Flow::kV2 &&
+        current->conversationId == message.sourceId) {
+      result.eventType = "reconciled";
+      return;
+    }
     std::string rejectReason;
     if (!current) rejectReason = "unknown_request";
     else if (current->conversationId != message.sourceId) rejectReason = "conversation_mismatch";
@@ -111,6 +117,7 @@ Result<Inbound> AuthService::handleInbound(std::string_view body, const std::str
         tx.putSecret(current->id, store::secret::kAccessToken,
                      sealer_.seal(accessToken->view(), sealContext(store::secret::kAccessToken, current->id)));
       }
+      tx.setCompletion(current->id, "reply", accessToken ? "Bearer" : "", 0);
     }
     // The request key is used once: whatever the reply said, it is gone now.
     tx.deleteSecret(current->id, store::secret::kPrivateKey);
@@ -131,6 +138,7 @@ int AuthService::expireDue() {
       const auto current = tx.request(candidate.id);
       if (!current || current->status != store::status::kPending) return;  // completed meanwhile
       tx.updateRequestStatus(current->id, store::status::kExpired, "ttl passed", now);
+      tx.setCompletion(current->id, "sweeper", "", 0);
       tx.deleteSecret(current->id, store::secret::kPrivateKey);
       tx.deleteSecret(current->id, store::secret::kPkceVerifier);
       tx.appendEvent(detail::makeEvent("auth.expired", now, current->conversationId, current->id, protocol::detail::newObject()));

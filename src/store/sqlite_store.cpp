@@ -111,6 +111,15 @@ const std::vector<std::vector<std::string>>& migrations() {
 
           "CREATE INDEX events_conversation_seq ON events (conversation_id, seq)",
       },
+      // 2: the iOS 16+ flow — how the code exchange authenticates, what token a request holds,
+      // who completed it, and a consumed state kept out of the unique index by a flag.
+      {
+          "ALTER TABLE providers ADD COLUMN token_auth_method TEXT NOT NULL DEFAULT 'client_secret_post'",
+          "ALTER TABLE auth_requests ADD COLUMN token_type TEXT NOT NULL DEFAULT ''",
+          "ALTER TABLE auth_requests ADD COLUMN token_expires_at INTEGER NOT NULL DEFAULT 0",
+          "ALTER TABLE auth_requests ADD COLUMN completed_by TEXT NOT NULL DEFAULT ''",
+          "ALTER TABLE auth_requests ADD COLUMN state_used INTEGER NOT NULL DEFAULT 0",
+      },
   };
   return kMigrations;
 }
@@ -173,10 +182,10 @@ Poco::Int64 toLimit(std::size_t limit) {
 
 const char* const kProviderColumns =
     "id, name, authorization_url, token_url, userinfo_url, client_id, sealed_client_secret, scopes, enabled,"
-    " profile_fields, created_at, updated_at";
+    " profile_fields, created_at, updated_at, token_auth_method";
 using ProviderRow = Poco::Tuple<std::string, std::string, std::string, std::string, std::string, std::string,
                                 Poco::Nullable<Poco::Data::BLOB>, std::string, Poco::Int64, std::string, Poco::Int64,
-                                Poco::Int64>;
+                                Poco::Int64, std::string>;
 
 Provider toProvider(const ProviderRow& row) {
   Provider p;
@@ -192,15 +201,18 @@ Provider toProvider(const ProviderRow& row) {
   p.profileFields = json::decodeStringMap(row.get<9>());
   p.createdAt = row.get<10>();
   p.updatedAt = row.get<11>();
+  p.tokenAuthMethod = row.get<12>();
   return p;
 }
 
 const char* const kRequestColumns =
     "id, request_identifier, conversation_id, business_id, provider_id, flow, scopes, status, status_reason,"
-    " created_at, updated_at, expires_at, message_json, idempotency_key, state";
+    " created_at, updated_at, expires_at, message_json, idempotency_key, state, token_type, token_expires_at,"
+    " completed_by, state_used";
 using RequestRow = Poco::Tuple<std::string, std::string, std::string, std::string, std::string, std::string,
                                std::string, std::string, std::string, Poco::Int64, Poco::Int64, Poco::Int64,
-                               std::string, Poco::Nullable<std::string>, Poco::Nullable<std::string>>;
+                               std::string, Poco::Nullable<std::string>, Poco::Nullable<std::string>, std::string,
+                               Poco::Int64, std::string, Poco::Int64>;
 
 AuthRequest toRequest(const RequestRow& row) {
   AuthRequest r;
@@ -219,6 +231,10 @@ AuthRequest toRequest(const RequestRow& row) {
   r.messageJson = row.get<12>();
   r.idempotencyKey = fromNullable(row.get<13>());
   r.state = fromNullable(row.get<14>());
+  if (row.get<18>() != 0) r.state.reset();  // a consumed state no longer names the request
+  r.tokenType = row.get<15>();
+  r.tokenExpiresAt = row.get<16>();
+  r.completedBy = row.get<17>();
   return r;
 }
 
@@ -348,19 +364,20 @@ class SqliteTransaction final : public Transaction {
     check();
     guarded("putProvider", [&] {
       session_ << "INSERT INTO providers (id, name, authorization_url, token_url, userinfo_url, client_id,"
-                  " sealed_client_secret, scopes, enabled, profile_fields, created_at, updated_at)"
-                  " VALUES (?, ?, ?, ?, ?, ?, CASE WHEN ? THEN COALESCE(?, X'') END, ?, ?, ?, ?, ?)"
+                  " sealed_client_secret, scopes, enabled, profile_fields, created_at, updated_at, token_auth_method)"
+                  " VALUES (?, ?, ?, ?, ?, ?, CASE WHEN ? THEN COALESCE(?, X'') END, ?, ?, ?, ?, ?, ?)"
                   " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
                   " authorization_url = excluded.authorization_url, token_url = excluded.token_url,"
                   " userinfo_url = excluded.userinfo_url, client_id = excluded.client_id,"
                   " sealed_client_secret = excluded.sealed_client_secret, scopes = excluded.scopes,"
                   " enabled = excluded.enabled, profile_fields = excluded.profile_fields,"
-                  " created_at = excluded.created_at, updated_at = excluded.updated_at",
+                  " created_at = excluded.created_at, updated_at = excluded.updated_at,"
+                  " token_auth_method = excluded.token_auth_method",
           bind(p.id), bind(p.name), bind(p.authorizationUrl), bind(p.tokenUrl), bind(p.userinfoUrl),
           bind(p.clientId), bind(Poco::Int64{p.sealedClientSecret ? 1 : 0}),
           bind(toBlob(p.sealedClientSecret.value_or(std::string()))), bind(json::encodeStringArray(p.scopes)),
           bind(Poco::Int64{p.enabled ? 1 : 0}), bind(json::encodeStringMap(p.profileFields)),
-          bind(Poco::Int64{p.createdAt}), bind(Poco::Int64{p.updatedAt}), now;
+          bind(Poco::Int64{p.createdAt}), bind(Poco::Int64{p.updatedAt}), bind(p.tokenAuthMethod), now;
     });
   }
 
@@ -431,6 +448,25 @@ class SqliteTransaction final : public Transaction {
       return statement.execute();
     });
     if (changed == 0) throw std::runtime_error("store: updateRequestStatus: no auth request " + id);
+  }
+
+  bool consumeState(const std::string& requestId) override {
+    check();
+    return guarded("consumeState", [&] {
+      Statement statement(session_);
+      statement << "UPDATE auth_requests SET state_used = 1 WHERE id = ? AND state IS NOT NULL AND state_used = 0",
+          bind(requestId);
+      return statement.execute() > 0;
+    });
+  }
+
+  void setCompletion(const std::string& id, const std::string& completedBy, const std::string& tokenType,
+                     std::int64_t tokenExpiresAt) override {
+    check();
+    guarded("setCompletion", [&] {
+      session_ << "UPDATE auth_requests SET completed_by = ?, token_type = ?, token_expires_at = ? WHERE id = ?",
+          bind(completedBy), bind(tokenType), bind(Poco::Int64{tokenExpiresAt}), bind(id), now;
+    });
   }
 
   void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) override {

@@ -25,6 +25,7 @@ struct Provider {
   std::vector<std::string> scopes;
   bool enabled = true;
   std::map<std::string, std::string> profileFields;  // customer field → IdP claim
+  std::string tokenAuthMethod = "client_secret_post";  // or "client_secret_basic" (v2 code exchange)
   std::int64_t createdAt = 0;  // unix milliseconds
   std::int64_t updatedAt = 0;
 };
@@ -61,7 +62,10 @@ struct AuthRequest {
   std::int64_t expiresAt = 0;
   std::string messageJson;  // the message as sent to Apple, secrets redacted
   std::optional<std::string> idempotencyKey;
-  std::optional<std::string> state;  // v2 only; unique when present
+  std::optional<std::string> state;  // v2 only; unique while unused, cleared once consumed
+  std::string tokenType;             // "Bearer", once a token is held
+  std::int64_t tokenExpiresAt = 0;   // unix ms; 0 = the IdP gave no expiry
+  std::string completedBy;           // "reply" | "callback" | "agent" | "sweeper" once terminal
 };
 
 struct Event {
@@ -100,6 +104,12 @@ class Transaction {
   virtual std::optional<AuthRequest> request(const std::string& id) = 0;
   virtual void updateRequestStatus(const std::string& id, const std::string& status, const std::string& reason,
                                    std::int64_t updatedAt) = 0;
+
+  // Marks a request's v2 state as used: true only for the first caller (single use).
+  virtual bool consumeState(const std::string& requestId) = 0;
+  // Records who completed a request and what kind of token it holds.
+  virtual void setCompletion(const std::string& id, const std::string& completedBy, const std::string& tokenType,
+                             std::int64_t tokenExpiresAt) = 0;
 
   virtual void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) = 0;
   virtual void deleteSecret(const std::string& requestId, const std::string& kind) = 0;

@@ -1,0 +1,66 @@
+// A real OAuth2 identity provider on loopback, for tests and the demo: an authorize page with
+// an HTML login form (autocomplete="username" / "current-password"), a token endpoint that
+// checks the client's authentication, the redirect_uri and PKCE S256, a refresh grant, and a
+// userinfo endpoint. Failures can be injected per endpoint.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include <Poco/Net/HTTPServer.h>
+
+namespace bcauth::test {
+
+class IdpDouble {
+ public:
+  enum class TokenMode { kOk, kHttp500, kNoAccessToken, kNotJson };
+
+  struct Config {
+    std::string clientId = "bcauth-client";
+    std::string clientSecret = "idp-client-secret-0001";
+    bool basicAuth = false;  // expect client_secret_basic instead of client_secret_post
+    std::string email = "customer@example.com";
+    std::string name = "Casey Customer";
+  };
+
+  IdpDouble();
+  explicit IdpDouble(Config config);
+  ~IdpDouble();
+
+  std::string baseUrl() const;  // http://127.0.0.1:PORT
+  const Config& config() const { return config_; }
+
+  void setTokenMode(TokenMode mode) { tokenMode_ = mode; }
+  void setUserinfoFails(bool fails) { userinfoFails_ = fails; }
+
+  int tokenRequests() const { return tokenRequests_; }
+  int userinfoRequests() const { return userinfoRequests_; }
+  std::string lastTokenError() const;
+
+  struct Grant {
+    std::string redirectUri;
+    std::string codeChallenge;
+    std::string scope;
+    bool used = false;
+  };
+
+ private:
+  friend class IdpHandler;
+  Config config_;
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  mutable std::mutex mutex_;
+  std::map<std::string, Grant> codes_;
+  std::set<std::string> accessTokens_;
+  std::set<std::string> refreshTokens_;
+  std::string lastTokenError_;
+  std::atomic<TokenMode> tokenMode_{TokenMode::kOk};
+  std::atomic<bool> userinfoFails_{false};
+  std::atomic<int> tokenRequests_{0};
+  std::atomic<int> userinfoRequests_{0};
+};
+
+}  // namespace bcauth::test
