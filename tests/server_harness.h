@@ -52,6 +52,7 @@ inline app::Settings testSettings(const std::string& dataDir) {
   s.port = 0;
   s.allowHttpLoopbackProviders = true;
   s.sweepSeconds = 1;
+  s.appleGatewayUrl = "";  // delivery off unless a test points it at the gateway double
   return s;
 }
 

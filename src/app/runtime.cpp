@@ -24,6 +24,11 @@ Runtime::Runtime(const Settings& settings) : sweepSeconds_(settings.sweepSeconds
   serviceConfig.defaultTtlSeconds = settings.defaultTtlSeconds;
   serviceConfig.allowHttpLoopbackProviders = settings.allowHttpLoopbackProviders;
   serviceConfig.v2MessageVersion = settings.v2MessageVersion;
+  serviceConfig.gateway.baseUrl = settings.appleGatewayUrl;
+  serviceConfig.gateway.cspId = settings.cspId;
+  serviceConfig.gateway.secret = settings.appleSecret;
+  serviceConfig.deliveryMaxAttempts = settings.deliveryMaxAttempts;
+  serviceConfig.deliveryRetryBaseMs = settings.deliveryRetryBaseMs;
   service_ = std::make_unique<service::AuthService>(*store_, crypto::Sealer::fromBase64Key(settings.masterKey).value(),
                                                     serviceConfig, nowMillis);
   http::HttpConfig httpConfig;
@@ -67,17 +72,24 @@ void Runtime::stop() {
   if (started_) server_->stop();
 }
 
+// One background worker: deliveries every tick, the expiry sweep every sweepSeconds.
 void Runtime::sweepLoop(std::int64_t everySeconds) {
+  constexpr auto kTick = std::chrono::milliseconds(200);
+  auto nextSweep = std::chrono::steady_clock::now() + std::chrono::seconds(everySeconds);
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    stopRequested_.wait_for(lock, std::chrono::seconds(everySeconds), [this] { return stopping_; });
+    stopRequested_.wait_for(lock, kTick, [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
     try {
-      const int expired = service_->expireDue();
-      if (expired > 0) Poco::Logger::get("bcauth.sweeper").information(std::to_string(expired) + " requests expired");
+      service_->deliverDue();
+      if (std::chrono::steady_clock::now() >= nextSweep) {
+        nextSweep = std::chrono::steady_clock::now() + std::chrono::seconds(everySeconds);
+        const int expired = service_->expireDue();
+        if (expired > 0) Poco::Logger::get("bcauth.sweeper").information(std::to_string(expired) + " requests expired");
+      }
     } catch (const std::exception& e) {
-      Poco::Logger::get("bcauth.sweeper").error(std::string("sweep failed: ") + e.what());
+      Poco::Logger::get("bcauth.sweeper").error(std::string("background work failed: ") + e.what());
     }
     lock.lock();
   }

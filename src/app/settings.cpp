@@ -45,6 +45,11 @@ const std::vector<SettingKey>& settingKeys() {
        "true lets provider URLs use http:// on 127.0.0.1/localhost (development only)"},
       {"BCAUTH_V2_MESSAGE_VERSION", "bcauth.v2MessageVersion", "data.version of v2 messages (default 1.0, spec §3.6)"},
       {"BCAUTH_MAX_THREADS", "bcauth.maxThreads", "HTTP worker threads (default 16)"},
+      {"BCAUTH_APPLE_GATEWAY_URL", "bcauth.appleGatewayUrl",
+       "base URL of Apple's gateway (default https://mspgw.push.apple.com/v1); none disables delivery"},
+      {"BCAUTH_DELIVERY_MAX_ATTEMPTS", "bcauth.deliveryMaxAttempts", "attempts before auth.delivery_failed (default 6)"},
+      {"BCAUTH_DELIVERY_RETRY_BASE_MS", "bcauth.deliveryRetryBaseMs",
+       "first retry delay; doubles per attempt with jitter, at most 5 minutes (default 1000)"},
       {"BCAUTH_TLS_CERTIFICATE", "bcauth.tls.certificate", "PEM certificate (chain) file; with the key, serve HTTPS"},
       {"BCAUTH_TLS_PRIVATE_KEY", "bcauth.tls.privateKey", "PEM private key file of that certificate"},
   };
@@ -139,6 +144,27 @@ Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
   }
   s.allowHttpLoopbackProviders = loopback == "true";
   if (!text("bcauth.v2MessageVersion").empty()) s.v2MessageVersion = text("bcauth.v2MessageVersion");
+  if (config.has("bcauth.appleGatewayUrl")) {
+    s.appleGatewayUrl = text("bcauth.appleGatewayUrl");
+    if (s.appleGatewayUrl == "none") s.appleGatewayUrl.clear();
+    while (!s.appleGatewayUrl.empty() && s.appleGatewayUrl.back() == '/') s.appleGatewayUrl.pop_back();
+    if (!s.appleGatewayUrl.empty()) {
+      try {
+        const Poco::URI uri(s.appleGatewayUrl);
+        if ((uri.getScheme() != "https" && uri.getScheme() != "http") || uri.getHost().empty()) {
+          return Status::invalidArgument("must be an http(s) URL or none", "BCAUTH_APPLE_GATEWAY_URL");
+        }
+      } catch (const std::exception&) {
+        return Status::invalidArgument("is not a URL", "BCAUTH_APPLE_GATEWAY_URL");
+      }
+    }
+  }
+  auto attempts = integer(config, "bcauth.deliveryMaxAttempts", s.deliveryMaxAttempts, 1, 50, "BCAUTH_DELIVERY_MAX_ATTEMPTS");
+  if (!attempts) return attempts.status();
+  s.deliveryMaxAttempts = static_cast<int>(*attempts);
+  auto retryBase = integer(config, "bcauth.deliveryRetryBaseMs", s.deliveryRetryBaseMs, 10, 600000, "BCAUTH_DELIVERY_RETRY_BASE_MS");
+  if (!retryBase) return retryBase.status();
+  s.deliveryRetryBaseMs = *retryBase;
   s.tlsCertificate = text("bcauth.tls.certificate");
   s.tlsPrivateKey = text("bcauth.tls.privateKey");
   if (s.tlsCertificate.empty() != s.tlsPrivateKey.empty()) {

@@ -28,6 +28,9 @@ struct Settings {
   bool allowHttpLoopbackProviders = false;
   std::string v2MessageVersion = "1.0";
   int maxThreads = 16;
+  std::string appleGatewayUrl = "https://mspgw.push.apple.com/v1";  // "" (none): delivery disabled
+  int deliveryMaxAttempts = 6;
+  std::int64_t deliveryRetryBaseMs = 1000;
   std::string tlsCertificate;  // PEM file; with tlsPrivateKey, bcauth serves HTTPS
   std::string tlsPrivateKey;
 };

@@ -1,5 +1,7 @@
 #include "http/apple_jwt.h"
 
+#include "clients/apple_gateway.h"
+
 #include <Poco/Exception.h>
 #include <Poco/JWT/JWTException.h>
 #include <Poco/JWT/Signer.h>
@@ -38,13 +40,7 @@ JwtCheck verifyAppleJwt(const std::string& authorizationHeader, const std::strin
 
 std::string signAppleJwt(const std::string& secret, const std::string& issuerOrAudience, std::int64_t nowSeconds,
                          bool asAudience) {
-  Poco::JWT::Token token;
-  token.setType("JWT");
-  if (asAudience) token.setAudience(issuerOrAudience);
-  else token.setIssuer(issuerOrAudience);
-  token.setIssuedAt(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(nowSeconds)));
-  Poco::JWT::Signer signer(secret);
-  return signer.sign(token, Poco::JWT::Signer::ALGO_HS256);
+  return clients::signAppleJwt(secret, issuerOrAudience, nowSeconds, asAudience);
 }
 
 }  // namespace bcauth::http

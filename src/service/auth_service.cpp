@@ -87,7 +87,11 @@ std::string sealContext(const std::string& kind, const std::string& id) { return
 
 AuthService::AuthService(store::Store& store, crypto::Sealer sealer, ServiceConfig config,
                          std::function<std::int64_t()> nowMillis)
-    : store_(store), sealer_(std::move(sealer)), config_(std::move(config)), now_(std::move(nowMillis)) {}
+    : store_(store),
+      sealer_(std::move(sealer)),
+      config_(std::move(config)),
+      now_(std::move(nowMillis)),
+      gateway_(config_.gateway) {}
 
 // --- providers ------------------------------------------------------------------
 
@@ -249,6 +253,18 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
     ttl = **ttlValue;
   }
 
+  bool deliver = gateway_.enabled(), waitForDelivery = false, autoReply = false;
+  for (auto [key, target] : {std::pair{"deliver", &deliver}, std::pair{"waitForDelivery", &waitForDelivery},
+                             std::pair{"autoReply", &autoReply}}) {
+    if (!fields.has(key)) continue;
+    if (!body->get(key).isBoolean()) return fields.wrongType(key, "a boolean");
+    *target = body->get(key).extract<bool>();
+  }
+  if (deliver && !gateway_.enabled()) {
+    return Status::conflict("delivery through Apple's gateway is disabled (BCAUTH_APPLE_GATEWAY_URL=none); "
+                            "send deliver: false and deliver the returned message yourself");
+  }
+
   protocol::AuthenticateRequest message;
   message.id = crypto::randomUuid();
   message.sourceId = request.businessId;
@@ -327,6 +343,18 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
                      sealer_.seal(*verifier, sealContext(store::secret::kPkceVerifier, request.id)));
       }
       tx.appendEvent(detail::makeEvent("auth.requested", request.createdAt, request.conversationId, request.id, data));
+      if (deliver) {
+        // The exact message, client secret included, goes to the outbox sealed.
+        auto envelope = protocol::detail::newObject();
+        envelope->set("autoReply", autoReply);
+        envelope->set("message", built->toJson());
+        store::Delivery delivery;
+        delivery.requestId = request.id;
+        delivery.sealedBody = sealer_.seal(detail::toJsonString(envelope), sealContext("delivery", request.id));
+        delivery.nextAttemptAt = request.createdAt;
+        delivery.updatedAt = request.createdAt;
+        tx.insertDelivery(delivery);
+      }
     });
   } catch (const store::DuplicateError&) {
     // Another create with the same Idempotency-Key won the race: answer with its request.
@@ -336,6 +364,7 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
     throw;
   }
   notifyEvents();
+  if (deliver && waitForDelivery) deliverOne(request.id);
   auto view = requestView(request);
   view->set("message", detail::parseJsonObject(request.messageJson));
   return Created{view, true};
@@ -355,6 +384,18 @@ JsonObject AuthService::requestView(const store::AuthRequest& r) {
   view->set("createdAt", detail::isoTime(r.createdAt));
   view->set("updatedAt", detail::isoTime(r.updatedAt));
   view->set("expiresAt", detail::isoTime(r.expiresAt));
+  if (const auto d = store_.delivery(r.id)) {
+    auto delivery = protocol::detail::newObject();
+    delivery->set("status", d->status);
+    delivery->set("attempts", d->attempts);
+    if (d->lastHttpStatus != 0) delivery->set("appleStatus", d->lastHttpStatus);
+    if (!d->lastError.empty()) delivery->set("lastError", d->lastError);
+    view->set("delivery", delivery);
+  } else {
+    auto delivery = protocol::detail::newObject();
+    delivery->set("status", std::string("not_requested"));
+    view->set("delivery", delivery);
+  }
   view->set("tokenAvailable", r.status == store::status::kSucceeded &&
                                   store_.secret(r.id, store::secret::kAccessToken).has_value());
   return view;

@@ -15,6 +15,7 @@
 #include <Poco/JSON/Object.h>
 
 #include "bcauth/seal.h"
+#include "clients/apple_gateway.h"
 #include "clients/idp_client.h"
 #include "bcauth/status.h"
 #include "store/store.h"
@@ -27,6 +28,10 @@ struct ServiceConfig {
   std::int64_t maxTtlSeconds = 86400;
   bool allowHttpLoopbackProviders = false;  // dev only: http:// IdP URLs on 127.0.0.1/localhost
   std::string v2MessageVersion = "1.0";     // data.version for the new flow (spec §3.6)
+  clients::GatewayConfig gateway;           // Apple's gateway; an empty baseUrl disables delivery
+  int deliveryMaxAttempts = 6;              // then auth.delivery_failed
+  std::int64_t deliveryRetryBaseMs = 1000;  // backoff: base·2^(attempt−1), ±25% jitter, ≤ 5 min
+  std::int64_t deliveryLeaseMs = 60000;     // an attempt in flight is not started again before this
 };
 
 using JsonObject = Poco::JSON::Object::Ptr;
@@ -70,6 +75,11 @@ class AuthService {
   // Apple's webhook body (already decompressed) and its capability-list header.
   Result<Inbound> handleInbound(std::string_view body, const std::string& capabilityList);
 
+  // Sends every delivery that is due (first attempts and retries); returns how many were tried.
+  int deliverDue();
+  // One attempt for one request's delivery, if it is due and not claimed by another attempt.
+  void deliverOne(const std::string& requestId);
+
   // Turns pending requests past their TTL into auth.expired; returns how many.
   int expireDue();
 
@@ -98,6 +108,7 @@ class AuthService {
   std::function<std::int64_t()> now_;
   std::function<void(double)> decryptObserver_;
   clients::IdpClient idp_;
+  clients::AppleGateway gateway_;
   std::mutex eventsMutex_;
   std::condition_variable eventsChanged_;
   std::uint64_t eventsVersion_ = 0;

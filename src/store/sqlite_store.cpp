@@ -120,6 +120,20 @@ const std::vector<std::vector<std::string>>& migrations() {
           "ALTER TABLE auth_requests ADD COLUMN completed_by TEXT NOT NULL DEFAULT ''",
           "ALTER TABLE auth_requests ADD COLUMN state_used INTEGER NOT NULL DEFAULT 0",
       },
+      // 3: the delivery outbox towards Apple's gateway.
+      {
+          "CREATE TABLE deliveries ("
+          " request_id TEXT PRIMARY KEY NOT NULL"
+          "  REFERENCES auth_requests (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,"
+          " sealed_body BLOB NOT NULL,"
+          " status TEXT NOT NULL,"
+          " attempts INTEGER NOT NULL,"
+          " next_attempt_at INTEGER NOT NULL,"
+          " last_http_status INTEGER NOT NULL,"
+          " last_error TEXT NOT NULL,"
+          " updated_at INTEGER NOT NULL)",
+          "CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at)",
+      },
   };
   return kMigrations;
 }
@@ -236,6 +250,24 @@ AuthRequest toRequest(const RequestRow& row) {
   r.tokenExpiresAt = row.get<16>();
   r.completedBy = row.get<17>();
   return r;
+}
+
+const char* const kDeliveryColumns =
+    "request_id, sealed_body, status, attempts, next_attempt_at, last_http_status, last_error, updated_at";
+using DeliveryRow = Poco::Tuple<std::string, Poco::Data::BLOB, std::string, Poco::Int64, Poco::Int64, Poco::Int64,
+                                std::string, Poco::Int64>;
+
+Delivery toDelivery(const DeliveryRow& row) {
+  Delivery d;
+  d.requestId = row.get<0>();
+  d.sealedBody = fromBlob(row.get<1>());
+  d.status = row.get<2>();
+  d.attempts = static_cast<int>(row.get<3>());
+  d.nextAttemptAt = row.get<4>();
+  d.lastHttpStatus = static_cast<int>(row.get<5>());
+  d.lastError = row.get<6>();
+  d.updatedAt = row.get<7>();
+  return d;
 }
 
 const char* const kEventColumns = "seq, type, at, conversation_id, auth_request_id, data_json";
@@ -469,6 +501,37 @@ class SqliteTransaction final : public Transaction {
     });
   }
 
+  void insertDelivery(const Delivery& d) override {
+    check();
+    guarded("insertDelivery", [&] {
+      session_ << "INSERT INTO deliveries (request_id, sealed_body, status, attempts, next_attempt_at,"
+                  " last_http_status, last_error, updated_at) VALUES (?, COALESCE(?, X''), ?, ?, ?, ?, ?, ?)",
+          bind(d.requestId), bind(toBlob(d.sealedBody)), bind(d.status), bind(Poco::Int64{d.attempts}),
+          bind(Poco::Int64{d.nextAttemptAt}), bind(Poco::Int64{d.lastHttpStatus}), bind(d.lastError),
+          bind(Poco::Int64{d.updatedAt}), now;
+    });
+  }
+
+  void updateDelivery(const Delivery& d) override {
+    check();
+    guarded("updateDelivery", [&] {
+      session_ << "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_http_status = ?,"
+                  " last_error = ?, updated_at = ? WHERE request_id = ?",
+          bind(d.status), bind(Poco::Int64{d.attempts}), bind(Poco::Int64{d.nextAttemptAt}),
+          bind(Poco::Int64{d.lastHttpStatus}), bind(d.lastError), bind(Poco::Int64{d.updatedAt}), bind(d.requestId),
+          now;
+    });
+  }
+
+  std::optional<Delivery> delivery(const std::string& requestId) override {
+    check();
+    return guarded("delivery", [&]() -> std::optional<Delivery> {
+      auto rows = selectRows<DeliveryRow>(session_, kDeliveryColumns, "deliveries", "WHERE request_id = ?", requestId);
+      if (rows.empty()) return std::nullopt;
+      return toDelivery(rows.front());
+    });
+  }
+
   void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) override {
     check();
     guarded("putSecret", [&] {
@@ -633,6 +696,26 @@ class SqliteStore final : public Store {
       std::vector<AuthRequest> out;
       out.reserve(rows.size());
       for (const auto& row : rows) out.push_back(toRequest(row));
+      return out;
+    });
+  }
+
+  std::optional<Delivery> delivery(const std::string& requestId) override {
+    return read("delivery", [&](Session& s) -> std::optional<Delivery> {
+      auto rows = selectRows<DeliveryRow>(s, kDeliveryColumns, "deliveries", "WHERE request_id = ?", requestId);
+      if (rows.empty()) return std::nullopt;
+      return toDelivery(rows.front());
+    });
+  }
+
+  std::vector<Delivery> dueDeliveries(std::int64_t nowMs, std::size_t limit) override {
+    return read("dueDeliveries", [&](Session& s) {
+      auto rows = selectRows<DeliveryRow>(s, kDeliveryColumns, "deliveries",
+                                          "WHERE status = 'pending' AND next_attempt_at <= ?"
+                                          " ORDER BY next_attempt_at, request_id LIMIT ?",
+                                          Poco::Int64{nowMs}, toLimit(limit));
+      std::vector<Delivery> out;
+      for (const auto& row : rows) out.push_back(toDelivery(row));
       return out;
     });
   }

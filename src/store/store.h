@@ -77,6 +77,18 @@ struct Event {
   std::string dataJson;       // a JSON object; never contains secrets
 };
 
+// One message waiting to go to (or gone to) Apple's gateway: the durable delivery outbox.
+struct Delivery {
+  std::string requestId;
+  std::string sealedBody;  // the exact JSON for POST /v1/authenticate, sealed (it may hold a client secret)
+  std::string status = "pending";  // pending | delivered | failed
+  int attempts = 0;
+  std::int64_t nextAttemptAt = 0;  // unix ms
+  int lastHttpStatus = 0;          // 0: no answer (connection error)
+  std::string lastError;
+  std::int64_t updatedAt = 0;
+};
+
 // Thrown by Transaction::insertRequest when the id, requestIdentifier, idempotencyKey or state
 // already exists.
 struct DuplicateError : std::runtime_error {
@@ -112,6 +124,11 @@ class Transaction {
                              std::int64_t tokenExpiresAt) = 0;
 
   virtual void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) = 0;
+
+  virtual void insertDelivery(const Delivery& delivery) = 0;
+  // Updates status, attempts, nextAttemptAt, lastHttpStatus, lastError and updatedAt.
+  virtual void updateDelivery(const Delivery& delivery) = 0;
+  virtual std::optional<Delivery> delivery(const std::string& requestId) = 0;
   virtual void deleteSecret(const std::string& requestId, const std::string& kind) = 0;
 
   // Appends an event and returns its seq.
@@ -147,6 +164,10 @@ class Store {
   // Pending requests whose expiresAt <= now, oldest first, at most limit.
   virtual std::vector<AuthRequest> expiredPending(std::int64_t now, std::size_t limit) = 0;
   virtual std::int64_t pendingCount() = 0;
+
+  virtual std::optional<Delivery> delivery(const std::string& requestId) = 0;
+  // Pending deliveries whose nextAttemptAt <= now, oldest first, at most limit.
+  virtual std::vector<Delivery> dueDeliveries(std::int64_t now, std::size_t limit) = 0;
 };
 
 // Opens (creating when needed) the SQLite store in dataDir/bcauth.db: WAL, migrations applied.

@@ -1,0 +1,49 @@
+#include "clients/apple_gateway.h"
+
+#include <chrono>
+
+#include <Poco/JSON/Parser.h>
+#include <Poco/JWT/Signer.h>
+#include <Poco/JWT/Token.h>
+
+#include "clients/http_call.h"
+
+namespace bcauth::clients {
+
+std::string signAppleJwt(const std::string& secret, const std::string& cspId, std::int64_t nowSeconds, bool asAudience) {
+  Poco::JWT::Token token;
+  token.setType("JWT");
+  if (asAudience) token.setAudience(cspId);
+  else token.setIssuer(cspId);
+  token.setIssuedAt(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(nowSeconds)));
+  Poco::JWT::Signer signer(secret);
+  return signer.sign(token, Poco::JWT::Signer::ALGO_HS256);
+}
+
+GatewayAnswer AppleGateway::sendAuthenticate(const std::string& body, bool autoReply) const {
+  GatewayAnswer answer;
+  std::map<std::string, std::string> headers;
+  try {
+    Poco::JSON::Parser parser;
+    const auto message = parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+    headers["id"] = message->getValue<std::string>("id");
+    headers["source-id"] = message->getValue<std::string>("sourceId");
+    headers["destination-id"] = message->getValue<std::string>("destinationId");
+  } catch (const std::exception& e) {
+    answer.error = std::string("the stored message is unreadable: ") + e.what();
+    return answer;
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  headers["Authorization"] = "Bearer " + signAppleJwt(config_.secret, config_.cspId, now.count(), false);
+  headers["Content-Type"] = "application/json";
+  headers["msp-agent"] = config_.mspAgent;
+  headers["version"] = "1.0";
+  if (autoReply) headers["auto-reply"] = "true";
+  const HttpAnswer http = httpCall("POST", config_.baseUrl + "/authenticate", headers, body, config_.timeoutSeconds);
+  answer.reached = http.reached;
+  answer.status = http.status;
+  answer.error = http.error;
+  return answer;
+}
+
+}  // namespace bcauth::clients

@@ -1,0 +1,40 @@
+// Apple's Messages for Business gateway, outbound: POST {base}/authenticate with a fresh HS256
+// JWT {iss: CSP id, iat} per request and Apple's headers (spec §1.2, §1.3).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace bcauth::clients {
+
+// {"alg":"HS256","typ":"JWT"} over claims, keyed with the decoded Messaging API secret.
+// Outbound (to Apple) the CSP id is the issuer; Apple's inbound tokens name it as audience.
+std::string signAppleJwt(const std::string& secret, const std::string& cspId, std::int64_t nowSeconds, bool asAudience);
+
+struct GatewayConfig {
+  std::string baseUrl = "https://mspgw.push.apple.com/v1";  // empty: delivery disabled
+  std::string cspId;
+  std::string secret;  // decoded bytes
+  int timeoutSeconds = 15;
+  std::string mspAgent = "bcauth/0.1";
+};
+
+struct GatewayAnswer {
+  bool reached = false;  // false: connection/TLS/timeout failure
+  int status = 0;
+  std::string error;
+};
+
+class AppleGateway {
+ public:
+  explicit AppleGateway(GatewayConfig config) : config_(std::move(config)) {}
+  bool enabled() const { return !config_.baseUrl.empty(); }
+
+  // body: the authenticate message JSON; its id, sourceId and destinationId become the headers.
+  GatewayAnswer sendAuthenticate(const std::string& body, bool autoReply) const;
+
+ private:
+  GatewayConfig config_;
+};
+
+}  // namespace bcauth::clients

@@ -1,0 +1,87 @@
+#include "doubles/gateway_double.h"
+
+#include <Poco/JWT/Signer.h>
+#include <Poco/JWT/Token.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/String.h>
+
+namespace bcauth::test {
+
+class GatewayHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit GatewayHandler(GatewayDouble& gateway) : gateway_(gateway) {}
+
+  void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+    GatewayDouble::Received r;
+    r.path = request.getURI();
+    for (const auto& [name, value] : request) r.headers[Poco::toLower(name)] = value;
+    Poco::StreamCopier::copyToString(request.stream(), r.body);
+    const std::string auth = request.get("Authorization", "");
+    try {
+      Poco::JWT::Signer signer(gateway_.secret_);
+      const auto token = signer.verify(auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : auth);
+      r.jwtValid = token.getIssuer() == gateway_.cspId_ && token.payload().has("iat");
+    } catch (const std::exception&) {
+      r.jwtValid = false;
+    }
+    int status = 200;
+    {
+      std::lock_guard lock(gateway_.mutex_);
+      if (!r.jwtValid) status = 403;
+      else if (r.path != "/v1/authenticate" || request.getMethod() != "POST") status = 404;
+      else if (!gateway_.script_.empty()) {
+        status = gateway_.script_.front();
+        gateway_.script_.pop_front();
+      }
+      r.answeredStatus = status;
+      gateway_.received_.push_back(r);
+    }
+    response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+    response.setContentLength(0);
+    response.send();
+  }
+
+ private:
+  GatewayDouble& gateway_;
+};
+
+namespace {
+class GatewayFactory : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit GatewayFactory(GatewayDouble& gateway) : gateway_(gateway) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+    return new GatewayHandler(gateway_);
+  }
+
+ private:
+  GatewayDouble& gateway_;
+};
+}  // namespace
+
+GatewayDouble::GatewayDouble(std::string cspId, std::string secret) : cspId_(std::move(cspId)), secret_(std::move(secret)) {
+  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+  server_ = std::make_unique<Poco::Net::HTTPServer>(new GatewayFactory(*this), socket, new Poco::Net::HTTPServerParams());
+  server_->start();
+}
+
+GatewayDouble::~GatewayDouble() { server_->stopAll(true); }
+
+std::string GatewayDouble::baseUrl() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/v1"; }
+
+void GatewayDouble::failNext(std::vector<int> statuses) {
+  std::lock_guard lock(mutex_);
+  script_.assign(statuses.begin(), statuses.end());
+}
+
+std::vector<GatewayDouble::Received> GatewayDouble::received() const {
+  std::lock_guard lock(mutex_);
+  return received_;
+}
+
+}  // namespace bcauth::test

@@ -1,0 +1,161 @@
+// Delivery through Apple's gateway: a gateway double on loopback, the server's outbox worker,
+// retries, refusals, restarts.
+#define BOOST_TEST_MODULE delivery
+#include <boost/test/unit_test.hpp>
+
+#include <thread>
+
+#include "bcauth/crypto.h"
+#include "doubles/gateway_double.h"
+#include "server_harness.h"
+
+using namespace bcauth;
+using bcauth::test::GatewayDouble;
+using bcauth::test::TestServer;
+
+namespace {
+
+struct Setup {
+  GatewayDouble gateway{bcauth::test::kCspId, bcauth::test::kAppleSecret};
+  std::unique_ptr<TestServer> server;
+
+  Setup() {
+    auto settings = bcauth::test::testSettings(TestServer::freshDir());
+    settings.appleGatewayUrl = gateway.baseUrl();
+    settings.deliveryRetryBaseMs = 50;
+    settings.deliveryMaxAttempts = 4;
+    server = std::make_unique<TestServer>(settings);
+    auto put = server->call("PUT", "/v1/providers/idp",
+                            R"({"name":"IdP","authorizationUrl":"https://idp.example.com/a","tokenUrl":"https://idp.example.com/t",)"
+                            R"("clientId":"c","clientSecret":"client-secret-in-message","scopes":["openid"]})");
+    BOOST_REQUIRE_EQUAL(put.status, 200);
+  }
+
+  Poco::JSON::Object::Ptr create(const std::string& extra = "") {
+    auto r = server->call("POST", "/v1/auth-requests",
+                          R"({"conversationId":"urn:mbid:deliver+me/=","businessId":"biz-42","providerId":"idp","flow":"legacy")" +
+                              extra + "}");
+    BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
+    return r.json();
+  }
+
+  Poco::JSON::Object::Ptr waitFor(const std::string& id, const std::string& status) {
+    for (int i = 0; i < 100; ++i) {
+      auto r = server->call("GET", "/v1/auth-requests/" + id).json();
+      if (r->getObject("delivery")->getValue<std::string>("status") == status) return r;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    BOOST_FAIL("delivery never reached " << status);
+    return nullptr;
+  }
+
+  int count(const std::string& type) {
+    auto events = server->call("GET", "/v1/events?limit=1000").json()->getArray("events");
+    int n = 0;
+    for (std::size_t i = 0; i < events->size(); ++i) n += events->getObject(static_cast<unsigned>(i))->getValue<std::string>("type") == type;
+    return n;
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(delivered_with_apples_headers_and_jwt) {
+  Setup s;
+  const auto created = s.create(R"(,"autoReply":true)");
+  const auto view = s.waitFor(created->getValue<std::string>("id"), "delivered");
+  BOOST_TEST(view->getObject("delivery")->getValue<int>("attempts") == 1);
+  const auto received = s.gateway.received();
+  BOOST_REQUIRE_EQUAL(received.size(), 1u);
+  const auto& r = received[0];
+  BOOST_TEST(r.jwtValid);
+  BOOST_TEST(r.path == "/v1/authenticate");
+  const auto message = created->getObject("message");
+  BOOST_TEST(r.headers.at("id") == message->getValue<std::string>("id"));
+  BOOST_TEST(r.headers.at("source-id") == "biz-42");
+  BOOST_TEST(r.headers.at("destination-id") == "urn:mbid:deliver+me/=");
+  BOOST_TEST(r.headers.at("auto-reply") == "true");
+  BOOST_TEST(r.headers.count("msp-agent") == 1u);
+  BOOST_TEST(r.headers.at("version") == "1.0");
+  // Apple gets the real client secret; the API only ever showed it redacted.
+  BOOST_TEST(r.body.find("client-secret-in-message") != std::string::npos);
+  BOOST_TEST(created->getObject("message")->getObject("interactiveData")->getObject("data")->getObject("authenticate")
+                 ->getObject("oauth2")->getValue<std::string>("clientSecret") == "[redacted]");
+  BOOST_TEST(s.count("auth.delivered") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(gateway_503_then_success_is_retried) {
+  Setup s;
+  s.gateway.failNext({503, 503});
+  const auto created = s.create();
+  const auto view = s.waitFor(created->getValue<std::string>("id"), "delivered");
+  BOOST_TEST(view->getObject("delivery")->getValue<int>("attempts") == 3);
+  BOOST_TEST(s.gateway.received().size() == 3u);
+  BOOST_TEST(s.count("auth.delivered") == 1);
+  BOOST_TEST(s.count("auth.delivery_failed") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(gateway_400_is_not_retried) {
+  Setup s;
+  s.gateway.failNext({400});
+  const auto created = s.create();
+  const auto view = s.waitFor(created->getValue<std::string>("id"), "failed");
+  BOOST_TEST(view->getObject("delivery")->getValue<int>("appleStatus") == 400);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  BOOST_TEST(s.gateway.received().size() == 1u);
+  auto events = s.server->call("GET", "/v1/events?limit=1000").json()->getArray("events");
+  bool found = false;
+  for (std::size_t i = 0; i < events->size(); ++i) {
+    auto e = events->getObject(static_cast<unsigned>(i));
+    if (e->getValue<std::string>("type") != "auth.delivery_failed") continue;
+    found = true;
+    BOOST_TEST(e->getObject("data")->getValue<std::string>("reason") == "malformed");
+  }
+  BOOST_TEST(found);
+}
+
+BOOST_AUTO_TEST_CASE(gives_up_after_the_attempt_limit) {
+  Setup s;
+  s.gateway.failNext({500, 502, 503, 504, 500});
+  const auto created = s.create();
+  s.waitFor(created->getValue<std::string>("id"), "failed");
+  BOOST_TEST(s.gateway.received().size() == 4u);
+  BOOST_TEST(s.count("auth.delivery_failed") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(wait_for_delivery_answers_with_the_outcome) {
+  Setup s;
+  const auto created = s.create(R"(,"waitForDelivery":true)");
+  BOOST_TEST(created->getObject("delivery")->getValue<std::string>("status") == "delivered");
+  const auto none = s.create(R"(,"deliver":false)");
+  BOOST_TEST(none->getObject("delivery")->getValue<std::string>("status") == "not_requested");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  BOOST_TEST(s.gateway.received().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_restart_between_attempts_neither_loses_nor_repeats) {
+  Setup s;
+  s.gateway.failNext({503});
+  auto settings = s.server->settings();
+  settings.deliveryRetryBaseMs = 1500;  // the retry falls after the restart
+  s.server.reset();
+  s.server = std::make_unique<TestServer>(settings);
+  const auto created = s.create();
+  for (int i = 0; i < 50 && s.gateway.received().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  BOOST_REQUIRE_EQUAL(s.gateway.received().size(), 1u);
+  s.server->restart();
+  s.waitFor(created->getValue<std::string>("id"), "delivered");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  const auto received = s.gateway.received();
+  BOOST_TEST(received.size() == 2u);
+  BOOST_TEST(received[0].headers.at("id") == received[1].headers.at("id"));
+  BOOST_TEST(s.count("auth.delivered") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(delivery_disabled_refuses_an_explicit_deliver) {
+  TestServer server;  // test settings: no gateway
+  server.call("PUT", "/v1/providers/idp",
+              R"({"name":"IdP","authorizationUrl":"https://i/a","tokenUrl":"https://i/t","clientId":"c","scopes":["openid"]})");
+  auto r = server.call("POST", "/v1/auth-requests",
+                       R"({"conversationId":"c","businessId":"b","providerId":"idp","flow":"legacy","deliver":true})");
+  BOOST_TEST(r.status == 409);
+}
