@@ -14,6 +14,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include "app/cli_args.h"
+#include "app/demo.h"
 #include "app/replay.h"
 #include "app/runtime.h"
 #include "bcauth/base64.h"
@@ -38,6 +39,7 @@ Commands:
   inspect     parse an inbound reply and print the outcome bcauth maps it to
   serve       run the HTTP server (see `bcauth serve --help`)
   replay      send payloads to a running server as Apple's gateway would
+  demo        run both flows end to end against local doubles and print the timelines
 
 Run `bcauth COMMAND --help` for a command's options.
 Exit codes: 0 success; 1 bad input or failed decryption (one line on stderr); 2 wrong usage.
@@ -353,6 +355,7 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return kExitOk;
   }
   if (args.front() == "serve") return runServe(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (args.front() == "demo") return runDemoCommand(std::vector<std::string>(args.begin() + 1, args.end()), out, err);
   if (args.front() == "replay") return runReplay(std::vector<std::string>(args.begin() + 1, args.end()), out, err);
   const Command* command = nullptr;
   for (const auto& c : commands()) {

@@ -41,8 +41,12 @@ HttpAnswer httpCall(const std::string& method, const std::string& url, const std
       session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
     }
     session->setTimeout(Poco::Timespan(timeoutSeconds, 0));
-    Poco::Net::HTTPRequest request(method, uri.getPathAndQuery().empty() ? "/" : uri.getPathAndQuery(),
-                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    // The path is sent as written: Poco::URI decodes %2F on parsing, which would split an
+    // encoded opaque id into two path segments.
+    const auto schemeEnd = url.find("://");
+    const auto pathStart = schemeEnd == std::string::npos ? std::string::npos : url.find('/', schemeEnd + 3);
+    const std::string target = pathStart == std::string::npos ? "/" : url.substr(pathStart);
+    Poco::Net::HTTPRequest request(method, target, Poco::Net::HTTPMessage::HTTP_1_1);
     for (const auto& [name, value] : headers) request.set(name, value);
     if (!body.empty() || method == "POST") request.setContentLength(static_cast<std::streamsize>(body.size()));
     session->sendRequest(request) << body;

@@ -4,8 +4,10 @@
 #include <stdexcept>
 
 #include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/URI.h>
 
+#include "bcauth/crypto.h"
 #include "bcauth/secure.h"
 #include "clients/http_call.h"
 
@@ -68,6 +70,106 @@ DeviceRun runV2Device(const Poco::JSON::Object::Ptr& message, const std::string&
   }
   run.finalLocation = callback.headers.at("Location");
   return run;
+}
+
+namespace {
+
+Poco::JSON::Object::Ptr replyEnvelope(const Poco::JSON::Object::Ptr& message, const Poco::JSON::Object::Ptr& authenticate,
+                                      bool failed) {
+  auto data = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  Poco::JSON::Object::Ptr dataPtr(data);
+  const auto sent = message->getObject("interactiveData");
+  data->set("version", sent->getObject("data")->getValue<std::string>("version"));
+  data->set("requestIdentifier", sent->getObject("data")->getValue<std::string>("requestIdentifier"));
+  data->set("receivedMessage", sent->getObject("receivedMessage"));
+  Poco::JSON::Object::Ptr reply = new Poco::JSON::Object(*sent->getObject("replyMessage"));
+  if (failed) {
+    reply->set("title", std::string("Authentication Failed"));
+    reply->set("alternateTitle", std::string("Authentication Failed"));
+  }
+  data->set("replyMessage", reply);
+  data->set("authenticate", authenticate);
+  Poco::JSON::Object::Ptr interactive = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  interactive->set("bid", sent->getValue<std::string>("bid"));
+  interactive->set("sessionIdentifier", crypto::randomUuid());
+  interactive->set("data", dataPtr);
+  Poco::JSON::Object::Ptr envelope = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  envelope->set("id", crypto::randomUuid());
+  envelope->set("type", std::string("interactive"));
+  envelope->set("v", 1);
+  envelope->set("sourceId", message->getValue<std::string>("destinationId"));
+  envelope->set("destinationId", message->getValue<std::string>("sourceId"));
+  envelope->set("interactiveData", interactive);
+  return envelope;
+}
+
+std::string text(const Poco::JSON::Object::Ptr& object) {
+  std::ostringstream out;
+  object->stringify(out);
+  return out.str();
+}
+
+}  // namespace
+
+std::string runLegacyDevice(const Poco::JSON::Object::Ptr& message, const std::string& clientId,
+                            const std::string& idpBaseUrl, const std::string& tokenUrl) {
+  static const std::string kAppleRedirect = "https://auth.businesschat.apple.com";
+  const auto oauth2 = message->getObject("interactiveData")->getObject("data")->getObject("authenticate")->getObject("oauth2");
+  std::string scope;
+  const auto scopes = oauth2->getArray("scope");
+  for (std::size_t i = 0; i < scopes->size(); ++i) scope += (i ? " " : "") + scopes->getElement<std::string>(static_cast<unsigned>(i));
+  const std::string key = oauth2->getValue<std::string>("responseEncryptionKey");
+  const std::string state = oauth2->has("state") ? oauth2->getValue<std::string>("state") : "";
+  const std::string authorize = idpBaseUrl + "/authorize?client_id=" + encode(clientId) + "&redirect_uri=" +
+                                encode(kAppleRedirect) + "&response_encryption_key=" + encode(key) +
+                                "&response_type=" + oauth2->getValue<std::string>("responseType") + "&scope=" + encode(scope) +
+                                (state.empty() ? "" : "&state=" + encode(state));
+  const auto page = clients::httpCall("GET", authorize, {}, "", 10);
+  if (!page.reached || page.status != 200) throw std::runtime_error("authorize page failed: " + std::to_string(page.status));
+  const auto login = clients::httpCall("POST", idpBaseUrl + "/login", {{"Content-Type", "application/x-www-form-urlencoded"}},
+                                       "redirect_uri=" + encode(kAppleRedirect) + "&state=" + encode(state) +
+                                           "&scope=" + encode(scope) + "&username=casey&password=hunter2",
+                                       10);
+  const std::string captured = login.headers.count("Location") ? login.headers.at("Location") : "";
+  if (captured.rfind(kAppleRedirect, 0) != 0) throw std::runtime_error("the IdP did not redirect to Apple's capture URL");
+  const std::string code = queryValue(captured.substr(captured.find('?') + 1), "code");
+
+  // The device's own token request (spec §3.1 step 3), client_secret from the payload.
+  std::string form = "client_id=" + encode(clientId) + "&code=" + encode(code) +
+                     "&grant_type=authorization_code&redirect_uri=" + encode(kAppleRedirect);
+  if (oauth2->has("clientSecret")) form += "&client_secret=" + encode(oauth2->getValue<std::string>("clientSecret"));
+  const auto exchanged = clients::httpCall("POST", tokenUrl, {{"Content-Type", "application/x-www-form-urlencoded"}}, form, 10);
+  std::string accessToken;
+  try {
+    Poco::JSON::Parser parser;
+    const auto json = parser.parse(exchanged.body).extract<Poco::JSON::Object::Ptr>();
+    if (json->has("access_token")) accessToken = json->getValue<std::string>("access_token");
+  } catch (const std::exception&) {
+  }
+  Poco::JSON::Object::Ptr authenticate = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  if (accessToken.empty()) {
+    Poco::JSON::Object::Ptr error = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    error->set("code", 2);
+    error->set("domain", std::string("com.apple.icloud.messages.business.authentication.error"));
+    error->set("message", std::string("Missing access token from response"));
+    Poco::JSON::Array::Ptr errors = new Poco::JSON::Array();
+    errors->add(error);
+    authenticate->set("errors", errors);
+    authenticate->set("status", std::string("failed"));
+    return text(replyEnvelope(message, authenticate, true));
+  }
+  authenticate->set("status", std::string("authenticated"));
+  authenticate->set("token", crypto::encrypt(crypto::PublicKey::fromBase64(key).value(), accessToken).value());
+  return text(replyEnvelope(message, authenticate, false));
+}
+
+std::string v2DeviceReply(const Poco::JSON::Object::Ptr& message, const std::string& finalLocation) {
+  const std::string query = finalLocation.substr(finalLocation.find('?') + 1);
+  Poco::JSON::Object::Ptr authenticate = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  const std::string status = queryValue(query, "status");
+  authenticate->set("status", status);
+  if (const std::string code = queryValue(query, "error_code"); !code.empty()) authenticate->set("error_code", std::stoi(code));
+  return text(replyEnvelope(message, authenticate, status != "success"));
 }
 
 std::string callCallback(const std::string& bcauthUrl, const std::string& query) {

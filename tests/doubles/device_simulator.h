@@ -23,6 +23,18 @@ DeviceRun runV2Device(const Poco::JSON::Object::Ptr& message, const std::string&
                       const std::string& publicUrl, const std::string& bcauthUrl, bool deny = false,
                       bool tamperChallenge = false);
 
+// Plays the device in the legacy flow on the message Apple delivered (client secret included):
+// opens the authorization URL with redirect_uri=https://auth.businesschat.apple.com and the
+// response_encryption_key, logs in, captures the code from the redirect, exchanges it at the
+// token URL itself (client_secret_post), encrypts the access token to responseEncryptionKey and
+// returns the reply Apple would POST to the CSP (ungzipped JSON). A token response without
+// access_token yields the device's failed reply (authentication.error code 2).
+std::string runLegacyDevice(const Poco::JSON::Object::Ptr& message, const std::string& clientId,
+                            const std::string& idpBaseUrl, const std::string& tokenUrl);
+
+// The reply the device sends in the v2 flow once the messages-auth: URL closed the sheet.
+std::string v2DeviceReply(const Poco::JSON::Object::Ptr& message, const std::string& finalLocation);
+
 // Calls bcauth's callback directly (as a replayed or forged redirect would) and returns Location.
 std::string callCallback(const std::string& bcauthUrl, const std::string& query);
 

@@ -1,0 +1,237 @@
+#include "app/demo.h"
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include <Poco/DeflatingStream.h>
+#include <Poco/File.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/TemporaryFile.h>
+#include <Poco/URI.h>
+
+#include "app/runtime.h"
+#include "bcauth/base64.h"
+#include "bcauth/secure.h"
+#include "clients/apple_gateway.h"
+#include "clients/http_call.h"
+#include "doubles/device_simulator.h"
+#include "doubles/gateway_double.h"
+#include "doubles/idp_double.h"
+
+namespace bcauth::app {
+namespace {
+
+const std::string kCspId = "demo-csp";
+const std::string kApiKey = "demo-api-key-0123456789";
+const std::string kBusiness = "demo-business";
+const std::string kLegacyCustomer = "urn:mbid:AQAAYdemo+legacy/customer=";
+const std::string kV2Customer = "urn:mbid:AQAAYdemo+ios16/customer=";
+
+Poco::JSON::Object::Ptr parse(const std::string& text) {
+  Poco::JSON::Parser parser;
+  return parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+std::string freePort() {
+  Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
+  return std::to_string(probe.address().port());
+}
+
+class Demo {
+ public:
+  explicit Demo(std::ostream& log) : log_(log) {}
+
+  std::vector<DemoTimeline> run() {
+    const std::string dir = Poco::TemporaryFile::tempName();
+    Poco::TemporaryFile::registerForDeletion(dir);
+    const auto secretBytes = crypto::randomBytes(32);
+    secret_.assign(secretBytes.begin(), secretBytes.end());
+    gateway_ = std::make_unique<test::GatewayDouble>(kCspId, secret_);
+    test::IdpDouble::Config idpConfig;
+    idp_ = std::make_unique<test::IdpDouble>(idpConfig);
+
+    Settings settings;
+    settings.cspId = kCspId;
+    settings.appleSecret = secret_;
+    settings.apiKeys = {kApiKey};
+    settings.masterKey = crypto::base64Encode(crypto::randomBytes(32));
+    settings.dataDir = dir;
+    settings.port = std::stoi(freePort());
+    settings.publicUrl = "http://127.0.0.1:" + std::to_string(settings.port);
+    settings.allowHttpLoopbackProviders = true;
+    settings.appleGatewayUrl = gateway_->baseUrl();
+    settings.deliveryRetryBaseMs = 100;
+    base_ = settings.publicUrl;
+    Runtime runtime(settings);
+    runtime.start();
+    log_ << "bcauth on " << base_ << " (SQLite in " << dir << "), Apple gateway double on " << gateway_->baseUrl()
+         << ", IdP double on " << idp_->baseUrl() << "\n\n";
+
+    api("PUT", "/v1/providers/example",
+        R"({"name":"Example IdP","authorizationUrl":")" + idp_->baseUrl() + R"(/authorize","tokenUrl":")" +
+            idp_->baseUrl() + R"(/token","userinfoUrl":")" + idp_->baseUrl() + R"(/userinfo","clientId":")" +
+            idpConfig.clientId + R"(","clientSecret":")" + idpConfig.clientSecret +
+            R"(","scopes":["openid","email","profile"],"profileFields":{"email":"email","name":"name"}})",
+        200);
+    customerWrites(kLegacyCustomer, "QUICK,LIST,TIME,AUTH,FORM");
+    customerWrites(kV2Customer, "QUICK,LIST,TIME,AUTH,AUTH2,FORM");
+
+    step("legacy: the customer signs in; the device returns the token encrypted to the request key");
+    legacy(idpConfig.clientId);
+    step("legacy failure: the IdP's token response has no access_token");
+    idp_->setTokenMode(test::IdpDouble::TokenMode::kNoAccessToken);
+    legacy(idpConfig.clientId);
+    idp_->setTokenMode(test::IdpDouble::TokenMode::kOk);
+    step("iOS 16+: bcauth's /oauth/callback exchanges the code with PKCE and fetches the profile");
+    v2(idpConfig.clientId);
+    step("iOS 16+ failure: the IdP's token URL answers 500");
+    idp_->setTokenMode(test::IdpDouble::TokenMode::kHttp500);
+    v2(idpConfig.clientId);
+
+    std::vector<DemoTimeline> timelines;
+    for (const auto& conversation : {kLegacyCustomer, kV2Customer}) timelines.push_back(timeline(conversation));
+    runtime.stop();
+    return timelines;
+  }
+
+ private:
+  void step(const std::string& what) { log_ << "• " << what << "\n"; }
+
+  Poco::JSON::Object::Ptr api(const std::string& method, const std::string& path, const std::string& body, int expected) {
+    const auto answer = clients::httpCall(method, base_ + path,
+                                          {{"Authorization", "Bearer " + kApiKey}, {"Content-Type", "application/json"}},
+                                          body, 30);
+    if (!answer.reached || answer.status != expected) {
+      throw std::runtime_error(method + " " + path + " answered " + std::to_string(answer.status) + " " + answer.body +
+                               answer.error);
+    }
+    return answer.body.empty() ? nullptr : parse(answer.body);
+  }
+
+  // Apple's gateway POSTing an inbound message to bcauth: gzip, JWT, headers.
+  void appleDelivers(const std::string& json, const std::string& capabilities) {
+    std::ostringstream compressed;
+    {
+      Poco::DeflatingOutputStream deflater(compressed, Poco::DeflatingStreamBuf::STREAM_GZIP);
+      deflater << json;
+      deflater.close();
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    const auto answer = clients::httpCall(
+        "POST", base_ + "/message",
+        {{"Authorization", "Bearer " + clients::signAppleJwt(secret_, kCspId, now.count(), true)},
+         {"capability-list", capabilities}, {"Content-Type", "application/octet-stream"}},
+        compressed.str(), 30);
+    if (!answer.reached || answer.status != 200) throw std::runtime_error("POST /message answered " + answer.body);
+  }
+
+  void customerWrites(const std::string& conversation, const std::string& capabilities) {
+    appleDelivers(R"({"id":")" + crypto::randomUuid() + R"(","type":"text","v":1,"sourceId":")" + conversation +
+                      R"(","destinationId":")" + kBusiness + R"(","body":"Hi, I need help with my order"})",
+                  capabilities);
+  }
+
+  // The message exactly as Apple's gateway received it for this request.
+  Poco::JSON::Object::Ptr deliveredMessage(const std::string& requestIdentifier) {
+    for (int i = 0; i < 100; ++i) {
+      for (const auto& r : gateway_->received()) {
+        if (r.answeredStatus != 200) continue;
+        auto message = parse(r.body);
+        if (message->getObject("interactiveData")->getObject("data")->getValue<std::string>("requestIdentifier") ==
+            requestIdentifier) {
+          return message;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error("the gateway double never received request " + requestIdentifier);
+  }
+
+  Poco::JSON::Object::Ptr create(const std::string& conversation) {
+    return api("POST", "/v1/auth-requests",
+               R"({"conversationId":")" + conversation + R"(","businessId":")" + kBusiness +
+                   R"(","providerId":"example","receivedMessage":{"title":"Sign in to Example","style":"icon"}})",
+               201);
+  }
+
+  void legacy(const std::string& clientId) {
+    const auto request = create(kLegacyCustomer);
+    const auto message = deliveredMessage(request->getValue<std::string>("requestIdentifier"));
+    appleDelivers(test::runLegacyDevice(message, clientId, idp_->baseUrl(), idp_->baseUrl() + "/token"), "AUTH");
+  }
+
+  void v2(const std::string& clientId) {
+    const auto request = create(kV2Customer);
+    const auto message = deliveredMessage(request->getValue<std::string>("requestIdentifier"));
+    const auto run = test::runV2Device(message, clientId, idp_->baseUrl(), base_, base_);
+    log_ << "  the device's sheet closed on " << run.finalLocation << "\n";
+    appleDelivers(test::v2DeviceReply(message, run.finalLocation), "AUTH,AUTH2");
+  }
+
+  DemoTimeline timeline(const std::string& conversation) {
+    std::string encoded;
+    Poco::URI::encode(conversation, "/+=:", encoded);
+    // Wait for the asynchronous parts (deliveries) to settle.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const auto events = api("GET", "/v1/conversations/" + encoded + "/events?limit=1000", "", 200)->getArray("events");
+    DemoTimeline t{conversation, {}};
+    for (std::size_t i = 0; i < events->size(); ++i) {
+      const auto e = events->getObject(static_cast<unsigned>(i));
+      const auto data = e->getObject("data");
+      std::string line = e->getValue<std::string>("type");
+      if (data->has("reason")) line += " [" + data->getValue<std::string>("reason") + "]";
+      if (data->has("customer")) {
+        const auto customer = data->getObject("customer");
+        if (customer->has("email")) line += " customer " + customer->getValue<std::string>("email");
+      }
+      t.events.push_back(line);
+    }
+    return t;
+  }
+
+  std::ostream& log_;
+  std::string secret_;
+  std::string base_;
+  std::unique_ptr<test::GatewayDouble> gateway_;
+  std::unique_ptr<test::IdpDouble> idp_;
+};
+
+}  // namespace
+
+std::vector<DemoTimeline> runDemo(std::ostream& log) {
+  Demo demo(log);
+  return demo.run();
+}
+
+int runDemoCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    out << "Usage: bcauth demo\n"
+           "Starts bcauth on a temporary SQLite store with an Apple gateway double, an IdP double and a device\n"
+           "simulator on loopback, runs a legacy and an iOS 16+ authentication end to end plus one failure of\n"
+           "each, and prints the two conversations' timelines.\n";
+    return 0;
+  }
+  if (!args.empty()) {
+    err << "bcauth demo: takes no arguments (see `bcauth demo --help`)\n";
+    return 2;
+  }
+  try {
+    // The demo's own narrative is the output; the per-request log lines would drown it.
+    Poco::Logger::get("bcauth.http").setLevel("warning");
+    const auto timelines = runDemo(out);
+    for (const auto& t : timelines) {
+      out << "\nTimeline of " << t.conversationId << "\n";
+      for (const auto& e : t.events) out << "  " << e << "\n";
+    }
+  } catch (const std::exception& e) {
+    err << "bcauth demo: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace bcauth::app
