@@ -12,7 +12,8 @@ BOOST_AUTO_TEST_CASE(both_flows_and_one_failure_each) {
   std::ostringstream log;
   const auto timelines = bcauth::app::runDemo(log);
   BOOST_REQUIRE_EQUAL(timelines.size(), 2u);
-  const std::vector<std::string> legacy = {"message.received", "auth.requested", "auth.delivered", "auth.succeeded",
+  const std::vector<std::string> legacy = {"message.received", "auth.requested", "auth.delivered",
+                                           "auth.succeeded customer customer@example.com",
                                            "auth.requested", "auth.delivered", "auth.failed [provider_error]"};
   const std::vector<std::string> v2 = {"message.received", "auth.requested", "auth.delivered",
                                        "auth.succeeded customer customer@example.com", "auth.requested",

@@ -42,7 +42,7 @@ const std::string kClientSecret = "provider-client-secret-do-not-leak";
 
 std::string providerBody(bool withSecret = true) {
   return std::string(R"({"name":"Example IdP","authorizationUrl":"https://idp.example.com/authorize",)") +
-         R"("tokenUrl":"https://idp.example.com/token","userinfoUrl":"https://idp.example.com/userinfo",)" +
+         R"("tokenUrl":"https://idp.example.com/token",)" +
          R"("clientId":"client-1",)" + (withSecret ? R"("clientSecret":")" + kClientSecret + R"(",)" : "") +
          R"("scopes":["openid","email","profile"],"profileFields":{"email":"email"}})";
 }

@@ -162,6 +162,24 @@ class Demo {
     const auto request = create(kLegacyCustomer);
     const auto message = deliveredMessage(request->getValue<std::string>("requestIdentifier"));
     appleDelivers(test::runLegacyDevice(message, clientId, idp_->baseUrl(), idp_->baseUrl() + "/token"), "AUTH");
+    waitForOutcome(request->getValue<std::string>("id"));
+  }
+
+  // A legacy success's event follows its profile fetch; the next step waits for it.
+  void waitForOutcome(const std::string& requestId) {
+    for (int i = 0; i < 100; ++i) {
+      const auto events = api("GET", "/v1/events?limit=1000", "", 200)->getArray("events");
+      for (std::size_t j = 0; j < events->size(); ++j) {
+        const auto e = events->getObject(static_cast<unsigned>(j));
+        const std::string type = e->getValue<std::string>("type");
+        if (e->has("authRequestId") && e->getValue<std::string>("authRequestId") == requestId &&
+            (type == "auth.succeeded" || type == "auth.failed" || type == "auth.cancelled")) {
+          return;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error("no outcome was recorded for request " + requestId);
   }
 
   void v2(const std::string& clientId) {

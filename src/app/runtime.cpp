@@ -83,6 +83,7 @@ void Runtime::sweepLoop(std::int64_t everySeconds) {
     lock.unlock();
     try {
       service_->deliverDue();
+      service_->completeProfiles();
       if (std::chrono::steady_clock::now() >= nextSweep) {
         nextSweep = std::chrono::steady_clock::now() + std::chrono::seconds(everySeconds);
         const int expired = service_->expireDue();

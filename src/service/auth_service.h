@@ -80,6 +80,10 @@ class AuthService {
   // One attempt for one request's delivery, if it is due and not claimed by another attempt.
   void deliverOne(const std::string& requestId);
 
+  // Legacy successes with a userinfo URL: fetches each profile (outside the intake, which never
+  // waits on an outbound call) and then records their auth.succeeded; returns how many.
+  int completeProfiles();
+
   // Turns pending requests past their TTL into auth.expired; returns how many.
   int expireDue();
 

@@ -66,6 +66,13 @@ Result<Inbound> AuthService::handleInbound(std::string_view body, const std::str
     }
   }
 
+  // A legacy success's profile is fetched after the answer (completeProfiles), never before it.
+  bool profileUrl = false;
+  if (found && tokenDecrypted) {
+    const auto provider = store_.provider(found->providerId);
+    profileUrl = provider && !provider->userinfoUrl.empty();
+  }
+
   Inbound result;
   const auto at = now_();
   store_.transaction([&](store::Transaction& tx) {
@@ -107,6 +114,7 @@ Result<Inbound> AuthService::handleInbound(std::string_view body, const std::str
     }
 
     const protocol::Outcome outcome = protocol::outcomeForReply(reply, tokenDecrypted);
+    const bool fetchProfile = outcome.eventType == protocol::event::kSucceeded && accessToken && profileUrl;
     auto data = outcome.toJson();
     data->remove("event");
     data->set("providerId", current->providerId);
@@ -122,11 +130,52 @@ Result<Inbound> AuthService::handleInbound(std::string_view body, const std::str
     // The request key is used once: whatever the reply said, it is gone now.
     tx.deleteSecret(current->id, store::secret::kPrivateKey);
     tx.updateRequestStatus(current->id, terminalStatusFor(outcome), outcome.reason, at);
-    tx.appendEvent(detail::makeEvent(outcome.eventType, at, current->conversationId, current->id, data));
+    if (fetchProfile) {
+      tx.setProfilePending(current->id, true);  // auth.succeeded follows once the profile is fetched
+    } else {
+      tx.appendEvent(detail::makeEvent(outcome.eventType, at, current->conversationId, current->id, data));
+    }
     result.eventType = outcome.eventType;
   });
   if (!result.duplicate) notifyEvents();
   return result;
+}
+
+int AuthService::completeProfiles() {
+  int completed = 0;
+  for (const auto& request : store_.profilePending(20)) {
+    const auto provider = store_.provider(request.providerId);
+    auto data = protocol::outcomeForReply(protocol::AuthenticateReply{request.requestIdentifier, {}, {}, {}, {},
+                                                                      "authenticated", protocol::Flow::kLegacy, {}, {}, {}},
+                                          true)
+                    .toJson();
+    data->remove("event");
+    data->set("providerId", request.providerId);
+    data->set("requestIdentifier", request.requestIdentifier);
+    data->set("tokenAvailable", true);
+    const auto sealed = store_.secret(request.id, store::secret::kAccessToken);
+    auto token = sealed ? sealer_.unseal(*sealed, sealContext(store::secret::kAccessToken, request.id))
+                        : Result<crypto::Secret>(Status::notFound("no token"));
+    if (!provider || provider->userinfoUrl.empty()) {
+      data->set("profileError", std::string("the provider has no userinfo URL any more"));
+    } else if (!token) {
+      data->set("profileError", std::string("the stored token does not unseal"));
+    } else {
+      const auto profile = idp_.userinfo(provider->userinfoUrl, std::string(token->view()));
+      if (profile.failure == clients::IdpFailure::kNone) data->set("customer", detail::customerFrom(*provider, profile.claims));
+      else data->set("profileError", profile.detail);
+    }
+    const auto at = now_();
+    store_.transaction([&](store::Transaction& tx) {
+      const auto current = tx.request(request.id);
+      if (!current || !current->profilePending) return;
+      tx.setProfilePending(request.id, false);
+      tx.appendEvent(detail::makeEvent("auth.succeeded", at, current->conversationId, request.id, data));
+      ++completed;
+    });
+  }
+  if (completed > 0) notifyEvents();
+  return completed;
 }
 
 int AuthService::expireDue() {

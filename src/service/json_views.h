@@ -44,4 +44,19 @@ inline store::Event makeEvent(const std::string& type, std::int64_t at, const st
   return store::Event{0, type, at, conversationId, authRequestId, toJsonString(data)};
 }
 
+// The customer{…} of auth.succeeded: the provider's profileFields (customer field → claim), or
+// sub, email and name when it maps none.
+inline Poco::JSON::Object::Ptr customerFrom(const store::Provider& provider, const Poco::JSON::Object::Ptr& claims) {
+  auto customer = Poco::JSON::Object::Ptr(new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER));
+  if (provider.profileFields.empty()) {
+    for (const char* claim : {"sub", "email", "name"}) {
+      if (claims->has(claim)) customer->set(claim, claims->get(claim));
+    }
+  }
+  for (const auto& [field, claim] : provider.profileFields) {
+    if (claims->has(claim)) customer->set(field, claims->get(claim));
+  }
+  return customer;
+}
+
 }  // namespace bcauth::service::detail

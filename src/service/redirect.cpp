@@ -23,19 +23,6 @@ std::string value(const std::map<std::string, std::string>& query, const std::st
   return it == query.end() ? std::string() : it->second;
 }
 
-Poco::JSON::Object::Ptr customerFrom(const store::Provider& provider, const Poco::JSON::Object::Ptr& claims) {
-  auto customer = protocol::detail::newObject();
-  if (provider.profileFields.empty()) {
-    for (const char* claim : {"sub", "email", "name"}) {
-      if (claims->has(claim)) customer->set(claim, claims->get(claim));
-    }
-  }
-  for (const auto& [field, claim] : provider.profileFields) {
-    if (claims->has(claim)) customer->set(field, claims->get(claim));
-  }
-  return customer;
-}
-
 }  // namespace
 
 clients::ClientCredentials AuthService::credentials(const store::Provider& provider) {
@@ -169,7 +156,7 @@ std::string AuthService::completeRedirect(const std::map<std::string, std::strin
   if (!provider->userinfoUrl.empty()) {
     // A profile failure does not undo the sign-in: it is recorded beside it.
     const auto profile = idp_.userinfo(provider->userinfoUrl, std::string(tokens.accessToken.view()));
-    if (profile.failure == clients::IdpFailure::kNone) data->set("customer", customerFrom(*provider, profile.claims));
+    if (profile.failure == clients::IdpFailure::kNone) data->set("customer", detail::customerFrom(*provider, profile.claims));
     else data->set("profileError", profile.detail);
   }
   const auto at = now_();

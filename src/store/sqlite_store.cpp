@@ -134,6 +134,10 @@ const std::vector<std::vector<std::string>>& migrations() {
           " updated_at INTEGER NOT NULL)",
           "CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at)",
       },
+      // 4: legacy successes whose auth.succeeded waits for the profile fetch.
+      {
+          "ALTER TABLE auth_requests ADD COLUMN profile_pending INTEGER NOT NULL DEFAULT 0",
+      },
   };
   return kMigrations;
 }
@@ -222,11 +226,11 @@ Provider toProvider(const ProviderRow& row) {
 const char* const kRequestColumns =
     "id, request_identifier, conversation_id, business_id, provider_id, flow, scopes, status, status_reason,"
     " created_at, updated_at, expires_at, message_json, idempotency_key, state, token_type, token_expires_at,"
-    " completed_by, state_used";
+    " completed_by, state_used, profile_pending";
 using RequestRow = Poco::Tuple<std::string, std::string, std::string, std::string, std::string, std::string,
                                std::string, std::string, std::string, Poco::Int64, Poco::Int64, Poco::Int64,
                                std::string, Poco::Nullable<std::string>, Poco::Nullable<std::string>, std::string,
-                               Poco::Int64, std::string, Poco::Int64>;
+                               Poco::Int64, std::string, Poco::Int64, Poco::Int64>;
 
 AuthRequest toRequest(const RequestRow& row) {
   AuthRequest r;
@@ -249,6 +253,7 @@ AuthRequest toRequest(const RequestRow& row) {
   r.tokenType = row.get<15>();
   r.tokenExpiresAt = row.get<16>();
   r.completedBy = row.get<17>();
+  r.profilePending = row.get<19>() != 0;
   return r;
 }
 
@@ -501,6 +506,14 @@ class SqliteTransaction final : public Transaction {
     });
   }
 
+  void setProfilePending(const std::string& id, bool pending) override {
+    check();
+    guarded("setProfilePending", [&] {
+      session_ << "UPDATE auth_requests SET profile_pending = ? WHERE id = ?", bind(Poco::Int64{pending ? 1 : 0}),
+          bind(id), now;
+    });
+  }
+
   void insertDelivery(const Delivery& d) override {
     check();
     guarded("insertDelivery", [&] {
@@ -705,6 +718,16 @@ class SqliteStore final : public Store {
       auto rows = selectRows<DeliveryRow>(s, kDeliveryColumns, "deliveries", "WHERE request_id = ?", requestId);
       if (rows.empty()) return std::nullopt;
       return toDelivery(rows.front());
+    });
+  }
+
+  std::vector<AuthRequest> profilePending(std::size_t limit) override {
+    return read("profilePending", [&](Session& s) {
+      auto rows = selectRows<RequestRow>(s, kRequestColumns, "auth_requests",
+                                         "WHERE profile_pending = 1 ORDER BY updated_at, id LIMIT ?", toLimit(limit));
+      std::vector<AuthRequest> out;
+      for (const auto& row : rows) out.push_back(toRequest(row));
+      return out;
     });
   }
 

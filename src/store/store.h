@@ -66,6 +66,7 @@ struct AuthRequest {
   std::string tokenType;             // "Bearer", once a token is held
   std::int64_t tokenExpiresAt = 0;   // unix ms; 0 = the IdP gave no expiry
   std::string completedBy;           // "reply" | "callback" | "agent" | "sweeper" once terminal
+  bool profilePending = false;       // succeeded; auth.succeeded waits for the profile fetch
 };
 
 struct Event {
@@ -123,6 +124,8 @@ class Transaction {
   virtual void setCompletion(const std::string& id, const std::string& completedBy, const std::string& tokenType,
                              std::int64_t tokenExpiresAt) = 0;
 
+  virtual void setProfilePending(const std::string& id, bool pending) = 0;
+
   virtual void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) = 0;
 
   virtual void insertDelivery(const Delivery& delivery) = 0;
@@ -166,6 +169,9 @@ class Store {
   virtual std::int64_t pendingCount() = 0;
 
   virtual std::optional<Delivery> delivery(const std::string& requestId) = 0;
+  // Succeeded requests whose profile fetch (and so their auth.succeeded) is still to come.
+  virtual std::vector<AuthRequest> profilePending(std::size_t limit) = 0;
+
   // Pending deliveries whose nextAttemptAt <= now, oldest first, at most limit.
   virtual std::vector<Delivery> dueDeliveries(std::int64_t now, std::size_t limit) = 0;
 };
