@@ -44,8 +44,15 @@ BOOST_AUTO_TEST_CASE(every_inbound_fixture_over_http) {
         const auto outcome = entry->getObject("outcome");
         BOOST_TEST(result.httpStatus == 200);
         BOOST_REQUIRE_EQUAL(result.eventTypes.size(), 1u);
-        BOOST_TEST(result.eventTypes[0] == outcome->getValue<std::string>("event"));
-        if (outcome->has("reason")) BOOST_TEST(result.reasons[0] == outcome->getValue<std::string>("reason"));
+        if (outcome->getValue<std::string>("event") == "auth.succeeded" && outcome->getValue<std::string>("flow") == "v2") {
+          // Over HTTP only bcauth's own callback completes a v2 request; a device "success"
+          // for a request the callback never completed proves nothing.
+          BOOST_TEST(result.eventTypes[0] == "auth.rejected");
+          BOOST_TEST(result.reasons[0] == "success_without_callback");
+        } else {
+          BOOST_TEST(result.eventTypes[0] == outcome->getValue<std::string>("event"));
+          if (outcome->has("reason")) BOOST_TEST(result.reasons[0] == outcome->getValue<std::string>("reason"));
+        }
       }
     }
     ++replayed;

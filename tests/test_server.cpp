@@ -265,6 +265,24 @@ BOOST_AUTO_TEST_CASE(v2_flow_by_capability) {
   BOOST_TEST(countEvents(events, "auth.cancelled") == 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_reply_cannot_claim_success_without_proof) {
+  TestServer server;
+  setUpProvider(server);
+  const std::string conversation = "urn:mbid:claims";
+  server.deliver(textMessage(uuid(), conversation), "AUTH,AUTH2");
+  // A legacy request answered with a v2 "success" and no token.
+  const auto legacy = createRequest(server, conversation, "legacy");
+  BOOST_TEST(server.deliver(v2Reply(uuid(), conversation, legacy->getValue<std::string>("requestIdentifier"), "success")).status == 200);
+  // A v2 request answered "success" before (without) bcauth's callback.
+  const auto v2 = createRequest(server, conversation, "v2");
+  BOOST_TEST(server.deliver(v2Reply(uuid(), conversation, v2->getValue<std::string>("requestIdentifier"), "success")).status == 200);
+  auto events = conversationEvents(server, conversation);
+  BOOST_TEST(countEvents(events, "auth.succeeded") == 0);
+  BOOST_TEST(countEvents(events, "auth.rejected") == 2);
+  BOOST_TEST(server.call("GET", "/v1/auth-requests/" + legacy->getValue<std::string>("id")).json()->getValue<std::string>("status") == "pending");
+  BOOST_TEST(server.call("GET", "/v1/auth-requests/" + v2->getValue<std::string>("id")).json()->getValue<std::string>("status") == "pending");
+}
+
 BOOST_AUTO_TEST_CASE(cancel_and_idempotency) {
   TestServer server;
   setUpProvider(server);

@@ -106,6 +106,14 @@ Result<Inbound> AuthService::handleInbound(std::string_view body, const std::str
     else if (current->conversationId != message.sourceId) rejectReason = "conversation_mismatch";
     else if (current->status != store::status::kPending) rejectReason = "request_" + current->status;
     else if (current->expiresAt <= at) rejectReason = "request_expired";
+    // The request's own flow decides, never the reply's wording: a legacy request succeeds only
+    // with a token that decrypts, and a v2 request only through bcauth's callback — a device
+    // "success" is a confirmation, not a proof (it comes from the customer's side).
+    else if (current->flow != protocol::toString(reply.flow)) rejectReason = "flow_mismatch";
+    else if (reply.flow == protocol::Flow::kV2 &&
+             protocol::outcomeForReply(reply, false).eventType == protocol::event::kSucceeded) {
+      rejectReason = "success_without_callback";
+    }
     if (!rejectReason.empty()) {
       tx.appendEvent(detail::makeEvent("auth.rejected", at, message.sourceId, current ? current->id : "",
                            rejection(rejectReason, reply.requestIdentifier)));
