@@ -9,6 +9,7 @@
 #include <Poco/Logger.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamChannel.h>
 #include <Poco/URI.h>
 
@@ -421,6 +422,50 @@ BOOST_AUTO_TEST_CASE(serves_https_when_a_certificate_is_configured) {
   BOOST_TEST(body == R"({"status":"ok"})");
   // Plain HTTP to the TLS port does not get an answer in clear.
   BOOST_CHECK_THROW(server.call("GET", "/healthz", "", {}, false), Poco::Exception);
+}
+
+BOOST_AUTO_TEST_CASE(an_unread_body_is_never_taken_for_the_next_request) {
+  TestServer server;
+  const std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string raw = "POST /message HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(smuggled.size()) +
+                          "\r\n\r\n" + smuggled;
+  Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", server.port()));
+  socket.setReceiveTimeout(Poco::Timespan(1, 500000));
+  socket.sendBytes(raw.data(), static_cast<int>(raw.size()));
+  std::string received;
+  char buffer[4096];
+  try {
+    for (int n; (n = socket.receiveBytes(buffer, sizeof buffer)) > 0;) received.append(buffer, static_cast<std::size_t>(n));
+  } catch (const Poco::TimeoutException&) {
+  }
+  std::size_t responses = 0;
+  for (std::size_t at = received.find("HTTP/1.1 "); at != std::string::npos; at = received.find("HTTP/1.1 ", at + 1)) ++responses;
+  BOOST_TEST(responses == 1u);
+  BOOST_TEST(received.rfind("HTTP/1.1 401 Unauthorized", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(http_details) {
+  TestServer server;
+  auto r = server.call("DELETE", "/v1/events");
+  BOOST_TEST(r.status == 405);
+  BOOST_TEST(r.headers["Allow"] == "GET");
+  BOOST_TEST(server.call("GET", "/v1/providers/%zz").status == 400);
+  BOOST_TEST(server.call("GET", "/v1/events?after=1%zz").status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(long_polls_are_capped_and_end_at_shutdown) {
+  auto settings = bcauth::test::testSettings(TestServer::freshDir());
+  settings.maxThreads = 4;  // one long-poll at a time
+  TestServer server(settings);
+  std::thread first([&] { server.call("GET", "/v1/events?waitSeconds=30"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto second = server.call("GET", "/v1/events?waitSeconds=30");
+  BOOST_TEST(second.status == 429);
+  BOOST_TEST(second.headers["Retry-After"] == "1");
+  const auto started = std::chrono::steady_clock::now();
+  server.stop();  // the open long-poll must not hold the stop for its 30 seconds
+  first.join();
+  BOOST_TEST((std::chrono::steady_clock::now() - started < std::chrono::seconds(10)));
 }
 
 // Runs last (Boost runs cases in order of declaration): everything logged so far.

@@ -69,6 +69,7 @@ void Runtime::stop() {
   }
   stopRequested_.notify_all();
   if (sweeper_.joinable()) sweeper_.join();
+  service_->shutdown();  // open long-polls answer now instead of holding the stop
   if (started_) server_->stop();
 }
 

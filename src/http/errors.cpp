@@ -19,7 +19,7 @@ HTTPResponse::HTTPStatus httpStatusFor(const Status& status) {
 }
 
 void sendJson(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const std::string& body) {
-  response.setStatus(status);
+  response.setStatusAndReason(status);
   response.setContentType("application/json");
   response.set("Cache-Control", "no-store");
   response.setContentLength(static_cast<std::streamsize>(body.size()));

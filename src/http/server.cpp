@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -33,6 +35,7 @@ struct Context {
   service::AuthService& service;
   const HttpConfig& config;
   Metrics& metrics;
+  std::atomic<int> longPolls{0};  // open GET /v1/events?waitSeconds>0, capped so Apple's intake keeps threads
 };
 
 // A matched request: the route's name (for metrics), its path parameters and query.
@@ -282,7 +285,21 @@ void events(Call& call) {
   if (!limit) return sendStatus(call.response, limit.status());
   auto wait = queryInteger(call, "waitSeconds", 0, 0, 60);
   if (!wait) return sendStatus(call.response, wait.status());
-  answer(call, call.context.service.events(*after, static_cast<std::size_t>(*limit), *wait * 1000));
+  if (*wait > 0) {
+    const int cap = std::max(1, call.context.config.maxThreads / 4);
+    if (++call.context.longPolls > cap) {
+      --call.context.longPolls;
+      call.response.set("Retry-After", "1");
+      return sendError(call.response, HTTPResponse::HTTP_TOO_MANY_REQUESTS, "too_many_requests",
+                       "too many long-polls are open; retry, or poll without waitSeconds");
+    }
+    struct Release {
+      std::atomic<int>& count;
+      ~Release() { --count; }
+    } release{call.context.longPolls};
+    return answer(call, call.context.service.events(*after, static_cast<std::size_t>(*limit), *wait * 1000));
+  }
+  answer(call, call.context.service.events(*after, static_cast<std::size_t>(*limit), 0));
 }
 
 // --- routing --------------------------------------------------------------------
@@ -345,6 +362,24 @@ bool match(const std::string& pattern, const std::vector<std::string>& segments,
   return true;
 }
 
+// Whatever a route did not read of the body is read and dropped now, so it can never be taken
+// for the next request on a kept-alive connection (request smuggling). The response is already
+// sent, so a body too large to drain closes the connection instead.
+void drainBody(HTTPServerRequest& request, HTTPServerResponse& response, std::size_t cap) {
+  try {
+    std::istream& in = request.stream();
+    char buffer[8192];
+    std::size_t drained = 0;
+    while (in && drained <= cap) {
+      in.read(buffer, sizeof buffer);
+      drained += static_cast<std::size_t>(in.gcount());
+    }
+    if (in) response.setKeepAlive(false);
+  } catch (const std::exception&) {
+    response.setKeepAlive(false);
+  }
+}
+
 class Handler : public Poco::Net::HTTPRequestHandler {
  public:
   explicit Handler(Context& context) : context_(context) {}
@@ -359,6 +394,12 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     }
     response.set("X-Request-Id", requestId);
     std::string routeName = "unmatched";
+    // The method is logged: only an ordinary token is, anything else as "?".
+    std::string method = request.getMethod();
+    if (method.empty() || method.size() > 16 ||
+        method.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos) {
+      method = "?";
+    }
     try {
       const std::string& uri = request.getURI();
       const std::size_t q = uri.find('?');
@@ -377,8 +418,14 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       }
       if (found == nullptr) {
         if (pathKnown) {
+          std::string allow;
+          for (const auto& route : routes()) {
+            std::vector<std::string> ignored;
+            if (match(route.pattern, segments, ignored)) allow += (allow.empty() ? "" : ", ") + route.method;
+          }
+          response.set("Allow", allow);
           sendError(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
-                    request.getMethod() + " is not allowed here");
+                    method + " is not allowed here");
         } else {
           sendError(response, HTTPResponse::HTTP_NOT_FOUND, "not_found", "no such route");
         }
@@ -388,16 +435,20 @@ class Handler : public Poco::Net::HTTPRequestHandler {
         if (q != std::string::npos) call.query = Poco::URI(uri).getQueryParameters();
         if (!found->apiKey || authorizeApiKey(call)) found->run(call);
       }
+    } catch (const Poco::SyntaxException&) {
+      // Malformed percent-encoding in the path or query.
+      if (!response.sent()) sendError(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid_argument", "malformed URL encoding");
     } catch (const std::exception& e) {
       Poco::Logger::get("bcauth.http").error("request " + requestId + " failed: " + e.what());
       if (!response.sent()) sendError(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "internal", "internal error");
     }
+    drainBody(request, response, context_.config.maxBodyBytes);
     const int status = static_cast<int>(response.getStatus());
     context_.metrics.countRequest(routeName, status);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     // One line per request: never a body, a query string or an Authorization header.
     std::ostringstream line;
-    line << R"({"requestId":")" << requestId << R"(","method":")" << request.getMethod() << R"(","route":")"
+    line << R"({"requestId":")" << requestId << R"(","method":")" << method << R"(","route":")"
          << routeName << R"(","status":)" << status << R"(,"ms":)" << ms << "}";
     Poco::Logger::get("bcauth.http").information(line.str());
   }
@@ -434,8 +485,10 @@ Server::Server(service::AuthService& service, HttpConfig config, const Poco::Net
   params->setMaxThreads(sharedConfig->maxThreads);
   params->setMaxQueued(sharedConfig->maxQueued);
   params->setKeepAlive(true);
-  params->setTimeout(Poco::Timespan(30, 0));
-  server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(context), socket, params);
+  params->setTimeout(Poco::Timespan(15, 0));
+  params->setKeepAliveTimeout(Poco::Timespan(5, 0));
+  threads_ = std::make_unique<Poco::ThreadPool>(2, sharedConfig->maxThreads + 2);
+  server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(context), *threads_, socket, params);
   service.setDecryptObserver([metrics = metrics_.get()](double seconds) { metrics->observeDecryptSeconds(seconds); });
 }
 
@@ -448,11 +501,15 @@ void Server::stop() {
   stopped_ = true;
   // Stop accepting; requests already being handled finish (up to a grace period) before the
   // caller tears down the service and store they use.
-  server_->stop();
+  // stopAll(false) stops accepting and lets each connection end after its current request
+  // (idle keep-alive connections close within their 5-second keep-alive timeout).
+  server_->stopAll(false);
   for (int i = 0; i < 200 && server_->currentConnections() > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   server_->stopAll(true);
+  // No handler may outlive the service, store and metrics it uses.
+  threads_->joinAll();
 }
 
 }  // namespace bcauth::http

@@ -9,6 +9,7 @@
 
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/ThreadPool.h>
 
 #include "http/metrics.h"
 #include "service/auth_service.h"
@@ -40,6 +41,7 @@ class Server {
 
  private:
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<Poco::ThreadPool> threads_;  // the server's own, so stop() can join every handler
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   std::uint16_t port_;
   bool stopped_ = false;

@@ -461,6 +461,15 @@ Result<JsonObject> AuthService::token(const std::string& id) {
 
 // --- events ---------------------------------------------------------------------
 
+void AuthService::shutdown() {
+  {
+    std::lock_guard lock(eventsMutex_);
+    shuttingDown_ = true;
+    ++eventsVersion_;
+  }
+  eventsChanged_.notify_all();
+}
+
 void AuthService::notifyEvents() {
   {
     std::lock_guard lock(eventsMutex_);
@@ -474,7 +483,7 @@ Result<JsonObject> AuthService::events(std::int64_t afterSeq, std::size_t limit,
   if (found.empty() && waitMillis > 0) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(waitMillis);
     std::unique_lock lock(eventsMutex_);
-    while (found.empty()) {
+    while (found.empty() && !shuttingDown_) {
       const auto seen = eventsVersion_;
       // Re-check after taking the lock, then sleep until a commit or the deadline.
       lock.unlock();

@@ -92,6 +92,8 @@ class AuthService {
   Result<JsonObject> conversationEvents(const std::string& conversationId, std::int64_t afterSeq, std::size_t limit);
 
   std::int64_t pendingCount() { return store_.pendingCount(); }
+  // Ends every long-poll at once (they answer with what they have): called before shutdown.
+  void shutdown();
   // Called with the seconds each token decryption took (for the metrics histogram).
   void setDecryptObserver(std::function<void(double)> observer) { decryptObserver_ = std::move(observer); }
   bool ready() { return store_.ping(); }
@@ -116,6 +118,7 @@ class AuthService {
   std::mutex eventsMutex_;
   std::condition_variable eventsChanged_;
   std::uint64_t eventsVersion_ = 0;
+  bool shuttingDown_ = false;
 };
 
 // Contexts that bind each sealed value to what it is.

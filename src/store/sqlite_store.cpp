@@ -319,7 +319,8 @@ std::unique_ptr<Session> openSession(const std::string& dbPath, bool readOnly) {
   auto session = std::make_unique<Session>(Poco::Data::SQLite::Connector::KEY, dbPath);
   exec(*session, "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs));
   exec(*session, "PRAGMA foreign_keys = ON");
-  exec(*session, "PRAGMA main.synchronous = NORMAL");  // durable across a process crash in WAL mode
+  // FULL: a reply Apple was told is accepted (200) survives a power loss, not just a process crash.
+  exec(*session, "PRAGMA main.synchronous = FULL");
   if (readOnly) exec(*session, "PRAGMA query_only = ON");
   return session;
 }
