@@ -85,3 +85,11 @@ BOOST_AUTO_TEST_CASE(secret_holds_text) {
   BOOST_TEST(s.size() == 5u);
   BOOST_TEST(Secret().empty());
 }
+
+BOOST_AUTO_TEST_CASE(secret_decoding_never_quotes_the_input) {
+  auto r = base64DecodeSecret("abc$defg");
+  BOOST_REQUIRE(!r.isOk());
+  BOOST_TEST(r.status().message().find('$') == std::string::npos);
+  BOOST_TEST(r.status().message().find("offset") == std::string::npos);
+  BOOST_TEST(base64DecodeSecret("Zm9v").isOk());
+}

@@ -77,6 +77,11 @@ BOOST_AUTO_TEST_CASE(v2_replies) {
   BOOST_TEST(*m.authenticate->errorCode == 4);
   m = parseOk(reply(R"({"status":"cancel"})"));
   BOOST_TEST(m.authenticate->flow == Flow::kV2);
+  // The v2 status may be missing (spec §4.3): an error_code alone is a failure.
+  m = parseOk(reply(R"({"error_code":3})"));
+  BOOST_TEST(m.authenticate->flow == Flow::kV2);
+  BOOST_TEST(m.authenticate->status == "failure");
+  BOOST_TEST(*m.authenticate->errorCode == 3);
 }
 
 BOOST_AUTO_TEST_CASE(other_messages_have_no_reply) {

@@ -6,6 +6,8 @@
 #include <thread>
 
 #include <Poco/AutoPtr.h>
+#include <Poco/JWT/Signer.h>
+#include <Poco/JWT/Token.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPSClientSession.h>
@@ -147,6 +149,9 @@ BOOST_AUTO_TEST_CASE(providers_keep_the_secret_write_only) {
   auto noScopes = server.call("PUT", "/v1/providers/bad", R"({"name":"x","authorizationUrl":"https://x/a","tokenUrl":"https://x/t","clientId":"c","scopes":[]})");
   BOOST_TEST(noScopes.json()->getObject("error")->getValue<std::string>("field") == "scopes");
   BOOST_TEST(server.call("PUT", "/v1/providers/bad", "{not json").status == 400);
+  auto ampersand = server.call("PUT", "/v1/providers/bad", R"({"name":"x","authorizationUrl":"https://x/a","tokenUrl":"https://x/t","clientId":"c","clientSecret":"a&b","scopes":["openid"]})");
+  BOOST_TEST(ampersand.status == 400);
+  BOOST_TEST(ampersand.json()->getObject("error")->getValue<std::string>("field") == "clientSecret");
   BOOST_TEST(server.call("DELETE", "/v1/providers/example").status == 204);
   BOOST_TEST(server.call("GET", "/v1/providers/example").status == 404);
 }
@@ -319,6 +324,19 @@ BOOST_AUTO_TEST_CASE(apple_jwt_negatives) {
                            crypto::base64UrlEncode(std::span(reinterpret_cast<const std::uint8_t*>(R"({"aud":"csp-test-0001"})"), 23)) + ".";
   BOOST_TEST(server.deliver(msg, "", true, "Bearer " + none).status == 403);
   BOOST_TEST(server.deliver(msg, "", true, std::string("Basic abc")).status == 401);
+  BOOST_TEST(server.deliver(msg, "", true, std::string("Bearer not.a.jwt.at.all")).status == 403);
+  // aud may be an array naming the CSP id among others.
+  {
+    Poco::JWT::Token token;
+    token.setAudience(std::vector<std::string>{"someone-else", bcauth::test::kCspId});
+    token.setIssuedAt(Poco::Timestamp());
+    Poco::JWT::Signer signer(bcauth::test::kAppleSecret);
+    BOOST_TEST(server.deliver(textMessage(uuid(), "urn:mbid:jwt"), "", true,
+                              "Bearer " + signer.sign(token, Poco::JWT::Signer::ALGO_HS256)).status == 200);
+    signer.addAlgorithm(Poco::JWT::Signer::ALGO_HS512);
+    BOOST_TEST(server.deliver(textMessage(uuid(), "urn:mbid:jwt"), "", true,
+                              "Bearer " + signer.sign(token, Poco::JWT::Signer::ALGO_HS512)).status == 403);
+  }
   BOOST_TEST(server.deliver(msg).status == 200);
 }
 

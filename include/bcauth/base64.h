@@ -22,6 +22,10 @@ std::string base64Encode(std::string_view bytes);
 // The result is wiped when freed, since what is decoded is often key material.
 Result<SecureBytes> base64Decode(std::string_view text);
 
+// base64Decode for secrets (keys, the Apple secret): the same rules, but a refusal never
+// quotes a character of the input or its position.
+Result<SecureBytes> base64DecodeSecret(std::string_view text);
+
 // RFC 4648 §5 alphabet (- _), without padding: for state, PKCE and URL tokens.
 std::string base64UrlEncode(std::span<const std::uint8_t> bytes);
 

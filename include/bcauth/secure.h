@@ -71,6 +71,9 @@ std::string randomUuid();
 // SHA-256 (EVP_Digest): for PKCE S256 challenges.
 std::array<std::uint8_t, 32> sha256(std::string_view data);
 
+// HMAC-SHA256 (EVP_Q_mac): for JWTs.
+std::array<std::uint8_t, 32> hmacSha256(std::string_view key, std::string_view data);
+
 // The PKCE S256 code_challenge of a verifier: Base64url(SHA-256(verifier)), no padding.
 std::string pkceChallengeS256(std::string_view verifier);
 

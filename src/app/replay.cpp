@@ -197,7 +197,7 @@ int runReplay(const std::vector<std::string>& args, std::ostream& out, std::ostr
   ReplayOptions options;
   options.server = *parsed.value("server");
   options.cspId = *parsed.value("csp-id");
-  auto secret = crypto::base64Decode(*parsed.value("secret"));
+  auto secret = crypto::base64DecodeSecret(*parsed.value("secret"));
   if (!secret) {
     err << "bcauth replay: --secret " << secret.status().message() << "\n";
     return 1;

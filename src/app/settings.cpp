@@ -71,7 +71,7 @@ Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
 
   const std::string secret = text("bcauth.appleSecret");
   if (secret.empty()) return Status::invalidArgument("is required: Apple's Messaging API secret (Base64)", "BCAUTH_APPLE_SECRET");
-  auto decoded = crypto::base64Decode(secret);
+  auto decoded = crypto::base64DecodeSecret(secret);
   if (!decoded || decoded->empty()) {
     return Status::invalidArgument("must be the Base64 secret Apple issued: " + decoded.status().message(),
                                    "BCAUTH_APPLE_SECRET");

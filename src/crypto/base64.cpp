@@ -94,4 +94,10 @@ Result<SecureBytes> base64Decode(std::string_view text) {
   return out;
 }
 
+Result<SecureBytes> base64DecodeSecret(std::string_view text) {
+  auto decoded = base64Decode(text);
+  if (decoded) return decoded;
+  return Status::invalidArgument("not standard padded Base64 (A-Z a-z 0-9 + /, '=' padding, no whitespace)");
+}
+
 }  // namespace bcauth::crypto

@@ -175,7 +175,7 @@ Result<PrivateKey> PrivateKey::fromScalar(std::span<const std::uint8_t> scalar) 
 }
 
 Result<PrivateKey> PrivateKey::fromBase64Scalar(std::string_view text) {
-  auto bytes = base64Decode(text);
+  auto bytes = base64DecodeSecret(text);
   if (!bytes) return bytes.status();
   return fromScalar(*bytes);
 }

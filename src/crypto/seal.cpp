@@ -23,7 +23,7 @@ Result<Sealer> Sealer::fromKey(std::span<const std::uint8_t> key) {
 }
 
 Result<Sealer> Sealer::fromBase64Key(std::string_view text) {
-  auto key = base64Decode(text);
+  auto key = base64DecodeSecret(text);
   if (!key) return Status::invalidArgument("the master key is " + key.status().message());
   return fromKey(*key);
 }

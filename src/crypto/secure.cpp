@@ -55,6 +55,21 @@ std::array<std::uint8_t, 32> sha256(std::string_view data) {
   return digest;
 }
 
+std::array<std::uint8_t, 32> hmacSha256(std::string_view key, std::string_view data) {
+  std::array<std::uint8_t, 32> mac{};
+  std::size_t length = 0;
+  // A zero-length key is legal HMAC; OpenSSL wants a non-null pointer for it.
+  static const std::uint8_t kEmpty = 0;
+  const void* keyData = key.empty() ? &kEmpty : static_cast<const void*>(key.data());
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, keyData, key.size(),
+                reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac.data(), mac.size(), &length) ==
+          nullptr ||
+      length != mac.size()) {
+    throw std::runtime_error("HMAC-SHA256 failed");
+  }
+  return mac;
+}
+
 std::string pkceChallengeS256(std::string_view verifier) { return base64UrlEncode(sha256(verifier)); }
 
 }  // namespace bcauth::crypto

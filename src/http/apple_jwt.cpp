@@ -1,5 +1,7 @@
 #include "http/apple_jwt.h"
 
+#include "bcauth/base64.h"
+#include "bcauth/secure.h"
 #include "clients/apple_gateway.h"
 
 #include <Poco/Exception.h>
@@ -17,23 +19,30 @@ JwtCheck verifyAppleJwt(const std::string& authorizationHeader, const std::strin
     return {JwtVerdict::kMissing, "Authorization is not a Bearer token"};
   }
   const std::string jwt = authorizationHeader.substr(kBearer.size());
-  Poco::JWT::Token token;
-  try {
-    // The Signer accepts HS256 only unless told otherwise: "none" and other algorithms fail.
-    Poco::JWT::Signer signer(secret);
-    token = signer.verify(jwt);
-  } catch (const Poco::Exception&) {
-    return {JwtVerdict::kInvalid, "JWT signature or algorithm invalid"};
+  const auto firstDot = jwt.find('.');
+  const auto lastDot = jwt.rfind('.');
+  if (firstDot == std::string::npos || firstDot == lastDot || jwt.find('.', firstDot + 1) != lastDot) {
+    return {JwtVerdict::kInvalid, "JWT is not three segments"};
   }
-  if (token.getAlgorithm() != "HS256") return {JwtVerdict::kInvalid, "JWT algorithm is not HS256"};
-  const auto audiences = token.getAudience();
-  bool audienceMatches = false;
-  for (const auto& a : audiences) audienceMatches = audienceMatches || a == cspId;
-  if (!audienceMatches) return {JwtVerdict::kInvalid, "JWT aud is not this CSP id"};
-  if (!token.payload().has("iat")) return {JwtVerdict::kInvalid, "JWT has no iat"};
-  const std::int64_t iat = token.getIssuedAt().epochTime();
-  if (iat < nowSeconds - windowSeconds || iat > nowSeconds + windowSeconds) {
-    return {JwtVerdict::kInvalid, "JWT iat outside the accepted window"};
+  try {
+    // Poco parses the token (no verification here); the signature is checked below with a
+    // constant-time comparison, which Poco 1.11's Signer::verify does not do.
+    const Poco::JWT::Token token(jwt);
+    if (token.getAlgorithm() != "HS256") return {JwtVerdict::kInvalid, "JWT algorithm is not HS256"};
+    const auto expected = crypto::base64UrlEncode(crypto::hmacSha256(secret, std::string_view(jwt).substr(0, lastDot)));
+    if (!crypto::constantTimeEquals(expected, std::string_view(jwt).substr(lastDot + 1))) {
+      return {JwtVerdict::kInvalid, "JWT signature invalid"};
+    }
+    bool audienceMatches = false;
+    for (const auto& a : token.getAudience()) audienceMatches = audienceMatches || a == cspId;
+    if (!audienceMatches) return {JwtVerdict::kInvalid, "JWT aud is not this CSP id"};
+    if (!token.payload().has("iat")) return {JwtVerdict::kInvalid, "JWT has no iat"};
+    const std::int64_t iat = token.getIssuedAt().epochTime();
+    if (iat < nowSeconds - windowSeconds || iat > nowSeconds + windowSeconds) {
+      return {JwtVerdict::kInvalid, "JWT iat outside the accepted window"};
+    }
+  } catch (const std::exception&) {
+    return {JwtVerdict::kInvalid, "JWT malformed"};
   }
   return {JwtVerdict::kValid, ""};
 }

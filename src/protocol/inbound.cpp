@@ -74,9 +74,17 @@ Result<AuthenticateReply> parseReply(const Fields& interactiveData, const Fields
   if (!authenticateObject) return authenticateObject.status();
   const Fields authenticate(*authenticateObject, data.path("authenticate"));
 
-  auto status = authenticate.requiredString("status");
+  // The v2 status may be missing (spec §4.3): with an error_code it is a failure. A reply with
+  // neither says nothing and is refused, naming the status.
+  auto status = authenticate.optionalString("status");
   if (!status) return status.status();
-  reply.status = std::move(*status);
+  const bool hasErrorCode = authenticate.has("error_code");
+  if (!*status || (*status)->empty()) {
+    if (!hasErrorCode) return authenticate.missing("status");
+    reply.status = "failure";
+  } else {
+    reply.status = std::move(**status);
+  }
 
   auto token = authenticate.optionalString("token");
   if (!token) return token.status();

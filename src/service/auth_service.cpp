@@ -148,6 +148,11 @@ Result<JsonObject> AuthService::putProvider(const std::string& id, const JsonObj
   // The secret is write-only: a PUT without clientSecret keeps the one already stored.
   auto secret = fields.optionalString("clientSecret");
   if (!secret) return secret.status();
+  if (*secret && (*secret)->find_first_of("&+") != std::string::npos) {
+    // The legacy device form-encodes the token request without escaping these (spec §9.10).
+    return Status::invalidArgument("must not contain '&' or '+': the device sends them unescaped to the token URL",
+                                   "clientSecret");
+  }
   if (*secret) {
     p.sealedClientSecret = (*secret)->empty() ? std::nullopt
                                               : std::optional(sealer_.seal(**secret, sealContext("provider", id)));
@@ -161,6 +166,11 @@ Result<JsonObject> AuthService::putProvider(const std::string& id, const JsonObj
 Result<JsonObject> AuthService::provider(const std::string& id) {
   const auto p = store_.provider(id);
   if (!p) return notFound("provider", id);
+  return providerView(*p);
+}
+
+JsonObject AuthService::providerView(const store::Provider& provider) {
+  const store::Provider* p = &provider;
   auto view = protocol::detail::newObject();
   view->set("id", p->id);
   view->set("name", p->name);
@@ -182,7 +192,7 @@ Result<JsonObject> AuthService::provider(const std::string& id) {
 
 Result<Poco::JSON::Array::Ptr> AuthService::providers(bool enabledOnly) {
   Poco::JSON::Array::Ptr list = new Poco::JSON::Array();
-  for (const auto& p : store_.providers(enabledOnly)) list->add(*provider(p.id));
+  for (const auto& p : store_.providers(enabledOnly)) list->add(providerView(p));
   return list;
 }
 
@@ -196,7 +206,7 @@ Status AuthService::deleteProvider(const std::string& id) {
 
 Result<Created> AuthService::createRequest(const JsonObject& body, const std::optional<std::string>& idempotencyKey) {
   if (idempotencyKey) {
-    if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return Created{requestView(*existing), false};
+    if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return Created{*this->request(existing->id), false};
   }
   const Fields fields(body, "");
   store::AuthRequest request;
@@ -359,7 +369,7 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
   } catch (const store::DuplicateError&) {
     // Another create with the same Idempotency-Key won the race: answer with its request.
     if (idempotencyKey) {
-      if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return Created{requestView(*existing), false};
+      if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return Created{*this->request(existing->id), false};
     }
     throw;
   }

@@ -100,6 +100,7 @@ class AuthService {
 
  private:
   JsonObject requestView(const store::AuthRequest& request);
+  JsonObject providerView(const store::Provider& provider);
   void notifyEvents();
   std::string failRedirect(const store::AuthRequest& request, std::int64_t code, const std::string& detail);
   std::string rejectRedirect(const std::optional<store::AuthRequest>& request, const std::string& reason,
