@@ -29,6 +29,12 @@ Poco::Net::Context::Ptr clientContext() {
 
 }  // namespace
 
+std::string urlEncode(const std::string& value) {
+  std::string out;
+  Poco::URI::encode(value, "!#$&'()*+,/:;=?@[]% ", out);
+  return out;
+}
+
 HttpAnswer httpCall(const std::string& method, const std::string& url, const std::map<std::string, std::string>& headers,
                     const std::string& body, int timeoutSeconds) {
   HttpAnswer answer;

@@ -14,6 +14,9 @@ struct HttpAnswer {
   std::map<std::string, std::string> headers;
 };
 
+// Percent-encodes everything but RFC 3986 unreserved characters: for form bodies and queries.
+std::string urlEncode(const std::string& value);
+
 HttpAnswer httpCall(const std::string& method, const std::string& url, const std::map<std::string, std::string>& headers,
                     const std::string& body, int timeoutSeconds);
 

@@ -9,12 +9,6 @@
 namespace bcauth::clients {
 namespace {
 
-std::string formEncode(const std::string& value) {
-  std::string out;
-  Poco::URI::encode(value, "!#$&'()*+,/:;=?@[]% ", out);
-  return out;
-}
-
 TokenResponse postTokenRequest(const std::string& tokenUrl, const ClientCredentials& client, std::string form,
                                int timeoutSeconds) {
   std::map<std::string, std::string> headers = {{"Content-Type", "application/x-www-form-urlencoded"},
@@ -22,10 +16,10 @@ TokenResponse postTokenRequest(const std::string& tokenUrl, const ClientCredenti
   if (client.basicAuth) {
     // RFC 6749 §2.3.1: both parts form-encoded, then Base64 of "id:secret".
     const std::string secret = client.clientSecret ? std::string(client.clientSecret->view()) : std::string();
-    headers["Authorization"] = "Basic " + crypto::base64Encode(formEncode(client.clientId) + ":" + formEncode(secret));
+    headers["Authorization"] = "Basic " + crypto::base64Encode(urlEncode(client.clientId) + ":" + urlEncode(secret));
   } else {
-    form += "&client_id=" + formEncode(client.clientId);
-    if (client.clientSecret) form += "&client_secret=" + formEncode(std::string(client.clientSecret->view()));
+    form += "&client_id=" + urlEncode(client.clientId);
+    if (client.clientSecret) form += "&client_secret=" + urlEncode(std::string(client.clientSecret->view()));
   }
   const HttpAnswer answer = httpCall("POST", tokenUrl, headers, form, timeoutSeconds);
   crypto::cleanse(form.data(), form.size());
@@ -75,14 +69,14 @@ TokenResponse postTokenRequest(const std::string& tokenUrl, const ClientCredenti
 TokenResponse IdpClient::exchangeCode(const std::string& tokenUrl, const ClientCredentials& client,
                                       const std::string& code, const std::string& redirectUri,
                                       const std::optional<std::string>& codeVerifier) const {
-  std::string form = "grant_type=authorization_code&code=" + formEncode(code) + "&redirect_uri=" + formEncode(redirectUri);
-  if (codeVerifier) form += "&code_verifier=" + formEncode(*codeVerifier);
+  std::string form = "grant_type=authorization_code&code=" + urlEncode(code) + "&redirect_uri=" + urlEncode(redirectUri);
+  if (codeVerifier) form += "&code_verifier=" + urlEncode(*codeVerifier);
   return postTokenRequest(tokenUrl, client, std::move(form), timeoutSeconds_);
 }
 
 TokenResponse IdpClient::refresh(const std::string& tokenUrl, const ClientCredentials& client,
                                  const std::string& refreshToken) const {
-  return postTokenRequest(tokenUrl, client, "grant_type=refresh_token&refresh_token=" + formEncode(refreshToken),
+  return postTokenRequest(tokenUrl, client, "grant_type=refresh_token&refresh_token=" + urlEncode(refreshToken),
                           timeoutSeconds_);
 }
 

@@ -14,12 +14,6 @@
 namespace bcauth::test {
 namespace {
 
-std::string encode(const std::string& value) {
-  std::string out;
-  Poco::URI::encode(value, "!#$&'()*+,/:;=?@[]% ", out);
-  return out;
-}
-
 std::string queryValue(const std::string& query, const std::string& name) {
   std::istringstream pairs(query);
   for (std::string pair; std::getline(pairs, pair, '&');) {
@@ -46,18 +40,18 @@ DeviceRun runV2Device(const Poco::JSON::Object::Ptr& message, const std::string&
   const std::string extra = oauth2->has("additionalParameters") ? oauth2->getValue<std::string>("additionalParameters") : "";
 
   DeviceRun run;
-  const std::string authorize = idpBaseUrl + "/authorize?client_id=" + encode(clientId) + "&redirect_uri=" +
-                                encode(redirectUri) + "&response_type=" + oauth2->getValue<std::string>("responseType") +
-                                "&scope=" + encode(scope) + "&state=" + encode(state) + (extra.empty() ? "" : "&" + extra);
+  const std::string authorize = idpBaseUrl + "/authorize?client_id=" + clients::urlEncode(clientId) + "&redirect_uri=" +
+                                clients::urlEncode(redirectUri) + "&response_type=" + oauth2->getValue<std::string>("responseType") +
+                                "&scope=" + clients::urlEncode(scope) + "&state=" + clients::urlEncode(state) + (extra.empty() ? "" : "&" + extra);
   const auto page = clients::httpCall("GET", authorize, {}, "", 10);
   if (!page.reached || page.status != 200) throw std::runtime_error("authorize page failed: " + std::to_string(page.status));
   run.loginPage = page.body;
 
   std::string challenge = queryValue(extra, "code_challenge");
   if (tamperChallenge) challenge = crypto::pkceChallengeS256("not-the-verifier");
-  std::string form = "redirect_uri=" + encode(redirectUri) + "&state=" + encode(state) + "&scope=" + encode(scope) +
-                     "&code_challenge=" + encode(challenge) + "&code_challenge_method=" +
-                     encode(queryValue(extra, "code_challenge_method")) + "&username=casey&password=hunter2";
+  std::string form = "redirect_uri=" + clients::urlEncode(redirectUri) + "&state=" + clients::urlEncode(state) + "&scope=" + clients::urlEncode(scope) +
+                     "&code_challenge=" + clients::urlEncode(challenge) + "&code_challenge_method=" +
+                     clients::urlEncode(queryValue(extra, "code_challenge_method")) + "&username=casey&password=hunter2";
   if (deny) form += "&deny=1";
   const auto login = clients::httpCall("POST", idpBaseUrl + "/login",
                                        {{"Content-Type", "application/x-www-form-urlencoded"}}, form, 10);
@@ -120,24 +114,24 @@ std::string runLegacyDevice(const Poco::JSON::Object::Ptr& message, const std::s
   for (std::size_t i = 0; i < scopes->size(); ++i) scope += (i ? " " : "") + scopes->getElement<std::string>(static_cast<unsigned>(i));
   const std::string key = oauth2->getValue<std::string>("responseEncryptionKey");
   const std::string state = oauth2->has("state") ? oauth2->getValue<std::string>("state") : "";
-  const std::string authorize = idpBaseUrl + "/authorize?client_id=" + encode(clientId) + "&redirect_uri=" +
-                                encode(kAppleRedirect) + "&response_encryption_key=" + encode(key) +
-                                "&response_type=" + oauth2->getValue<std::string>("responseType") + "&scope=" + encode(scope) +
-                                (state.empty() ? "" : "&state=" + encode(state));
+  const std::string authorize = idpBaseUrl + "/authorize?client_id=" + clients::urlEncode(clientId) + "&redirect_uri=" +
+                                clients::urlEncode(kAppleRedirect) + "&response_encryption_key=" + clients::urlEncode(key) +
+                                "&response_type=" + oauth2->getValue<std::string>("responseType") + "&scope=" + clients::urlEncode(scope) +
+                                (state.empty() ? "" : "&state=" + clients::urlEncode(state));
   const auto page = clients::httpCall("GET", authorize, {}, "", 10);
   if (!page.reached || page.status != 200) throw std::runtime_error("authorize page failed: " + std::to_string(page.status));
   const auto login = clients::httpCall("POST", idpBaseUrl + "/login", {{"Content-Type", "application/x-www-form-urlencoded"}},
-                                       "redirect_uri=" + encode(kAppleRedirect) + "&state=" + encode(state) +
-                                           "&scope=" + encode(scope) + "&username=casey&password=hunter2",
+                                       "redirect_uri=" + clients::urlEncode(kAppleRedirect) + "&state=" + clients::urlEncode(state) +
+                                           "&scope=" + clients::urlEncode(scope) + "&username=casey&password=hunter2",
                                        10);
   const std::string captured = login.headers.count("Location") ? login.headers.at("Location") : "";
   if (captured.rfind(kAppleRedirect, 0) != 0) throw std::runtime_error("the IdP did not redirect to Apple's capture URL");
   const std::string code = queryValue(captured.substr(captured.find('?') + 1), "code");
 
   // The device's own token request (spec §3.1 step 3), client_secret from the payload.
-  std::string form = "client_id=" + encode(clientId) + "&code=" + encode(code) +
-                     "&grant_type=authorization_code&redirect_uri=" + encode(kAppleRedirect);
-  if (oauth2->has("clientSecret")) form += "&client_secret=" + encode(oauth2->getValue<std::string>("clientSecret"));
+  std::string form = "client_id=" + clients::urlEncode(clientId) + "&code=" + clients::urlEncode(code) +
+                     "&grant_type=authorization_code&redirect_uri=" + clients::urlEncode(kAppleRedirect);
+  if (oauth2->has("clientSecret")) form += "&client_secret=" + clients::urlEncode(oauth2->getValue<std::string>("clientSecret"));
   const auto exchanged = clients::httpCall("POST", tokenUrl, {{"Content-Type", "application/x-www-form-urlencoded"}}, form, 10);
   std::string accessToken;
   try {

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "bcauth/secure.h"
+#include "clients/http_call.h"
 
 namespace bcauth::test {
 
@@ -35,12 +36,6 @@ std::string htmlEscape(const std::string& text) {
 
 std::string withQuery(const std::string& uri, const std::string& query) {
   return uri + (uri.find('?') == std::string::npos ? "?" : "&") + query;
-}
-
-std::string encode(const std::string& value) {
-  std::string out;
-  Poco::URI::encode(value, "!#$&'()*+,/:;=?@[]% ", out);
-  return out;
 }
 
 void sendJson(Poco::Net::HTTPServerResponse& response, int status, const std::string& body) {
@@ -92,14 +87,14 @@ class IdpHandler : public Poco::Net::HTTPRequestHandler {
     const std::string state = form.get("state", "");
     std::string location;
     if (form.has("deny")) {
-      location = withQuery(redirect, "error=access_denied&state=" + encode(state));
+      location = withQuery(redirect, "error=access_denied&state=" + clients::urlEncode(state));
     } else {
       const std::string code = crypto::randomUrlToken(16);
       {
         std::lock_guard lock(idp_.mutex_);
         idp_.codes_[code] = {redirect, form.get("code_challenge", ""), form.get("scope", ""), false};
       }
-      location = withQuery(redirect, "code=" + encode(code) + "&state=" + encode(state));
+      location = withQuery(redirect, "code=" + clients::urlEncode(code) + "&state=" + clients::urlEncode(state));
     }
     response.set("Location", location);
     response.setStatus(Poco::Net::HTTPResponse::HTTP_FOUND);
