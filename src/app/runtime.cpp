@@ -29,6 +29,8 @@ Runtime::Runtime(const Settings& settings) : sweepSeconds_(settings.sweepSeconds
   serviceConfig.gateway.secret = settings.appleSecret;
   serviceConfig.deliveryMaxAttempts = settings.deliveryMaxAttempts;
   serviceConfig.deliveryRetryBaseMs = settings.deliveryRetryBaseMs;
+  serviceConfig.webhookMaxAttempts = settings.webhookMaxAttempts;
+  serviceConfig.webhookRetryBaseMs = settings.webhookRetryBaseMs;
   service_ = std::make_unique<service::AuthService>(*store_, crypto::Sealer::fromBase64Key(settings.masterKey).value(),
                                                     serviceConfig, nowMillis);
   http::HttpConfig httpConfig;
@@ -85,6 +87,7 @@ void Runtime::sweepLoop(std::int64_t everySeconds) {
     try {
       service_->deliverDue();
       service_->completeProfiles();
+      service_->deliverWebhooks();
       if (std::chrono::steady_clock::now() >= nextSweep) {
         nextSweep = std::chrono::steady_clock::now() + std::chrono::seconds(everySeconds);
         const int expired = service_->expireDue();

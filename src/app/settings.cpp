@@ -50,6 +50,9 @@ const std::vector<SettingKey>& settingKeys() {
       {"BCAUTH_DELIVERY_MAX_ATTEMPTS", "bcauth.deliveryMaxAttempts", "attempts before auth.delivery_failed (default 6)"},
       {"BCAUTH_DELIVERY_RETRY_BASE_MS", "bcauth.deliveryRetryBaseMs",
        "first retry delay; doubles per attempt with jitter, at most 5 minutes (default 1000)"},
+      {"BCAUTH_WEBHOOK_MAX_ATTEMPTS", "bcauth.webhookMaxAttempts", "attempts before a webhook delivery is dead (default 8)"},
+      {"BCAUTH_WEBHOOK_RETRY_BASE_MS", "bcauth.webhookRetryBaseMs",
+       "first webhook retry delay; doubles per attempt with jitter, at most 1 hour (default 1000)"},
       {"BCAUTH_TLS_CERTIFICATE", "bcauth.tls.certificate", "PEM certificate (chain) file; with the key, serve HTTPS"},
       {"BCAUTH_TLS_PRIVATE_KEY", "bcauth.tls.privateKey", "PEM private key file of that certificate"},
   };
@@ -165,6 +168,12 @@ Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
   auto retryBase = integer(config, "bcauth.deliveryRetryBaseMs", s.deliveryRetryBaseMs, 10, 600000, "BCAUTH_DELIVERY_RETRY_BASE_MS");
   if (!retryBase) return retryBase.status();
   s.deliveryRetryBaseMs = *retryBase;
+  auto webhookAttempts = integer(config, "bcauth.webhookMaxAttempts", s.webhookMaxAttempts, 1, 50, "BCAUTH_WEBHOOK_MAX_ATTEMPTS");
+  if (!webhookAttempts) return webhookAttempts.status();
+  s.webhookMaxAttempts = static_cast<int>(*webhookAttempts);
+  auto webhookBase = integer(config, "bcauth.webhookRetryBaseMs", s.webhookRetryBaseMs, 10, 600000, "BCAUTH_WEBHOOK_RETRY_BASE_MS");
+  if (!webhookBase) return webhookBase.status();
+  s.webhookRetryBaseMs = *webhookBase;
   s.tlsCertificate = text("bcauth.tls.certificate");
   s.tlsPrivateKey = text("bcauth.tls.privateKey");
   if (s.tlsCertificate.empty() != s.tlsPrivateKey.empty()) {

@@ -31,6 +31,8 @@ struct Settings {
   std::string appleGatewayUrl = "https://mspgw.push.apple.com/v1";  // "" (none): delivery disabled
   int deliveryMaxAttempts = 6;
   std::int64_t deliveryRetryBaseMs = 1000;
+  int webhookMaxAttempts = 8;
+  std::int64_t webhookRetryBaseMs = 1000;
   std::string tlsCertificate;  // PEM file; with tlsPrivateKey, bcauth serves HTTPS
   std::string tlsPrivateKey;
 };

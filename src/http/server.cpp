@@ -268,6 +268,87 @@ void oauthCallback(Call& call) {
   call.response.send() << body;
 }
 
+void putWebhook(Call& call) {
+  Poco::JSON::Object::Ptr body;
+  if (readJsonBody(call, body)) answer(call, call.context.service.putWebhook(call.params[0], body));
+}
+void getWebhook(Call& call) { answer(call, call.context.service.webhook(call.params[0])); }
+void listWebhooks(Call& call) { answer(call, call.context.service.webhooks()); }
+void deleteWebhook(Call& call) {
+  const Status status = call.context.service.deleteWebhook(call.params[0]);
+  if (!status) return sendStatus(call.response, status);
+  call.response.setStatusAndReason(HTTPResponse::HTTP_NO_CONTENT);
+  call.response.send();
+}
+void deadLetters(Call& call) {
+  auto limit = queryInteger(call, "limit", 100, 1, 1000);
+  if (!limit) return sendStatus(call.response, limit.status());
+  answer(call, call.context.service.deadLetters(static_cast<std::size_t>(*limit)));
+}
+void replayDeadLetter(Call& call) {
+  std::int64_t id = 0;
+  try {
+    std::size_t used = 0;
+    id = std::stoll(call.params[0], &used);
+    if (used != call.params[0].size()) throw std::invalid_argument("id");
+  } catch (const std::exception&) {
+    return sendError(call.response, HTTPResponse::HTTP_BAD_REQUEST, "invalid_argument", "must be a delivery id", "deliveryId");
+  }
+  answer(call, call.context.service.replayDeadLetter(id));
+}
+
+// Server-Sent Events of the global feed, resumable with Last-Event-ID (or ?after=). Holds a
+// worker thread, so it counts against the same cap as long-polls.
+void eventStream(Call& call) {
+  std::int64_t after = 0;
+  const std::string lastEventId = call.request.get("Last-Event-ID", "");
+  auto fromQuery = queryInteger(call, "after", 0, 0, INT64_MAX);
+  if (!fromQuery) return sendStatus(call.response, fromQuery.status());
+  after = *fromQuery;
+  if (!lastEventId.empty()) {
+    try {
+      after = std::stoll(lastEventId);
+    } catch (const std::exception&) {
+      return sendError(call.response, HTTPResponse::HTTP_BAD_REQUEST, "invalid_argument", "must be an event seq",
+                       "Last-Event-ID");
+    }
+  }
+  const int cap = std::max(1, call.context.config.maxThreads / 4);
+  if (++call.context.longPolls > cap) {
+    --call.context.longPolls;
+    call.response.set("Retry-After", "1");
+    return sendError(call.response, HTTPResponse::HTTP_TOO_MANY_REQUESTS, "too_many_requests",
+                     "too many streams and long-polls are open; retry later");
+  }
+  struct Release {
+    std::atomic<int>& count;
+    ~Release() { --count; }
+  } release{call.context.longPolls};
+  call.response.setContentType("text/event-stream");
+  call.response.set("Cache-Control", "no-store");
+  call.response.setChunkedTransferEncoding(true);
+  std::ostream& out = call.response.send();
+  out << "retry: 2000\n\n" << std::flush;
+  while (out.good() && !call.context.service.stopping()) {
+    auto batch = call.context.service.events(after, 100, 15000);
+    if (!batch) break;
+    const auto events = (*batch)->getArray("events");
+    if (events->size() == 0) {
+      out << ": keep-alive\n\n" << std::flush;  // also notices a client that went away
+      continue;
+    }
+    for (std::size_t i = 0; i < events->size(); ++i) {
+      const auto event = events->getObject(static_cast<unsigned>(i));
+      std::ostringstream data;
+      event->stringify(data);
+      out << "id: " << event->getValue<std::int64_t>("seq") << "\nevent: " << event->getValue<std::string>("type")
+          << "\ndata: " << data.str() << "\n\n";
+      after = event->getValue<std::int64_t>("seq");
+    }
+    out << std::flush;
+  }
+}
+
 void refreshToken(Call& call) { answer(call, call.context.service.refreshToken(call.params[0])); }
 
 void conversationEvents(Call& call) {
@@ -329,6 +410,13 @@ const std::vector<RouteSpec>& routes() {
       {"GET", "/oauth/callback", false, oauthCallback},
       {"GET", "/v1/conversations/{}/events", true, conversationEvents},
       {"GET", "/v1/events", true, events},
+      {"GET", "/v1/events/stream", true, eventStream},
+      {"GET", "/v1/webhooks", true, listWebhooks},
+      {"GET", "/v1/webhooks/dead-letters", true, deadLetters},
+      {"POST", "/v1/webhooks/dead-letters/{}/replay", true, replayDeadLetter},
+      {"PUT", "/v1/webhooks/{}", true, putWebhook},
+      {"GET", "/v1/webhooks/{}", true, getWebhook},
+      {"DELETE", "/v1/webhooks/{}", true, deleteWebhook},
   };
   return all;
 }

@@ -32,6 +32,8 @@ struct ServiceConfig {
   int deliveryMaxAttempts = 6;              // then auth.delivery_failed
   std::int64_t deliveryRetryBaseMs = 1000;  // backoff: base·2^(attempt−1), ±25% jitter, ≤ 5 min
   std::int64_t deliveryLeaseMs = 60000;     // an attempt in flight is not started again before this
+  int webhookMaxAttempts = 8;               // then the delivery is dead (listed, replayable)
+  std::int64_t webhookRetryBaseMs = 1000;
 };
 
 using JsonObject = Poco::JSON::Object::Ptr;
@@ -56,6 +58,16 @@ class AuthService {
   Result<JsonObject> provider(const std::string& id);
   Result<Poco::JSON::Array::Ptr> providers(bool enabledOnly);
   Status deleteProvider(const std::string& id);
+
+  // CSP webhook subscriptions (the secret is write-only) and their dead letters.
+  Result<JsonObject> putWebhook(const std::string& id, const JsonObject& body);
+  Result<JsonObject> webhook(const std::string& id);
+  Result<JsonObject> webhooks();
+  Status deleteWebhook(const std::string& id);
+  Result<JsonObject> deadLetters(std::size_t limit);
+  Result<JsonObject> replayDeadLetter(std::int64_t deliveryId);
+  // POSTs every due webhook delivery (signed, in order per conversation); returns how many were tried.
+  int deliverWebhooks();
 
   // Authenticate requests.
   Result<Created> createRequest(const JsonObject& body, const std::optional<std::string>& idempotencyKey);
@@ -94,6 +106,10 @@ class AuthService {
   std::int64_t pendingCount() { return store_.pendingCount(); }
   // Ends every long-poll at once (they answer with what they have): called before shutdown.
   void shutdown();
+  bool stopping() {
+    std::lock_guard lock(eventsMutex_);
+    return shuttingDown_;
+  }
   // Called with the seconds each token decryption took (for the metrics histogram).
   void setDecryptObserver(std::function<void(double)> observer) { decryptObserver_ = std::move(observer); }
   bool ready() { return store_.ping(); }
@@ -101,6 +117,8 @@ class AuthService {
  private:
   JsonObject requestView(const store::AuthRequest& request);
   JsonObject providerView(const store::Provider& provider);
+  JsonObject webhookView(const store::Subscription& subscription);
+  void deliverWebhook(const store::WebhookDelivery& due);
   void notifyEvents();
   std::string failRedirect(const store::AuthRequest& request, std::int64_t code, const std::string& detail);
   std::string rejectRedirect(const std::optional<store::AuthRequest>& request, const std::string& reason,
@@ -121,6 +139,9 @@ class AuthService {
   std::uint64_t eventsVersion_ = 0;
   bool shuttingDown_ = false;
 };
+
+// The X-Bcauth-Signature of a webhook: "v1=" + hex(HMAC-SHA256(secret, timestamp + "." + body)).
+std::string webhookSignature(const std::string& secret, const std::string& timestamp, const std::string& body);
 
 // Contexts that bind each sealed value to what it is.
 std::string sealContext(const std::string& kind, const std::string& id);

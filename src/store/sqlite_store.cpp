@@ -138,6 +138,29 @@ const std::vector<std::vector<std::string>>& migrations() {
       {
           "ALTER TABLE auth_requests ADD COLUMN profile_pending INTEGER NOT NULL DEFAULT 0",
       },
+      // 5: CSP webhook subscriptions and their durable outbox.
+      {
+          "CREATE TABLE subscriptions ("
+          " id TEXT PRIMARY KEY NOT NULL,"
+          " url TEXT NOT NULL,"
+          " sealed_secret BLOB NOT NULL,"
+          " event_types TEXT NOT NULL,"            // JSON array of strings; [] = every type
+          " enabled INTEGER NOT NULL,"
+          " created_at INTEGER NOT NULL,"
+          " updated_at INTEGER NOT NULL)",
+          "CREATE TABLE webhook_deliveries ("
+          " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+          " subscription_id TEXT NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,"
+          " event_seq INTEGER NOT NULL,"
+          " conversation_id TEXT NOT NULL,"
+          " status TEXT NOT NULL,"
+          " attempts INTEGER NOT NULL,"
+          " next_attempt_at INTEGER NOT NULL,"
+          " last_http_status INTEGER NOT NULL,"
+          " last_error TEXT NOT NULL,"
+          " updated_at INTEGER NOT NULL)",
+          "CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (status, subscription_id, conversation_id, event_seq)",
+      },
   };
   return kMigrations;
 }
@@ -272,6 +295,42 @@ Delivery toDelivery(const DeliveryRow& row) {
   d.lastHttpStatus = static_cast<int>(row.get<5>());
   d.lastError = row.get<6>();
   d.updatedAt = row.get<7>();
+  return d;
+}
+
+const char* const kSubscriptionColumns = "id, url, sealed_secret, event_types, enabled, created_at, updated_at";
+using SubscriptionRow = Poco::Tuple<std::string, std::string, Poco::Data::BLOB, std::string, Poco::Int64, Poco::Int64, Poco::Int64>;
+
+Subscription toSubscription(const SubscriptionRow& row) {
+  Subscription sub;
+  sub.id = row.get<0>();
+  sub.url = row.get<1>();
+  sub.sealedSecret = fromBlob(row.get<2>());
+  sub.eventTypes = json::decodeStringArray(row.get<3>());
+  sub.enabled = row.get<4>() != 0;
+  sub.createdAt = row.get<5>();
+  sub.updatedAt = row.get<6>();
+  return sub;
+}
+
+const char* const kWebhookColumns =
+    "id, subscription_id, event_seq, conversation_id, status, attempts, next_attempt_at, last_http_status, last_error,"
+    " updated_at";
+using WebhookRow = Poco::Tuple<Poco::Int64, std::string, Poco::Int64, std::string, std::string, Poco::Int64, Poco::Int64,
+                               Poco::Int64, std::string, Poco::Int64>;
+
+WebhookDelivery toWebhook(const WebhookRow& row) {
+  WebhookDelivery d;
+  d.id = row.get<0>();
+  d.subscriptionId = row.get<1>();
+  d.eventSeq = row.get<2>();
+  d.conversationId = row.get<3>();
+  d.status = row.get<4>();
+  d.attempts = static_cast<int>(row.get<5>());
+  d.nextAttemptAt = row.get<6>();
+  d.lastHttpStatus = static_cast<int>(row.get<7>());
+  d.lastError = row.get<8>();
+  d.updatedAt = row.get<9>();
   return d;
 }
 
@@ -570,7 +629,61 @@ class SqliteTransaction final : public Transaction {
           now;
       Poco::Int64 seq = 0;
       session_ << "SELECT last_insert_rowid()", into(seq), now;
+      // Fan out to the subscriptions that want this type, in the same transaction: an event
+      // and its webhook deliveries exist together or not at all.
+      std::vector<SubscriptionRow> subscribed;
+      session_ << (std::string("SELECT ") + kSubscriptionColumns + " FROM subscriptions WHERE enabled = 1"),
+          into(subscribed), now;
+      for (const auto& row : subscribed) {
+        const auto types = json::decodeStringArray(row.get<3>());
+        if (!types.empty() && std::find(types.begin(), types.end(), e.type) == types.end()) continue;
+        session_ << "INSERT INTO webhook_deliveries (subscription_id, event_seq, conversation_id, status, attempts,"
+                    " next_attempt_at, last_http_status, last_error, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, 0, '', ?)",
+            bind(row.get<0>()), bind(seq), bind(e.conversationId), bind(Poco::Int64{e.at}), bind(Poco::Int64{e.at}), now;
+      }
       return std::int64_t{seq};
+    });
+  }
+
+  void putSubscription(const Subscription& sub) override {
+    check();
+    guarded("putSubscription", [&] {
+      session_ << "INSERT INTO subscriptions (id, url, sealed_secret, event_types, enabled, created_at, updated_at)"
+                  " VALUES (?, ?, COALESCE(?, X''), ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url,"
+                  " sealed_secret = excluded.sealed_secret, event_types = excluded.event_types,"
+                  " enabled = excluded.enabled, created_at = excluded.created_at, updated_at = excluded.updated_at",
+          bind(sub.id), bind(sub.url), bind(toBlob(sub.sealedSecret)), bind(json::encodeStringArray(sub.eventTypes)),
+          bind(Poco::Int64{sub.enabled ? 1 : 0}), bind(Poco::Int64{sub.createdAt}), bind(Poco::Int64{sub.updatedAt}),
+          now;
+    });
+  }
+
+  bool deleteSubscription(const std::string& id) override {
+    check();
+    return guarded("deleteSubscription", [&] {
+      Statement statement(session_);
+      statement << "DELETE FROM subscriptions WHERE id = ?", bind(id);
+      return statement.execute() > 0;
+    });
+  }
+
+  std::optional<WebhookDelivery> webhookDelivery(std::int64_t id) override {
+    check();
+    return guarded("webhookDelivery", [&]() -> std::optional<WebhookDelivery> {
+      auto rows = selectRows<WebhookRow>(session_, kWebhookColumns, "webhook_deliveries", "WHERE id = ?", Poco::Int64{id});
+      if (rows.empty()) return std::nullopt;
+      return toWebhook(rows.front());
+    });
+  }
+
+  void updateWebhookDelivery(const WebhookDelivery& d) override {
+    check();
+    guarded("updateWebhookDelivery", [&] {
+      session_ << "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_http_status = ?,"
+                  " last_error = ?, updated_at = ? WHERE id = ?",
+          bind(d.status), bind(Poco::Int64{d.attempts}), bind(Poco::Int64{d.nextAttemptAt}),
+          bind(Poco::Int64{d.lastHttpStatus}), bind(d.lastError), bind(Poco::Int64{d.updatedAt}), bind(Poco::Int64{d.id}),
+          now;
     });
   }
 
@@ -719,6 +832,55 @@ class SqliteStore final : public Store {
       auto rows = selectRows<DeliveryRow>(s, kDeliveryColumns, "deliveries", "WHERE request_id = ?", requestId);
       if (rows.empty()) return std::nullopt;
       return toDelivery(rows.front());
+    });
+  }
+
+  std::optional<Subscription> subscription(const std::string& id) override {
+    return read("subscription", [&](Session& s) -> std::optional<Subscription> {
+      auto rows = selectRows<SubscriptionRow>(s, kSubscriptionColumns, "subscriptions", "WHERE id = ?", id);
+      if (rows.empty()) return std::nullopt;
+      return toSubscription(rows.front());
+    });
+  }
+
+  std::vector<Subscription> subscriptions() override {
+    return read("subscriptions", [&](Session& s) {
+      auto rows = selectRows<SubscriptionRow>(s, kSubscriptionColumns, "subscriptions", "ORDER BY id");
+      std::vector<Subscription> out;
+      for (const auto& row : rows) out.push_back(toSubscription(row));
+      return out;
+    });
+  }
+
+  std::vector<WebhookDelivery> dueWebhookDeliveries(std::int64_t nowMs, std::size_t limit) override {
+    return read("dueWebhookDeliveries", [&](Session& s) {
+      auto rows = selectRows<WebhookRow>(
+          s, kWebhookColumns, "webhook_deliveries d",
+          "WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e"
+          " WHERE e.status = 'pending' AND e.subscription_id = d.subscription_id AND e.conversation_id = d.conversation_id"
+          " AND e.event_seq < d.event_seq) ORDER BY d.event_seq LIMIT ?",
+          Poco::Int64{nowMs}, toLimit(limit));
+      std::vector<WebhookDelivery> out;
+      for (const auto& row : rows) out.push_back(toWebhook(row));
+      return out;
+    });
+  }
+
+  std::vector<WebhookDelivery> deadWebhookDeliveries(std::size_t limit) override {
+    return read("deadWebhookDeliveries", [&](Session& s) {
+      auto rows = selectRows<WebhookRow>(s, kWebhookColumns, "webhook_deliveries",
+                                         "WHERE status = 'dead' ORDER BY updated_at DESC, id DESC LIMIT ?", toLimit(limit));
+      std::vector<WebhookDelivery> out;
+      for (const auto& row : rows) out.push_back(toWebhook(row));
+      return out;
+    });
+  }
+
+  std::optional<Event> event(std::int64_t seq) override {
+    return read("event", [&](Session& s) -> std::optional<Event> {
+      auto rows = selectRows<EventRow>(s, kEventColumns, "events", "WHERE seq = ?", Poco::Int64{seq});
+      if (rows.empty()) return std::nullopt;
+      return toEvent(rows.front());
     });
   }
 

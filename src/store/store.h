@@ -90,6 +90,32 @@ struct Delivery {
   std::int64_t updatedAt = 0;
 };
 
+// A CSP webhook subscription: events of the listed types (all when empty) are POSTed to url,
+// signed with the secret.
+struct Subscription {
+  std::string id;
+  std::string url;
+  std::string sealedSecret;             // opaque bytes
+  std::vector<std::string> eventTypes;  // empty: every type
+  bool enabled = true;
+  std::int64_t createdAt = 0;
+  std::int64_t updatedAt = 0;
+};
+
+// One event on its way to one subscription: the durable webhook outbox.
+struct WebhookDelivery {
+  std::int64_t id = 0;  // assigned by the store
+  std::string subscriptionId;
+  std::int64_t eventSeq = 0;
+  std::string conversationId;
+  std::string status = "pending";  // pending | delivered | dead
+  int attempts = 0;
+  std::int64_t nextAttemptAt = 0;
+  int lastHttpStatus = 0;
+  std::string lastError;
+  std::int64_t updatedAt = 0;
+};
+
 // Thrown by Transaction::insertRequest when the id, requestIdentifier, idempotencyKey or state
 // already exists.
 struct DuplicateError : std::runtime_error {
@@ -134,8 +160,16 @@ class Transaction {
   virtual std::optional<Delivery> delivery(const std::string& requestId) = 0;
   virtual void deleteSecret(const std::string& requestId, const std::string& kind) = 0;
 
-  // Appends an event and returns its seq.
+  // Appends an event and returns its seq. In the same transaction it queues one pending
+  // WebhookDelivery (nextAttemptAt = event.at) for every enabled subscription whose eventTypes
+  // is empty or contains event.type.
   virtual std::int64_t appendEvent(const Event& event) = 0;
+
+  virtual void putSubscription(const Subscription& subscription) = 0;  // insert or replace by id
+  virtual bool deleteSubscription(const std::string& id) = 0;         // its deliveries go with it
+  virtual std::optional<WebhookDelivery> webhookDelivery(std::int64_t id) = 0;
+  // Updates status, attempts, nextAttemptAt, lastHttpStatus, lastError, updatedAt.
+  virtual void updateWebhookDelivery(const WebhookDelivery& delivery) = 0;
 };
 
 class Store {
@@ -172,11 +206,25 @@ class Store {
   // Succeeded requests whose profile fetch (and so their auth.succeeded) is still to come.
   virtual std::vector<AuthRequest> profilePending(std::size_t limit) = 0;
 
+  virtual std::optional<Subscription> subscription(const std::string& id) = 0;
+  virtual std::vector<Subscription> subscriptions() = 0;  // ordered by id
+  // Pending webhook deliveries due at now, oldest event first, at most limit — but only the
+  // oldest pending one of each (subscription, conversation), so a conversation's events reach
+  // a subscriber in order.
+  virtual std::vector<WebhookDelivery> dueWebhookDeliveries(std::int64_t now, std::size_t limit) = 0;
+  // Dead deliveries (attempts exhausted), newest first.
+  virtual std::vector<WebhookDelivery> deadWebhookDeliveries(std::size_t limit) = 0;
+  virtual std::optional<Event> event(std::int64_t seq) = 0;
+
   // Pending deliveries whose nextAttemptAt <= now, oldest first, at most limit.
   virtual std::vector<Delivery> dueDeliveries(std::int64_t now, std::size_t limit) = 0;
 };
 
 // Opens (creating when needed) the SQLite store in dataDir/bcauth.db: WAL, migrations applied.
 std::unique_ptr<Store> openSqliteStore(const std::string& dataDir);
+
+// Opens the PostgreSQL store (libpq connection string, e.g. "host=127.0.0.1 port=5432
+// dbname=bcauth user=bcauth"), applying migrations. Several bcauth processes may share it.
+std::unique_ptr<Store> openPostgresStore(const std::string& connectionString);
 
 }  // namespace bcauth::store

@@ -1,0 +1,245 @@
+// CSP webhooks: every event is POSTed to the subscriptions that want its type, from a durable
+// outbox the store fills in the same transaction as the event. At least once; in order per
+// conversation (a conversation's next event waits for the one before it); exponential backoff;
+// after webhookMaxAttempts a delivery is dead, listed and replayable through the API.
+//
+// Signature (docs/webhooks.md): X-Bcauth-Timestamp: <unix seconds>,
+// X-Bcauth-Signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>.
+#include <algorithm>
+#include <random>
+
+#include <Poco/URI.h>
+
+#include "bcauth/secure.h"
+#include "clients/http_call.h"
+#include "protocol/json_util.h"
+#include "service/auth_service.h"
+#include "service/json_views.h"
+
+namespace bcauth::service {
+namespace {
+
+using protocol::detail::Fields;
+
+std::string hex(const std::array<std::uint8_t, 32>& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (auto b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0x0F]);
+  }
+  return out;
+}
+
+std::int64_t backoff(std::int64_t base, int attempt) {
+  const double exponential = static_cast<double>(base) * static_cast<double>(1LL << std::min(attempt - 1, 20));
+  static thread_local std::mt19937_64 random(std::random_device{}());
+  std::uniform_real_distribution<double> jitter(0.75, 1.25);
+  return static_cast<std::int64_t>(std::min(exponential, 3600000.0) * jitter(random));
+}
+
+JsonObject deliveryView(const store::WebhookDelivery& d) {
+  auto view = protocol::detail::newObject();
+  view->set("id", d.id);
+  view->set("subscriptionId", d.subscriptionId);
+  view->set("eventSeq", d.eventSeq);
+  view->set("conversationId", d.conversationId);
+  view->set("status", d.status);
+  view->set("attempts", d.attempts);
+  if (d.lastHttpStatus != 0) view->set("lastHttpStatus", d.lastHttpStatus);
+  if (!d.lastError.empty()) view->set("lastError", d.lastError);
+  view->set("updatedAt", detail::isoTime(d.updatedAt));
+  return view;
+}
+
+}  // namespace
+
+std::string webhookSignature(const std::string& secret, const std::string& timestamp, const std::string& body) {
+  return "v1=" + hex(crypto::hmacSha256(secret, timestamp + "." + body));
+}
+
+JsonObject AuthService::webhookView(const store::Subscription& sub) {
+  auto view = protocol::detail::newObject();
+  view->set("id", sub.id);
+  view->set("url", sub.url);
+  view->set("eventTypes", detail::stringArray(sub.eventTypes));
+  view->set("enabled", sub.enabled);
+  view->set("secretSet", !sub.sealedSecret.empty());
+  view->set("createdAt", detail::isoTime(sub.createdAt));
+  view->set("updatedAt", detail::isoTime(sub.updatedAt));
+  return view;
+}
+
+Result<JsonObject> AuthService::putWebhook(const std::string& id, const JsonObject& body) {
+  if (id.empty() || id.size() > 128 || id.find_first_of("/?#% ") != std::string::npos) {
+    return Status::invalidArgument("must be 1–128 characters without / ? # % or spaces", "webhookId");
+  }
+  const Fields fields(body, "");
+  store::Subscription sub;
+  sub.id = id;
+  auto url = fields.requiredString("url");
+  if (!url) return url.status();
+  sub.url = *url;
+  try {
+    const Poco::URI uri(sub.url);
+    const bool loopback = uri.getHost() == "127.0.0.1" || uri.getHost() == "localhost" || uri.getHost() == "::1";
+    if (uri.getHost().empty() ||
+        !(uri.getScheme() == "https" || (uri.getScheme() == "http" && loopback && config_.allowHttpLoopbackProviders))) {
+      return Status::invalidArgument("must be an https URL", "url");
+    }
+  } catch (const std::exception&) {
+    return Status::invalidArgument("is not a URL", "url");
+  }
+  auto types = fields.optionalArray("eventTypes");
+  if (!types) return types.status();
+  if (*types) {
+    static const std::vector<std::string> kTypes = {"auth.requested", "auth.delivered", "auth.delivery_failed",
+                                                    "auth.succeeded", "auth.failed",    "auth.cancelled",
+                                                    "auth.expired",   "auth.rejected",  "message.received"};
+    for (std::size_t i = 0; i < (*types)->size(); ++i) {
+      const auto item = (*types)->get(static_cast<unsigned>(i));
+      const std::string type = item.isString() ? item.extract<std::string>() : "";
+      if (std::find(kTypes.begin(), kTypes.end(), type) == kTypes.end()) {
+        return Status::invalidArgument("is not an event type", "eventTypes[" + std::to_string(i) + "]");
+      }
+      sub.eventTypes.push_back(type);
+    }
+  }
+  if (fields.has("enabled")) {
+    if (!body->get("enabled").isBoolean()) return fields.wrongType("enabled", "a boolean");
+    sub.enabled = body->get("enabled").extract<bool>();
+  }
+  const auto existing = store_.subscription(id);
+  auto secret = fields.optionalString("secret");
+  if (!secret) return secret.status();
+  if (*secret) {
+    if ((*secret)->size() < 16) return Status::invalidArgument("needs at least 16 characters", "secret");
+    sub.sealedSecret = sealer_.seal(**secret, sealContext("webhook", id));
+  } else if (existing) {
+    sub.sealedSecret = existing->sealedSecret;
+  } else {
+    return Status::invalidArgument("is required when the subscription is created", "secret");
+  }
+  sub.createdAt = existing ? existing->createdAt : now_();
+  sub.updatedAt = now_();
+  store_.transaction([&](store::Transaction& tx) { tx.putSubscription(sub); });
+  return webhookView(sub);
+}
+
+Result<JsonObject> AuthService::webhook(const std::string& id) {
+  const auto sub = store_.subscription(id);
+  if (!sub) return Status::notFound("webhook " + id + " does not exist");
+  return webhookView(*sub);
+}
+
+Result<JsonObject> AuthService::webhooks() {
+  Poco::JSON::Array::Ptr list = new Poco::JSON::Array();
+  for (const auto& sub : store_.subscriptions()) list->add(webhookView(sub));
+  auto body = protocol::detail::newObject();
+  body->set("webhooks", list);
+  return body;
+}
+
+Status AuthService::deleteWebhook(const std::string& id) {
+  bool deleted = false;
+  store_.transaction([&](store::Transaction& tx) { deleted = tx.deleteSubscription(id); });
+  return deleted ? Status::ok() : Status::notFound("webhook " + id + " does not exist");
+}
+
+Result<JsonObject> AuthService::deadLetters(std::size_t limit) {
+  Poco::JSON::Array::Ptr list = new Poco::JSON::Array();
+  for (const auto& d : store_.deadWebhookDeliveries(limit)) list->add(deliveryView(d));
+  auto body = protocol::detail::newObject();
+  body->set("deadLetters", list);
+  return body;
+}
+
+Result<JsonObject> AuthService::replayDeadLetter(std::int64_t deliveryId) {
+  Status outcome = Status::ok();
+  store::WebhookDelivery replayed;
+  store_.transaction([&](store::Transaction& tx) {
+    auto d = tx.webhookDelivery(deliveryId);
+    if (!d) {
+      outcome = Status::notFound("webhook delivery " + std::to_string(deliveryId) + " does not exist");
+      return;
+    }
+    if (d->status != "dead") {
+      outcome = Status::conflict("webhook delivery " + std::to_string(deliveryId) + " is " + d->status + ", not dead");
+      return;
+    }
+    d->status = "pending";
+    d->attempts = 0;
+    d->nextAttemptAt = now_();
+    d->updatedAt = now_();
+    tx.updateWebhookDelivery(*d);
+    replayed = *d;
+  });
+  if (!outcome) return outcome;
+  return deliveryView(replayed);
+}
+
+int AuthService::deliverWebhooks() {
+  int tried = 0;
+  for (const auto& due : store_.dueWebhookDeliveries(now_(), 50)) {
+    deliverWebhook(due);
+    ++tried;
+  }
+  return tried;
+}
+
+void AuthService::deliverWebhook(const store::WebhookDelivery& due) {
+  // Claim the attempt (a lease), so another worker or instance does not send it meanwhile.
+  std::optional<store::WebhookDelivery> claimed;
+  store_.transaction([&](store::Transaction& tx) {
+    auto d = tx.webhookDelivery(due.id);
+    const auto now = now_();
+    if (!d || d->status != "pending" || d->nextAttemptAt > now) return;
+    d->attempts += 1;
+    d->nextAttemptAt = now + config_.deliveryLeaseMs;
+    d->updatedAt = now;
+    tx.updateWebhookDelivery(*d);
+    claimed = d;
+  });
+  if (!claimed) return;
+
+  clients::HttpAnswer answer;
+  const auto sub = store_.subscription(claimed->subscriptionId);
+  const auto event = store_.event(claimed->eventSeq);
+  auto secret = sub ? sealer_.unseal(sub->sealedSecret, sealContext("webhook", sub->id))
+                    : Result<crypto::Secret>(Status::notFound("subscription gone"));
+  if (!sub || !event || !secret) {
+    answer.error = !secret ? "the webhook secret does not unseal" : "the subscription or event is gone";
+  } else {
+    auto body = protocol::detail::newObject();
+    body->set("seq", event->seq);
+    body->set("type", event->type);
+    body->set("at", detail::isoTime(event->at));
+    body->set("conversationId", event->conversationId);
+    if (!event->authRequestId.empty()) body->set("authRequestId", event->authRequestId);
+    body->set("data", detail::parseJsonObject(event->dataJson));
+    const std::string text = detail::toJsonString(body);
+    const std::string timestamp = std::to_string(now_() / 1000);
+    answer = clients::httpCall("POST", sub->url,
+                               {{"Content-Type", "application/json"},
+                                {"User-Agent", "bcauth-webhooks/0.1"},
+                                {"X-Bcauth-Event-Id", std::to_string(event->seq)},
+                                {"X-Bcauth-Timestamp", timestamp},
+                                {"X-Bcauth-Signature", webhookSignature(std::string(secret->view()), timestamp, text)}},
+                               text, 10);
+  }
+  const bool delivered = answer.reached && answer.status >= 200 && answer.status < 300;
+  store_.transaction([&](store::Transaction& tx) {
+    auto d = tx.webhookDelivery(claimed->id);
+    if (!d || d->status != "pending") return;
+    const auto now = now_();
+    d->lastHttpStatus = answer.reached ? answer.status : 0;
+    d->lastError = answer.reached ? std::string() : answer.error;
+    d->updatedAt = now;
+    if (delivered) d->status = "delivered";
+    else if (d->attempts >= config_.webhookMaxAttempts) d->status = "dead";
+    else d->nextAttemptAt = now + backoff(config_.webhookRetryBaseMs, d->attempts);
+    tx.updateWebhookDelivery(*d);
+  });
+}
+
+}  // namespace bcauth::service
