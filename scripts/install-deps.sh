@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libssl-dev            # OpenSSL 3: EVP, X963KDF, AES-GCM
   libpoco-dev           # Foundation, Net, NetSSL, JSON, Crypto, Util, Data (SQLite, PostgreSQL), JWT
+  libpq-dev             # PostgreSQL client library behind Poco::DataPostgreSQL
   libvalijson-dev       # JSON Schema validation (header-only, Poco adapter)
   libboost-test-dev     # Boost.Test
   libbenchmark-dev      # Google Benchmark (benchmarks only)

@@ -1,4 +1,8 @@
-// The SQLite Store: round trips, uniqueness, transactions, concurrency and persistence.
+// The Stores: round trips, uniqueness, transactions, concurrency and persistence. Every case
+// built with STORE_TEST_CASE runs twice: against SQLite (<name>_sqlite) and against PostgreSQL
+// (<name>_postgres, each on a freshly emptied database) — the latter only when
+// BCAUTH_TEST_POSTGRES_URL names a database (scripts/with-postgres sets it); otherwise it is
+// reported as skipped.
 #define BOOST_TEST_MODULE store
 #include <boost/test/unit_test.hpp>
 
@@ -9,12 +13,16 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
 
@@ -48,10 +56,96 @@ class TempDir {
   fs::path path_;
 };
 
-struct StoreFixture {
-  TempDir dir;
-  std::unique_ptr<Store> store = openSqliteStore((dir.path() / "data").string());
+std::string postgresUrl() {
+  const char* url = std::getenv("BCAUTH_TEST_POSTGRES_URL");
+  return url == nullptr ? std::string() : std::string(url);
+}
+
+// The precondition of every PostgreSQL case: without a database, Boost.Test reports it skipped.
+boost::test_tools::assertion_result postgresConfigured(boost::unit_test::test_unit_id id) {
+  boost::test_tools::assertion_result result(!postgresUrl().empty());
+  if (!result) {
+    const auto& name = boost::unit_test::framework::get(id, boost::unit_test::TUT_ANY).p_name.get();
+    BOOST_TEST_MESSAGE("skipped " << name << ": BCAUTH_TEST_POSTGRES_URL is not set (run under scripts/with-postgres)");
+    result.message() << "BCAUTH_TEST_POSTGRES_URL is not set (run under scripts/with-postgres)";
+  }
+  return result;
+}
+
+Poco::Data::Session postgresSession(const std::string& url) {
+  static std::once_flag once;
+  std::call_once(once, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
+  return Poco::Data::Session(Poco::Data::PostgreSQL::Connector::KEY, url);
+}
+
+// Everything the store created goes: the next store starts from an empty database.
+void resetPostgres(const std::string& url) {
+  auto session = postgresSession(url);
+  session << "SET client_min_messages = warning", Poco::Data::Keywords::now;  // no "drop cascades" NOTICEs
+  session << "DROP SCHEMA public CASCADE", Poco::Data::Keywords::now;
+  session << "CREATE SCHEMA public", Poco::Data::Keywords::now;
+}
+
+enum class Backend { kSqlite, kPostgres };
+
+// One backend's store for one case: SQLite in a fresh directory, or PostgreSQL on an emptied
+// database. open() opens another Store on the same data (as a second process would).
+class Harness {
+ public:
+  explicit Harness(Backend backend) : backend_(backend) {
+    if (backend_ == Backend::kSqlite) {
+      dir_ = std::make_unique<TempDir>();
+      location_ = (dir_->path() / "nested" / "data").string();
+    } else {
+      location_ = postgresUrl();
+      resetPostgres(location_);
+      BOOST_TEST_MESSAGE("PostgreSQL: database emptied");
+    }
+    store = open();
+  }
+
+  std::unique_ptr<Store> open() const {
+    return backend_ == Backend::kSqlite ? openSqliteStore(location_) : openPostgresStore(location_);
+  }
+
+  bool isPostgres() const { return backend_ == Backend::kPostgres; }
+  // SQLite's TEXT keeps any bytes; PostgreSQL's needs valid UTF-8 (in a UTF8 database), no NUL.
+  bool textKeepsAnyBytes() const { return backend_ == Backend::kSqlite; }
+  const std::string& location() const { return location_; }  // SQLite: the data directory
+
+  // Rows in schema_version, and the highest version.
+  std::int64_t schemaRows(std::int64_t& maxVersion) const;
+
+  std::unique_ptr<Store> store;
+
+ private:
+  Backend backend_;
+  std::unique_ptr<TempDir> dir_;
+  std::string location_;
 };
+
+// Defines <name>_sqlite and <name>_postgres, both running the body that follows, with `h` (the
+// Harness) and `store` (its Store) in scope.
+#define STORE_TEST_CASE(name)                                                                      \
+  void name##_body(Harness& h, std::unique_ptr<Store>& store);                                     \
+  BOOST_AUTO_TEST_CASE(name##_sqlite) {                                                            \
+    Harness harness(Backend::kSqlite);                                                             \
+    name##_body(harness, harness.store);                                                           \
+  }                                                                                                \
+  BOOST_AUTO_TEST_CASE(name##_postgres, *boost::unit_test::precondition(postgresConfigured)) {     \
+    Harness harness(Backend::kPostgres);                                                           \
+    name##_body(harness, harness.store);                                                           \
+  }                                                                                                \
+  void name##_body([[maybe_unused]] Harness& h, [[maybe_unused]] std::unique_ptr<Store>& store)
+
+// Same, PostgreSQL only.
+#define POSTGRES_TEST_CASE(name)                                                                   \
+  void name##_body(Harness& h, std::unique_ptr<Store>& store);                                     \
+  BOOST_AUTO_TEST_CASE(name, *boost::unit_test::precondition(postgresConfigured)) {                \
+    Harness harness(Backend::kPostgres);                                                           \
+    name##_body(harness, harness.store);                                                           \
+  }                                                                                                \
+  void name##_body([[maybe_unused]] Harness& h, [[maybe_unused]] std::unique_ptr<Store>& store)
 
 std::string allBytes() {
   std::string bytes;
@@ -74,6 +168,13 @@ Provider makeProvider(const std::string& id) {
   p.profileFields = {{"email", "email"}, {"name", "given_name"}, {"ünïcødé", "\x01\x7f\xfe"}};
   p.createdAt = 1700000000123;
   p.updatedAt = 1700000000456;
+  return p;
+}
+
+// As above, with text the backend can hold (PostgreSQL: the profile field becomes valid UTF-8).
+Provider makeProvider(const Harness& harness, const std::string& id) {
+  Provider p = makeProvider(id);
+  if (!harness.textKeepsAnyBytes()) p.profileFields["ünïcødé"] = "\x01\x7f\u00fe";
   return p;
 }
 
@@ -143,13 +244,18 @@ Event makeEvent(const std::string& type, const std::string& conversation, const 
   return e;
 }
 
-std::int64_t schemaRows(const std::string& dbPath, std::int64_t& maxVersion) {
-  Poco::Data::SQLite::Connector::registerConnector();
-  Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, dbPath);
+std::int64_t Harness::schemaRows(std::int64_t& maxVersion) const {
   Poco::Int64 count = 0;
   Poco::Int64 max = 0;
-  session << "SELECT COUNT(*), COALESCE(MAX(version), 0) FROM schema_version", Poco::Data::Keywords::into(count),
-      Poco::Data::Keywords::into(max), Poco::Data::Keywords::now;
+  const std::string sql = "SELECT COUNT(*), COALESCE(MAX(version), 0) FROM schema_version";
+  if (backend_ == Backend::kSqlite) {
+    Poco::Data::SQLite::Connector::registerConnector();
+    Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, location_ + "/bcauth.db");
+    session << sql, Poco::Data::Keywords::into(count), Poco::Data::Keywords::into(max), Poco::Data::Keywords::now;
+  } else {
+    auto session = postgresSession(location_);
+    session << sql, Poco::Data::Keywords::into(count), Poco::Data::Keywords::into(max), Poco::Data::Keywords::now;
+  }
   maxVersion = max;
   return count;
 }
@@ -175,17 +281,17 @@ BOOST_AUTO_TEST_CASE(json_columns_round_trip_exactly) {
   BOOST_CHECK_THROW(json::decodeStringMap("{\"a\"}"), std::runtime_error);
 }
 
-BOOST_FIXTURE_TEST_CASE(ping_answers, StoreFixture) { BOOST_TEST(store->ping()); }
+STORE_TEST_CASE(ping_answers) { BOOST_TEST(store->ping()); }
 
-BOOST_FIXTURE_TEST_CASE(providers_round_trip, StoreFixture) {
-  Provider a = makeProvider("a-google");
-  Provider b = makeProvider("b-disabled");
+STORE_TEST_CASE(providers_round_trip) {
+  Provider a = makeProvider(h, "a-google");
+  Provider b = makeProvider(h, "b-disabled");
   b.enabled = false;
   b.sealedClientSecret.reset();
   b.userinfoUrl.clear();
   b.scopes.clear();
   b.profileFields.clear();
-  Provider c = makeProvider("c-empty-secret");
+  Provider c = makeProvider(h, "c-empty-secret");
   c.sealedClientSecret = std::string();
   c.scopes = {""};
   c.createdAt = std::numeric_limits<std::int64_t>::min();
@@ -213,7 +319,7 @@ BOOST_FIXTURE_TEST_CASE(providers_round_trip, StoreFixture) {
   BOOST_TEST(enabled[1].id == c.id);
 
   // Replace by id: every field follows, the secret can go away.
-  Provider a2 = makeProvider("a-google");
+  Provider a2 = makeProvider(h, "a-google");
   a2.name = "Renamed";
   a2.sealedClientSecret.reset();
   a2.scopes = {"openid"};
@@ -242,7 +348,7 @@ BOOST_FIXTURE_TEST_CASE(providers_round_trip, StoreFixture) {
   BOOST_TEST(store->providers(false).size() == 2u);
 }
 
-BOOST_FIXTURE_TEST_CASE(capabilities_round_trip, StoreFixture) {
+STORE_TEST_CASE(capabilities_round_trip) {
   BOOST_TEST(!store->capabilities("conv-1").has_value());
   store->transaction([](Transaction& tx) { tx.recordCapabilities("conv-1", {"AUTH2", "LIST_PICKER"}, 1); });
   const std::vector<std::string> first = {"AUTH2", "LIST_PICKER"};
@@ -258,7 +364,7 @@ BOOST_FIXTURE_TEST_CASE(capabilities_round_trip, StoreFixture) {
   BOOST_TEST(empty->empty());
 }
 
-BOOST_FIXTURE_TEST_CASE(requests_round_trip, StoreFixture) {
+STORE_TEST_CASE(requests_round_trip) {
   AuthRequest full = makeRequest("1");
   full.createdAt = std::numeric_limits<std::int64_t>::min();
   full.expiresAt = std::numeric_limits<std::int64_t>::max();
@@ -298,7 +404,7 @@ BOOST_FIXTURE_TEST_CASE(requests_round_trip, StoreFixture) {
   BOOST_TEST(!store->request(full.requestIdentifier).has_value());  // ids are not identifiers
 }
 
-BOOST_FIXTURE_TEST_CASE(duplicates_throw_and_roll_back, StoreFixture) {
+STORE_TEST_CASE(duplicates_throw_and_roll_back) {
   const AuthRequest original = makeRequest("orig");
   store->transaction([&](Transaction& tx) { tx.insertRequest(original); });
 
@@ -366,7 +472,7 @@ BOOST_FIXTURE_TEST_CASE(duplicates_throw_and_roll_back, StoreFixture) {
   checkSame(store->request(other.id).value(), other);
 }
 
-BOOST_FIXTURE_TEST_CASE(status_updates_and_expiry, StoreFixture) {
+STORE_TEST_CASE(status_updates_and_expiry) {
   AuthRequest a = makeRequest("a");
   a.expiresAt = 1000;
   AuthRequest b = makeRequest("b");
@@ -408,7 +514,7 @@ BOOST_FIXTURE_TEST_CASE(status_updates_and_expiry, StoreFixture) {
                     std::runtime_error);
 }
 
-BOOST_FIXTURE_TEST_CASE(secrets_round_trip, StoreFixture) {
+STORE_TEST_CASE(secrets_round_trip) {
   const AuthRequest r = makeRequest("s");
   const std::string key = allBytes();
   const std::string token(1000, '\0');
@@ -438,7 +544,7 @@ BOOST_FIXTURE_TEST_CASE(secrets_round_trip, StoreFixture) {
   BOOST_TEST(!store->secret("no-such-request", "k").has_value());
 }
 
-BOOST_FIXTURE_TEST_CASE(throwing_transaction_rolls_back_everything, StoreFixture) {
+STORE_TEST_CASE(throwing_transaction_rolls_back_everything) {
   const AuthRequest r = makeRequest("rb");
   try {
     store->transaction([&](Transaction& tx) {
@@ -446,7 +552,7 @@ BOOST_FIXTURE_TEST_CASE(throwing_transaction_rolls_back_everything, StoreFixture
       tx.putSecret(r.id, secret::kPrivateKey, "k");
       tx.appendEvent(makeEvent("request.created", r.conversationId, r.id));
       BOOST_TEST(tx.insertInboundMessageId("m-rb", 1));
-      tx.putProvider(makeProvider("p-rb"));
+      tx.putProvider(makeProvider(h, "p-rb"));
       tx.recordCapabilities("conv-rb", {"AUTH2"}, 1);
       // Inside, the transaction sees its writes; the readers do not.
       BOOST_TEST(tx.request(r.id).has_value());
@@ -468,7 +574,7 @@ BOOST_FIXTURE_TEST_CASE(throwing_transaction_rolls_back_everything, StoreFixture
   BOOST_TEST(fresh);
 }
 
-BOOST_FIXTURE_TEST_CASE(transaction_misuse_is_refused, StoreFixture) {
+STORE_TEST_CASE(transaction_misuse_is_refused) {
   Transaction* escaped = nullptr;
   BOOST_CHECK_THROW(store->transaction([&](Transaction& tx) {
     escaped = &tx;
@@ -480,7 +586,7 @@ BOOST_FIXTURE_TEST_CASE(transaction_misuse_is_refused, StoreFixture) {
   (void)escaped;  // the Transaction object is gone; using it would be a bug the store cannot catch
 }
 
-BOOST_FIXTURE_TEST_CASE(events_in_order, StoreFixture) {
+STORE_TEST_CASE(events_in_order) {
   std::vector<std::int64_t> seqs;
   store->transaction([&](Transaction& tx) {
     seqs.push_back(tx.appendEvent(makeEvent("message.received", "c1")));
@@ -527,7 +633,7 @@ BOOST_FIXTURE_TEST_CASE(events_in_order, StoreFixture) {
   BOOST_TEST(store->conversationEvents("c3", 0, 10).empty());
 }
 
-BOOST_FIXTURE_TEST_CASE(inbound_messages_dedupe, StoreFixture) {
+STORE_TEST_CASE(inbound_messages_dedupe) {
   bool first = false;
   bool second = true;
   bool third = true;
@@ -544,7 +650,7 @@ BOOST_FIXTURE_TEST_CASE(inbound_messages_dedupe, StoreFixture) {
   BOOST_TEST(other);
 }
 
-BOOST_FIXTURE_TEST_CASE(concurrent_redeliveries_record_one_event, StoreFixture) {
+STORE_TEST_CASE(concurrent_redeliveries_record_one_event) {
   std::atomic<int> winners{0};
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
@@ -568,7 +674,7 @@ BOOST_FIXTURE_TEST_CASE(concurrent_redeliveries_record_one_event, StoreFixture) 
   BOOST_TEST(store->events(0, 100).size() == 1u);
 }
 
-BOOST_FIXTURE_TEST_CASE(concurrent_appends_get_distinct_increasing_seqs, StoreFixture) {
+STORE_TEST_CASE(concurrent_appends_get_distinct_increasing_seqs) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 200;
   std::vector<std::vector<std::int64_t>> perThread(kThreads);
@@ -630,26 +736,27 @@ BOOST_FIXTURE_TEST_CASE(concurrent_appends_get_distinct_increasing_seqs, StoreFi
   BOOST_TEST(store->conversationEvents("conv-3", 0, 100000).size() == static_cast<std::size_t>(kPerThread));
 }
 
-// Two stores on one file (as two processes would be): BEGIN IMMEDIATE and the busy timeout
-// serialise their writers without errors.
-BOOST_AUTO_TEST_CASE(two_stores_share_one_database) {
-  TempDir dir;
-  auto first = openSqliteStore(dir.str());
-  auto second = openSqliteStore(dir.str());
+// Two stores on one database (as two processes would be): SQLite's BEGIN IMMEDIATE and busy
+// timeout, PostgreSQL's advisory lock, serialise their writers without errors.
+STORE_TEST_CASE(two_stores_share_one_database) {
+  store.reset();
+  auto first = h.open();
+  auto second = h.open();
   std::atomic<int> failures{0};
   std::atomic<int> winners{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
-      Store& store = (t % 2 == 0) ? *first : *second;
+      Store& one = (t % 2 == 0) ? *first : *second;
       try {
         for (int i = 0; i < 50; ++i) {
-          store.transaction([&](Transaction& tx) {
+          one.transaction([&](Transaction& tx) {
             if (tx.insertInboundMessageId("shared-" + std::to_string(i), 1)) ++winners;
             tx.appendEvent(makeEvent("tick", "c"));
           });
         }
-      } catch (const std::exception&) {
+      } catch (const std::exception& e) {
+        BOOST_TEST_MESSAGE("writer failed: " << e.what());
         ++failures;
       }
     });
@@ -662,16 +769,142 @@ BOOST_AUTO_TEST_CASE(two_stores_share_one_database) {
   for (std::size_t k = 1; k < events.size(); ++k) BOOST_TEST(events[k].seq > events[k - 1].seq);
 }
 
-BOOST_AUTO_TEST_CASE(data_persists_across_reopen) {
-  TempDir dir;
-  const std::string dataDir = (dir.path() / "nested" / "data").string();
-  const std::string dbPath = dataDir + "/bcauth.db";
+// Two Store objects on one database racing: 50 threads split over them insert the same inbound
+// message id (exactly one wins), then writers on both append events while a consumer on each
+// follows events(cursor): seqs are strictly increasing without duplicates, and no consumer ever
+// misses one (an event never becomes visible behind a seq a reader has already passed).
+STORE_TEST_CASE(two_stores_race_on_one_database) {
+  auto other = h.open();
+  Store* stores[2] = {store.get(), other.get()};
+  std::atomic<int> winners{0};
+  std::atomic<int> failures{0};
+  {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 50; ++i) {
+      threads.emplace_back([&, i] {
+        try {
+          stores[i % 2]->transaction([&](Transaction& tx) {
+            if (tx.insertInboundMessageId("same-id", 1)) {
+              tx.appendEvent(makeEvent("message.received", "conv"));
+              ++winners;
+            }
+          });
+        } catch (const std::exception& e) {
+          BOOST_TEST_MESSAGE("redelivery failed: " << e.what());
+          ++failures;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  BOOST_TEST(failures.load() == 0);
+  BOOST_TEST(winners.load() == 1);
+  BOOST_TEST(store->events(0, 100).size() == 1u);
+  BOOST_TEST(other->events(0, 100).size() == 1u);
+
+  constexpr int kWriters = 6;
+  constexpr int kPerWriter = 60;
+  std::vector<std::vector<std::int64_t>> perWriter(kWriters);
+  std::vector<std::vector<std::int64_t>> consumed(2);
+  std::atomic<bool> writing{true};
+  std::vector<std::thread> consumers;
+  for (int c = 0; c < 2; ++c) {
+    consumers.emplace_back([&, c] {
+      try {
+        std::int64_t cursor = 0;
+        bool last = false;
+        while (true) {
+          last = !writing.load();  // one more full drain after the writers are done
+          while (true) {
+            const auto page = stores[c]->events(cursor, 50);
+            for (const auto& e : page) {
+              if (e.seq <= cursor) ++failures;
+              cursor = e.seq;
+              consumed[c].push_back(e.seq);
+            }
+            if (page.size() < 50) break;
+          }
+          if (last) break;
+        }
+      } catch (const std::exception& e) {
+        BOOST_TEST_MESSAGE("consumer failed: " << e.what());
+        ++failures;
+      }
+    });
+  }
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      try {
+        for (int i = 0; i < kPerWriter; ++i) {
+          stores[w % 2]->transaction([&](Transaction& tx) {
+            perWriter[w].push_back(tx.appendEvent(makeEvent("tick", "conv-" + std::to_string(w))));
+          });
+        }
+      } catch (const std::exception& e) {
+        BOOST_TEST_MESSAGE("writer failed: " << e.what());
+        ++failures;
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  writing = false;
+  for (auto& c : consumers) c.join();
+
+  BOOST_TEST(failures.load() == 0);
+  std::set<std::int64_t> all;
+  for (const auto& seqs : perWriter) {
+    BOOST_TEST(seqs.size() == static_cast<std::size_t>(kPerWriter));
+    for (std::size_t k = 1; k < seqs.size(); ++k) BOOST_TEST(seqs[k] > seqs[k - 1]);
+    all.insert(seqs.begin(), seqs.end());
+  }
+  BOOST_TEST(all.size() == static_cast<std::size_t>(kWriters * kPerWriter));  // no seq handed out twice
+  const auto events = other->events(0, 100000);
+  BOOST_TEST_REQUIRE(events.size() == all.size() + 1);
+  std::vector<std::int64_t> final;
+  for (const auto& e : events) final.push_back(e.seq);
+  for (int c = 0; c < 2; ++c) {
+    BOOST_TEST_CONTEXT("consumer " << c) { BOOST_TEST(consumed[c] == final, boost::test_tools::per_element()); }
+  }
+}
+
+// Stores opened at the same moment on an empty database (processes starting together) apply
+// every migration exactly once.
+STORE_TEST_CASE(concurrent_opens_migrate_once) {
+  store.reset();
+  if (h.isPostgres()) resetPostgres(h.location());
+  std::atomic<int> failures{0};
+  std::vector<std::unique_ptr<Store>> opened(4);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < opened.size(); ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        opened[i] = h.open();
+      } catch (const std::exception& e) {
+        BOOST_TEST_MESSAGE("open failed: " << e.what());
+        ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(failures.load() == 0);
+  std::int64_t maxVersion = 0;
+  const std::int64_t rows = h.schemaRows(maxVersion);
+  BOOST_TEST(rows >= 5);
+  BOOST_TEST(rows == maxVersion);
+  for (auto& s : opened) {
+    if (s) BOOST_TEST(s->ping());
+  }
+}
+
+STORE_TEST_CASE(data_persists_across_reopen) {
+  store.reset();
   const AuthRequest r = makeRequest("persist");
-  const Provider p = makeProvider("persist");
+  const Provider p = makeProvider(h, "persist");
   std::int64_t seq = 0;
   {
-    auto store = openSqliteStore(dataDir);
-    store->transaction([&](Transaction& tx) {
+    auto first = h.open();
+    first->transaction([&](Transaction& tx) {
       tx.putProvider(p);
       tx.insertRequest(r);
       tx.putSecret(r.id, secret::kPrivateKey, allBytes());
@@ -679,12 +912,13 @@ BOOST_AUTO_TEST_CASE(data_persists_across_reopen) {
       tx.insertInboundMessageId("m-persist", 1);
     });
   }
-  BOOST_TEST(fs::exists(dbPath));
   std::int64_t maxBefore = 0;
-  const std::int64_t rowsBefore = schemaRows(dbPath, maxBefore);
+  const std::int64_t rowsBefore = h.schemaRows(maxBefore);
   BOOST_TEST(rowsBefore >= 1);
   BOOST_TEST(rowsBefore == maxBefore);
-  {
+  if (!h.isPostgres()) {
+    const std::string dbPath = h.location() + "/bcauth.db";
+    BOOST_TEST(fs::exists(dbPath));
     Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, dbPath);
     std::string mode;
     session << "PRAGMA journal_mode", Poco::Data::Keywords::into(mode), Poco::Data::Keywords::now;
@@ -692,16 +926,16 @@ BOOST_AUTO_TEST_CASE(data_persists_across_reopen) {
   }
 
   {
-    auto store = openSqliteStore(dataDir);
-    checkSame(store->provider(p.id).value(), p);
-    checkSame(store->request(r.id).value(), r);
-    BOOST_TEST((store->secret(r.id, secret::kPrivateKey).value() == allBytes()));
-    const auto events = store->events(0, 10);
+    auto second = h.open();
+    checkSame(second->provider(p.id).value(), p);
+    checkSame(second->request(r.id).value(), r);
+    BOOST_TEST((second->secret(r.id, secret::kPrivateKey).value() == allBytes()));
+    const auto events = second->events(0, 10);
     BOOST_TEST_REQUIRE(events.size() == 1u);
     BOOST_TEST(events[0].seq == seq);
     bool fresh = true;
     std::int64_t next = 0;
-    store->transaction([&](Transaction& tx) {
+    second->transaction([&](Transaction& tx) {
       fresh = tx.insertInboundMessageId("m-persist", 2);
       next = tx.appendEvent(makeEvent("again", "c"));
     });
@@ -709,9 +943,418 @@ BOOST_AUTO_TEST_CASE(data_persists_across_reopen) {
     BOOST_TEST(next > seq);
   }
   std::int64_t maxAfter = 0;
-  BOOST_TEST(schemaRows(dbPath, maxAfter) == rowsBefore);
+  BOOST_TEST(h.schemaRows(maxAfter) == rowsBefore);
   BOOST_TEST(maxAfter == maxBefore);
 }
+
+// --- the Apple delivery outbox and the v2 request fields --------------------------------------
+
+STORE_TEST_CASE(deliveries_round_trip) {
+  const AuthRequest a = makeRequest("da");
+  const AuthRequest b = makeRequest("db");
+  Delivery da;
+  da.requestId = a.id;
+  da.sealedBody = allBytes();
+  da.nextAttemptAt = 200;
+  da.updatedAt = 1;
+  Delivery db;
+  db.requestId = b.id;
+  db.sealedBody = "";  // empty stays empty, not NULL
+  db.nextAttemptAt = 100;
+  db.updatedAt = 2;
+  store->transaction([&](Transaction& tx) {
+    tx.insertDelivery(da);  // before its request: checked at commit
+    tx.insertRequest(a);
+    tx.insertRequest(b);
+    tx.insertDelivery(db);
+    BOOST_TEST(tx.delivery(a.id).has_value());
+    BOOST_TEST(!tx.delivery("nope").has_value());
+  });
+  const auto gotA = store->delivery(a.id).value();
+  BOOST_TEST((gotA.sealedBody == allBytes()));
+  BOOST_TEST(gotA.status == "pending");
+  BOOST_TEST(gotA.attempts == 0);
+  BOOST_TEST(gotA.nextAttemptAt == 200);
+  BOOST_TEST(store->delivery(b.id).value().sealedBody.empty());
+  BOOST_TEST(!store->delivery("nope").has_value());
+
+  auto due = store->dueDeliveries(1000, 10);
+  BOOST_TEST_REQUIRE(due.size() == 2u);
+  BOOST_TEST(due[0].requestId == b.id);  // oldest nextAttemptAt first
+  BOOST_TEST(due[1].requestId == a.id);
+  BOOST_TEST(store->dueDeliveries(150, 10).size() == 1u);
+  BOOST_TEST(store->dueDeliveries(1000, 1).size() == 1u);
+
+  Delivery changed = gotA;
+  changed.status = "failed";
+  changed.attempts = 7;
+  changed.nextAttemptAt = std::numeric_limits<std::int64_t>::max();
+  changed.lastHttpStatus = 503;
+  changed.lastError = "gateway said \"no\"";
+  changed.updatedAt = 9;
+  store->transaction([&](Transaction& tx) { tx.updateDelivery(changed); });
+  const auto gotChanged = store->delivery(a.id).value();
+  BOOST_TEST(gotChanged.status == "failed");
+  BOOST_TEST(gotChanged.attempts == 7);
+  BOOST_TEST(gotChanged.nextAttemptAt == std::numeric_limits<std::int64_t>::max());
+  BOOST_TEST(gotChanged.lastHttpStatus == 503);
+  BOOST_TEST(gotChanged.lastError == changed.lastError);
+  BOOST_TEST(gotChanged.updatedAt == 9);
+  BOOST_TEST((gotChanged.sealedBody == allBytes()));  // not touched by an update
+  BOOST_TEST(store->dueDeliveries(1000, 10).size() == 1u);
+
+  // A delivery must belong to a request.
+  Delivery orphan;
+  orphan.requestId = "no-such-request";
+  orphan.sealedBody = "x";
+  BOOST_CHECK_THROW(store->transaction([&](Transaction& tx) { tx.insertDelivery(orphan); }), std::runtime_error);
+  BOOST_TEST(!store->delivery(orphan.requestId).has_value());
+}
+
+STORE_TEST_CASE(state_completion_and_profile_pending) {
+  AuthRequest withState = makeRequest("st");
+  AuthRequest noState = makeRequest("ns");
+  noState.state.reset();
+  AuthRequest later = makeRequest("later");
+  later.updatedAt = withState.updatedAt + 10;
+  store->transaction([&](Transaction& tx) {
+    tx.insertRequest(withState);
+    tx.insertRequest(noState);
+    tx.insertRequest(later);
+  });
+  bool first = false;
+  bool second = true;
+  bool none = true;
+  store->transaction([&](Transaction& tx) {
+    first = tx.consumeState(withState.id);
+    second = tx.consumeState(withState.id);
+    none = tx.consumeState(noState.id);
+  });
+  BOOST_TEST(first);
+  BOOST_TEST(!second);
+  BOOST_TEST(!none);
+  BOOST_TEST(!store->request(withState.id).value().state.has_value());  // a used state names nothing
+  bool again = true;
+  store->transaction([&](Transaction& tx) { again = tx.consumeState(withState.id); });
+  BOOST_TEST(!again);
+
+  store->transaction([&](Transaction& tx) {
+    tx.setCompletion(withState.id, "callback", "Bearer", std::numeric_limits<std::int64_t>::min());
+    tx.setProfilePending(later.id, true);
+    tx.setProfilePending(withState.id, true);
+  });
+  const auto done = store->request(withState.id).value();
+  BOOST_TEST(done.completedBy == "callback");
+  BOOST_TEST(done.tokenType == "Bearer");
+  BOOST_TEST(done.tokenExpiresAt == std::numeric_limits<std::int64_t>::min());
+  BOOST_TEST(done.profilePending);
+  BOOST_TEST(!store->request(noState.id).value().profilePending);
+  auto pending = store->profilePending(10);
+  BOOST_TEST_REQUIRE(pending.size() == 2u);
+  BOOST_TEST(pending[0].id == withState.id);  // oldest updatedAt first
+  BOOST_TEST(pending[1].id == later.id);
+  BOOST_TEST(store->profilePending(1).size() == 1u);
+  store->transaction([&](Transaction& tx) { tx.setProfilePending(withState.id, false); });
+  BOOST_TEST(store->profilePending(10).size() == 1u);
+}
+
+// --- webhooks -----------------------------------------------------------------------------------
+
+namespace {
+
+Subscription makeSubscription(const std::string& id, std::vector<std::string> types, bool enabled = true) {
+  Subscription s;
+  s.id = id;
+  s.url = "https://csp.example/hooks/" + id;
+  s.sealedSecret = allBytes();
+  s.eventTypes = std::move(types);
+  s.enabled = enabled;
+  s.createdAt = 1700000000100;
+  s.updatedAt = 1700000000200;
+  return s;
+}
+
+void checkSame(const Subscription& got, const Subscription& want) {
+  BOOST_TEST(got.id == want.id);
+  BOOST_TEST(got.url == want.url);
+  BOOST_TEST((got.sealedSecret == want.sealedSecret));
+  BOOST_TEST(got.eventTypes == want.eventTypes, boost::test_tools::per_element());
+  BOOST_TEST(got.enabled == want.enabled);
+  BOOST_TEST(got.createdAt == want.createdAt);
+  BOOST_TEST(got.updatedAt == want.updatedAt);
+}
+
+Event eventAt(const std::string& type, const std::string& conversation, std::int64_t at) {
+  Event e = makeEvent(type, conversation);
+  e.at = at;
+  return e;
+}
+
+// Every pending delivery, whatever its conversation's order: one subscription per conversation
+// keeps dueWebhookDeliveries from hiding any.
+std::multiset<std::pair<std::string, std::int64_t>> queued(Store& store) {
+  std::multiset<std::pair<std::string, std::int64_t>> out;
+  for (const auto& d : store.dueWebhookDeliveries(std::numeric_limits<std::int64_t>::max(), 1000)) {
+    out.insert({d.subscriptionId, d.eventSeq});
+  }
+  return out;
+}
+
+}  // namespace
+
+STORE_TEST_CASE(subscriptions_round_trip) {
+  BOOST_TEST(store->subscriptions().empty());
+  BOOST_TEST(!store->subscription("nope").has_value());
+  const Subscription b = makeSubscription("b-all", {});
+  Subscription a = makeSubscription("a-some", {"auth.succeeded", "weird \"type\"\n", ""});
+  a.enabled = false;
+  Subscription c = makeSubscription("c-empty-secret", {"auth.failed"});
+  c.sealedSecret.clear();
+  c.createdAt = std::numeric_limits<std::int64_t>::min();
+  c.updatedAt = std::numeric_limits<std::int64_t>::max();
+  store->transaction([&](Transaction& tx) {
+    tx.putSubscription(b);
+    tx.putSubscription(c);
+    tx.putSubscription(a);
+  });
+  checkSame(store->subscription(a.id).value(), a);
+  checkSame(store->subscription(b.id).value(), b);
+  checkSame(store->subscription(c.id).value(), c);
+  auto all = store->subscriptions();
+  BOOST_TEST_REQUIRE(all.size() == 3u);  // ordered by id
+  checkSame(all[0], a);
+  checkSame(all[1], b);
+  checkSame(all[2], c);
+
+  // Replace by id: every field follows.
+  Subscription a2 = makeSubscription("a-some", {"x"});
+  a2.url = "https://elsewhere.example/";
+  a2.sealedSecret = std::string("\0\0", 2);
+  a2.updatedAt = 1800000000000;
+  store->transaction([&](Transaction& tx) { tx.putSubscription(a2); });
+  checkSame(store->subscription(a.id).value(), a2);
+  BOOST_TEST(store->subscriptions().size() == 3u);
+
+  // Deleting one takes its deliveries with it.
+  std::int64_t seq = 0;
+  store->transaction([&](Transaction& tx) { seq = tx.appendEvent(makeEvent("auth.failed", "conv-del")); });
+  auto due = store->dueWebhookDeliveries(std::numeric_limits<std::int64_t>::max(), 10);
+  BOOST_TEST_REQUIRE(due.size() == 2u);  // b (every type) and c (auth.failed)
+  std::int64_t cDelivery = 0;
+  for (const auto& d : due) {
+    BOOST_TEST(d.eventSeq == seq);
+    if (d.subscriptionId == c.id) cDelivery = d.id;
+  }
+  BOOST_TEST_REQUIRE(cDelivery != 0);
+  bool deleted = false;
+  bool deletedAgain = true;
+  store->transaction([&](Transaction& tx) {
+    BOOST_TEST(tx.webhookDelivery(cDelivery).has_value());
+    deleted = tx.deleteSubscription(c.id);
+    deletedAgain = tx.deleteSubscription(c.id);
+    BOOST_TEST(!tx.webhookDelivery(cDelivery).has_value());
+  });
+  BOOST_TEST(deleted);
+  BOOST_TEST(!deletedAgain);
+  BOOST_TEST(!store->subscription(c.id).has_value());
+  BOOST_TEST(store->subscriptions().size() == 2u);
+  due = store->dueWebhookDeliveries(std::numeric_limits<std::int64_t>::max(), 10);
+  BOOST_TEST_REQUIRE(due.size() == 1u);
+  BOOST_TEST(due[0].subscriptionId == b.id);
+}
+
+STORE_TEST_CASE(append_event_fans_out_by_type) {
+  store->transaction([&](Transaction& tx) {
+    tx.putSubscription(makeSubscription("all", {}));
+    tx.putSubscription(makeSubscription("succeeded", {"auth.succeeded"}));
+    tx.putSubscription(makeSubscription("disabled", {"auth.succeeded"}, false));
+    tx.putSubscription(makeSubscription("disabled-all", {}, false));
+    tx.putSubscription(makeSubscription("two", {"message.received", "auth.failed"}));
+    tx.putSubscription(makeSubscription("prefix", {"auth", "auth.succeeded.", "AUTH.SUCCEEDED", " auth.failed"}));
+  });
+  std::int64_t succeeded = 0;
+  std::int64_t received = 0;
+  std::int64_t other = 0;
+  std::int64_t failed = 0;
+  store->transaction([&](Transaction& tx) {
+    succeeded = tx.appendEvent(eventAt("auth.succeeded", "c1", 100));
+    received = tx.appendEvent(eventAt("message.received", "c2", 200));
+    other = tx.appendEvent(eventAt("request.created", "c3", 300));
+    failed = tx.appendEvent(eventAt("auth.failed", "c4", 400));
+  });
+  const std::multiset<std::pair<std::string, std::int64_t>> want = {
+      {"all", succeeded},       {"all", received}, {"all", other}, {"all", failed},
+      {"succeeded", succeeded}, {"two", received}, {"two", failed}};
+  BOOST_TEST((queued(*store) == want));
+
+  // The fields of a fresh delivery: pending, due at the event's time.
+  for (const auto& d : store->dueWebhookDeliveries(std::numeric_limits<std::int64_t>::max(), 100)) {
+    const auto e = store->event(d.eventSeq).value();
+    BOOST_TEST(d.id > 0);
+    BOOST_TEST(d.status == "pending");
+    BOOST_TEST(d.attempts == 0);
+    BOOST_TEST(d.nextAttemptAt == e.at);
+    BOOST_TEST(d.updatedAt == e.at);
+    BOOST_TEST(d.lastHttpStatus == 0);
+    BOOST_TEST(d.lastError.empty());
+    BOOST_TEST(d.conversationId == e.conversationId);
+  }
+  BOOST_TEST(store->dueWebhookDeliveries(250, 100).size() == 4u);  // the events at 100 and 200
+
+  // An event rolled back queues nothing; a subscription added later gets only later events.
+  BOOST_CHECK_THROW(store->transaction([&](Transaction& tx) {
+    tx.appendEvent(eventAt("auth.succeeded", "c5", 500));
+    throw std::runtime_error("boom");
+  }),
+                    std::runtime_error);
+  BOOST_TEST((queued(*store) == want));
+  std::int64_t late = 0;
+  store->transaction([&](Transaction& tx) {
+    tx.putSubscription(makeSubscription("late", {"late.type"}));
+    late = tx.appendEvent(eventAt("late.type", "c6", 600));
+  });
+  auto withLate = want;
+  withLate.insert({"all", late});
+  withLate.insert({"late", late});
+  BOOST_TEST((queued(*store) == withLate));
+}
+
+STORE_TEST_CASE(due_webhook_deliveries_in_conversation_order) {
+  store->transaction([&](Transaction& tx) {
+    tx.putSubscription(makeSubscription("s1", {}));
+    tx.putSubscription(makeSubscription("s2", {"only.second"}));
+  });
+  std::vector<std::int64_t> seq;
+  store->transaction([&](Transaction& tx) {
+    seq.push_back(tx.appendEvent(eventAt("first", "conv-a", 500)));       // 0: s1
+    seq.push_back(tx.appendEvent(eventAt("second", "conv-a", 100)));      // 1: s1 (due earlier, but behind 0)
+    seq.push_back(tx.appendEvent(eventAt("only.second", "conv-a", 50)));  // 2: s1, s2
+    seq.push_back(tx.appendEvent(eventAt("other", "conv-b", 700)));       // 3: s1
+  });
+  auto idsOf = [](const std::vector<WebhookDelivery>& ds) {
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    for (const auto& d : ds) out.emplace_back(d.subscriptionId, d.eventSeq);
+    return out;
+  };
+  using Row = std::pair<std::string, std::int64_t>;
+  // Only the oldest pending of each (subscription, conversation), oldest event first.
+  auto due = store->dueWebhookDeliveries(1000, 10);
+  BOOST_TEST((idsOf(due) == std::vector<Row>{{"s1", seq[0]}, {"s2", seq[2]}, {"s1", seq[3]}}));
+  BOOST_TEST(store->dueWebhookDeliveries(1000, 2).size() == 2u);
+  BOOST_TEST((idsOf(store->dueWebhookDeliveries(600, 10)) == std::vector<Row>{{"s1", seq[0]}, {"s2", seq[2]}}));
+  // conv-a's head for s1 is not due at 400: nothing behind it goes either.
+  BOOST_TEST((idsOf(store->dueWebhookDeliveries(400, 10)) == std::vector<Row>{{"s2", seq[2]}}));
+
+  // Delivered: the next one of the conversation comes up.
+  WebhookDelivery head = due[0];
+  store->transaction([&](Transaction& tx) {
+    auto current = tx.webhookDelivery(head.id);
+    BOOST_TEST_REQUIRE(current.has_value());
+    BOOST_TEST(current->eventSeq == seq[0]);
+    head.status = "delivered";
+    head.attempts = 1;
+    head.lastHttpStatus = 204;
+    head.updatedAt = 1001;
+    tx.updateWebhookDelivery(head);
+  });
+  const auto delivered = [&] {
+    std::optional<WebhookDelivery> out;
+    store->transaction([&](Transaction& tx) { out = tx.webhookDelivery(head.id); });
+    return out.value();
+  }();
+  BOOST_TEST(delivered.status == "delivered");
+  BOOST_TEST(delivered.attempts == 1);
+  BOOST_TEST(delivered.lastHttpStatus == 204);
+  BOOST_TEST(delivered.updatedAt == 1001);
+  due = store->dueWebhookDeliveries(1000, 10);
+  BOOST_TEST((idsOf(due) == std::vector<Row>{{"s1", seq[1]}, {"s2", seq[2]}, {"s1", seq[3]}}));
+
+  // Retried later: it stays at the head of its conversation and holds the rest back.
+  WebhookDelivery retry = due[0];
+  retry.attempts = 1;
+  retry.nextAttemptAt = 5000;
+  retry.lastHttpStatus = 0;
+  retry.lastError = "connection refused";
+  retry.updatedAt = 1002;
+  store->transaction([&](Transaction& tx) { tx.updateWebhookDelivery(retry); });
+  BOOST_TEST((idsOf(store->dueWebhookDeliveries(1000, 10)) == std::vector<Row>{{"s2", seq[2]}, {"s1", seq[3]}}));
+  due = store->dueWebhookDeliveries(5000, 10);
+  BOOST_TEST_REQUIRE(due.size() == 3u);
+  BOOST_TEST(due[0].lastError == "connection refused");
+  BOOST_TEST(due[0].attempts == 1);
+  store->transaction([&](Transaction& tx) { BOOST_TEST(!tx.webhookDelivery(0).has_value()); });
+
+  // Dead: no longer pending, so it holds nothing back.
+  retry.status = "dead";
+  store->transaction([&](Transaction& tx) { tx.updateWebhookDelivery(retry); });
+  BOOST_TEST((idsOf(store->dueWebhookDeliveries(1000, 10)) == std::vector<Row>{{"s1", seq[2]}, {"s2", seq[2]}, {"s1", seq[3]}}));
+}
+
+STORE_TEST_CASE(dead_webhook_deliveries_newest_first) {
+  store->transaction([&](Transaction& tx) { tx.putSubscription(makeSubscription("s", {})); });
+  store->transaction([&](Transaction& tx) {
+    for (int i = 0; i < 5; ++i) tx.appendEvent(eventAt("e", "conv-" + std::to_string(i), 10));
+  });
+  auto due = store->dueWebhookDeliveries(100, 10);
+  BOOST_TEST_REQUIRE(due.size() == 5u);
+  BOOST_TEST(store->deadWebhookDeliveries(10).empty());
+  // Dead at times 300, 100, 300, (4th stays pending), 200: newest first, then the higher id.
+  const std::int64_t deadAt[] = {300, 100, 300, 0, 200};
+  store->transaction([&](Transaction& tx) {
+    for (std::size_t i = 0; i < due.size(); ++i) {
+      if (deadAt[i] == 0) continue;
+      WebhookDelivery d = due[i];
+      d.status = "dead";
+      d.attempts = 12;
+      d.lastHttpStatus = 500;
+      d.lastError = "HTTP 500";
+      d.updatedAt = deadAt[i];
+      tx.updateWebhookDelivery(d);
+    }
+  });
+  const auto dead = store->deadWebhookDeliveries(10);
+  BOOST_TEST_REQUIRE(dead.size() == 4u);
+  BOOST_TEST(dead[0].id == due[2].id);
+  BOOST_TEST(dead[1].id == due[0].id);
+  BOOST_TEST(dead[2].id == due[4].id);
+  BOOST_TEST(dead[3].id == due[1].id);
+  BOOST_TEST(dead[0].status == "dead");
+  BOOST_TEST(dead[0].attempts == 12);
+  BOOST_TEST(dead[0].lastHttpStatus == 500);
+  BOOST_TEST(dead[0].lastError == "HTTP 500");
+  BOOST_TEST(dead[0].conversationId == "conv-2");
+  BOOST_TEST(store->deadWebhookDeliveries(2).size() == 2u);
+  BOOST_TEST(store->deadWebhookDeliveries(0).empty());
+  const auto still = store->dueWebhookDeliveries(100, 10);
+  BOOST_TEST_REQUIRE(still.size() == 1u);
+  BOOST_TEST(still[0].id == due[3].id);
+}
+
+STORE_TEST_CASE(event_by_seq) {
+  BOOST_TEST(!store->event(1).has_value());
+  Event odd = makeEvent("odd", "conv", "req");
+  odd.at = std::numeric_limits<std::int64_t>::min();
+  odd.dataJson = R"({"nested":{"a":[1,2]},"s":"\u00e9 é"})";
+  std::int64_t first = 0;
+  std::int64_t second = 0;
+  store->transaction([&](Transaction& tx) {
+    first = tx.appendEvent(makeEvent("message.received", "conv"));
+    second = tx.appendEvent(odd);
+  });
+  const auto got = store->event(second).value();
+  BOOST_TEST(got.seq == second);
+  BOOST_TEST(got.type == "odd");
+  BOOST_TEST(got.at == std::numeric_limits<std::int64_t>::min());
+  BOOST_TEST(got.conversationId == "conv");
+  BOOST_TEST(got.authRequestId == "req");
+  BOOST_TEST(got.dataJson == odd.dataJson);
+  BOOST_TEST(store->event(first).value().type == "message.received");
+  BOOST_TEST(!store->event(second + 1).has_value());
+  BOOST_TEST(!store->event(0).has_value());
+  BOOST_TEST(!store->event(-1).has_value());
+}
+
+// --- backend-specific ---------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(uncreatable_directory_is_a_clear_error) {
   TempDir dir;
@@ -729,4 +1372,71 @@ BOOST_AUTO_TEST_CASE(uncreatable_directory_is_a_clear_error) {
     }
   }
   BOOST_CHECK_THROW(openSqliteStore(""), std::invalid_argument);
+}
+
+// No password of the connection string ever shows in an error.
+BOOST_AUTO_TEST_CASE(postgres_connection_failure_is_a_clear_error) {
+  const std::string url = "host=127.0.0.1 port=1 dbname=nowhere user=nobody password=hunter2-secret connect_timeout=5";
+  try {
+    openPostgresStore(url);
+    BOOST_FAIL("openPostgresStore connected to port 1");
+  } catch (const std::runtime_error& e) {
+    const std::string message = e.what();
+    BOOST_TEST_MESSAGE("refused: " << message);
+    BOOST_TEST(message.find("PostgreSQL") != std::string::npos);
+    BOOST_TEST(message.find("hunter2-secret") == std::string::npos);
+  }
+  BOOST_CHECK_THROW(openPostgresStore(""), std::invalid_argument);
+}
+
+// PostgreSQL's TEXT holds no NUL byte (libpq would silently cut the value there: the store
+// refuses it) and, in a UTF8 database, only valid UTF-8. Sealed values are BYTEA: any bytes.
+POSTGRES_TEST_CASE(postgres_refuses_text_it_cannot_store) {
+  const AuthRequest r = makeRequest("text");
+  Provider withNul = makeProvider(h, "nul");
+  withNul.name = std::string("a\0b", 3);
+  BOOST_CHECK_THROW(store->transaction([&](Transaction& tx) {
+    tx.insertRequest(r);
+    tx.putProvider(withNul);
+  }),
+                    std::runtime_error);
+  Provider notUtf8 = makeProvider(h, "latin1");
+  notUtf8.name = "caf\xe9";
+  BOOST_CHECK_THROW(store->transaction([&](Transaction& tx) {
+    tx.insertRequest(r);
+    tx.putProvider(notUtf8);
+  }),
+                    std::runtime_error);
+  BOOST_TEST(!store->request(r.id).has_value());
+  BOOST_TEST(store->providers(false).empty());
+  BOOST_CHECK_THROW(store->provider(std::string("a\0b", 3)), std::runtime_error);
+}
+
+// In PostgreSQL a failed statement aborts its transaction: even when fn catches the error, the
+// transaction rolls back and transaction() throws (SQLite would commit the rest). insertRequest's
+// DuplicateError is the exception: it undoes only itself (see duplicates_throw_and_roll_back).
+POSTGRES_TEST_CASE(postgres_failed_statement_aborts_the_transaction) {
+  const AuthRequest r = makeRequest("abort");
+  Delivery d;
+  d.requestId = r.id;
+  d.sealedBody = "body";
+  store->transaction([&](Transaction& tx) {
+    tx.insertRequest(r);
+    tx.insertDelivery(d);
+  });
+  bool caught = false;
+  BOOST_CHECK_THROW(store->transaction([&](Transaction& tx) {
+    tx.appendEvent(makeEvent("lost", "c"));
+    try {
+      tx.insertDelivery(d);  // the primary key is taken
+    } catch (const std::runtime_error&) {
+      caught = true;
+    }
+    BOOST_CHECK_THROW(tx.appendEvent(makeEvent("refused", "c")), std::runtime_error);
+  }),
+                    std::runtime_error);
+  BOOST_TEST(caught);
+  BOOST_TEST(store->events(0, 10).empty());
+  store->transaction([&](Transaction& tx) { tx.appendEvent(makeEvent("fine", "c")); });  // usable again
+  BOOST_TEST(store->events(0, 10).size() == 1u);
 }

@@ -18,7 +18,8 @@ std::int64_t nowMillis() {
 }  // namespace
 
 Runtime::Runtime(const Settings& settings) : sweepSeconds_(settings.sweepSeconds) {
-  store_ = store::openSqliteStore(settings.dataDir);
+  store_ = settings.databaseUrl.empty() ? store::openSqliteStore(settings.dataDir)
+                                        : store::openPostgresStore(settings.databaseUrl);
   service::ServiceConfig serviceConfig;
   serviceConfig.publicUrl = settings.publicUrl;
   serviceConfig.defaultTtlSeconds = settings.defaultTtlSeconds;

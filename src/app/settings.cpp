@@ -34,6 +34,8 @@ const std::vector<SettingKey>& settingKeys() {
       {"BCAUTH_MASTER_KEY", "bcauth.masterKey", "Base64 of 32 random bytes sealing secrets at rest"},
       {"BCAUTH_MASTER_KEY_FILE", "bcauth.masterKeyFile", "a file holding the master key (instead of BCAUTH_MASTER_KEY)"},
       {"BCAUTH_DATA_DIR", "bcauth.dataDir", "where the SQLite store lives (default ./data)"},
+      {"BCAUTH_DATABASE_URL", "bcauth.databaseUrl",
+       "PostgreSQL connection string (host=… port=… dbname=… user=… password=…); unset: SQLite in the data dir"},
       {"BCAUTH_PUBLIC_URL", "bcauth.publicUrl", "bcauth's public https base URL; needed by the v2 flow"},
       {"BCAUTH_HOST", "bcauth.host", "address to listen on (default 127.0.0.1)"},
       {"BCAUTH_PORT", "bcauth.port", "port to listen on (default 8080; 0 picks a free one)"},
@@ -108,6 +110,7 @@ Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
   }
 
   if (!text("bcauth.dataDir").empty()) s.dataDir = text("bcauth.dataDir");
+  s.databaseUrl = text("bcauth.databaseUrl");
   s.publicUrl = text("bcauth.publicUrl");
   while (!s.publicUrl.empty() && s.publicUrl.back() == '/') s.publicUrl.pop_back();
   if (!s.publicUrl.empty()) {

@@ -18,6 +18,7 @@ struct Settings {
   std::vector<std::string> apiKeys;
   std::string masterKey;  // Base64 of 32 bytes (from BCAUTH_MASTER_KEY or the key file)
   std::string dataDir = "data";
+  std::string databaseUrl;  // libpq connection string: PostgreSQL instead of SQLite in dataDir
   std::string publicUrl;
   std::string host = "127.0.0.1";
   int port = 8080;

@@ -1,0 +1,1021 @@
+// The PostgreSQL Store: several bcauth processes may share one database.
+//
+// Connections come from a Poco::Data::SessionPool (Poco::Data sessions are not thread-safe: each
+// is used by one thread at a time while it is leased). Multi-instance safety is the database's
+// job, never a process-local lock's:
+//   - every write transaction starts with pg_advisory_xact_lock(kWriteLockKey), so write
+//     transactions are serialised across processes: event seqs are drawn and committed in the
+//     same order, so readers see them strictly increasing and never see a gap filled later, and
+//     "exactly one winner" checks (inbound message ids, consumed states, pending → terminal
+//     status changes) hold across instances;
+//   - UNIQUE constraints back inbound message ids, request identifiers, idempotency keys, states;
+//   - migrations run under a session-level pg_advisory_lock(kMigrationLockKey), so two processes
+//     starting at once apply each migration once.
+// Within one process, writers also queue on a mutex so that at most one pooled connection per
+// Store waits on the advisory lock (the rest stay free for readers).
+//
+// Differences from SQLite the callers should know:
+//   - TEXT cannot hold NUL bytes (the store refuses them with an error instead of letting libpq
+//     truncate the value) and, in a UTF8 database, must be valid UTF-8. Sealed blobs (BYTEA) are
+//     byte-exact, like SQLite's BLOBs.
+//   - A statement that fails inside a transaction aborts the whole PostgreSQL transaction: after
+//     one, transaction() rolls back and throws even if fn caught the error. The exception is
+//     insertRequest's DuplicateError, which runs under a savepoint and undoes only itself.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <semaphore>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <Poco/Data/LOB.h>
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/SessionPool.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Exception.h>
+#include <Poco/Nullable.h>
+#include <Poco/Tuple.h>
+
+#include "store/json_codec.h"
+#include "store/store.h"
+
+namespace bcauth::store {
+namespace {
+
+using Poco::Data::Session;
+using Poco::Data::Statement;
+using Poco::Data::Keywords::bind;
+using Poco::Data::Keywords::into;
+using Poco::Data::Keywords::now;
+
+// Advisory lock keys ("bcauth" in ASCII, then a number): one for write transactions, one for
+// migrations. Any other application sharing the database must not use these.
+constexpr const char* kWriteLockKey = "7089064689183817729";      // 0x6263617574680001
+constexpr const char* kMigrationLockKey = "7089064689183817730";  // 0x6263617574680002
+
+constexpr std::size_t kMaxSessions = 8;   // per Store
+constexpr int kIdleSeconds = 60;          // idle pooled connections are closed after this
+constexpr auto kSessionWait = std::chrono::seconds(30);
+
+// The schema, as an ordered list of migrations: the SQLite store's, translated (INTEGER →
+// BIGINT, BLOB → BYTEA, AUTOINCREMENT → identity). Migration i (0-based) brings the database to
+// version i + 1; each runs in its own transaction. Never edit a released migration: append one.
+// Keys and ordered TEXT columns use the "C" collation so ORDER BY compares bytes, as SQLite does.
+const std::vector<std::vector<std::string>>& migrations() {
+  static const std::vector<std::vector<std::string>> kMigrations = {
+      // 1: the initial schema.
+      {
+          "CREATE TABLE providers ("
+          " id TEXT COLLATE \"C\" PRIMARY KEY NOT NULL,"
+          " name TEXT NOT NULL,"
+          " authorization_url TEXT NOT NULL,"
+          " token_url TEXT NOT NULL,"
+          " userinfo_url TEXT NOT NULL,"
+          " client_id TEXT NOT NULL,"
+          " sealed_client_secret BYTEA,"            // NULL: no secret
+          " scopes TEXT NOT NULL,"                  // JSON array of strings
+          " enabled BIGINT NOT NULL,"
+          " profile_fields TEXT NOT NULL,"          // JSON object, string → string
+          " created_at BIGINT NOT NULL,"
+          " updated_at BIGINT NOT NULL)",
+
+          "CREATE TABLE conversations ("
+          " conversation_id TEXT COLLATE \"C\" PRIMARY KEY NOT NULL,"
+          " capabilities TEXT NOT NULL,"            // JSON array of strings
+          " updated_at BIGINT NOT NULL)",
+
+          "CREATE TABLE auth_requests ("
+          " id TEXT COLLATE \"C\" PRIMARY KEY NOT NULL,"
+          " request_identifier TEXT COLLATE \"C\" NOT NULL UNIQUE,"
+          " conversation_id TEXT COLLATE \"C\" NOT NULL,"
+          " business_id TEXT NOT NULL,"
+          " provider_id TEXT NOT NULL,"
+          " flow TEXT NOT NULL,"
+          " scopes TEXT NOT NULL,"                  // JSON array of strings
+          " status TEXT NOT NULL,"
+          " status_reason TEXT NOT NULL,"
+          " created_at BIGINT NOT NULL,"
+          " updated_at BIGINT NOT NULL,"
+          " expires_at BIGINT NOT NULL,"
+          " message_json TEXT NOT NULL,"
+          " idempotency_key TEXT COLLATE \"C\" UNIQUE,"  // NULL: none (NULLs never collide)
+          " state TEXT COLLATE \"C\" UNIQUE)",
+
+          "CREATE INDEX auth_requests_status_expires ON auth_requests (status, expires_at)",
+
+          // Deferred: the foreign key is checked at COMMIT, so a use case may write the secret
+          // before or after the request inside one transaction.
+          "CREATE TABLE request_secrets ("
+          " request_id TEXT COLLATE \"C\" NOT NULL"
+          "  REFERENCES auth_requests (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,"
+          " kind TEXT COLLATE \"C\" NOT NULL,"
+          " sealed BYTEA NOT NULL,"
+          " PRIMARY KEY (request_id, kind))",
+
+          "CREATE TABLE inbound_messages ("
+          " message_id TEXT COLLATE \"C\" PRIMARY KEY NOT NULL,"
+          " received_at BIGINT NOT NULL)",
+
+          // An identity column: a seq is never reused, even after the newest events are deleted.
+          "CREATE TABLE events ("
+          " seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+          " type TEXT NOT NULL,"
+          " at BIGINT NOT NULL,"
+          " conversation_id TEXT COLLATE \"C\" NOT NULL,"
+          " auth_request_id TEXT NOT NULL,"
+          " data_json TEXT NOT NULL)",
+
+          "CREATE INDEX events_conversation_seq ON events (conversation_id, seq)",
+      },
+      // 2: the iOS 16+ flow — how the code exchange authenticates, what token a request holds,
+      // who completed it, and a consumed state kept out of the unique index by a flag.
+      {
+          "ALTER TABLE providers ADD COLUMN token_auth_method TEXT NOT NULL DEFAULT 'client_secret_post'",
+          "ALTER TABLE auth_requests ADD COLUMN token_type TEXT NOT NULL DEFAULT ''",
+          "ALTER TABLE auth_requests ADD COLUMN token_expires_at BIGINT NOT NULL DEFAULT 0",
+          "ALTER TABLE auth_requests ADD COLUMN completed_by TEXT NOT NULL DEFAULT ''",
+          "ALTER TABLE auth_requests ADD COLUMN state_used BIGINT NOT NULL DEFAULT 0",
+      },
+      // 3: the delivery outbox towards Apple's gateway.
+      {
+          "CREATE TABLE deliveries ("
+          " request_id TEXT COLLATE \"C\" PRIMARY KEY NOT NULL"
+          "  REFERENCES auth_requests (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,"
+          " sealed_body BYTEA NOT NULL,"
+          " status TEXT NOT NULL,"
+          " attempts BIGINT NOT NULL,"
+          " next_attempt_at BIGINT NOT NULL,"
+          " last_http_status BIGINT NOT NULL,"
+          " last_error TEXT NOT NULL,"
+          " updated_at BIGINT NOT NULL)",
+          "CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at)",
+      },
+      // 4: legacy successes whose auth.succeeded waits for the profile fetch.
+      {
+          "ALTER TABLE auth_requests ADD COLUMN profile_pending BIGINT NOT NULL DEFAULT 0",
+      },
+      // 5: CSP webhook subscriptions and their durable outbox.
+      {
+          "CREATE TABLE subscriptions ("
+          " id TEXT COLLATE \"C\" PRIMARY KEY NOT NULL,"
+          " url TEXT NOT NULL,"
+          " sealed_secret BYTEA NOT NULL,"
+          " event_types TEXT NOT NULL,"             // JSON array of strings; [] = every type
+          " enabled BIGINT NOT NULL,"
+          " created_at BIGINT NOT NULL,"
+          " updated_at BIGINT NOT NULL)",
+          "CREATE TABLE webhook_deliveries ("
+          " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+          " subscription_id TEXT COLLATE \"C\" NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,"
+          " event_seq BIGINT NOT NULL,"
+          " conversation_id TEXT COLLATE \"C\" NOT NULL,"
+          " status TEXT NOT NULL,"
+          " attempts BIGINT NOT NULL,"
+          " next_attempt_at BIGINT NOT NULL,"
+          " last_http_status BIGINT NOT NULL,"
+          " last_error TEXT NOT NULL,"
+          " updated_at BIGINT NOT NULL)",
+          "CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (status, subscription_id, conversation_id, event_seq)",
+      },
+  };
+  return kMigrations;
+}
+
+// --- small helpers ----------------------------------------------------------------------------
+
+template <typename F>
+class ScopeExit {
+ public:
+  explicit ScopeExit(F f) : f_(std::move(f)) {}
+  ~ScopeExit() { f_(); }
+  ScopeExit(const ScopeExit&) = delete;
+  ScopeExit& operator=(const ScopeExit&) = delete;
+
+ private:
+  F f_;
+};
+
+// Runs f, turning Poco's exceptions (whose what() is only the class name) into
+// std::runtime_error with the full text. Messages carry SQL text and PostgreSQL's error, never
+// bound values nor the connection string, so no secret can end up in them. (PostgreSQL's
+// "Detail" of a unique violation names the duplicate key, which is an identifier, not a secret.)
+template <typename F>
+auto guarded(const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Poco::Exception& e) {
+    throw std::runtime_error(std::string("store: ") + what + ": " + e.displayText());
+  }
+}
+
+void exec(Session& session, const std::string& sql) { session << sql, now; }
+
+// Text goes to libpq as a C string: a NUL byte would silently cut the value short. Refuse it.
+const std::string& text(const std::string& value) {
+  if (value.find('\0') != std::string::npos) {
+    throw std::runtime_error("store: PostgreSQL cannot store text containing a NUL byte");
+  }
+  return value;
+}
+
+std::optional<std::string> text(const std::optional<std::string>& value) {
+  if (value) text(*value);
+  return value;
+}
+
+// Poco binds BLOBs as binary bytea parameters; an empty BLOB goes as NULL, so every BLOB
+// parameter goes through COALESCE($n, ''::bytea) to store an empty value as an empty bytea.
+Poco::Data::BLOB toBlob(const std::string& bytes) {
+  return Poco::Data::BLOB(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+}
+
+std::string fromBlob(const Poco::Data::BLOB& blob) {
+  if (blob.size() == 0) return {};
+  return std::string(reinterpret_cast<const char*>(blob.rawContent()), blob.size());
+}
+
+Poco::Nullable<std::string> toNullable(const std::optional<std::string>& value) {
+  if (!value) return {};
+  return Poco::Nullable<std::string>(*value);
+}
+
+std::optional<std::string> fromNullable(const Poco::Nullable<std::string>& value) {
+  if (value.isNull()) return std::nullopt;
+  return value.value();
+}
+
+Poco::Int64 toLimit(std::size_t limit) {
+  return static_cast<Poco::Int64>(std::min<std::size_t>(limit, std::numeric_limits<Poco::Int64>::max()));
+}
+
+bool isUniqueViolation(const Poco::Exception& e) {
+  return e.displayText().find("State: 23505") != std::string::npos;
+}
+
+// --- rows ---------------------------------------------------------------------------------------
+
+const char* const kProviderColumns =
+    "id, name, authorization_url, token_url, userinfo_url, client_id, sealed_client_secret, scopes, enabled,"
+    " profile_fields, created_at, updated_at, token_auth_method";
+using ProviderRow = Poco::Tuple<std::string, std::string, std::string, std::string, std::string, std::string,
+                                Poco::Nullable<Poco::Data::BLOB>, std::string, Poco::Int64, std::string, Poco::Int64,
+                                Poco::Int64, std::string>;
+
+Provider toProvider(const ProviderRow& row) {
+  Provider p;
+  p.id = row.get<0>();
+  p.name = row.get<1>();
+  p.authorizationUrl = row.get<2>();
+  p.tokenUrl = row.get<3>();
+  p.userinfoUrl = row.get<4>();
+  p.clientId = row.get<5>();
+  if (!row.get<6>().isNull()) p.sealedClientSecret = fromBlob(row.get<6>().value());
+  p.scopes = json::decodeStringArray(row.get<7>());
+  p.enabled = row.get<8>() != 0;
+  p.profileFields = json::decodeStringMap(row.get<9>());
+  p.createdAt = row.get<10>();
+  p.updatedAt = row.get<11>();
+  p.tokenAuthMethod = row.get<12>();
+  return p;
+}
+
+const char* const kRequestColumns =
+    "id, request_identifier, conversation_id, business_id, provider_id, flow, scopes, status, status_reason,"
+    " created_at, updated_at, expires_at, message_json, idempotency_key, state, token_type, token_expires_at,"
+    " completed_by, state_used, profile_pending";
+using RequestRow = Poco::Tuple<std::string, std::string, std::string, std::string, std::string, std::string,
+                               std::string, std::string, std::string, Poco::Int64, Poco::Int64, Poco::Int64,
+                               std::string, Poco::Nullable<std::string>, Poco::Nullable<std::string>, std::string,
+                               Poco::Int64, std::string, Poco::Int64, Poco::Int64>;
+
+AuthRequest toRequest(const RequestRow& row) {
+  AuthRequest r;
+  r.id = row.get<0>();
+  r.requestIdentifier = row.get<1>();
+  r.conversationId = row.get<2>();
+  r.businessId = row.get<3>();
+  r.providerId = row.get<4>();
+  r.flow = row.get<5>();
+  r.scopes = json::decodeStringArray(row.get<6>());
+  r.status = row.get<7>();
+  r.statusReason = row.get<8>();
+  r.createdAt = row.get<9>();
+  r.updatedAt = row.get<10>();
+  r.expiresAt = row.get<11>();
+  r.messageJson = row.get<12>();
+  r.idempotencyKey = fromNullable(row.get<13>());
+  r.state = fromNullable(row.get<14>());
+  if (row.get<18>() != 0) r.state.reset();  // a consumed state no longer names the request
+  r.tokenType = row.get<15>();
+  r.tokenExpiresAt = row.get<16>();
+  r.completedBy = row.get<17>();
+  r.profilePending = row.get<19>() != 0;
+  return r;
+}
+
+const char* const kDeliveryColumns =
+    "request_id, sealed_body, status, attempts, next_attempt_at, last_http_status, last_error, updated_at";
+using DeliveryRow = Poco::Tuple<std::string, Poco::Data::BLOB, std::string, Poco::Int64, Poco::Int64, Poco::Int64,
+                                std::string, Poco::Int64>;
+
+Delivery toDelivery(const DeliveryRow& row) {
+  Delivery d;
+  d.requestId = row.get<0>();
+  d.sealedBody = fromBlob(row.get<1>());
+  d.status = row.get<2>();
+  d.attempts = static_cast<int>(row.get<3>());
+  d.nextAttemptAt = row.get<4>();
+  d.lastHttpStatus = static_cast<int>(row.get<5>());
+  d.lastError = row.get<6>();
+  d.updatedAt = row.get<7>();
+  return d;
+}
+
+const char* const kSubscriptionColumns = "id, url, sealed_secret, event_types, enabled, created_at, updated_at";
+using SubscriptionRow =
+    Poco::Tuple<std::string, std::string, Poco::Data::BLOB, std::string, Poco::Int64, Poco::Int64, Poco::Int64>;
+
+Subscription toSubscription(const SubscriptionRow& row) {
+  Subscription sub;
+  sub.id = row.get<0>();
+  sub.url = row.get<1>();
+  sub.sealedSecret = fromBlob(row.get<2>());
+  sub.eventTypes = json::decodeStringArray(row.get<3>());
+  sub.enabled = row.get<4>() != 0;
+  sub.createdAt = row.get<5>();
+  sub.updatedAt = row.get<6>();
+  return sub;
+}
+
+const char* const kWebhookColumns =
+    "id, subscription_id, event_seq, conversation_id, status, attempts, next_attempt_at, last_http_status, last_error,"
+    " updated_at";
+using WebhookRow = Poco::Tuple<Poco::Int64, std::string, Poco::Int64, std::string, std::string, Poco::Int64,
+                               Poco::Int64, Poco::Int64, std::string, Poco::Int64>;
+
+WebhookDelivery toWebhook(const WebhookRow& row) {
+  WebhookDelivery d;
+  d.id = row.get<0>();
+  d.subscriptionId = row.get<1>();
+  d.eventSeq = row.get<2>();
+  d.conversationId = row.get<3>();
+  d.status = row.get<4>();
+  d.attempts = static_cast<int>(row.get<5>());
+  d.nextAttemptAt = row.get<6>();
+  d.lastHttpStatus = static_cast<int>(row.get<7>());
+  d.lastError = row.get<8>();
+  d.updatedAt = row.get<9>();
+  return d;
+}
+
+const char* const kEventColumns = "seq, type, at, conversation_id, auth_request_id, data_json";
+using EventRow = Poco::Tuple<Poco::Int64, std::string, Poco::Int64, std::string, std::string, std::string>;
+
+Event toEvent(const EventRow& row) {
+  Event e;
+  e.seq = row.get<0>();
+  e.type = row.get<1>();
+  e.at = row.get<2>();
+  e.conversationId = row.get<3>();
+  e.authRequestId = row.get<4>();
+  e.dataJson = row.get<5>();
+  return e;
+}
+
+template <typename Row, typename Out, typename Convert>
+std::vector<Out> convertAll(const std::vector<Row>& rows, Convert convert) {
+  std::vector<Out> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(convert(row));
+  return out;
+}
+
+// SELECT <columns> FROM <table> <tail>, binding args (copied) to the tail's $1, $2, ...
+template <typename Row, typename... Args>
+std::vector<Row> selectRows(Session& session, const char* columns, const char* table, const std::string& tail,
+                            const Args&... args) {
+  std::vector<Row> rows;
+  Statement statement(session);
+  statement << (std::string("SELECT ") + columns + " FROM " + table + " " + tail), into(rows);
+  ((statement, bind(args)), ...);
+  statement.execute();
+  return rows;
+}
+
+template <typename Arg>
+std::optional<AuthRequest> selectOneRequest(Session& session, const char* where, const Arg& arg) {
+  auto rows = selectRows<RequestRow>(session, kRequestColumns, "auth_requests", where, arg);
+  if (rows.empty()) return std::nullopt;
+  return toRequest(rows.front());
+}
+
+// --- connections --------------------------------------------------------------------------------
+
+void registerConnectorOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
+}
+
+// Poco's SessionPool throws when every session is leased; callers here wait for one instead.
+class Sessions {
+ public:
+  explicit Sessions(const std::string& connectionString)
+      : pool_(Poco::Data::PostgreSQL::Connector::KEY, connectionString, 1, static_cast<int>(kMaxSessions),
+              kIdleSeconds) {}
+
+  template <typename F>
+  auto with(F&& f) -> decltype(f(std::declval<Session&>())) {
+    if (!slots_.try_acquire_for(kSessionWait)) {
+      throw std::runtime_error("store: every PostgreSQL connection stayed busy for 30 s");
+    }
+    ScopeExit release([&] { slots_.release(); });
+    // Destroyed before the slot is released: the connection goes back to the pool first (Poco
+    // rolls back a transaction left open and drops a connection that is no longer good).
+    Session session = pool_.get();
+    return f(session);
+  }
+
+ private:
+  Poco::Data::SessionPool pool_;
+  std::counting_semaphore<kMaxSessions> slots_{static_cast<std::ptrdiff_t>(kMaxSessions)};
+};
+
+// One PostgreSQL transaction per thread at a time: a nested transaction() would wait forever on
+// the advisory lock its own thread holds.
+thread_local bool tlsInTransaction = false;
+
+// --- the transaction ----------------------------------------------------------------------------
+
+class PostgresTransaction final : public Transaction {
+ public:
+  explicit PostgresTransaction(Session& session) : session_(session) {}
+
+  void end() { active_ = false; }
+  bool aborted() const { return aborted_; }
+
+  void putProvider(const Provider& p) override {
+    run("putProvider", [&] {
+      session_ << "INSERT INTO providers (id, name, authorization_url, token_url, userinfo_url, client_id,"
+                  " sealed_client_secret, scopes, enabled, profile_fields, created_at, updated_at, token_auth_method)"
+                  " VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::bigint <> 0 THEN COALESCE($8, ''::bytea) END,"
+                  " $9, $10, $11, $12, $13, $14)"
+                  " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+                  " authorization_url = excluded.authorization_url, token_url = excluded.token_url,"
+                  " userinfo_url = excluded.userinfo_url, client_id = excluded.client_id,"
+                  " sealed_client_secret = excluded.sealed_client_secret, scopes = excluded.scopes,"
+                  " enabled = excluded.enabled, profile_fields = excluded.profile_fields,"
+                  " created_at = excluded.created_at, updated_at = excluded.updated_at,"
+                  " token_auth_method = excluded.token_auth_method",
+          bind(text(p.id)), bind(text(p.name)), bind(text(p.authorizationUrl)), bind(text(p.tokenUrl)),
+          bind(text(p.userinfoUrl)), bind(text(p.clientId)), bind(Poco::Int64{p.sealedClientSecret ? 1 : 0}),
+          bind(toBlob(p.sealedClientSecret.value_or(std::string()))), bind(json::encodeStringArray(p.scopes)),
+          bind(Poco::Int64{p.enabled ? 1 : 0}), bind(json::encodeStringMap(p.profileFields)),
+          bind(Poco::Int64{p.createdAt}), bind(Poco::Int64{p.updatedAt}), bind(text(p.tokenAuthMethod)), now;
+    });
+  }
+
+  bool deleteProvider(const std::string& id) override {
+    return run("deleteProvider", [&] {
+      Statement statement(session_);
+      statement << "DELETE FROM providers WHERE id = $1", bind(text(id));
+      return statement.execute() > 0;
+    });
+  }
+
+  void recordCapabilities(const std::string& conversationId, const std::vector<std::string>& capabilities,
+                          std::int64_t at) override {
+    run("recordCapabilities", [&] {
+      session_ << "INSERT INTO conversations (conversation_id, capabilities, updated_at) VALUES ($1, $2, $3)"
+                  " ON CONFLICT (conversation_id) DO UPDATE SET capabilities = excluded.capabilities,"
+                  " updated_at = excluded.updated_at",
+          bind(text(conversationId)), bind(json::encodeStringArray(capabilities)), bind(Poco::Int64{at}), now;
+    });
+  }
+
+  bool insertInboundMessageId(const std::string& messageId, std::int64_t at) override {
+    return run("insertInboundMessageId", [&] {
+      Statement statement(session_);
+      statement << "INSERT INTO inbound_messages (message_id, received_at) VALUES ($1, $2)"
+                   " ON CONFLICT (message_id) DO NOTHING",
+          bind(text(messageId)), bind(Poco::Int64{at});
+      return statement.execute() > 0;
+    });
+  }
+
+  void insertRequest(const AuthRequest& r) override {
+    check();
+    // Under a savepoint, so a duplicate undoes only itself (as in SQLite) and the caller may
+    // carry on with the transaction. The statement outlives the rollback to the savepoint, so
+    // Poco can deallocate it in a usable transaction.
+    run("insertRequest", [&] { exec(session_, "SAVEPOINT bcauth_insert_request"); });
+    Statement statement(session_);
+    try {
+      statement << "INSERT INTO auth_requests (id, request_identifier, conversation_id, business_id, provider_id,"
+                   " flow, scopes, status, status_reason, created_at, updated_at, expires_at, message_json,"
+                   " idempotency_key, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+          bind(text(r.id)), bind(text(r.requestIdentifier)), bind(text(r.conversationId)), bind(text(r.businessId)),
+          bind(text(r.providerId)), bind(text(r.flow)), bind(json::encodeStringArray(r.scopes)), bind(text(r.status)),
+          bind(text(r.statusReason)), bind(Poco::Int64{r.createdAt}), bind(Poco::Int64{r.updatedAt}),
+          bind(Poco::Int64{r.expiresAt}), bind(text(r.messageJson)), bind(toNullable(text(r.idempotencyKey))),
+          bind(toNullable(text(r.state)));
+      statement.execute();
+    } catch (const Poco::Exception& e) {
+      rollbackToSavepoint();
+      if (isUniqueViolation(e)) throw DuplicateError("store: auth request already exists (" + e.displayText() + ")");
+      throw std::runtime_error("store: insertRequest: " + e.displayText());
+    } catch (...) {
+      rollbackToSavepoint();
+      throw;
+    }
+    run("insertRequest", [&] { exec(session_, "RELEASE SAVEPOINT bcauth_insert_request"); });
+  }
+
+  std::optional<AuthRequest> request(const std::string& id) override {
+    return run("request", [&] { return selectOneRequest(session_, "WHERE id = $1", text(id)); });
+  }
+
+  void updateRequestStatus(const std::string& id, const std::string& status, const std::string& reason,
+                           std::int64_t updatedAt) override {
+    const std::size_t changed = run("updateRequestStatus", [&] {
+      Statement statement(session_);
+      statement << "UPDATE auth_requests SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4",
+          bind(text(status)), bind(text(reason)), bind(Poco::Int64{updatedAt}), bind(text(id));
+      return statement.execute();
+    });
+    if (changed == 0) throw std::runtime_error("store: updateRequestStatus: no auth request " + id);
+  }
+
+  bool consumeState(const std::string& requestId) override {
+    return run("consumeState", [&] {
+      Statement statement(session_);
+      statement << "UPDATE auth_requests SET state_used = 1 WHERE id = $1 AND state IS NOT NULL AND state_used = 0",
+          bind(text(requestId));
+      return statement.execute() > 0;
+    });
+  }
+
+  void setCompletion(const std::string& id, const std::string& completedBy, const std::string& tokenType,
+                     std::int64_t tokenExpiresAt) override {
+    run("setCompletion", [&] {
+      session_ << "UPDATE auth_requests SET completed_by = $1, token_type = $2, token_expires_at = $3 WHERE id = $4",
+          bind(text(completedBy)), bind(text(tokenType)), bind(Poco::Int64{tokenExpiresAt}), bind(text(id)), now;
+    });
+  }
+
+  void setProfilePending(const std::string& id, bool pending) override {
+    run("setProfilePending", [&] {
+      session_ << "UPDATE auth_requests SET profile_pending = $1 WHERE id = $2", bind(Poco::Int64{pending ? 1 : 0}),
+          bind(text(id)), now;
+    });
+  }
+
+  void insertDelivery(const Delivery& d) override {
+    run("insertDelivery", [&] {
+      session_ << "INSERT INTO deliveries (request_id, sealed_body, status, attempts, next_attempt_at,"
+                  " last_http_status, last_error, updated_at) VALUES ($1, COALESCE($2, ''::bytea), $3, $4, $5, $6, $7, $8)",
+          bind(text(d.requestId)), bind(toBlob(d.sealedBody)), bind(text(d.status)), bind(Poco::Int64{d.attempts}),
+          bind(Poco::Int64{d.nextAttemptAt}), bind(Poco::Int64{d.lastHttpStatus}), bind(text(d.lastError)),
+          bind(Poco::Int64{d.updatedAt}), now;
+    });
+  }
+
+  void updateDelivery(const Delivery& d) override {
+    run("updateDelivery", [&] {
+      session_ << "UPDATE deliveries SET status = $1, attempts = $2, next_attempt_at = $3, last_http_status = $4,"
+                  " last_error = $5, updated_at = $6 WHERE request_id = $7",
+          bind(text(d.status)), bind(Poco::Int64{d.attempts}), bind(Poco::Int64{d.nextAttemptAt}),
+          bind(Poco::Int64{d.lastHttpStatus}), bind(text(d.lastError)), bind(Poco::Int64{d.updatedAt}),
+          bind(text(d.requestId)), now;
+    });
+  }
+
+  std::optional<Delivery> delivery(const std::string& requestId) override {
+    return run("delivery", [&]() -> std::optional<Delivery> {
+      auto rows = selectRows<DeliveryRow>(session_, kDeliveryColumns, "deliveries", "WHERE request_id = $1",
+                                          text(requestId));
+      if (rows.empty()) return std::nullopt;
+      return toDelivery(rows.front());
+    });
+  }
+
+  void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) override {
+    run("putSecret", [&] {
+      session_ << "INSERT INTO request_secrets (request_id, kind, sealed) VALUES ($1, $2, COALESCE($3, ''::bytea))"
+                  " ON CONFLICT (request_id, kind) DO UPDATE SET sealed = excluded.sealed",
+          bind(text(requestId)), bind(text(kind)), bind(toBlob(sealed)), now;
+    });
+  }
+
+  void deleteSecret(const std::string& requestId, const std::string& kind) override {
+    run("deleteSecret", [&] {
+      session_ << "DELETE FROM request_secrets WHERE request_id = $1 AND kind = $2", bind(text(requestId)),
+          bind(text(kind)), now;
+    });
+  }
+
+  std::int64_t appendEvent(const Event& e) override {
+    return run("appendEvent", [&] {
+      // The seq is drawn under the write lock this transaction holds, so seqs commit in order.
+      Poco::Int64 seq = 0;
+      session_ << "INSERT INTO events (type, at, conversation_id, auth_request_id, data_json)"
+                  " VALUES ($1, $2, $3, $4, $5) RETURNING seq",
+          bind(text(e.type)), bind(Poco::Int64{e.at}), bind(text(e.conversationId)), bind(text(e.authRequestId)),
+          bind(text(e.dataJson)), into(seq), now;
+      // Fan out to the subscriptions that want this type, in the same transaction: an event
+      // and its webhook deliveries exist together or not at all. The types are matched in C++
+      // with the same decoder as SQLite, so both stores agree on every byte.
+      std::vector<Poco::Tuple<std::string, std::string>> subscribed;
+      session_ << "SELECT id, event_types FROM subscriptions WHERE enabled <> 0 ORDER BY id", into(subscribed), now;
+      for (const auto& row : subscribed) {
+        const auto types = json::decodeStringArray(row.get<1>());
+        if (!types.empty() && std::find(types.begin(), types.end(), e.type) == types.end()) continue;
+        session_ << "INSERT INTO webhook_deliveries (subscription_id, event_seq, conversation_id, status, attempts,"
+                    " next_attempt_at, last_http_status, last_error, updated_at)"
+                    " VALUES ($1, $2, $3, 'pending', 0, $4, 0, '', $4)",
+            bind(row.get<0>()), bind(seq), bind(e.conversationId), bind(Poco::Int64{e.at}), now;
+      }
+      return std::int64_t{seq};
+    });
+  }
+
+  void putSubscription(const Subscription& sub) override {
+    run("putSubscription", [&] {
+      session_ << "INSERT INTO subscriptions (id, url, sealed_secret, event_types, enabled, created_at, updated_at)"
+                  " VALUES ($1, $2, COALESCE($3, ''::bytea), $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET"
+                  " url = excluded.url, sealed_secret = excluded.sealed_secret, event_types = excluded.event_types,"
+                  " enabled = excluded.enabled, created_at = excluded.created_at, updated_at = excluded.updated_at",
+          bind(text(sub.id)), bind(text(sub.url)), bind(toBlob(sub.sealedSecret)),
+          bind(json::encodeStringArray(sub.eventTypes)), bind(Poco::Int64{sub.enabled ? 1 : 0}),
+          bind(Poco::Int64{sub.createdAt}), bind(Poco::Int64{sub.updatedAt}), now;
+    });
+  }
+
+  bool deleteSubscription(const std::string& id) override {
+    return run("deleteSubscription", [&] {
+      Statement statement(session_);
+      statement << "DELETE FROM subscriptions WHERE id = $1", bind(text(id));
+      return statement.execute() > 0;
+    });
+  }
+
+  std::optional<WebhookDelivery> webhookDelivery(std::int64_t id) override {
+    return run("webhookDelivery", [&]() -> std::optional<WebhookDelivery> {
+      auto rows =
+          selectRows<WebhookRow>(session_, kWebhookColumns, "webhook_deliveries", "WHERE id = $1", Poco::Int64{id});
+      if (rows.empty()) return std::nullopt;
+      return toWebhook(rows.front());
+    });
+  }
+
+  void updateWebhookDelivery(const WebhookDelivery& d) override {
+    run("updateWebhookDelivery", [&] {
+      session_ << "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3,"
+                  " last_http_status = $4, last_error = $5, updated_at = $6 WHERE id = $7",
+          bind(text(d.status)), bind(Poco::Int64{d.attempts}), bind(Poco::Int64{d.nextAttemptAt}),
+          bind(Poco::Int64{d.lastHttpStatus}), bind(text(d.lastError)), bind(Poco::Int64{d.updatedAt}),
+          bind(Poco::Int64{d.id}), now;
+    });
+  }
+
+ private:
+  void check() const {
+    if (!active_) throw std::logic_error("store: Transaction used after its transaction() call ended");
+  }
+
+  // Runs one statement (or a few) of this transaction. A database error aborts the PostgreSQL
+  // transaction, so it is remembered: the transaction can then only roll back.
+  template <typename F>
+  auto run(const char* what, F&& f) -> decltype(f()) {
+    check();
+    if (aborted_) {
+      throw std::runtime_error(std::string("store: ") + what +
+                               ": an earlier statement of this transaction failed; it can only roll back");
+    }
+    try {
+      return f();
+    } catch (const Poco::Exception& e) {
+      aborted_ = true;
+      throw std::runtime_error(std::string("store: ") + what + ": " + e.displayText());
+    }
+  }
+
+  void rollbackToSavepoint() {
+    try {
+      exec(session_, "ROLLBACK TO SAVEPOINT bcauth_insert_request");
+      exec(session_, "RELEASE SAVEPOINT bcauth_insert_request");
+    } catch (...) {
+      aborted_ = true;
+    }
+  }
+
+  Session& session_;
+  bool active_ = true;
+  bool aborted_ = false;
+};
+
+// --- the store ----------------------------------------------------------------------------------
+
+class PostgresStore final : public Store {
+ public:
+  // Throws Poco::Exception or std::runtime_error; openPostgresStore adds context.
+  explicit PostgresStore(const std::string& connectionString) : sessions_(connectionString) { migrate(); }
+
+  void transaction(const std::function<void(Transaction&)>& fn) override {
+    if (tlsInTransaction) {
+      throw std::logic_error("store: transaction() called inside a transaction on the same thread");
+    }
+    std::lock_guard<std::mutex> lock(writeMutex_);
+    tlsInTransaction = true;
+    ScopeExit clearFlag([] { tlsInTransaction = false; });
+
+    sessions_.with([&](Session& session) {
+      guarded("begin", [&] { session.begin(); });
+      PostgresTransaction tx(session);
+      try {
+        // Serialises write transactions across every process sharing the database; released
+        // by COMMIT or ROLLBACK.
+        guarded("lock", [&] { exec(session, std::string("SELECT pg_advisory_xact_lock(") + kWriteLockKey + ")"); });
+        fn(tx);
+        tx.end();
+        if (tx.aborted()) {
+          throw std::runtime_error("store: the transaction was aborted by a failed statement and rolled back");
+        }
+        guarded("commit", [&] { session.commit(); });
+      } catch (...) {
+        tx.end();
+        rollbackQuietly(session);
+        throw;
+      }
+    });
+  }
+
+  bool ping() override {
+    try {
+      return sessions_.with([](Session& s) {
+        int one = 0;
+        s << "SELECT 1", into(one), now;
+        return one == 1;
+      });
+    } catch (...) {
+      return false;
+    }
+  }
+
+  std::optional<Provider> provider(const std::string& id) override {
+    return read("provider", [&](Session& s) -> std::optional<Provider> {
+      auto rows = selectRows<ProviderRow>(s, kProviderColumns, "providers", "WHERE id = $1", text(id));
+      if (rows.empty()) return std::nullopt;
+      return toProvider(rows.front());
+    });
+  }
+
+  std::vector<Provider> providers(bool enabledOnly) override {
+    return read("providers", [&](Session& s) {
+      auto rows = selectRows<ProviderRow>(s, kProviderColumns, "providers",
+                                          enabledOnly ? "WHERE enabled <> 0 ORDER BY id" : "ORDER BY id");
+      return convertAll<ProviderRow, Provider>(rows, toProvider);
+    });
+  }
+
+  std::optional<std::vector<std::string>> capabilities(const std::string& conversationId) override {
+    return read("capabilities", [&](Session& s) -> std::optional<std::vector<std::string>> {
+      std::vector<std::string> values;
+      s << "SELECT capabilities FROM conversations WHERE conversation_id = $1", bind(text(conversationId)),
+          into(values), now;
+      if (values.empty()) return std::nullopt;
+      return json::decodeStringArray(values.front());
+    });
+  }
+
+  std::optional<AuthRequest> request(const std::string& id) override {
+    return read("request", [&](Session& s) { return selectOneRequest(s, "WHERE id = $1", text(id)); });
+  }
+
+  std::optional<AuthRequest> requestByIdentifier(const std::string& requestIdentifier) override {
+    return read("requestByIdentifier", [&](Session& s) {
+      return selectOneRequest(s, "WHERE request_identifier = $1", text(requestIdentifier));
+    });
+  }
+
+  std::optional<AuthRequest> requestByIdempotencyKey(const std::string& key) override {
+    return read("requestByIdempotencyKey",
+                [&](Session& s) { return selectOneRequest(s, "WHERE idempotency_key = $1", text(key)); });
+  }
+
+  std::optional<AuthRequest> requestByState(const std::string& state) override {
+    return read("requestByState", [&](Session& s) { return selectOneRequest(s, "WHERE state = $1", text(state)); });
+  }
+
+  std::optional<std::string> secret(const std::string& requestId, const std::string& kind) override {
+    return read("secret", [&](Session& s) -> std::optional<std::string> {
+      std::vector<Poco::Data::BLOB> values;
+      s << "SELECT sealed FROM request_secrets WHERE request_id = $1 AND kind = $2", bind(text(requestId)),
+          bind(text(kind)), into(values), now;
+      if (values.empty()) return std::nullopt;
+      return fromBlob(values.front());
+    });
+  }
+
+  std::vector<Event> events(std::int64_t afterSeq, std::size_t limit) override {
+    return read("events", [&](Session& s) {
+      return convertAll<EventRow, Event>(
+          selectRows<EventRow>(s, kEventColumns, "events", "WHERE seq > $1 ORDER BY seq LIMIT $2",
+                               Poco::Int64{afterSeq}, toLimit(limit)),
+          toEvent);
+    });
+  }
+
+  std::vector<Event> conversationEvents(const std::string& conversationId, std::int64_t afterSeq,
+                                        std::size_t limit) override {
+    return read("conversationEvents", [&](Session& s) {
+      return convertAll<EventRow, Event>(
+          selectRows<EventRow>(s, kEventColumns, "events",
+                               "WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", text(conversationId),
+                               Poco::Int64{afterSeq}, toLimit(limit)),
+          toEvent);
+    });
+  }
+
+  std::vector<AuthRequest> expiredPending(std::int64_t nowMs, std::size_t limit) override {
+    return read("expiredPending", [&](Session& s) {
+      auto rows = selectRows<RequestRow>(s, kRequestColumns, "auth_requests",
+                                         "WHERE status = $1 AND expires_at <= $2 ORDER BY expires_at, created_at, id"
+                                         " LIMIT $3",
+                                         std::string(status::kPending), Poco::Int64{nowMs}, toLimit(limit));
+      return convertAll<RequestRow, AuthRequest>(rows, toRequest);
+    });
+  }
+
+  std::int64_t pendingCount() override {
+    return read("pendingCount", [&](Session& s) {
+      Poco::Int64 count = 0;
+      s << "SELECT COUNT(*) FROM auth_requests WHERE status = $1", bind(std::string(status::kPending)), into(count),
+          now;
+      return std::int64_t{count};
+    });
+  }
+
+  std::optional<Delivery> delivery(const std::string& requestId) override {
+    return read("delivery", [&](Session& s) -> std::optional<Delivery> {
+      auto rows = selectRows<DeliveryRow>(s, kDeliveryColumns, "deliveries", "WHERE request_id = $1", text(requestId));
+      if (rows.empty()) return std::nullopt;
+      return toDelivery(rows.front());
+    });
+  }
+
+  std::vector<AuthRequest> profilePending(std::size_t limit) override {
+    return read("profilePending", [&](Session& s) {
+      auto rows = selectRows<RequestRow>(s, kRequestColumns, "auth_requests",
+                                         "WHERE profile_pending = 1 ORDER BY updated_at, id LIMIT $1", toLimit(limit));
+      return convertAll<RequestRow, AuthRequest>(rows, toRequest);
+    });
+  }
+
+  std::optional<Subscription> subscription(const std::string& id) override {
+    return read("subscription", [&](Session& s) -> std::optional<Subscription> {
+      auto rows = selectRows<SubscriptionRow>(s, kSubscriptionColumns, "subscriptions", "WHERE id = $1", text(id));
+      if (rows.empty()) return std::nullopt;
+      return toSubscription(rows.front());
+    });
+  }
+
+  std::vector<Subscription> subscriptions() override {
+    return read("subscriptions", [&](Session& s) {
+      auto rows = selectRows<SubscriptionRow>(s, kSubscriptionColumns, "subscriptions", "ORDER BY id");
+      return convertAll<SubscriptionRow, Subscription>(rows, toSubscription);
+    });
+  }
+
+  std::vector<WebhookDelivery> dueWebhookDeliveries(std::int64_t nowMs, std::size_t limit) override {
+    return read("dueWebhookDeliveries", [&](Session& s) {
+      auto rows = selectRows<WebhookRow>(
+          s, kWebhookColumns, "webhook_deliveries d",
+          "WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e"
+          " WHERE e.status = 'pending' AND e.subscription_id = d.subscription_id"
+          " AND e.conversation_id = d.conversation_id AND e.event_seq < d.event_seq)"
+          " ORDER BY d.event_seq, d.id LIMIT $2",
+          Poco::Int64{nowMs}, toLimit(limit));
+      return convertAll<WebhookRow, WebhookDelivery>(rows, toWebhook);
+    });
+  }
+
+  std::vector<WebhookDelivery> deadWebhookDeliveries(std::size_t limit) override {
+    return read("deadWebhookDeliveries", [&](Session& s) {
+      auto rows = selectRows<WebhookRow>(s, kWebhookColumns, "webhook_deliveries",
+                                         "WHERE status = 'dead' ORDER BY updated_at DESC, id DESC LIMIT $1",
+                                         toLimit(limit));
+      return convertAll<WebhookRow, WebhookDelivery>(rows, toWebhook);
+    });
+  }
+
+  std::optional<Event> event(std::int64_t seq) override {
+    return read("event", [&](Session& s) -> std::optional<Event> {
+      auto rows = selectRows<EventRow>(s, kEventColumns, "events", "WHERE seq = $1", Poco::Int64{seq});
+      if (rows.empty()) return std::nullopt;
+      return toEvent(rows.front());
+    });
+  }
+
+  std::vector<Delivery> dueDeliveries(std::int64_t nowMs, std::size_t limit) override {
+    return read("dueDeliveries", [&](Session& s) {
+      auto rows = selectRows<DeliveryRow>(s, kDeliveryColumns, "deliveries",
+                                          "WHERE status = 'pending' AND next_attempt_at <= $1"
+                                          " ORDER BY next_attempt_at, request_id LIMIT $2",
+                                          Poco::Int64{nowMs}, toLimit(limit));
+      return convertAll<DeliveryRow, Delivery>(rows, toDelivery);
+    });
+  }
+
+ private:
+  template <typename F>
+  auto read(const char* what, F&& f) -> decltype(f(std::declval<Session&>())) {
+    return guarded(what, [&] { return sessions_.with(f); });
+  }
+
+  static void rollbackQuietly(Session& session) noexcept {
+    try {
+      session.rollback();
+    } catch (...) {
+      // After a failed COMMIT PostgreSQL has already rolled back; if the connection broke, the
+      // pool drops it (and the server rolls back).
+      try {
+        session.close();
+      } catch (...) {
+      }
+    }
+  }
+
+  // Applies the migrations the database lacks, each in its own transaction, all under a
+  // session-level advisory lock so that processes starting together apply each one once.
+  void migrate() {
+    sessions_.with([&](Session& session) {
+      const auto& all = migrations();
+      exec(session, std::string("SELECT pg_advisory_lock(") + kMigrationLockKey + ")");
+      ScopeExit unlock([&] {
+        try {
+          exec(session, std::string("SELECT pg_advisory_unlock(") + kMigrationLockKey + ")");
+        } catch (...) {
+          // The lock must not outlive this call on a pooled connection: closing it releases it.
+          try {
+            session.close();
+          } catch (...) {
+          }
+        }
+      });
+      // Not CREATE TABLE IF NOT EXISTS: its NOTICE would go to stderr (libpq's default).
+      bool haveVersions = false;
+      session << "SELECT to_regclass('schema_version') IS NOT NULL", into(haveVersions), now;
+      if (!haveVersions) exec(session, "CREATE TABLE schema_version (version BIGINT PRIMARY KEY NOT NULL)");
+      for (std::size_t i = 0; i < all.size(); ++i) {
+        const auto target = static_cast<Poco::Int64>(i + 1);
+        try {
+          session.begin();
+          Poco::Int64 current = 0;
+          session << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(current), now;
+          if (current > static_cast<Poco::Int64>(all.size())) {
+            throw std::runtime_error("the database schema is version " + std::to_string(current) +
+                                     ", newer than this bcauth knows (" + std::to_string(all.size()) + ")");
+          }
+          if (current < target) {
+            for (const auto& sql : all[i]) exec(session, sql);
+            session << "INSERT INTO schema_version (version) VALUES ($1)", bind(target), now;
+          }
+          session.commit();
+        } catch (const Poco::Exception& e) {
+          rollbackQuietly(session);
+          throw std::runtime_error("migration " + std::to_string(target) + ": " + e.displayText());
+        } catch (...) {
+          rollbackQuietly(session);
+          throw;
+        }
+      }
+    });
+  }
+
+  Sessions sessions_;
+  std::mutex writeMutex_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> openPostgresStore(const std::string& connectionString) {
+  if (connectionString.empty()) throw std::invalid_argument("store: the PostgreSQL connection string is empty");
+  registerConnectorOnce();
+  // The connection string may hold a password: it never goes into a message.
+  try {
+    return std::make_unique<PostgresStore>(connectionString);
+  } catch (const Poco::Exception& e) {
+    throw std::runtime_error("store: cannot open the PostgreSQL store: " + e.displayText());
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("store: cannot open the PostgreSQL store: ") + e.what());
+  }
+}
+
+}  // namespace bcauth::store

@@ -1,0 +1,185 @@
+// Two bcauth instances on one PostgreSQL database, as operators run them behind a load balancer.
+// Runs when BCAUTH_TEST_POSTGRES_URL names a database (scripts/with-postgres sets it; so does
+// scripts/test); otherwise every case says it was skipped.
+#define BOOST_TEST_MODULE multi_instance
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <set>
+#include <thread>
+
+#include <Poco/Data/Session.h>
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/TemporaryFile.h>
+
+#include "bcauth/base64.h"
+#include "bcauth/crypto.h"
+#include "server_harness.h"
+#include "service/auth_service.h"
+
+using namespace bcauth;
+using bcauth::test::TestServer;
+
+namespace {
+
+std::string postgresUrl() {
+  const char* url = std::getenv("BCAUTH_TEST_POSTGRES_URL");
+  return url == nullptr ? std::string() : std::string(url);
+}
+
+// A clean database for each case.
+void resetDatabase(const std::string& url) {
+  Poco::Data::PostgreSQL::Connector::registerConnector();
+  Poco::Data::Session session("PostgreSQL", url);
+  session << "DROP SCHEMA public CASCADE", Poco::Data::Keywords::now;
+  session << "CREATE SCHEMA public", Poco::Data::Keywords::now;
+}
+
+struct Pair {
+  std::string url = postgresUrl();
+  std::string masterKey = crypto::base64Encode(crypto::randomBytes(32));
+  std::unique_ptr<TestServer> a, b;
+
+  Pair() {
+    resetDatabase(url);
+    a = std::make_unique<TestServer>(settings());
+    b = std::make_unique<TestServer>(settings());
+    BOOST_REQUIRE_EQUAL(a->call("PUT", "/v1/providers/idp",
+                                R"({"name":"IdP","authorizationUrl":"https://i.example/a","tokenUrl":"https://i.example/t","clientId":"c","scopes":["openid"]})")
+                            .status,
+                        200);
+  }
+
+  app::Settings settings() {
+    auto s = bcauth::test::testSettings(TestServer::freshDir());
+    s.databaseUrl = url;
+    s.masterKey = masterKey;  // the instances share the master key, as they share the data
+    return s;
+  }
+};
+
+std::string reply(const std::string& conversation, const std::string& requestIdentifier, const std::string& token,
+                  const std::string& id) {
+  return R"({"id":")" + id + R"(","type":"interactive","sourceId":")" + conversation +
+         R"(","destinationId":"biz","interactiveData":{"data":{"requestIdentifier":")" + requestIdentifier +
+         R"(","authenticate":{"status":"authenticated","token":")" + token + R"("}}}})";
+}
+
+int count(const TestServer& server, const std::string& type) {
+  const auto events = server.call("GET", "/v1/events?limit=1000").json()->getArray("events");
+  int n = 0;
+  for (std::size_t i = 0; i < events->size(); ++i) n += events->getObject(static_cast<unsigned>(i))->getValue<std::string>("type") == type;
+  return n;
+}
+
+#define REQUIRE_POSTGRES()                                                                    \
+  if (postgresUrl().empty()) {                                                                \
+    BOOST_TEST_MESSAGE("skipped: BCAUTH_TEST_POSTGRES_URL is not set (run under scripts/with-postgres)"); \
+    return;                                                                                   \
+  }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(created_on_a_completed_through_b) {
+  REQUIRE_POSTGRES();
+  Pair pair;
+  auto created = pair.a->call("POST", "/v1/auth-requests",
+                              R"({"conversationId":"urn:mbid:x","businessId":"biz","providerId":"idp","flow":"legacy"})");
+  BOOST_REQUIRE_EQUAL(created.status, 201);
+  const auto body = created.json();
+  const std::string key = body->getObject("message")->getObject("interactiveData")->getObject("data")
+                              ->getObject("authenticate")->getObject("oauth2")->getValue<std::string>("responseEncryptionKey");
+  const std::string token = crypto::encrypt(crypto::PublicKey::fromBase64(key).value(), "cross-instance").value();
+  BOOST_TEST(pair.b->deliver(reply("urn:mbid:x", body->getValue<std::string>("requestIdentifier"), token, crypto::randomUuid())).status == 200);
+  auto fromA = pair.a->call("GET", "/v1/auth-requests/" + body->getValue<std::string>("id") + "/token");
+  BOOST_REQUIRE_EQUAL(fromA.status, 200);
+  BOOST_TEST(fromA.json()->getValue<std::string>("accessToken") == "cross-instance");
+}
+
+BOOST_AUTO_TEST_CASE(one_reply_to_both_instances_succeeds_once) {
+  REQUIRE_POSTGRES();
+  Pair pair;
+  auto created = pair.a->call("POST", "/v1/auth-requests",
+                              R"({"conversationId":"urn:mbid:y","businessId":"biz","providerId":"idp","flow":"legacy"})").json();
+  const std::string key = created->getObject("message")->getObject("interactiveData")->getObject("data")
+                              ->getObject("authenticate")->getObject("oauth2")->getValue<std::string>("responseEncryptionKey");
+  const std::string token = crypto::encrypt(crypto::PublicKey::fromBase64(key).value(), "once").value();
+  const std::string message = reply("urn:mbid:y", created->getValue<std::string>("requestIdentifier"), token, crypto::randomUuid());
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 40; ++i) {
+    threads.emplace_back([&, i] {
+      if ((i % 2 ? *pair.a : *pair.b).deliver(message).status == 200) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(ok.load() == 40);
+  BOOST_TEST(count(*pair.a, "auth.succeeded") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(sweeps_on_both_instances_never_duplicate) {
+  REQUIRE_POSTGRES();
+  resetDatabase(postgresUrl());
+  auto first = store::openPostgresStore(postgresUrl());
+  auto second = store::openPostgresStore(postgresUrl());
+  std::atomic<std::int64_t> now{1'700'000'000'000};
+  const auto sealer = crypto::Sealer::fromBase64Key(crypto::base64Encode(crypto::randomBytes(32))).value();
+  service::ServiceConfig config;
+  config.gateway.baseUrl.clear();
+  service::AuthService a(*first, sealer, config, [&] { return now.load(); });
+  service::AuthService b(*second, sealer, config, [&] { return now.load(); });
+  Poco::JSON::Parser parser;
+  BOOST_REQUIRE(a.putProvider("idp", parser.parse(R"({"name":"IdP","authorizationUrl":"https://i.example/a","tokenUrl":"https://i.example/t","clientId":"c","scopes":["openid"]})")
+                                         .extract<Poco::JSON::Object::Ptr>())
+                    .isOk());
+  for (int i = 0; i < 20; ++i) {
+    parser.reset();
+    auto body = parser.parse(R"({"conversationId":"urn:mbid:z)" + std::to_string(i) +
+                             R"(","businessId":"b","providerId":"idp","flow":"legacy"})")
+                    .extract<Poco::JSON::Object::Ptr>();
+    BOOST_REQUIRE((i % 2 ? a : b).createRequest(body, std::nullopt).isOk());
+  }
+  now += 901'000;
+  std::atomic<int> expired{0};
+  std::thread left([&] { expired += a.expireDue(); });
+  std::thread right([&] { expired += b.expireDue(); });
+  left.join();
+  right.join();
+  BOOST_TEST(expired.load() == 20);
+  int events = 0;
+  for (const auto& e : first->events(0, 1000)) events += e.type == "auth.expired";
+  BOOST_TEST(events == 20);
+}
+
+BOOST_AUTO_TEST_CASE(readers_see_a_strictly_increasing_gap_free_feed) {
+  REQUIRE_POSTGRES();
+  Pair pair;
+  std::atomic<bool> done{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 25; ++i) {
+        (w % 2 ? *pair.a : *pair.b)
+            .deliver(R"({"id":")" + crypto::randomUuid() + R"(","type":"text","sourceId":"urn:mbid:feed","destinationId":"biz"})", "AUTH");
+      }
+    });
+  }
+  std::vector<std::int64_t> seen;
+  std::int64_t after = 0;
+  std::thread reader([&] {
+    while (!done || seen.size() < 100) {
+      const auto batch = pair.a->call("GET", "/v1/events?limit=1000&after=" + std::to_string(after)).json();
+      const auto events = batch->getArray("events");
+      for (std::size_t i = 0; i < events->size(); ++i) seen.push_back(events->getObject(static_cast<unsigned>(i))->getValue<std::int64_t>("seq"));
+      after = batch->getValue<std::int64_t>("next");
+      if (done && events->size() == 0) break;
+    }
+  });
+  for (auto& t : writers) t.join();
+  done = true;
+  reader.join();
+  BOOST_REQUIRE_EQUAL(seen.size(), 100u);
+  for (std::size_t i = 1; i < seen.size(); ++i) BOOST_TEST(seen[i] == seen[i - 1] + 1);
+}
