@@ -183,3 +183,37 @@ BOOST_AUTO_TEST_CASE(readers_see_a_strictly_increasing_gap_free_feed) {
   BOOST_REQUIRE_EQUAL(seen.size(), 100u);
   for (std::size_t i = 1; i < seen.size(); ++i) BOOST_TEST(seen[i] == seen[i - 1] + 1);
 }
+
+#include "service/rekey.h"
+
+BOOST_AUTO_TEST_CASE(rekey_on_postgres) {
+  REQUIRE_POSTGRES();
+  resetDatabase(postgresUrl());
+  auto db = store::openPostgresStore(postgresUrl());
+  const auto oldKey = crypto::Sealer::fromBase64Key(crypto::base64Encode(crypto::randomBytes(32))).value();
+  const auto newKey = crypto::Sealer::fromBase64Key(crypto::base64Encode(crypto::randomBytes(32))).value();
+  service::ServiceConfig config;
+  config.gateway.baseUrl.clear();
+  config.allowHttpLoopbackProviders = true;
+  service::AuthService svc(*db, oldKey, config, [] { return std::int64_t{1'700'000'000'000}; });
+  Poco::JSON::Parser parser;
+  BOOST_REQUIRE(svc.putProvider("idp", parser.parse(R"({"name":"IdP","authorizationUrl":"https://i.example/a","tokenUrl":"https://i.example/t","clientId":"c","clientSecret":"pg-secret","scopes":["openid"]})")
+                                           .extract<Poco::JSON::Object::Ptr>())
+                    .isOk());
+  parser.reset();
+  BOOST_REQUIRE(svc.putWebhook("desk", parser.parse(R"({"url":"http://127.0.0.1:9/h","secret":"webhook-secret-0123456789"})")
+                                           .extract<Poco::JSON::Object::Ptr>())
+                    .isOk());
+  parser.reset();
+  BOOST_REQUIRE(svc.createRequest(parser.parse(R"({"conversationId":"c","businessId":"b","providerId":"idp","flow":"legacy"})")
+                                      .extract<Poco::JSON::Object::Ptr>(),
+                                  std::nullopt)
+                    .isOk());
+  BOOST_TEST(!service::rekey(*db, newKey, newKey).isOk());  // the wrong old key changes nothing
+  const auto count = service::rekey(*db, oldKey, newKey);
+  BOOST_REQUIRE(count.isOk());
+  BOOST_TEST(*count == 3);  // provider secret, webhook secret, request private key
+  for (const auto& value : db->sealedValues()) BOOST_TEST(!oldKey.unseal(value.sealed, "x").isOk());
+  const auto provider = db->provider("idp");
+  BOOST_TEST(std::string(newKey.unseal(*provider->sealedClientSecret, service::sealContext("provider", "idp"))->view()) == "pg-secret");
+}

@@ -22,6 +22,8 @@
 #include "bcauth/outcome.h"
 #include "bcauth/protocol.h"
 #include "bcauth/schema.h"
+#include "service/rekey.h"
+#include "store/store.h"
 
 namespace bcauth::app {
 namespace {
@@ -37,6 +39,7 @@ Commands:
   build       print an outbound authenticate message (legacy or v2)
   validate    check a payload against the matching JSON Schema
   inspect     parse an inbound reply and print the outcome bcauth maps it to
+  rekey       re-seal every stored secret under a new master key
   serve       run the HTTP server (see `bcauth serve --help`)
   replay      send payloads to a running server as Apple's gateway would
   demo        run both flows end to end against local doubles and print the timelines
@@ -203,6 +206,35 @@ int build(const ParsedArgs& args, std::ostream& out, std::ostream&) {
   return kExitOk;
 }
 
+// --- rekey ----------------------------------------------------------------------
+
+std::string readKey(const ParsedArgs& args, const std::string& name) {
+  const auto file = args.value(name + "-file");
+  if (!file) throw UsageError("--" + name + "-file is required");
+  std::string text = readFile(*file);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+int rekeyCommand(const ParsedArgs& args, std::ostream& out, std::ostream&) {
+  std::string oldText = readKey(args, "old-key");
+  std::string newText = readKey(args, "new-key");
+  auto from = crypto::Sealer::fromBase64Key(oldText);
+  auto to = crypto::Sealer::fromBase64Key(newText);
+  crypto::cleanse(oldText.data(), oldText.size());
+  crypto::cleanse(newText.data(), newText.size());
+  if (!from) throw BadInput("old key: " + from.status().message());
+  if (!to) throw BadInput("new key: " + to.status().message());
+  const auto databaseUrl = args.value("database-url");
+  const auto dataDir = args.value("data-dir");
+  if (databaseUrl.has_value() == dataDir.has_value()) throw UsageError("give exactly one of --data-dir or --database-url");
+  auto store = databaseUrl ? store::openPostgresStore(*databaseUrl) : store::openSqliteStore(*dataDir);
+  auto count = service::rekey(*store, *from, *to);
+  if (!count) throw BadInput(count.status().message());
+  out << "re-sealed " << *count << " values under the new master key\n";
+  return kExitOk;
+}
+
 // --- validate -----------------------------------------------------------------
 
 int validateCommand(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
@@ -331,6 +363,13 @@ const std::vector<Command>& commands() {
        "\"JSON-POINTER: message\" on stdout and a summary line on stderr, exit 1.\n",
        {{"schema"}},
        validateCommand},
+      {"rekey",
+       "Usage: bcauth rekey --old-key-file FILE --new-key-file FILE (--data-dir DIR | --database-url URL)\n"
+       "Rotates the master key: opens every sealed value (provider and webhook secrets, request keys and\n"
+       "tokens, messages queued for Apple) with the old key and seals it with the new one, in one\n"
+       "transaction — all or nothing. Stop every bcauth instance first, then start them with the new key.\n",
+       {{"old-key-file"}, {"new-key-file"}, {"data-dir"}, {"database-url"}},
+       rekeyCommand},
       {"inspect",
        "Usage: bcauth inspect FILE [--private-key KEY | --private-key-file FILE] [--capabilities LIST] [--compact]\n"
        "Parses an inbound message from Apple (JSON, as delivered after gunzip) and prints its envelope,\n"

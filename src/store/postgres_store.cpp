@@ -645,6 +645,25 @@ class PostgresTransaction final : public Transaction {
     });
   }
 
+  void replaceSealed(const SealedValue& value) override {
+    
+    run("replaceSealed", [&] {
+      const auto blob = toBlob(value.sealed);
+      if (value.table == "providers") {
+        session_ << "UPDATE providers SET sealed_client_secret = COALESCE($1, ''::bytea) WHERE id = $2", bind(blob), bind(text(value.id)), now;
+      } else if (value.table == "request_secrets") {
+        session_ << "UPDATE request_secrets SET sealed = COALESCE($1, ''::bytea) WHERE request_id = $2 AND kind = $3", bind(blob),
+            bind(text(value.id)), bind(text(value.kind)), now;
+      } else if (value.table == "deliveries") {
+        session_ << "UPDATE deliveries SET sealed_body = COALESCE($1, ''::bytea) WHERE request_id = $2", bind(blob), bind(text(value.id)), now;
+      } else if (value.table == "subscriptions") {
+        session_ << "UPDATE subscriptions SET sealed_secret = COALESCE($1, ''::bytea) WHERE id = $2", bind(blob), bind(text(value.id)), now;
+      } else {
+        throw std::invalid_argument("store: replaceSealed: unknown table " + value.table);
+      }
+    });
+  }
+
   void putSubscription(const Subscription& sub) override {
     run("putSubscription", [&] {
       session_ << "INSERT INTO subscriptions (id, url, sealed_secret, event_types, enabled, created_at, updated_at)"
@@ -867,6 +886,25 @@ class PostgresStore final : public Store {
       auto rows = selectRows<DeliveryRow>(s, kDeliveryColumns, "deliveries", "WHERE request_id = $1", text(requestId));
       if (rows.empty()) return std::nullopt;
       return toDelivery(rows.front());
+    });
+  }
+
+  std::vector<SealedValue> sealedValues() override {
+    return read("sealedValues", [&](Session& s) {
+      std::vector<SealedValue> out;
+      std::vector<Poco::Tuple<std::string, Poco::Data::BLOB>> pairs;
+      s << "SELECT id, sealed_client_secret FROM providers WHERE sealed_client_secret IS NOT NULL", into(pairs), now;
+      for (const auto& row : pairs) out.push_back({"providers", row.get<0>(), "", fromBlob(row.get<1>())});
+      pairs.clear();
+      s << "SELECT request_id, sealed_body FROM deliveries", into(pairs), now;
+      for (const auto& row : pairs) out.push_back({"deliveries", row.get<0>(), "", fromBlob(row.get<1>())});
+      pairs.clear();
+      s << "SELECT id, sealed_secret FROM subscriptions", into(pairs), now;
+      for (const auto& row : pairs) out.push_back({"subscriptions", row.get<0>(), "", fromBlob(row.get<1>())});
+      std::vector<Poco::Tuple<std::string, std::string, Poco::Data::BLOB>> secrets;
+      s << "SELECT request_id, kind, sealed FROM request_secrets", into(secrets), now;
+      for (const auto& row : secrets) out.push_back({"request_secrets", row.get<0>(), row.get<1>(), fromBlob(row.get<2>())});
+      return out;
     });
   }
 

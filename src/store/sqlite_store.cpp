@@ -645,6 +645,25 @@ class SqliteTransaction final : public Transaction {
     });
   }
 
+  void replaceSealed(const SealedValue& value) override {
+    check();
+    guarded("replaceSealed", [&] {
+      const auto blob = toBlob(value.sealed);
+      if (value.table == "providers") {
+        session_ << "UPDATE providers SET sealed_client_secret = COALESCE(?, X'') WHERE id = ?", bind(blob), bind(value.id), now;
+      } else if (value.table == "request_secrets") {
+        session_ << "UPDATE request_secrets SET sealed = COALESCE(?, X'') WHERE request_id = ? AND kind = ?", bind(blob),
+            bind(value.id), bind(value.kind), now;
+      } else if (value.table == "deliveries") {
+        session_ << "UPDATE deliveries SET sealed_body = COALESCE(?, X'') WHERE request_id = ?", bind(blob), bind(value.id), now;
+      } else if (value.table == "subscriptions") {
+        session_ << "UPDATE subscriptions SET sealed_secret = COALESCE(?, X'') WHERE id = ?", bind(blob), bind(value.id), now;
+      } else {
+        throw std::invalid_argument("store: replaceSealed: unknown table " + value.table);
+      }
+    });
+  }
+
   void putSubscription(const Subscription& sub) override {
     check();
     guarded("putSubscription", [&] {
@@ -881,6 +900,25 @@ class SqliteStore final : public Store {
       auto rows = selectRows<EventRow>(s, kEventColumns, "events", "WHERE seq = ?", Poco::Int64{seq});
       if (rows.empty()) return std::nullopt;
       return toEvent(rows.front());
+    });
+  }
+
+  std::vector<SealedValue> sealedValues() override {
+    return read("sealedValues", [&](Session& s) {
+      std::vector<SealedValue> out;
+      std::vector<Poco::Tuple<std::string, Poco::Data::BLOB>> pairs;
+      s << "SELECT id, sealed_client_secret FROM providers WHERE sealed_client_secret IS NOT NULL", into(pairs), now;
+      for (const auto& row : pairs) out.push_back({"providers", row.get<0>(), "", fromBlob(row.get<1>())});
+      pairs.clear();
+      s << "SELECT request_id, sealed_body FROM deliveries", into(pairs), now;
+      for (const auto& row : pairs) out.push_back({"deliveries", row.get<0>(), "", fromBlob(row.get<1>())});
+      pairs.clear();
+      s << "SELECT id, sealed_secret FROM subscriptions", into(pairs), now;
+      for (const auto& row : pairs) out.push_back({"subscriptions", row.get<0>(), "", fromBlob(row.get<1>())});
+      std::vector<Poco::Tuple<std::string, std::string, Poco::Data::BLOB>> secrets;
+      s << "SELECT request_id, kind, sealed FROM request_secrets", into(secrets), now;
+      for (const auto& row : secrets) out.push_back({"request_secrets", row.get<0>(), row.get<1>(), fromBlob(row.get<2>())});
+      return out;
     });
   }
 

@@ -116,6 +116,14 @@ struct WebhookDelivery {
   std::int64_t updatedAt = 0;
 };
 
+// A sealed value and the row it lives in, for re-sealing under a new master key.
+struct SealedValue {
+  std::string table;  // "providers" | "request_secrets" | "deliveries" | "subscriptions"
+  std::string id;     // the row's id (the request id for request_secrets and deliveries)
+  std::string kind;   // request_secrets only
+  std::string sealed;
+};
+
 // Thrown by Transaction::insertRequest when the id, requestIdentifier, idempotencyKey or state
 // already exists.
 struct DuplicateError : std::runtime_error {
@@ -164,6 +172,9 @@ class Transaction {
   // WebhookDelivery (nextAttemptAt = event.at) for every enabled subscription whose eventTypes
   // is empty or contains event.type.
   virtual std::int64_t appendEvent(const Event& event) = 0;
+
+  // Writes value.sealed back to the row value names (see Store::sealedValues).
+  virtual void replaceSealed(const SealedValue& value) = 0;
 
   virtual void putSubscription(const Subscription& subscription) = 0;  // insert or replace by id
   virtual bool deleteSubscription(const std::string& id) = 0;         // its deliveries go with it
@@ -215,6 +226,10 @@ class Store {
   // Dead deliveries (attempts exhausted), newest first.
   virtual std::vector<WebhookDelivery> deadWebhookDeliveries(std::size_t limit) = 0;
   virtual std::optional<Event> event(std::int64_t seq) = 0;
+
+  // Every sealed value in the store (provider and webhook secrets, request secrets, queued
+  // messages to Apple), for `bcauth rekey`.
+  virtual std::vector<SealedValue> sealedValues() = 0;
 
   // Pending deliveries whose nextAttemptAt <= now, oldest first, at most limit.
   virtual std::vector<Delivery> dueDeliveries(std::int64_t now, std::size_t limit) = 0;
