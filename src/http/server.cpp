@@ -174,6 +174,30 @@ bool authorizeApiKey(Call& call) {
 
 // --- routes ---------------------------------------------------------------------
 
+// Long-polls and event streams each hold a worker thread; at most a quarter of the threads may,
+// so Apple's intake always finds one. A refused slot has already answered 429.
+class LongPollSlot {
+ public:
+  explicit LongPollSlot(Call& call) : count_(call.context.longPolls) {
+    const int cap = std::max(1, call.context.config.maxThreads / 4);
+    granted_ = ++count_ <= cap;
+    if (!granted_) {
+      --count_;
+      call.response.set("Retry-After", "1");
+      sendError(call.response, HTTPResponse::HTTP_TOO_MANY_REQUESTS, "too_many_requests",
+                "too many streams and long-polls are open; retry, or poll without waitSeconds");
+    }
+  }
+  ~LongPollSlot() {
+    if (granted_) --count_;
+  }
+  explicit operator bool() const { return granted_; }
+
+ private:
+  std::atomic<int>& count_;
+  bool granted_ = false;
+};
+
 void healthz(Call& call) { sendJson(call.response, HTTPResponse::HTTP_OK, R"({"status":"ok"})"); }
 
 void readyz(Call& call) {
@@ -313,17 +337,8 @@ void eventStream(Call& call) {
                        "Last-Event-ID");
     }
   }
-  const int cap = std::max(1, call.context.config.maxThreads / 4);
-  if (++call.context.longPolls > cap) {
-    --call.context.longPolls;
-    call.response.set("Retry-After", "1");
-    return sendError(call.response, HTTPResponse::HTTP_TOO_MANY_REQUESTS, "too_many_requests",
-                     "too many streams and long-polls are open; retry later");
-  }
-  struct Release {
-    std::atomic<int>& count;
-    ~Release() { --count; }
-  } release{call.context.longPolls};
+  LongPollSlot slot(call);
+  if (!slot) return;
   call.response.setContentType("text/event-stream");
   call.response.set("Cache-Control", "no-store");
   call.response.setChunkedTransferEncoding(true);
@@ -367,17 +382,8 @@ void events(Call& call) {
   auto wait = queryInteger(call, "waitSeconds", 0, 0, 60);
   if (!wait) return sendStatus(call.response, wait.status());
   if (*wait > 0) {
-    const int cap = std::max(1, call.context.config.maxThreads / 4);
-    if (++call.context.longPolls > cap) {
-      --call.context.longPolls;
-      call.response.set("Retry-After", "1");
-      return sendError(call.response, HTTPResponse::HTTP_TOO_MANY_REQUESTS, "too_many_requests",
-                       "too many long-polls are open; retry, or poll without waitSeconds");
-    }
-    struct Release {
-      std::atomic<int>& count;
-      ~Release() { --count; }
-    } release{call.context.longPolls};
+    LongPollSlot slot(call);
+    if (!slot) return;
     return answer(call, call.context.service.events(*after, static_cast<std::size_t>(*limit), *wait * 1000));
   }
   answer(call, call.context.service.events(*after, static_cast<std::size_t>(*limit), 0));

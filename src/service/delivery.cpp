@@ -25,14 +25,6 @@ std::string reasonFor(const clients::GatewayAnswer& answer) {
   return "rejected";
 }
 
-std::int64_t backoffMillis(std::int64_t base, int attempt) {
-  const double exponential = static_cast<double>(base) * static_cast<double>(1LL << std::min(attempt - 1, 20));
-  const double capped = std::min(exponential, 300000.0);
-  static thread_local std::mt19937_64 random(std::random_device{}());
-  std::uniform_real_distribution<double> jitter(0.75, 1.25);
-  return static_cast<std::int64_t>(capped * jitter(random));
-}
-
 }  // namespace
 
 int AuthService::deliverDue() {
@@ -91,7 +83,7 @@ void AuthService::deliverOne(const std::string& requestId) {
       tx.updateDelivery(*d);
       if (request) tx.appendEvent(detail::makeEvent("auth.delivered", now, request->conversationId, requestId, data));
     } else if (retryable) {
-      d->nextAttemptAt = now + backoffMillis(config_.deliveryRetryBaseMs, d->attempts);
+      d->nextAttemptAt = now + detail::backoffMillis(config_.deliveryRetryBaseMs, d->attempts, 300000.0);
       tx.updateDelivery(*d);
     } else {
       d->status = "failed";

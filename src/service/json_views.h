@@ -1,6 +1,8 @@
 // Small JSON helpers for the service's API bodies.
 #pragma once
 
+#include <algorithm>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -57,6 +59,14 @@ inline Poco::JSON::Object::Ptr customerFrom(const store::Provider& provider, con
     if (claims->has(claim)) customer->set(field, claims->get(claim));
   }
   return customer;
+}
+
+// Exponential backoff with ±25% jitter: base·2^(attempt−1), at most capMillis.
+inline std::int64_t backoffMillis(std::int64_t base, int attempt, double capMillis) {
+  const double exponential = static_cast<double>(base) * static_cast<double>(1LL << std::min(attempt - 1, 20));
+  static thread_local std::mt19937_64 random(std::random_device{}());
+  std::uniform_real_distribution<double> jitter(0.75, 1.25);
+  return static_cast<std::int64_t>(std::min(exponential, capMillis) * jitter(random));
 }
 
 }  // namespace bcauth::service::detail

@@ -31,13 +31,6 @@ std::string hex(const std::array<std::uint8_t, 32>& bytes) {
   return out;
 }
 
-std::int64_t backoff(std::int64_t base, int attempt) {
-  const double exponential = static_cast<double>(base) * static_cast<double>(1LL << std::min(attempt - 1, 20));
-  static thread_local std::mt19937_64 random(std::random_device{}());
-  std::uniform_real_distribution<double> jitter(0.75, 1.25);
-  return static_cast<std::int64_t>(std::min(exponential, 3600000.0) * jitter(random));
-}
-
 JsonObject deliveryView(const store::WebhookDelivery& d) {
   auto view = protocol::detail::newObject();
   view->set("id", d.id);
@@ -237,7 +230,7 @@ void AuthService::deliverWebhook(const store::WebhookDelivery& due) {
     d->updatedAt = now;
     if (delivered) d->status = "delivered";
     else if (d->attempts >= config_.webhookMaxAttempts) d->status = "dead";
-    else d->nextAttemptAt = now + backoff(config_.webhookRetryBaseMs, d->attempts);
+    else d->nextAttemptAt = now + detail::backoffMillis(config_.webhookRetryBaseMs, d->attempts, 3600000.0);
     tx.updateWebhookDelivery(*d);
   });
 }
