@@ -44,10 +44,13 @@
 #include <Poco/Tuple.h>
 
 #include "store/json_codec.h"
+#include "store/rows.h"
 #include "store/store.h"
 
 namespace bcauth::store {
 namespace {
+
+using namespace rows;  // the row types and conversions both stores share
 
 using Poco::Data::Session;
 using Poco::Data::Statement;
@@ -232,24 +235,6 @@ std::optional<std::string> text(const std::optional<std::string>& value) {
 
 // Poco binds BLOBs as binary bytea parameters; an empty BLOB goes as NULL, so every BLOB
 // parameter goes through COALESCE($n, ''::bytea) to store an empty value as an empty bytea.
-Poco::Data::BLOB toBlob(const std::string& bytes) {
-  return Poco::Data::BLOB(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-}
-
-std::string fromBlob(const Poco::Data::BLOB& blob) {
-  if (blob.size() == 0) return {};
-  return std::string(reinterpret_cast<const char*>(blob.rawContent()), blob.size());
-}
-
-Poco::Nullable<std::string> toNullable(const std::optional<std::string>& value) {
-  if (!value) return {};
-  return Poco::Nullable<std::string>(*value);
-}
-
-std::optional<std::string> fromNullable(const Poco::Nullable<std::string>& value) {
-  if (value.isNull()) return std::nullopt;
-  return value.value();
-}
 
 Poco::Int64 toLimit(std::size_t limit) {
   return static_cast<Poco::Int64>(std::min<std::size_t>(limit, std::numeric_limits<Poco::Int64>::max()));
@@ -261,133 +246,6 @@ bool isUniqueViolation(const Poco::Exception& e) {
 
 // --- rows ---------------------------------------------------------------------------------------
 
-const char* const kProviderColumns =
-    "id, name, authorization_url, token_url, userinfo_url, client_id, sealed_client_secret, scopes, enabled,"
-    " profile_fields, created_at, updated_at, token_auth_method";
-using ProviderRow = Poco::Tuple<std::string, std::string, std::string, std::string, std::string, std::string,
-                                Poco::Nullable<Poco::Data::BLOB>, std::string, Poco::Int64, std::string, Poco::Int64,
-                                Poco::Int64, std::string>;
-
-Provider toProvider(const ProviderRow& row) {
-  Provider p;
-  p.id = row.get<0>();
-  p.name = row.get<1>();
-  p.authorizationUrl = row.get<2>();
-  p.tokenUrl = row.get<3>();
-  p.userinfoUrl = row.get<4>();
-  p.clientId = row.get<5>();
-  if (!row.get<6>().isNull()) p.sealedClientSecret = fromBlob(row.get<6>().value());
-  p.scopes = json::decodeStringArray(row.get<7>());
-  p.enabled = row.get<8>() != 0;
-  p.profileFields = json::decodeStringMap(row.get<9>());
-  p.createdAt = row.get<10>();
-  p.updatedAt = row.get<11>();
-  p.tokenAuthMethod = row.get<12>();
-  return p;
-}
-
-const char* const kRequestColumns =
-    "id, request_identifier, conversation_id, business_id, provider_id, flow, scopes, status, status_reason,"
-    " created_at, updated_at, expires_at, message_json, idempotency_key, state, token_type, token_expires_at,"
-    " completed_by, state_used, profile_pending";
-using RequestRow = Poco::Tuple<std::string, std::string, std::string, std::string, std::string, std::string,
-                               std::string, std::string, std::string, Poco::Int64, Poco::Int64, Poco::Int64,
-                               std::string, Poco::Nullable<std::string>, Poco::Nullable<std::string>, std::string,
-                               Poco::Int64, std::string, Poco::Int64, Poco::Int64>;
-
-AuthRequest toRequest(const RequestRow& row) {
-  AuthRequest r;
-  r.id = row.get<0>();
-  r.requestIdentifier = row.get<1>();
-  r.conversationId = row.get<2>();
-  r.businessId = row.get<3>();
-  r.providerId = row.get<4>();
-  r.flow = row.get<5>();
-  r.scopes = json::decodeStringArray(row.get<6>());
-  r.status = row.get<7>();
-  r.statusReason = row.get<8>();
-  r.createdAt = row.get<9>();
-  r.updatedAt = row.get<10>();
-  r.expiresAt = row.get<11>();
-  r.messageJson = row.get<12>();
-  r.idempotencyKey = fromNullable(row.get<13>());
-  r.state = fromNullable(row.get<14>());
-  if (row.get<18>() != 0) r.state.reset();  // a consumed state no longer names the request
-  r.tokenType = row.get<15>();
-  r.tokenExpiresAt = row.get<16>();
-  r.completedBy = row.get<17>();
-  r.profilePending = row.get<19>() != 0;
-  return r;
-}
-
-const char* const kDeliveryColumns =
-    "request_id, sealed_body, status, attempts, next_attempt_at, last_http_status, last_error, updated_at";
-using DeliveryRow = Poco::Tuple<std::string, Poco::Data::BLOB, std::string, Poco::Int64, Poco::Int64, Poco::Int64,
-                                std::string, Poco::Int64>;
-
-Delivery toDelivery(const DeliveryRow& row) {
-  Delivery d;
-  d.requestId = row.get<0>();
-  d.sealedBody = fromBlob(row.get<1>());
-  d.status = row.get<2>();
-  d.attempts = static_cast<int>(row.get<3>());
-  d.nextAttemptAt = row.get<4>();
-  d.lastHttpStatus = static_cast<int>(row.get<5>());
-  d.lastError = row.get<6>();
-  d.updatedAt = row.get<7>();
-  return d;
-}
-
-const char* const kSubscriptionColumns = "id, url, sealed_secret, event_types, enabled, created_at, updated_at";
-using SubscriptionRow =
-    Poco::Tuple<std::string, std::string, Poco::Data::BLOB, std::string, Poco::Int64, Poco::Int64, Poco::Int64>;
-
-Subscription toSubscription(const SubscriptionRow& row) {
-  Subscription sub;
-  sub.id = row.get<0>();
-  sub.url = row.get<1>();
-  sub.sealedSecret = fromBlob(row.get<2>());
-  sub.eventTypes = json::decodeStringArray(row.get<3>());
-  sub.enabled = row.get<4>() != 0;
-  sub.createdAt = row.get<5>();
-  sub.updatedAt = row.get<6>();
-  return sub;
-}
-
-const char* const kWebhookColumns =
-    "id, subscription_id, event_seq, conversation_id, status, attempts, next_attempt_at, last_http_status, last_error,"
-    " updated_at";
-using WebhookRow = Poco::Tuple<Poco::Int64, std::string, Poco::Int64, std::string, std::string, Poco::Int64,
-                               Poco::Int64, Poco::Int64, std::string, Poco::Int64>;
-
-WebhookDelivery toWebhook(const WebhookRow& row) {
-  WebhookDelivery d;
-  d.id = row.get<0>();
-  d.subscriptionId = row.get<1>();
-  d.eventSeq = row.get<2>();
-  d.conversationId = row.get<3>();
-  d.status = row.get<4>();
-  d.attempts = static_cast<int>(row.get<5>());
-  d.nextAttemptAt = row.get<6>();
-  d.lastHttpStatus = static_cast<int>(row.get<7>());
-  d.lastError = row.get<8>();
-  d.updatedAt = row.get<9>();
-  return d;
-}
-
-const char* const kEventColumns = "seq, type, at, conversation_id, auth_request_id, data_json";
-using EventRow = Poco::Tuple<Poco::Int64, std::string, Poco::Int64, std::string, std::string, std::string>;
-
-Event toEvent(const EventRow& row) {
-  Event e;
-  e.seq = row.get<0>();
-  e.type = row.get<1>();
-  e.at = row.get<2>();
-  e.conversationId = row.get<3>();
-  e.authRequestId = row.get<4>();
-  e.dataJson = row.get<5>();
-  return e;
-}
 
 template <typename Row, typename Out, typename Convert>
 std::vector<Out> convertAll(const std::vector<Row>& rows, Convert convert) {
