@@ -53,6 +53,10 @@ inline app::Settings testSettings(const std::string& dataDir) {
   s.allowHttpLoopbackProviders = true;
   s.sweepSeconds = 1;
   s.appleGatewayUrl = "";  // delivery off unless a test points it at the gateway double
+  // Limits off: suites create many requests per conversation; test_limits turns them on.
+  s.rateLimitPerKey = 0;
+  s.rateLimitPerConversation = 0;
+  s.keyPoolSize = 8;
   return s;
 }
 

@@ -97,3 +97,32 @@ BOOST_AUTO_TEST_CASE(public_key_formats_apple_rejects_are_refused_with_reasons) 
   wrongPrefix[0] = 0x05;
   BOOST_TEST(!PublicKey::fromPoint(wrongPrefix).isOk());
 }
+
+BOOST_AUTO_TEST_CASE(keypair_export_round_trips_and_decrypts) {
+  const auto key = crypto::PrivateKey::generate().value();
+  const auto exported = key.exportKeypair();
+  BOOST_TEST(exported.view().size() == 196u);  // Base64 of 48 + 97 bytes
+  const auto imported = crypto::PrivateKey::importKeypair(exported.view()).value();
+  BOOST_TEST((imported.publicKey().point() == key.publicKey().point()));
+  BOOST_TEST(std::string(imported.toBase64Scalar().view()) == std::string(key.toBase64Scalar().view()));
+  const auto token = crypto::encrypt(key.publicKey(), "via the keypair form").value();
+  BOOST_TEST(std::string(crypto::decrypt(imported, token).value().view()) == "via the keypair form");
+  // A bare scalar (requests sealed before the keypair form) still imports.
+  const auto bare = crypto::PrivateKey::importKeypair(key.toBase64Scalar().view()).value();
+  BOOST_TEST((bare.publicKey().point() == key.publicKey().point()));
+}
+
+BOOST_AUTO_TEST_CASE(keypair_import_refuses_bad_input) {
+  const auto key = crypto::PrivateKey::generate().value();
+  auto bytes = crypto::base64Decode(key.exportKeypair().view()).value();
+  auto offCurve = bytes;
+  offCurve.back() ^= 0x01;  // Q no longer on the curve
+  BOOST_TEST(!crypto::PrivateKey::importKeypair(crypto::base64Encode(offCurve)).isOk());
+  auto zero = bytes;
+  std::fill(zero.begin(), zero.begin() + 48, 0);
+  BOOST_TEST(!crypto::PrivateKey::importKeypair(crypto::base64Encode(zero)).isOk());
+  auto compressed = bytes;
+  compressed[48] = 0x02;
+  BOOST_TEST(!crypto::PrivateKey::importKeypair(crypto::base64Encode(compressed)).isOk());
+  BOOST_TEST(!crypto::PrivateKey::importKeypair("not base64!").isOk());
+}

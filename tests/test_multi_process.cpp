@@ -22,65 +22,17 @@
 #include "bcauth/crypto.h"
 #include "clients/apple_gateway.h"
 #include "clients/http_call.h"
+#include "process_harness.h"
 
 using namespace bcauth;
 
 namespace {
 
-const std::string kApiKey = "multi-process-api-key-0001";
-const std::string kCspId = "csp-multi";
-const std::string kSecret = "apple-secret-multi";
-
-class Instance {
+// Both instances share the database (and so the master key); each has its own data directory.
+class Instance : public test::ServeProcess {
  public:
-  Instance(const std::string& databaseUrl, const std::string& masterKey) {
-    const std::string dir = Poco::TemporaryFile::tempName();
-    Poco::TemporaryFile::registerForDeletion(dir);
-    Poco::Process::Env env = {{"BCAUTH_CSP_ID", kCspId},
-                              {"BCAUTH_APPLE_SECRET", crypto::base64Encode(std::string_view(kSecret))},
-                              {"BCAUTH_API_KEYS", kApiKey},
-                              {"BCAUTH_MASTER_KEY", masterKey},
-                              {"BCAUTH_DATA_DIR", dir},
-                              {"BCAUTH_DATABASE_URL", databaseUrl},
-                              {"BCAUTH_APPLE_GATEWAY_URL", "none"}};
-    handle_ = std::make_unique<Poco::ProcessHandle>(
-        Poco::Process::launch(BCAUTH_CLI_PATH, {"serve", "--port", "0"}, ".", nullptr, &out_, &err_, env));
-    stream_ = std::make_unique<Poco::PipeInputStream>(out_);
-    std::string line;
-    std::getline(*stream_, line);
-    if (line.find("bcauth listening on http://127.0.0.1:") != 0) throw std::runtime_error("did not start: " + line);
-    base_ = "http://127.0.0.1:" + line.substr(line.rfind(':') + 1, line.find(' ', line.rfind(':')) - line.rfind(':') - 1);
-  }
-  ~Instance() {
-    if (handle_) {
-      ::kill(handle_->id(), SIGTERM);
-      handle_->wait();
-    }
-  }
-  int stop() {
-    ::kill(handle_->id(), SIGTERM);
-    const int code = handle_->wait();
-    handle_.reset();
-    return code;
-  }
-
-  clients::HttpAnswer api(const std::string& method, const std::string& path, const std::string& body = "") const {
-    return clients::httpCall(method, base_ + path, {{"Authorization", "Bearer " + kApiKey}, {"Content-Type", "application/json"}},
-                             body, 30);
-  }
-  clients::HttpAnswer deliver(const std::string& json) const {
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-    return clients::httpCall("POST", base_ + "/message",
-                             {{"Authorization", "Bearer " + clients::signAppleJwt(kSecret, kCspId, now.count(), true)},
-                              {"Content-Type", "application/json"}, {"capability-list", "AUTH"}},
-                             json, 30);
-  }
-
- private:
-  Poco::Pipe out_, err_;
-  std::unique_ptr<Poco::ProcessHandle> handle_;
-  std::unique_ptr<Poco::PipeInputStream> stream_;
-  std::string base_;
+  Instance(const std::string& databaseUrl, const std::string& masterKey)
+      : ServeProcess(test::freshTempDir(), masterKey, {{"BCAUTH_DATABASE_URL", databaseUrl}}) {}
 };
 
 Poco::JSON::Object::Ptr parse(const std::string& text) {

@@ -68,6 +68,14 @@ class PrivateKey {
   // Standard padded Base64 of the 48-byte scalar.
   Secret toBase64Scalar() const;
 
+  // The form bcauth seals between a request and its reply: Base64 of the scalar (48 bytes)
+  // followed by the public point (97). Importing it skips the d·G a bare scalar needs (a
+  // scalar multiplication, as costly as the decryption itself): the point is checked to be on
+  // the curve but not to match d, so import only what bcauth exported and sealed itself.
+  // importKeypair also takes a bare Base64 scalar (requests sealed before this form).
+  Secret exportKeypair() const;
+  static Result<PrivateKey> importKeypair(std::string_view text);
+
   EVP_PKEY* evp() const { return pkey_.get(); }  // for the crypto layer's own use
 
  private:

@@ -32,6 +32,9 @@ Runtime::Runtime(const Settings& settings) : sweepSeconds_(settings.sweepSeconds
   serviceConfig.deliveryRetryBaseMs = settings.deliveryRetryBaseMs;
   serviceConfig.webhookMaxAttempts = settings.webhookMaxAttempts;
   serviceConfig.webhookRetryBaseMs = settings.webhookRetryBaseMs;
+  serviceConfig.keyPool.capacity = static_cast<std::size_t>(settings.keyPoolSize);
+  serviceConfig.keyPool.refillBelow = static_cast<std::size_t>(settings.keyPoolRefillBelow);
+  serviceConfig.keyPool.refillThreads = settings.keyPoolThreads;
   service_ = std::make_unique<service::AuthService>(*store_, crypto::Sealer::fromBase64Key(settings.masterKey).value(),
                                                     serviceConfig, nowMillis);
   http::HttpConfig httpConfig;
@@ -41,6 +44,13 @@ Runtime::Runtime(const Settings& settings) : sweepSeconds_(settings.sweepSeconds
   httpConfig.jwtWindowSeconds = settings.jwtWindowSeconds;
   httpConfig.maxBodyBytes = settings.maxBodyBytes;
   httpConfig.maxThreads = settings.maxThreads;
+  httpConfig.maxQueued = settings.maxQueued;
+  httpConfig.idleTimeoutSeconds = settings.idleTimeoutSeconds;
+  httpConfig.readTimeoutSeconds = settings.readTimeoutSeconds;
+  httpConfig.apiKeyRatePerSecond = settings.rateLimitPerKey;
+  httpConfig.apiKeyBurst = settings.rateLimitPerKeyBurst;
+  httpConfig.conversationRatePerMinute = settings.rateLimitPerConversation;
+  httpConfig.conversationBurst = settings.rateLimitPerConversationBurst;
   const Poco::Net::SocketAddress address(settings.host, static_cast<Poco::UInt16>(settings.port));
   if (settings.tlsCertificate.empty()) {
     Poco::Net::ServerSocket socket(address);

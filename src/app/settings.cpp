@@ -47,6 +47,19 @@ const std::vector<SettingKey>& settingKeys() {
        "true lets provider URLs use http:// on 127.0.0.1/localhost (development only)"},
       {"BCAUTH_V2_MESSAGE_VERSION", "bcauth.v2MessageVersion", "data.version of v2 messages (default 1.0, spec §3.6)"},
       {"BCAUTH_MAX_THREADS", "bcauth.maxThreads", "HTTP worker threads (default 16)"},
+      {"BCAUTH_MAX_QUEUED", "bcauth.maxQueued",
+       "connections waiting for a worker (default 256); beyond threads + queued, connections are closed"},
+      {"BCAUTH_IDLE_TIMEOUT_SECONDS", "bcauth.idleTimeoutSeconds", "a kept-alive connection idle this long is closed (default 5)"},
+      {"BCAUTH_READ_TIMEOUT_SECONDS", "bcauth.readTimeoutSeconds", "longest wait for one read or write on a connection (default 15)"},
+      {"BCAUTH_RATE_LIMIT_PER_KEY", "bcauth.rateLimitPerKey", "CSP API requests per second per API key (default 200; 0: off)"},
+      {"BCAUTH_RATE_LIMIT_PER_KEY_BURST", "bcauth.rateLimitPerKeyBurst", "burst allowed above that rate (default 400)"},
+      {"BCAUTH_RATE_LIMIT_PER_CONVERSATION", "bcauth.rateLimitPerConversation",
+       "authenticate requests per minute per conversation (default 12; 0: off)"},
+      {"BCAUTH_RATE_LIMIT_PER_CONVERSATION_BURST", "bcauth.rateLimitPerConversationBurst", "burst allowed above that rate (default 6)"},
+      {"BCAUTH_KEY_POOL_SIZE", "bcauth.keyPoolSize", "request keys generated ahead in the background (default 256; 0: none)"},
+      {"BCAUTH_KEY_POOL_REFILL_BELOW", "bcauth.keyPoolRefillBelow",
+       "refill the pool when fewer keys are ready (default 0: as soon as one is taken)"},
+      {"BCAUTH_KEY_POOL_THREADS", "bcauth.keyPoolThreads", "background threads refilling the pool at idle priority (default 1)"},
       {"BCAUTH_APPLE_GATEWAY_URL", "bcauth.appleGatewayUrl",
        "base URL of Apple's gateway (default https://mspgw.push.apple.com/v1); none disables delivery"},
       {"BCAUTH_DELIVERY_MAX_ATTEMPTS", "bcauth.deliveryMaxAttempts", "attempts before auth.delivery_failed (default 6)"},
@@ -144,6 +157,33 @@ Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
   auto threads = integer(config, "bcauth.maxThreads", s.maxThreads, 1, 512, "BCAUTH_MAX_THREADS");
   if (!threads) return threads.status();
   s.maxThreads = static_cast<int>(*threads);
+  struct Bounded {
+    const char* key;
+    const char* env;
+    int* target;
+    int min, max;
+  };
+  for (const Bounded& b : {
+           Bounded{"bcauth.maxQueued", "BCAUTH_MAX_QUEUED", &s.maxQueued, 1, 100000},
+           Bounded{"bcauth.idleTimeoutSeconds", "BCAUTH_IDLE_TIMEOUT_SECONDS", &s.idleTimeoutSeconds, 1, 3600},
+           Bounded{"bcauth.readTimeoutSeconds", "BCAUTH_READ_TIMEOUT_SECONDS", &s.readTimeoutSeconds, 1, 3600},
+           Bounded{"bcauth.rateLimitPerKey", "BCAUTH_RATE_LIMIT_PER_KEY", &s.rateLimitPerKey, 0, 1000000},
+           Bounded{"bcauth.rateLimitPerKeyBurst", "BCAUTH_RATE_LIMIT_PER_KEY_BURST", &s.rateLimitPerKeyBurst, 1, 1000000},
+           Bounded{"bcauth.rateLimitPerConversation", "BCAUTH_RATE_LIMIT_PER_CONVERSATION", &s.rateLimitPerConversation, 0,
+                   100000},
+           Bounded{"bcauth.rateLimitPerConversationBurst", "BCAUTH_RATE_LIMIT_PER_CONVERSATION_BURST",
+                   &s.rateLimitPerConversationBurst, 1, 100000},
+           Bounded{"bcauth.keyPoolSize", "BCAUTH_KEY_POOL_SIZE", &s.keyPoolSize, 0, 100000},
+           Bounded{"bcauth.keyPoolRefillBelow", "BCAUTH_KEY_POOL_REFILL_BELOW", &s.keyPoolRefillBelow, 0, 100000},
+           Bounded{"bcauth.keyPoolThreads", "BCAUTH_KEY_POOL_THREADS", &s.keyPoolThreads, 1, 64},
+       }) {
+    auto value = integer(config, b.key, *b.target, b.min, b.max, b.env);
+    if (!value) return value.status();
+    *b.target = static_cast<int>(*value);
+  }
+  if (s.keyPoolRefillBelow > s.keyPoolSize) {
+    return Status::invalidArgument("cannot exceed BCAUTH_KEY_POOL_SIZE", "BCAUTH_KEY_POOL_REFILL_BELOW");
+  }
   const std::string loopback = text("bcauth.allowHttpLoopbackProviders");
   if (!loopback.empty() && loopback != "true" && loopback != "false") {
     return Status::invalidArgument("must be true or false", "BCAUTH_ALLOW_HTTP_LOOPBACK_PROVIDERS");

@@ -29,6 +29,16 @@ struct Settings {
   bool allowHttpLoopbackProviders = false;
   std::string v2MessageVersion = "1.0";
   int maxThreads = 16;
+  int maxQueued = 256;            // connections waiting for a worker; beyond threads + queued, refused
+  int idleTimeoutSeconds = 5;     // kept-alive connection without a new request
+  int readTimeoutSeconds = 15;    // any single read or write on a connection
+  int rateLimitPerKey = 200;      // CSP API requests per second per API key (0: off)
+  int rateLimitPerKeyBurst = 400;
+  int rateLimitPerConversation = 12;  // auth requests per minute per conversation (0: off)
+  int rateLimitPerConversationBurst = 6;
+  int keyPoolSize = 256;          // request keys generated ahead (0: none)
+  int keyPoolRefillBelow = 0;     // refill when fewer are ready (0: whenever one is taken)
+  int keyPoolThreads = 1;
   std::string appleGatewayUrl = "https://mspgw.push.apple.com/v1";  // "" (none): delivery disabled
   int deliveryMaxAttempts = 6;
   std::int64_t deliveryRetryBaseMs = 1000;

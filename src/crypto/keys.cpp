@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <openssl/core_names.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -137,9 +138,12 @@ Result<PrivateKey> PrivateKey::generate() {
   return PrivateKey(std::move(pkey), std::move(*publicKey));
 }
 
-Result<PrivateKey> PrivateKey::fromScalar(std::span<const std::uint8_t> scalar) {
-  // Apple's sample stores the scalar without fixed-length padding; DER integers may carry a
-  // leading zero. Both are the same number: strip the zeros, then left-pad to 48 bytes.
+namespace {
+
+// The scalar as 48 big-endian bytes, or why it is not a P-384 private key. Apple's sample
+// stores it without fixed-length padding; DER integers may carry a leading zero. Both are the
+// same number: strip the zeros, then left-pad to 48 bytes.
+Result<SecureBytes> paddedScalar(std::span<const std::uint8_t> scalar) {
   const auto first = std::find_if(scalar.begin(), scalar.end(), [](std::uint8_t b) { return b != 0; });
   const auto significant = static_cast<std::size_t>(scalar.end() - first);
   if (significant == 0) return Status::invalidArgument("a private scalar of zero is not a key");
@@ -151,25 +155,83 @@ Result<PrivateKey> PrivateKey::fromScalar(std::span<const std::uint8_t> scalar) 
   if (std::lexicographical_compare(padded.begin(), padded.end(), std::begin(kOrder), std::end(kOrder)) == false) {
     return Status::invalidArgument("the private scalar is not below the order of P-384");
   }
+  return padded;
+}
 
-  // SEC1 ECPrivateKey without the optional public key: OpenSSL's decoder computes d·G itself,
-  // which the OSSL_PARAM import does not.
-  //   SEQUENCE { INTEGER 1, OCTET STRING d, [0] { OID secp384r1 } }
+// Decodes a SEC1 ECPrivateKey without the optional public key: OpenSSL's decoder computes d·G
+// itself, which the OSSL_PARAM import does not.
+//   SEQUENCE { INTEGER 1, OCTET STRING d, [0] { OID secp384r1 } }
+Result<std::pair<std::shared_ptr<EVP_PKEY>, PublicPoint>> decodeSec1(const SecureBytes& scalar) {
   static constexpr std::uint8_t kPrefix[] = {0x30, 0x3E, 0x02, 0x01, 0x01, 0x04, 0x30};
   static constexpr std::uint8_t kSuffix[] = {0xA0, 0x07, 0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22};
   SecureBytes der;
   der.reserve(sizeof kPrefix + kScalarSize + sizeof kSuffix);
   der.insert(der.end(), std::begin(kPrefix), std::end(kPrefix));
-  der.insert(der.end(), padded.begin(), padded.end());
+  der.insert(der.end(), scalar.begin(), scalar.end());
   der.insert(der.end(), std::begin(kSuffix), std::end(kSuffix));
-
   const unsigned char* cursor = der.data();
   EVP_PKEY* raw = d2i_PrivateKey(EVP_PKEY_EC, nullptr, &cursor, static_cast<long>(der.size()));
   if (raw == nullptr) return Status::invalidArgument("not a valid P-384 private scalar");
   auto pkey = detail::sharePkey(raw);
-  auto point = encodedPublicPoint(raw);
-  if (!point) return point.status();
-  auto publicKey = PublicKey::fromPoint(*point);
+  auto encoded = encodedPublicPoint(raw);
+  if (!encoded) return encoded.status();
+  return std::pair{std::move(pkey), *encoded};
+}
+
+}  // namespace
+
+Result<PrivateKey> PrivateKey::fromScalar(std::span<const std::uint8_t> scalar) {
+  auto padded = paddedScalar(scalar);
+  if (!padded) return padded.status();
+  auto decoded = decodeSec1(*padded);
+  if (!decoded) return decoded.status();
+  auto publicKey = PublicKey::fromPoint(decoded->second);
+  if (!publicKey) return publicKey.status();
+  return PrivateKey(std::move(decoded->first), std::move(*publicKey));
+}
+
+Secret PrivateKey::exportKeypair() const {
+  BIGNUM* d = nullptr;
+  if (EVP_PKEY_get_bn_param(pkey_.get(), OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1) return Secret();
+  Owned<BIGNUM> scalar(d);
+  SecureBytes bytes(kScalarSize + kPublicPointSize);
+  if (BN_bn2binpad(d, bytes.data(), static_cast<int>(kScalarSize)) < 0) return Secret();
+  std::copy(publicKey_.point().begin(), publicKey_.point().end(), bytes.begin() + static_cast<std::ptrdiff_t>(kScalarSize));
+  std::string text = base64Encode(bytes);
+  Secret out(text);
+  cleanse(text.data(), text.size());
+  return out;
+}
+
+Result<PrivateKey> PrivateKey::importKeypair(std::string_view text) {
+  auto bytes = base64DecodeSecret(text);
+  if (!bytes) return bytes.status();
+  if (bytes->size() != kScalarSize + kPublicPointSize) return fromScalar(*bytes);  // a bare scalar
+  auto padded = paddedScalar(std::span(bytes->data(), kScalarSize));
+  if (!padded) return padded.status();
+  PublicPoint point{};
+  std::copy(bytes->begin() + static_cast<std::ptrdiff_t>(kScalarSize), bytes->end(), point.begin());
+  // OSSL_PARAM import of both halves: no d·G, and a fraction of what the DER decoder costs
+  // (it searches the providers for a decoder). Setting the point checks it is on the curve.
+  Owned<BIGNUM> d(BN_secure_new());
+  if (!d || BN_bin2bn(padded->data(), static_cast<int>(padded->size()), d.get()) == nullptr) {
+    return Status::internal("out of memory");
+  }
+  Owned<OSSL_PARAM_BLD> builder(OSSL_PARAM_BLD_new());
+  if (!builder || OSSL_PARAM_BLD_push_utf8_string(builder.get(), OSSL_PKEY_PARAM_GROUP_NAME, kGroup, 0) != 1 ||
+      OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_PRIV_KEY, d.get()) != 1 ||
+      OSSL_PARAM_BLD_push_octet_string(builder.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1) {
+    return Status::internal("out of memory");
+  }
+  Owned<OSSL_PARAM> params(OSSL_PARAM_BLD_to_param(builder.get()));
+  Owned<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEYPAIR, params.get()) != 1) {
+    return Status::invalidArgument("not a valid P-384 private key");
+  }
+  auto pkey = detail::sharePkey(raw);
+  auto publicKey = PublicKey::fromPoint(point);
   if (!publicKey) return publicKey.status();
   return PrivateKey(std::move(pkey), std::move(*publicKey));
 }

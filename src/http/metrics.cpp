@@ -40,7 +40,7 @@ void Metrics::observeDecryptSeconds(double seconds) {
   decryptSeconds_.observe(seconds);
 }
 
-std::string Metrics::render(std::int64_t pendingRequests) {
+std::string Metrics::render(const Gauges& gauges) {
   std::lock_guard lock(mutex_);
   std::ostringstream out;
   out << "# HELP bcauth_http_requests_total HTTP requests by route and status.\n"
@@ -57,7 +57,19 @@ std::string Metrics::render(std::int64_t pendingRequests) {
   decryptSeconds_.render(out, "bcauth_decrypt_seconds", "Time to decrypt one authenticate token.");
   out << "# HELP bcauth_pending_requests Authenticate requests waiting for a reply.\n"
          "# TYPE bcauth_pending_requests gauge\n"
-      << "bcauth_pending_requests " << pendingRequests << "\n";
+      << "bcauth_pending_requests " << gauges.pendingRequests << "\n"
+      << "# HELP bcauth_key_pool_ready Request keys generated ahead and ready.\n"
+         "# TYPE bcauth_key_pool_ready gauge\n"
+      << "bcauth_key_pool_ready " << gauges.keyPoolReady << "\n"
+      << "# HELP bcauth_key_pool_capacity Request keys the pool keeps ready at most.\n"
+         "# TYPE bcauth_key_pool_capacity gauge\n"
+      << "bcauth_key_pool_capacity " << gauges.keyPoolCapacity << "\n"
+      << "# HELP bcauth_key_pool_taken_total Request keys taken from the pool.\n"
+         "# TYPE bcauth_key_pool_taken_total counter\n"
+      << "bcauth_key_pool_taken_total " << gauges.keyPoolTaken << "\n"
+      << "# HELP bcauth_key_pool_misses_total Requests that found the pool dry and generated their key inline.\n"
+         "# TYPE bcauth_key_pool_misses_total counter\n"
+      << "bcauth_key_pool_misses_total " << gauges.keyPoolGeneratedInline << "\n";
   return out.str();
 }
 

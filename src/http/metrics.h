@@ -16,8 +16,16 @@ class Metrics {
   void countInbound(const std::string& outcome);
   void observeInboundSeconds(double seconds);
   void observeDecryptSeconds(double seconds);
-  // Renders everything; pendingRequests is read from the store at scrape time.
-  std::string render(std::int64_t pendingRequests);
+  // Gauges read at scrape time: pending requests from the store, the key pool's counters.
+  struct Gauges {
+    std::int64_t pendingRequests = 0;
+    std::size_t keyPoolReady = 0;
+    std::size_t keyPoolCapacity = 0;
+    std::uint64_t keyPoolTaken = 0;
+    std::uint64_t keyPoolGeneratedInline = 0;
+  };
+  // Renders everything.
+  std::string render(const Gauges& gauges);
 
  private:
   static constexpr std::array<double, 10> kBuckets = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0};

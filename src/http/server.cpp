@@ -8,7 +8,6 @@
 #include <sstream>
 #include <thread>
 
-#include <Poco/InflatingStream.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -20,7 +19,9 @@
 
 #include "bcauth/secure.h"
 #include "http/apple_jwt.h"
+#include "http/body.h"
 #include "http/errors.h"
+#include "http/rate_limit.h"
 #include "protocol/json_util.h"
 
 namespace bcauth::http {
@@ -32,10 +33,18 @@ using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
 
 struct Context {
+  Context(service::AuthService& s, const HttpConfig& c, Metrics& m)
+      : service(s),
+        config(c),
+        metrics(m),
+        apiKeyLimiter(c.apiKeyRatePerSecond, c.apiKeyBurst),
+        conversationLimiter(c.conversationRatePerMinute / 60.0, c.conversationBurst) {}
   service::AuthService& service;
   const HttpConfig& config;
   Metrics& metrics;
   std::atomic<int> longPolls{0};  // open GET /v1/events?waitSeconds>0, capped so Apple's intake keeps threads
+  RateLimiter apiKeyLimiter;
+  RateLimiter conversationLimiter;
 };
 
 // A matched request: the route's name (for metrics), its path parameters and query.
@@ -70,7 +79,6 @@ Result<std::int64_t> queryInteger(const Call& call, const std::string& name, std
 }
 
 // Reads at most cap bytes; a larger body is refused before it is read whole.
-enum class BodyError { kNone, kTooLarge, kBadGzip };
 
 // Before a 413, a body of modest excess is read and dropped so the client, still sending, gets
 // the answer instead of a connection reset; a far larger one is cut off with the connection.
@@ -103,24 +111,8 @@ BodyError readBody(HTTPServerRequest& request, HTTPServerResponse& response, std
       return BodyError::kTooLarge;
     }
   }
-  // Apple gzips its bodies, with or without Content-Encoding: detect the magic bytes (§8).
-  if (body.size() >= 2 && static_cast<unsigned char>(body[0]) == 0x1f && static_cast<unsigned char>(body[1]) == 0x8b) {
-    try {
-      std::istringstream compressed(body);
-      Poco::InflatingInputStream inflater(compressed, Poco::InflatingStreamBuf::STREAM_GZIP);
-      std::string plain;
-      while (inflater) {
-        inflater.read(buffer, sizeof buffer);
-        plain.append(buffer, static_cast<std::size_t>(inflater.gcount()));
-        if (plain.size() > cap) return BodyError::kTooLarge;  // a decompression bomb stops here
-      }
-      if (inflater.bad()) return BodyError::kBadGzip;
-      body.swap(plain);
-    } catch (const std::exception&) {
-      return BodyError::kBadGzip;
-    }
-  }
-  return BodyError::kNone;
+  // Apple gzips its bodies, with or without Content-Encoding (§8).
+  return inflateIfGzip(body, cap);
 }
 
 bool readJsonBody(Call& call, Poco::JSON::Object::Ptr& object) {
@@ -153,7 +145,14 @@ void answer(Call& call, const Result<T>& result, HTTPResponse::HTTPStatus ok = H
   sendJson(call.response, ok, out.str());
 }
 
-// The CSP API's Bearer key: 401 without one, 403 with a wrong one.
+// A 429 with Retry-After (whole seconds), from a limiter's refusal.
+void sendRateLimited(Call& call, std::int64_t retryAfterSeconds, const std::string& what) {
+  call.response.set("Retry-After", std::to_string(retryAfterSeconds));
+  sendError(call.response, HTTPResponse::HTTP_TOO_MANY_REQUESTS, "too_many_requests",
+            what + "; retry after " + std::to_string(retryAfterSeconds) + " s");
+}
+
+// The CSP API's Bearer key: 401 without one, 403 with a wrong one, 429 past its rate limit.
 bool authorizeApiKey(Call& call) {
   const std::string header = call.request.get("Authorization", "");
   static const std::string kBearer = "Bearer ";
@@ -163,10 +162,18 @@ bool authorizeApiKey(Call& call) {
     return false;
   }
   const std::string presented = header.substr(kBearer.size());
-  bool match = false;
-  for (const auto& key : call.context.config.apiKeys) match = crypto::constantTimeEquals(presented, key) || match;
-  if (!match) {
+  // Every key is compared (constant time each) so the timing does not tell which one matched.
+  std::size_t matched = call.context.config.apiKeys.size();
+  for (std::size_t i = 0; i < call.context.config.apiKeys.size(); ++i) {
+    if (crypto::constantTimeEquals(presented, call.context.config.apiKeys[i])) matched = i;
+  }
+  if (matched == call.context.config.apiKeys.size()) {
     sendError(call.response, HTTPResponse::HTTP_FORBIDDEN, "forbidden", "the API key is not valid");
+    return false;
+  }
+  // Buckets are keyed by the key's position, never by the key itself.
+  if (auto wait = call.context.apiKeyLimiter.acquire("key#" + std::to_string(matched))) {
+    sendRateLimited(call, *wait, "this API key is over its request rate");
     return false;
   }
   return true;
@@ -206,7 +213,14 @@ void readyz(Call& call) {
 }
 
 void metrics(Call& call) {
-  const std::string body = call.context.metrics.render(call.context.service.pendingCount());
+  const auto pool = call.context.service.keyPool().stats();
+  Metrics::Gauges gauges;
+  gauges.pendingRequests = call.context.service.pendingCount();
+  gauges.keyPoolReady = pool.ready;
+  gauges.keyPoolCapacity = pool.capacity;
+  gauges.keyPoolTaken = pool.taken;
+  gauges.keyPoolGeneratedInline = pool.generatedInline;
+  const std::string body = call.context.metrics.render(gauges);
   call.response.setContentType("text/plain; version=0.0.4");
   call.response.setContentLength(static_cast<std::streamsize>(body.size()));
   call.response.send() << body;
@@ -268,6 +282,14 @@ void createRequest(Call& call) {
   if (key && (key->empty() || key->size() > 200)) {
     return sendError(call.response, HTTPResponse::HTTP_BAD_REQUEST, "invalid_argument",
                      "Idempotency-Key must be 1–200 characters", "Idempotency-Key");
+  }
+  // Each conversation has its own budget of new requests, so one customer cannot be flooded with
+  // sign-in prompts (and one conversation cannot spend the whole API key's rate).
+  if (body->has("conversationId") && body->get("conversationId").isString()) {
+    const std::string conversation = body->getValue<std::string>("conversationId");
+    if (auto wait = call.context.conversationLimiter.acquire(conversation)) {
+      return sendRateLimited(call, *wait, "too many authenticate requests for this conversation");
+    }
   }
   auto created = call.context.service.createRequest(body, key);
   if (!created) return sendStatus(call.response, created.status());
@@ -573,14 +595,14 @@ std::vector<std::pair<std::string, std::string>> registeredRoutes() {
 Server::Server(service::AuthService& service, HttpConfig config, const Poco::Net::ServerSocket& socket)
     : metrics_(std::make_unique<Metrics>()), port_(socket.address().port()) {
   auto sharedConfig = std::make_shared<HttpConfig>(std::move(config));
-  auto context = std::shared_ptr<Context>(new Context{service, *sharedConfig, *metrics_},
+  auto context = std::shared_ptr<Context>(new Context(service, *sharedConfig, *metrics_),
                                           [sharedConfig](Context* c) { delete c; });
   Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams();
   params->setMaxThreads(sharedConfig->maxThreads);
   params->setMaxQueued(sharedConfig->maxQueued);
   params->setKeepAlive(true);
-  params->setTimeout(Poco::Timespan(15, 0));
-  params->setKeepAliveTimeout(Poco::Timespan(5, 0));
+  params->setTimeout(Poco::Timespan(sharedConfig->readTimeoutSeconds, 0));
+  params->setKeepAliveTimeout(Poco::Timespan(sharedConfig->idleTimeoutSeconds, 0));
   threads_ = std::make_unique<Poco::ThreadPool>(2, sharedConfig->maxThreads + 2);
   server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(context), *threads_, socket, params);
   service.setDecryptObserver([metrics = metrics_.get()](double seconds) { metrics->observeDecryptSeconds(seconds); });

@@ -23,7 +23,13 @@ struct HttpConfig {
   std::int64_t jwtWindowSeconds = 3600;  // accepted |now − iat|
   std::size_t maxBodyBytes = 1 << 20;    // larger bodies (compressed or not) → 413
   int maxThreads = 16;
-  int maxQueued = 256;
+  int maxQueued = 256;                   // accepted connections waiting for a worker; more are closed
+  int idleTimeoutSeconds = 5;            // a kept-alive connection with no new request is closed
+  int readTimeoutSeconds = 15;           // longest wait for any read or write on a connection
+  double apiKeyRatePerSecond = 0;        // CSP API requests per API key (0: no limit) ...
+  double apiKeyBurst = 0;                // ... with bursts up to this many
+  double conversationRatePerMinute = 0;  // auth requests created per conversation (0: no limit) ...
+  double conversationBurst = 0;          // ... with bursts up to this many
 };
 
 // Method and path pattern of every route, for the OpenAPI coverage test.

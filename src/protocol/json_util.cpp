@@ -26,11 +26,22 @@ Result<std::optional<std::string>> Fields::optionalString(const std::string& key
 Result<std::optional<std::int64_t>> Fields::optionalInteger(const std::string& key) const {
   if (!has(key)) return std::optional<std::int64_t>();
   const auto& value = object_->get(key);
-  if (value.isInteger()) return std::optional<std::int64_t>(value.convert<std::int64_t>());
+  if (value.isBoolean()) return wrongType(key, "an integer");
+  if (value.isInteger()) {
+    // An unsigned literal above INT64_MAX parses as UInt64; converting it throws.
+    try {
+      return std::optional<std::int64_t>(value.convert<std::int64_t>());
+    } catch (const Poco::RangeException&) {
+      return wrongType(key, "an integer");
+    }
+  }
   if (value.isNumeric()) {
     const double d = value.convert<double>();
-    const auto i = static_cast<std::int64_t>(d);
-    if (static_cast<double>(i) == d) return std::optional<std::int64_t>(i);
+    // Casting a double outside int64's range is undefined behaviour (found by fuzz_api: 1e300).
+    if (d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+      const auto i = static_cast<std::int64_t>(d);
+      if (static_cast<double>(i) == d) return std::optional<std::int64_t>(i);
+    }
   }
   if (value.isString()) {
     const std::string text = value.extract<std::string>();

@@ -91,7 +91,8 @@ AuthService::AuthService(store::Store& store, crypto::Sealer sealer, ServiceConf
       sealer_(std::move(sealer)),
       config_(std::move(config)),
       now_(std::move(nowMillis)),
-      gateway_(config_.gateway) {}
+      gateway_(config_.gateway),
+      keyPool_(config_.keyPool) {}
 
 // --- providers ------------------------------------------------------------------
 
@@ -307,7 +308,7 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
   std::optional<crypto::PrivateKey> key;
   std::optional<std::string> verifier;
   if (flow == protocol::Flow::kLegacy) {
-    auto generated = crypto::PrivateKey::generate();
+    auto generated = keyPool_.take();
     if (!generated) return generated.status();
     key = std::move(*generated);
     std::optional<std::string> clientSecret;
@@ -344,7 +345,7 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
     store_.transaction([&](store::Transaction& tx) {
       tx.insertRequest(request);
       if (key) {
-        const crypto::Secret scalar = key->toBase64Scalar();
+        const crypto::Secret scalar = key->exportKeypair();
         tx.putSecret(request.id, store::secret::kPrivateKey,
                      sealer_.seal(scalar.view(), sealContext(store::secret::kPrivateKey, request.id)));
       }

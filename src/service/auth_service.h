@@ -15,6 +15,7 @@
 #include <Poco/JSON/Object.h>
 
 #include "bcauth/seal.h"
+#include "service/key_pool.h"
 #include "clients/apple_gateway.h"
 #include "clients/idp_client.h"
 #include "bcauth/status.h"
@@ -34,6 +35,7 @@ struct ServiceConfig {
   std::int64_t deliveryLeaseMs = 60000;     // an attempt in flight is not started again before this
   int webhookMaxAttempts = 8;               // then the delivery is dead (listed, replayable)
   std::int64_t webhookRetryBaseMs = 1000;
+  KeyPoolConfig keyPool;                    // request keys made ahead of time (none by default)
 };
 
 using JsonObject = Poco::JSON::Object::Ptr;
@@ -113,6 +115,7 @@ class AuthService {
   // Called with the seconds each token decryption took (for the metrics histogram).
   void setDecryptObserver(std::function<void(double)> observer) { decryptObserver_ = std::move(observer); }
   bool ready() { return store_.ping(); }
+  KeyPool& keyPool() { return keyPool_; }
 
  private:
   JsonObject requestView(const store::AuthRequest& request);
@@ -134,6 +137,7 @@ class AuthService {
   std::function<void(double)> decryptObserver_;
   clients::IdpClient idp_;
   clients::AppleGateway gateway_;
+  KeyPool keyPool_;
   std::mutex eventsMutex_;
   std::condition_variable eventsChanged_;
   std::uint64_t eventsVersion_ = 0;

@@ -50,7 +50,7 @@ Result<Inbound> AuthService::handleInbound(std::string_view body, const std::str
       if (auto sealed = store_.secret(found->id, store::secret::kPrivateKey)) {
         auto scalar = sealer_.unseal(*sealed, sealContext(store::secret::kPrivateKey, found->id));
         if (scalar) {
-          if (auto key = crypto::PrivateKey::fromBase64Scalar(scalar->view())) {
+          if (auto key = crypto::PrivateKey::importKeypair(scalar->view())) {
             const auto started = std::chrono::steady_clock::now();
             auto opened = crypto::decrypt(*key, *reply.token);
             if (decryptObserver_) {

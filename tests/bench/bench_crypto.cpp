@@ -21,38 +21,20 @@
 
 #include "bcauth/crypto.h"
 #include "crypto/openssl_util.h"
+#include "raw_p384.h"
 
 namespace {
 
 using bcauth::crypto::detail::Owned;
 
 struct Fixture {
-  EVP_PKEY* ownKey = nullptr;
-  EVP_PKEY* peerKey = nullptr;
-  EVP_PKEY* groupOnly = nullptr;  // parameters-only P-384 key: the cheapest group to copy
-  unsigned char peerPoint[97] = {};
+  bcauth::bench::RawP384 raw;    // own key, a peer point, a parameters-only P-384 key
+  EVP_PKEY* peerKey = nullptr;   // the peer point, imported once (for the preloaded baseline)
   std::string token;
   bcauth::crypto::PrivateKey bcauthKey = bcauth::crypto::PrivateKey::generate().value();
 
   Fixture() {
-    ownKey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "secp384r1");
-    EVP_PKEY* peer = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "secp384r1");
-    std::size_t length = 0;
-    if (!ownKey || !peer ||
-        EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, peerPoint, sizeof peerPoint,
-                                        &length) != 1) {
-      throw std::runtime_error("fixture setup failed");
-    }
-    EVP_PKEY_free(peer);
-    peerKey = importPoint(peerPoint);
-    Owned<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("secp384r1"), 0),
-        OSSL_PARAM_construct_end()};
-    if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-        EVP_PKEY_fromdata(ctx.get(), &groupOnly, EVP_PKEY_KEY_PARAMETERS, params) != 1) {
-      throw std::runtime_error("fixture setup failed");
-    }
+    peerKey = importPoint(raw.peerPoint());
     // A typical OAuth access token: 64 characters.
     token = bcauth::crypto::encrypt(bcauthKey.publicKey(), std::string(64, 'a')).value();
   }
@@ -90,22 +72,10 @@ void derive(EVP_PKEY* own, EVP_PKEY* peer, bool validatePeer) {
 }
 
 void RawKeygen(benchmark::State& state) {
-  for (auto _ : state) {
-    EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "secp384r1");
-    benchmark::DoNotOptimize(key);
-    EVP_PKEY_free(key);
-  }
+  for (auto _ : state) bcauth::bench::RawP384::keygen();
 }
 
-void rawEcdhOnce(Fixture& f) {
-  EVP_PKEY* peer = EVP_PKEY_new();
-  if (EVP_PKEY_copy_parameters(peer, f.groupOnly) != 1 ||
-      EVP_PKEY_set1_encoded_public_key(peer, f.peerPoint, sizeof f.peerPoint) != 1) {
-    throw std::runtime_error("import failed");
-  }
-  derive(f.ownKey, peer, false);
-  EVP_PKEY_free(peer);
-}
+void rawEcdhOnce(Fixture& f) { benchmark::DoNotOptimize(f.raw.ecdh()); }
 
 void RawEcdh(benchmark::State& state) {
   auto& f = fixture();
@@ -115,15 +85,15 @@ void RawEcdh(benchmark::State& state) {
 void RawEcdhTextbook(benchmark::State& state) {
   auto& f = fixture();
   for (auto _ : state) {
-    EVP_PKEY* peer = Fixture::importPoint(f.peerPoint);
-    derive(f.ownKey, peer, true);
+    EVP_PKEY* peer = Fixture::importPoint(f.raw.peerPoint());
+    derive(f.raw.ownKey(), peer, true);
     EVP_PKEY_free(peer);
   }
 }
 
 void RawEcdhPreloadedPeer(benchmark::State& state) {
   auto& f = fixture();
-  for (auto _ : state) derive(f.ownKey, f.peerKey, false);
+  for (auto _ : state) derive(f.raw.ownKey(), f.peerKey, false);
 }
 
 void BcauthKeygen(benchmark::State& state) {

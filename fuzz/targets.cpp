@@ -1,0 +1,616 @@
+// The fuzz targets (see targets.h and docs/fuzzing.md). Built twice: with clang, libFuzzer's
+// instrumentation and ASan/UBSan for the fuzzers (scripts/fuzz), and with the project's gcc
+// build for test_fuzz_regressions.
+#include "targets.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
+#include <Poco/DeflatingStream.h>
+#include <Poco/Dynamic/Var.h>
+#include <Poco/Exception.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include "bcauth/base64.h"
+#include "bcauth/crypto.h"
+#include "bcauth/outcome.h"
+#include "bcauth/protocol.h"
+#include "bcauth/schema.h"
+#include "bcauth/seal.h"
+#include "http/apple_jwt.h"
+#include "http/body.h"
+#include "protocol/json_util.h"
+#include "service/auth_service.h"
+#include "store/store.h"
+
+#ifndef BCAUTH_FUZZ_PRIVATE_KEY
+#error "BCAUTH_FUZZ_PRIVATE_KEY (fixtures/keys.json spec-c privateKey) is set by fuzz/targets.cmake"
+#endif
+
+namespace bcauth::fuzz {
+namespace {
+
+// --- fixed inputs: one key, one Apple secret, one clock ---------------------------------------
+
+// fixtures/keys.json "spec-c": it decrypts inbound/legacy-success*.json (test data, never real).
+constexpr std::string_view kPrivateKeyBase64 = BCAUTH_FUZZ_PRIVATE_KEY;
+const std::string kAppleSecret = "bcauth-fuzz-apple-messaging-secret";  // the Base64-decoded bytes
+const std::string kCspId = "bcauth-fuzz-csp";
+constexpr std::int64_t kNowSeconds = 1'700'000'000;  // fixed, so a saved JWT stays valid
+constexpr std::int64_t kNowMillis = kNowSeconds * 1000;
+constexpr std::int64_t kJwtWindowSeconds = 3600;  // http::HttpConfig's default
+constexpr std::size_t kMaxBodyBytes = 1 << 20;    // http::HttpConfig's default
+
+const std::string kRequestId = "fuzz-request";
+const std::string kProviderId = "idp";
+const std::string kWebhookId = "desk";
+
+std::string_view asText(const std::uint8_t* data, std::size_t size) {
+  return size == 0 ? std::string_view() : std::string_view(reinterpret_cast<const char*>(data), size);
+}
+
+std::pair<std::string_view, std::string_view> splitLine(std::string_view text) {
+  const auto newline = text.find('\n');
+  if (newline == std::string_view::npos) return {text, {}};
+  return {text.substr(0, newline), text.substr(newline + 1)};
+}
+
+std::string stringify(const Poco::JSON::Object::Ptr& object) {
+  std::ostringstream out;
+  object->stringify(out);
+  return out.str();
+}
+
+[[noreturn]] void violated(const std::string& what) { throw InvariantViolation(what); }
+
+// BCAUTH_FUZZ_TRACE=1 prints what each input did (to stderr), to look into a saved input:
+//   BCAUTH_FUZZ_TRACE=1 build-fuzz/fuzz/fuzz_intake fuzz/regressions/intake/<file>
+void trace(const std::string& line) {
+  static const bool enabled = std::getenv("BCAUTH_FUZZ_TRACE") != nullptr;
+  if (enabled) std::fprintf(stderr, "bcauth-fuzz: %s\n", line.c_str());
+}
+
+std::string describe(const Status& status) {
+  return status ? std::string("ok") : std::string(toString(status.code())) + " (" + status.toString() + ")";
+}
+
+const crypto::PrivateKey& fixedKey() {
+  static const crypto::PrivateKey key = [] {
+    auto parsed = crypto::PrivateKey::fromBase64Scalar(kPrivateKeyBase64);
+    if (!parsed) violated("the fixed fuzz key does not load: " + parsed.status().toString());
+    return std::move(parsed).value();
+  }();
+  return key;
+}
+
+// --- the service on a SQLite store in a temporary directory, made once per process ------------
+
+// Directories of earlier runs whose process is gone: libFuzzer leaves with _Exit after a crash
+// (and after running single inputs), so the harness's destructor never removed them.
+void removeStaleTempDirs(const std::filesystem::path& base) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("bcauth-fuzz-", 0) != 0) continue;
+    const std::string pid = name.substr(12, name.find('-', 12) - 12);
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ignored;
+    if (!std::filesystem::exists("/proc/" + pid, ignored)) std::filesystem::remove_all(entry.path(), ignored);
+  }
+}
+
+std::filesystem::path makeTempDir() {
+  // tmpfs when there is one: the store commits with synchronous=FULL, and fsync there is free.
+  std::filesystem::path base = "/dev/shm";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(base, ec) || ::access(base.c_str(), W_OK) != 0) {
+    base = std::filesystem::temp_directory_path();
+  }
+  removeStaleTempDirs(base);
+  std::string pattern = (base / ("bcauth-fuzz-" + std::to_string(::getpid()) + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) violated("cannot create a temporary directory in " + base.string());
+  return pattern;
+}
+
+class Harness {
+ public:
+  static Harness& instance() {
+    static Harness harness;
+    return harness;
+  }
+
+  service::AuthService& service() { return *service_; }
+  store::Store& store() { return *store_; }
+  const crypto::Sealer& sealer() const { return sealer_; }
+
+  // Empties every table but the schema version and writes the baseline rows: one enabled
+  // provider (with a client secret, no userinfo URL) and one webhook subscription.
+  void reset() {
+    wipe_->begin();
+    for (const auto& table : tables_) *wipe_ << "DELETE FROM \"" + table + "\"", Poco::Data::Keywords::now;
+    wipe_->commit();
+    store::Provider provider;
+    provider.id = kProviderId;
+    provider.name = "Example IdP";
+    provider.authorizationUrl = "https://idp.example.com/authorize";
+    provider.tokenUrl = "https://idp.example.com/token";
+    provider.clientId = "client-1";
+    provider.sealedClientSecret = sealer_.seal("provider-client-secret", service::sealContext("provider", kProviderId));
+    provider.scopes = {"openid", "email", "profile"};
+    provider.createdAt = provider.updatedAt = kNowMillis - 86'400'000;
+    store::Subscription webhook;
+    webhook.id = kWebhookId;
+    webhook.url = "https://csp.example.com/hooks";
+    webhook.sealedSecret = sealer_.seal("webhook-secret-0123456789", service::sealContext("webhook", kWebhookId));
+    webhook.createdAt = webhook.updatedAt = kNowMillis - 86'400'000;
+    store_->transaction([&](store::Transaction& tx) {
+      tx.putProvider(provider);
+      tx.putSubscription(webhook);
+    });
+  }
+
+  Harness(const Harness&) = delete;
+  Harness& operator=(const Harness&) = delete;
+
+ private:
+  Harness()
+      : dir_(makeTempDir()),
+        store_(store::openSqliteStore(dir_.string())),
+        sealer_(crypto::Sealer::fromKey(std::array<std::uint8_t, crypto::Sealer::kKeySize>{1, 2, 3, 4}).value()) {
+    service::ServiceConfig config;
+    config.publicUrl = "https://bcauth.fuzz.example";
+    config.gateway.baseUrl.clear();  // delivery off: nothing here may reach the network
+    service_ = std::make_unique<service::AuthService>(*store_, sealer_, config, [] { return kNowMillis; });
+    // A second connection empties the tables between inputs (the Store interface deletes no
+    // rows wholesale). Every table is listed, so new ones are emptied too.
+    wipe_ = std::make_unique<Poco::Data::Session>(Poco::Data::SQLite::Connector::KEY, (dir_ / "bcauth.db").string());
+    *wipe_ << "PRAGMA busy_timeout = 5000", Poco::Data::Keywords::now;
+    std::vector<std::string> names;
+    *wipe_ << "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_version'",
+        Poco::Data::Keywords::into(names), Poco::Data::Keywords::now;
+    tables_ = std::move(names);
+  }
+
+  ~Harness() {
+    wipe_.reset();
+    service_.reset();
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  crypto::Sealer sealer_;
+  std::unique_ptr<service::AuthService> service_;
+  std::unique_ptr<Poco::Data::Session> wipe_;
+  std::vector<std::string> tables_;
+};
+
+// --- intake helpers ---------------------------------------------------------------------------
+
+// The JWT checks that hold for any header (spec §1.2 and apple_jwt.h).
+void checkJwtVerdict(const std::string& header, const http::JwtCheck& check) {
+  const bool bearer = header.compare(0, 7, "Bearer ") == 0;
+  if ((check.verdict == http::JwtVerdict::kMissing) != (header.empty() || !bearer)) {
+    violated("JWT verdict kMissing for a header that " + std::string(bearer ? "is" : "is not") + " a Bearer token");
+  }
+  const std::string token = bearer ? header.substr(7) : std::string();
+  if (token.size() >= 16 && check.reason.find(token) != std::string::npos) violated("the JWT check's reason shows the token");
+  if (check.verdict == http::JwtVerdict::kValid) {
+    const auto other = http::verifyAppleJwt(header, kAppleSecret + "x", kCspId, kNowSeconds, kJwtWindowSeconds);
+    if (other.verdict == http::JwtVerdict::kValid) violated("a JWT verifies under two different secrets");
+  }
+}
+
+// What server.cpp's readBody does with a body it has read: the same cap, the same inflation.
+http::BodyError readLikeTheServer(std::string_view raw, std::string& body) {
+  body.assign(raw);
+  if (body.size() > kMaxBodyBytes) return http::BodyError::kTooLarge;
+  return http::inflateIfGzip(body, kMaxBodyBytes);
+}
+
+// The request a reply finds. By default a pending one that the reply answers: same
+// requestIdentifier, conversation and flow, not expired, and for the legacy flow the fixed key
+// as its sealed private key. The first character of the message id picks another state, so the
+// fuzzer reaches every branch of the intake with a one-byte change (targets.h).
+void provisionRequest(Harness& harness, const protocol::InboundMessage& message) {
+  const auto& reply = *message.authenticate;
+  const char marker = message.id.empty() ? '\0' : message.id.front();
+  if (marker == '!') {
+    trace("request: none");
+    return;
+  }
+  const protocol::Flow flow = marker != '$'                    ? reply.flow
+                              : reply.flow == protocol::Flow::kV2 ? protocol::Flow::kLegacy
+                                                                  : protocol::Flow::kV2;
+  store::AuthRequest request;
+  request.id = kRequestId;
+  request.requestIdentifier = reply.requestIdentifier;
+  request.conversationId = marker == '#' ? message.sourceId + "-another" : message.sourceId;
+  request.businessId = message.destinationId;
+  request.providerId = kProviderId;
+  request.flow = std::string(protocol::toString(flow));
+  request.scopes = {"openid"};
+  request.createdAt = request.updatedAt = kNowMillis - 60'000;
+  request.expiresAt = marker == '%' ? kNowMillis - 1 : kNowMillis + 840'000;
+  request.messageJson = "{}";
+  if (flow == protocol::Flow::kV2) request.state = "fuzz-state";
+  harness.store().transaction([&](store::Transaction& tx) {
+    tx.insertRequest(request);
+    if (flow == protocol::Flow::kLegacy) {
+      tx.putSecret(request.id, store::secret::kPrivateKey,
+                   harness.sealer().seal(kPrivateKeyBase64, service::sealContext(store::secret::kPrivateKey, request.id)));
+    }
+    if (marker == '&') tx.updateRequestStatus(request.id, store::status::kFailed, "device_error", kNowMillis - 30'000);
+    if (marker == '*') {  // v2: bcauth's callback already completed it
+      tx.updateRequestStatus(request.id, store::status::kSucceeded, "", kNowMillis - 30'000);
+      tx.setCompletion(request.id, "callback", "Bearer", 0);
+    }
+  });
+  trace(std::string("request: ") + (marker == '#'   ? "another conversation's"
+                                    : marker == '$' ? "of the other flow"
+                                    : marker == '%' ? "expired"
+                                    : marker == '&' ? "already failed"
+                                    : marker == '*' ? "completed by the callback"
+                                                    : "pending, matching the reply"));
+}
+
+// No event may carry the decrypted access token (it is sealed in the store, never in events).
+void checkTokenNotInEvents(Harness& harness, const protocol::InboundMessage& message, std::string_view body) {
+  if (!message.authenticate || !message.authenticate->token) return;
+  auto opened = crypto::decrypt(fixedKey(), *message.authenticate->token);
+  if (!opened || opened->size() < 8) return;
+  const std::string_view token = opened->view();
+  if (body.find(token) != std::string_view::npos) return;  // the input itself shows it elsewhere
+  for (const auto& event : harness.store().events(0, 1000)) {
+    if (event.dataJson.find(token) != std::string::npos) violated("the decrypted access token is in a " + event.type + " event");
+  }
+}
+
+// --- API helpers ------------------------------------------------------------------------------
+
+// A write-only secret that came in the body must not come back in what the API shows. Checked
+// only when the secret is long enough and appears nowhere else in the body.
+void checkSecretHidden(const Poco::JSON::Object::Ptr& body, const std::string& key, const std::string& shown,
+                       const std::string& what) {
+  if (!body->has(key) || !body->get(key).isString()) return;
+  const std::string secret = body->get(key).extract<std::string>();
+  if (secret.size() < 12) return;
+  Poco::JSON::Object others(*body);
+  others.remove(key);
+  std::ostringstream rest;
+  others.stringify(rest);
+  if (rest.str().find(secret) != std::string::npos) return;
+  if (shown.find(secret) != std::string::npos) violated(what + " shows the write-only " + key);
+}
+
+void putProvider(Harness& harness, const Poco::JSON::Object::Ptr& body, bool existing) {
+  const std::string id = existing ? kProviderId : "fuzz-provider";
+  auto put = harness.service().putProvider(id, body);
+  trace("PUT /v1/providers/" + id + ": " + (put ? std::string("ok") : describe(put.status())));
+  if (!put) return;
+  checkSecretHidden(body, "clientSecret", stringify(*put), "PUT /v1/providers/{id}");
+  auto read = harness.service().provider(id);
+  if (!read) violated("a provider just PUT cannot be read: " + read.status().toString());
+  checkSecretHidden(body, "clientSecret", stringify(*read), "GET /v1/providers/{id}");
+}
+
+void createRequest(Harness& harness, const Poco::JSON::Object::Ptr& body, bool idempotent) {
+  std::optional<std::string> key;
+  if (idempotent) key = "fuzz-idempotency-key";
+  auto created = harness.service().createRequest(body, key);
+  trace("POST /v1/auth-requests" + std::string(key ? " (Idempotency-Key)" : "") + ": " +
+        (created ? std::string("created") : describe(created.status())));
+  if (!created) return;
+  if (!created->created) violated("POST /v1/auth-requests on an empty store answered with an earlier request");
+  stringify(created->body);
+  const std::string id = created->body->getValue<std::string>("id");
+  auto read = harness.service().request(id);
+  if (!read) violated("a request just created cannot be read: " + read.status().toString());
+  stringify(*read);
+  if (key) {
+    auto again = harness.service().createRequest(body, key);
+    if (!again) violated("an Idempotency-Key replay failed: " + again.status().toString());
+    if (again->created || again->body->getValue<std::string>("id") != id) {
+      violated("an Idempotency-Key replay made a second request");
+    }
+    stringify(again->body);
+  }
+}
+
+void putWebhook(Harness& harness, const Poco::JSON::Object::Ptr& body, bool existing) {
+  const std::string id = existing ? kWebhookId : "fuzz-webhook";
+  auto put = harness.service().putWebhook(id, body);
+  trace("PUT /v1/webhooks/" + id + ": " + (put ? std::string("ok") : describe(put.status())));
+  if (!put) return;
+  checkSecretHidden(body, "secret", stringify(*put), "PUT /v1/webhooks/{id}");
+  auto read = harness.service().webhook(id);
+  if (!read) violated("a webhook just PUT cannot be read: " + read.status().toString());
+  checkSecretHidden(body, "secret", stringify(*read), "GET /v1/webhooks/{id}");
+}
+
+// --- decrypt helpers --------------------------------------------------------------------------
+
+// decrypt() and checkTokenFormat() agree, and every cryptographic failure is the one opaque
+// kDecryptionFailed (crypto.h): no oracle.
+void checkDecrypt(std::string_view token) {
+  const Status format = crypto::checkTokenFormat(token);
+  auto opened = crypto::decrypt(fixedKey(), token);
+  trace("checkTokenFormat: " + describe(format) + "; decrypt: " +
+        (opened ? "opened, " + std::to_string(opened->size()) + " bytes" : describe(opened.status())));
+  if (opened) {
+    if (!format) violated("decrypt() opened a token checkTokenFormat() refuses: " + format.toString());
+    return;
+  }
+  const Status& status = opened.status();
+  if (status.code() == StatusCode::kDecryptionFailed) {
+    const Status opaque = Status::decryptionFailed();
+    if (status.message() != opaque.message() || !status.field().empty()) {
+      violated("a decryption failure is not the one opaque status: " + status.toString());
+    }
+    if (format.code() == StatusCode::kInvalidArgument) {
+      violated("checkTokenFormat() calls malformed a token decrypt() got to decrypt: " + format.toString());
+    }
+  } else if (status.code() == StatusCode::kInvalidArgument) {
+    if (format.code() != StatusCode::kInvalidArgument) {
+      violated("decrypt() calls malformed a token checkTokenFormat() accepts: " + status.toString());
+    }
+  } else {
+    violated("decrypt() failed with neither kInvalidArgument nor kDecryptionFailed: " + status.toString());
+  }
+}
+
+// --- seeds ------------------------------------------------------------------------------------
+
+std::string readFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Regular files under dir, sorted, with their path relative to base ("/" → "_") as the name.
+std::vector<Seed> filesUnder(const std::filesystem::path& dir, const std::filesystem::path& base) {
+  std::vector<Seed> seeds;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return seeds;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::string name = std::filesystem::relative(entry.path(), base).generic_string();
+    std::replace(name.begin(), name.end(), '/', '_');
+    seeds.push_back({name, readFile(entry.path())});
+  }
+  std::sort(seeds.begin(), seeds.end(), [](const Seed& a, const Seed& b) { return a.name < b.name; });
+  return seeds;
+}
+
+void collectTokens(const Poco::Dynamic::Var& value, std::vector<std::string>& tokens) {
+  if (value.type() == typeid(Poco::JSON::Object::Ptr)) {
+    const auto object = value.extract<Poco::JSON::Object::Ptr>();
+    for (const auto& name : object->getNames()) {
+      const auto& child = object->get(name);
+      if (name == "token" && child.isString()) tokens.push_back(child.extract<std::string>());
+      else collectTokens(child, tokens);
+    }
+  } else if (value.type() == typeid(Poco::JSON::Array::Ptr)) {
+    const auto array = value.extract<Poco::JSON::Array::Ptr>();
+    for (std::size_t i = 0; i < array->size(); ++i) collectTokens(array->get(static_cast<unsigned>(i)), tokens);
+  }
+}
+
+std::string jwtSegment(std::string_view json) {
+  return crypto::base64UrlEncode(std::span(reinterpret_cast<const std::uint8_t*>(json.data()), json.size()));
+}
+
+}  // namespace
+
+// --- the targets ----------------------------------------------------------------------------
+
+int fuzzInbound(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text = asText(data, size);
+  auto parsed = protocol::parseInbound(text);
+  trace("parseInbound: " + (parsed ? std::string("ok") : describe(parsed.status())));
+  if (parsed) {
+    const protocol::InboundMessage& message = *parsed;
+    if (message.json.isNull()) violated("a parsed message keeps no JSON");
+    stringify(protocol::outcomeForMessage(message, false).toJson());
+    if (message.authenticate) stringify(protocol::outcomeForReply(*message.authenticate, true).toJson());
+  }
+  // `bcauth validate`: Poco's parser (its Poco::Exception is the CLI's "malformed JSON"), then
+  // schema detection and valijson.
+  Poco::Dynamic::Var payload;
+  try {
+    Poco::JSON::Parser parser;
+    payload = parser.parse(std::string(text));
+  } catch (const Poco::Exception&) {
+    return 0;
+  }
+  const auto kind = protocol::detectSchema(payload);
+  for (const auto& violation : protocol::validateSchema(kind, payload)) {
+    if (!violation.pointer.empty() && violation.pointer.front() != '/') violated("a schema violation's pointer is not a JSON pointer");
+  }
+  return 0;
+}
+
+int fuzzDecrypt(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text = asText(data, size);
+  checkDecrypt(text);                        // the token as it arrives: Base64 text
+  checkDecrypt(crypto::base64Encode(text));  // the input's bytes as E || C || tag
+  return 0;
+}
+
+int fuzzIntake(const std::uint8_t* data, std::size_t size) {
+  const auto [authorization, afterHeader] = splitLine(asText(data, size));
+  const auto [capabilityList, raw] = splitLine(afterHeader);
+
+  // 1. Apple's JWT, verified for real; a failure still lets the body go on, under a valid one.
+  const std::string header(authorization);
+  const auto jwt = http::verifyAppleJwt(header, kAppleSecret, kCspId, kNowSeconds, kJwtWindowSeconds);
+  checkJwtVerdict(header, jwt);
+  trace("JWT: " + std::string(jwt.verdict == http::JwtVerdict::kValid     ? "valid"
+                              : jwt.verdict == http::JwtVerdict::kMissing ? "missing (401)"
+                                                                          : "invalid (403)") +
+        (jwt.reason.empty() ? "" : ": " + jwt.reason));
+  if (jwt.verdict != http::JwtVerdict::kValid) {
+    const auto valid = http::verifyAppleJwt(validAuthorization(), kAppleSecret, kCspId, kNowSeconds, kJwtWindowSeconds);
+    if (valid.verdict != http::JwtVerdict::kValid) violated("a correctly signed JWT does not verify: " + valid.reason);
+  }
+
+  // 2. The body as the server reads it: a bad gzip or an oversized body is a 400 / 413.
+  std::string body;
+  if (const auto error = readLikeTheServer(raw, body); error != http::BodyError::kNone) {
+    trace(error == http::BodyError::kBadGzip ? "body: not valid gzip (400)" : "body: too large (413)");
+    return 0;
+  }
+
+  // 3. The intake on a store reset to the baseline, with the request the reply answers.
+  Harness& harness = Harness::instance();
+  harness.reset();
+  auto parsed = protocol::parseInbound(body);
+  if (parsed && parsed->authenticate) provisionRequest(harness, *parsed);
+  const auto result = harness.service().handleInbound(body, std::string(capabilityList));
+  if (result.isOk() != parsed.isOk()) violated("handleInbound and parseInbound disagree on a body");
+  if (!result) {
+    trace("handleInbound: " + describe(result.status()));
+    return 0;
+  }
+  trace("handleInbound: " + (result->duplicate ? std::string("duplicate") : result->eventType));
+  if (result->duplicate) violated("a message on an empty store was taken for a redelivery");
+  if (result->eventType.empty()) violated("an accepted message produced no event type");
+  checkTokenNotInEvents(harness, *parsed, body);
+  return 0;
+}
+
+int fuzzApiBodies(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const std::uint8_t selector = data[0];
+  const bool variant = (selector & 0x40) != 0;
+  auto parsed = protocol::detail::parseObject(asText(data + 1, size - 1));
+  if (!parsed) {
+    trace("body: " + describe(parsed.status()));
+    return 0;  // 400 before any service call
+  }
+  Harness& harness = Harness::instance();
+  harness.reset();
+  switch ((selector & 0x0F) % 3) {
+    case 0: putProvider(harness, *parsed, variant); break;
+    case 1: createRequest(harness, *parsed, variant); break;
+    default: putWebhook(harness, *parsed, variant); break;
+  }
+  return 0;
+}
+
+std::span<const Target> targets() {
+  static const std::array<Target, 4> all = {{
+      {"inbound", fuzzInbound},
+      {"decrypt", fuzzDecrypt},
+      {"intake", fuzzIntake},
+      {"api", fuzzApiBodies},
+  }};
+  return all;
+}
+
+const Target* findTarget(std::string_view name) {
+  for (const auto& target : targets()) {
+    if (target.name == name) return &target;
+  }
+  return nullptr;
+}
+
+std::string validAuthorization() {
+  static const std::string header = "Bearer " + http::signAppleJwt(kAppleSecret, kCspId, kNowSeconds, true);
+  return header;
+}
+
+std::string gzip(std::string_view plain) {
+  std::ostringstream out;
+  Poco::DeflatingOutputStream deflater(out, Poco::DeflatingStreamBuf::STREAM_GZIP);
+  deflater.write(plain.data(), static_cast<std::streamsize>(plain.size()));
+  deflater.close();
+  return out.str();
+}
+
+std::vector<Seed> fixtureSeeds(std::string_view target, const std::filesystem::path& repoRoot) {
+  const auto fixtures = repoRoot / "fixtures";
+  const auto inbound = filesUnder(fixtures / "inbound", fixtures);
+  std::vector<Seed> seeds;
+  if (target == "inbound") {
+    seeds = inbound;
+    for (auto& seed : filesUnder(fixtures / "outbound", fixtures)) seeds.push_back(std::move(seed));
+  } else if (target == "intake") {
+    const std::string capabilities = "AUTH, AUTH2";
+    for (const auto& seed : inbound) {
+      const std::string head = validAuthorization() + "\n" + capabilities + "\n";
+      seeds.push_back({seed.name, head + seed.bytes});
+      seeds.push_back({seed.name + ".gz", head + gzip(seed.bytes)});
+    }
+    // One reply under each way a JWT is refused.
+    const std::string reply = readFile(fixtures / "inbound" / "legacy-success.json");
+    const std::string header = jwtSegment(R"({"alg":"HS256","typ":"JWT"})");
+    const std::string payload = jwtSegment(R"({"aud":")" + kCspId + R"(","iat":)" + std::to_string(kNowSeconds) + "}");
+    const std::vector<std::pair<std::string, std::string>> refused = {
+        {"no-authorization", ""},
+        {"basic-authorization", "Basic dXNlcjpwYXNz"},
+        {"two-segments", "Bearer " + header + "." + payload},
+        {"wrong-secret", "Bearer " + http::signAppleJwt("not-the-secret", kCspId, kNowSeconds, true)},
+        {"wrong-audience", "Bearer " + http::signAppleJwt(kAppleSecret, "another-csp", kNowSeconds, true)},
+        {"issuer-not-audience", "Bearer " + http::signAppleJwt(kAppleSecret, kCspId, kNowSeconds, false)},
+        {"iat-too-old", "Bearer " + http::signAppleJwt(kAppleSecret, kCspId, kNowSeconds - 2 * kJwtWindowSeconds, true)},
+        {"alg-none", "Bearer " + jwtSegment(R"({"alg":"none","typ":"JWT"})") + "." + payload + "."},
+    };
+    for (const auto& [name, authorization] : refused) {
+      seeds.push_back({"jwt-" + name, authorization + "\n" + capabilities + "\n" + reply});
+    }
+    // The request states the message id's first character selects (see provisionRequest).
+    for (const char* file : {"legacy-success.json", "v2-success.json"}) {
+      const std::string fixture = readFile(fixtures / "inbound" / file);
+      const auto at = fixture.find("\"id\": \"");
+      if (at == std::string::npos) continue;
+      const std::pair<char, const char*> states[] = {{'!', "none"},    {'#', "other-conversation"},
+                                                      {'$', "other-flow"}, {'%', "expired"},
+                                                      {'&', "failed"},     {'*', "callback"}};
+      for (const auto& [marker, state] : states) {
+        std::string marked = fixture;
+        marked.insert(at + 7, 1, marker);
+        seeds.push_back({"request-" + std::string(state) + "-" + file,
+                         validAuthorization() + "\n" + capabilities + "\n" + marked});
+      }
+    }
+  } else if (target == "decrypt") {
+    for (const auto& seed : inbound) {
+      std::vector<std::string> tokens;
+      try {
+        Poco::JSON::Parser parser;
+        collectTokens(parser.parse(seed.bytes), tokens);
+      } catch (const Poco::Exception&) {
+        continue;  // not JSON: no token
+      }
+      for (std::size_t i = 0; i < tokens.size(); ++i) {
+        const std::string name = seed.name + (i == 0 ? "" : "-" + std::to_string(i));
+        seeds.push_back({name + ".token", tokens[i]});
+        if (auto bytes = crypto::base64Decode(tokens[i])) {
+          seeds.push_back({name + ".bin", std::string(bytes->begin(), bytes->end())});
+        }
+      }
+    }
+  }
+  return seeds;
+}
+
+}  // namespace bcauth::fuzz

@@ -1,0 +1,16 @@
+#pragma once
+// How the server turns the bytes of a request body into the JSON text it parses.
+
+#include <cstddef>
+#include <string>
+
+namespace bcauth::http {
+
+enum class BodyError { kNone, kTooLarge, kBadGzip };
+
+// Apple gzips its webhook bodies with or without Content-Encoding, so gzip is recognised by its
+// magic bytes. A gzip body is inflated in place, refusing anything that inflates beyond `cap`
+// (a decompression bomb stops there); any other body is left as it is.
+BodyError inflateIfGzip(std::string& body, std::size_t cap);
+
+}  // namespace bcauth::http

@@ -1,0 +1,107 @@
+// `bcauth serve` as a child process on 127.0.0.1, port 0, for the tests that need a real
+// process: several instances on one database, or a SIGKILL in the middle of work.
+#pragma once
+
+#include <signal.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include <Poco/PipeStream.h>
+#include <Poco/Process.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/TemporaryFile.h>
+
+#include "bcauth/base64.h"
+#include "clients/apple_gateway.h"
+#include "clients/http_call.h"
+
+namespace bcauth::test {
+
+inline const std::string kProcessApiKey = "multi-process-api-key-0001";
+inline const std::string kProcessCspId = "csp-multi";
+inline const std::string kProcessSecret = "apple-secret-multi";
+
+class ServeProcess {
+ public:
+  // env adds to (or overrides) the settings every instance needs.
+  ServeProcess(const std::string& dataDir, const std::string& masterKey, const std::map<std::string, std::string>& env = {}) {
+    Poco::Process::Env all = {{"BCAUTH_CSP_ID", kProcessCspId},
+                              {"BCAUTH_APPLE_SECRET", crypto::base64Encode(std::string_view(kProcessSecret))},
+                              {"BCAUTH_API_KEYS", kProcessApiKey},
+                              {"BCAUTH_MASTER_KEY", masterKey},
+                              {"BCAUTH_DATA_DIR", dataDir},
+                              {"BCAUTH_APPLE_GATEWAY_URL", "none"}};
+    for (const auto& [name, value] : env) all[name] = value;
+    handle_ = std::make_unique<Poco::ProcessHandle>(
+        Poco::Process::launch(BCAUTH_CLI_PATH, {"serve", "--port", "0"}, ".", nullptr, &out_, &err_, all));
+    // The per-request log lines go to stderr: read and drop them so the pipe never fills.
+    drain_ = std::thread([this] {
+      Poco::PipeInputStream err(err_);
+      char buffer[4096];
+      while (err.read(buffer, sizeof buffer) || err.gcount() > 0) {
+      }
+    });
+    stream_ = std::make_unique<Poco::PipeInputStream>(out_);
+    std::string line;
+    std::getline(*stream_, line);
+    if (line.find("bcauth listening on http://127.0.0.1:") != 0) {
+      kill(SIGKILL);
+      throw std::runtime_error("bcauth serve did not start: " + line);
+    }
+    const std::size_t colon = line.rfind(':');
+    base_ = "http://127.0.0.1:" + line.substr(colon + 1, line.find(' ', colon) - colon - 1);
+  }
+  ~ServeProcess() {
+    if (handle_) stop();
+    if (drain_.joinable()) drain_.join();
+  }
+  ServeProcess(const ServeProcess&) = delete;
+  ServeProcess& operator=(const ServeProcess&) = delete;
+
+  int pid() const { return handle_ ? handle_->id() : -1; }
+  const std::string& baseUrl() const { return base_; }
+
+  // SIGTERM: the graceful stop; returns the exit code.
+  int stop() { return kill(SIGTERM); }
+  // Any signal (SIGKILL for a crash); waits for the process and returns what wait() returns.
+  int kill(int signal) {
+    if (!handle_) return -1;
+    ::kill(handle_->id(), signal);
+    const int code = handle_->wait();
+    handle_.reset();
+    return code;
+  }
+
+  clients::HttpAnswer api(const std::string& method, const std::string& path, const std::string& body = "") const {
+    return clients::httpCall(method, base_ + path,
+                             {{"Authorization", "Bearer " + kProcessApiKey}, {"Content-Type", "application/json"}}, body, 30);
+  }
+  clients::HttpAnswer deliver(const std::string& json) const {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    return clients::httpCall("POST", base_ + "/message",
+                             {{"Authorization", "Bearer " + clients::signAppleJwt(kProcessSecret, kProcessCspId, now.count(), true)},
+                              {"Content-Type", "application/json"},
+                              {"capability-list", "AUTH"}},
+                             json, 30);
+  }
+
+ private:
+  Poco::Pipe out_, err_;
+  std::unique_ptr<Poco::ProcessHandle> handle_;
+  std::unique_ptr<Poco::PipeInputStream> stream_;
+  std::thread drain_;
+  std::string base_;
+};
+
+inline std::string freshTempDir() {
+  const std::string dir = Poco::TemporaryFile::tempName();
+  Poco::TemporaryFile::registerForDeletion(dir);
+  return dir;
+}
+
+}  // namespace bcauth::test
