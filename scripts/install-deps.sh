@@ -8,6 +8,7 @@ packages=(
   libssl-dev            # OpenSSL 3: EVP, X963KDF, AES-GCM
   libpoco-dev           # Foundation, Net, NetSSL, JSON, Crypto, Util, Data (SQLite, PostgreSQL), JWT
   libpq-dev             # PostgreSQL client library behind Poco::DataPostgreSQL
+  libsqlite3-dev        # SQLite: the store keeps its prepared statements through the C API
   libvalijson-dev       # JSON Schema validation (header-only, Poco adapter)
   libboost-test-dev     # Boost.Test
   libbenchmark-dev      # Google Benchmark (benchmarks only)

@@ -2,8 +2,9 @@
 // (write transactions are serialised by a mutex and BEGIN IMMEDIATE), read through a small pool
 // of read-only connections that never block the writer.
 //
-// Poco::Data sessions are not thread-safe: every session is used by one thread at a time, the
-// writer under writeMutex_, each reader while it is leased from the pool.
+// Connections (sqlite_connection.h: a Poco session plus its prepared statements) are not
+// thread-safe: each is used by one thread at a time, the writer under writeMutex_, each reader
+// while it is leased from the pool.
 
 #include <algorithm>
 #include <atomic>
@@ -22,14 +23,13 @@
 #include <Poco/Data/LOB.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/SQLite/SQLiteException.h>
-#include <Poco/Data/Session.h>
-#include <Poco/Data/Statement.h>
 #include <Poco/Exception.h>
 #include <Poco/Nullable.h>
 #include <Poco/Tuple.h>
 
 #include "store/json_codec.h"
 #include "store/rows.h"
+#include "store/sqlite_connection.h"
 #include "store/store.h"
 
 namespace bcauth::store {
@@ -37,13 +37,9 @@ namespace {
 
 using namespace rows;  // the row types and conversions both stores share
 
-using Poco::Data::Session;
-using Poco::Data::Statement;
-using Poco::Data::Keywords::bind;
 using Poco::Data::Keywords::into;
 using Poco::Data::Keywords::now;
 
-constexpr int kBusyTimeoutMs = 5000;
 constexpr std::size_t kMaxReaders = 8;
 
 // The schema, as an ordered list of migrations. Migration i (0-based) brings the database to
@@ -194,7 +190,9 @@ auto guarded(const char* what, F&& f) -> decltype(f()) {
   }
 }
 
-void exec(Session& session, const std::string& sql) { session << sql, now; }
+// Statements that run once (DDL, PRAGMAs) go through Poco; everything else through a
+// connection's prepared statements.
+void exec(SqliteConnection& connection, const std::string& sql) { connection.session() << sql, now; }
 
 Poco::Int64 toLimit(std::size_t limit) {
   return static_cast<Poco::Int64>(std::min<std::size_t>(limit, std::numeric_limits<Poco::Int64>::max()));
@@ -207,19 +205,14 @@ Poco::Int64 toLimit(std::size_t limit) {
 
 // SELECT <columns> FROM <table> <tail>, binding args (copied) to the tail's placeholders.
 template <typename Row, typename... Args>
-std::vector<Row> selectRows(Session& session, const char* columns, const char* table, const std::string& tail,
+std::vector<Row> selectRows(SqliteConnection& connection, const char* columns, const char* table, const std::string& tail,
                             const Args&... args) {
-  std::vector<Row> rows;
-  Statement statement(session);
-  statement << (std::string("SELECT ") + columns + " FROM " + table + " " + tail), into(rows);
-  ((statement, bind(args)), ...);
-  statement.execute();
-  return rows;
+  return connection.select<Row>(std::string("SELECT ") + columns + " FROM " + table + " " + tail, args...);
 }
 
 template <typename Arg>
-std::optional<AuthRequest> selectOneRequest(Session& session, const char* where, const Arg& arg) {
-  auto rows = selectRows<RequestRow>(session, kRequestColumns, "auth_requests", where, arg);
+std::optional<AuthRequest> selectOneRequest(SqliteConnection& connection, const char* where, const Arg& arg) {
+  auto rows = selectRows<RequestRow>(connection, kRequestColumns, "auth_requests", where, arg);
   if (rows.empty()) return std::nullopt;
   return toRequest(rows.front());
 }
@@ -231,16 +224,6 @@ void registerConnectorOnce() {
   std::call_once(once, [] { Poco::Data::SQLite::Connector::registerConnector(); });
 }
 
-std::unique_ptr<Session> openSession(const std::string& dbPath, bool readOnly) {
-  auto session = std::make_unique<Session>(Poco::Data::SQLite::Connector::KEY, dbPath);
-  exec(*session, "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs));
-  exec(*session, "PRAGMA foreign_keys = ON");
-  // FULL: a reply Apple was told is accepted (200) survives a power loss, not just a process crash.
-  exec(*session, "PRAGMA main.synchronous = FULL");
-  if (readOnly) exec(*session, "PRAGMA query_only = ON");
-  return session;
-}
-
 // A few read connections, opened on demand and reused; callers wait when all are in use.
 class ReaderPool {
  public:
@@ -248,8 +231,8 @@ class ReaderPool {
   explicit ReaderPool(std::string dbPath) : dbPath_(std::move(dbPath)) { idle_.reserve(kMaxReaders); }
 
   template <typename F>
-  auto with(F&& f) -> decltype(f(std::declval<Session&>())) {
-    std::unique_ptr<Session> session = acquire();
+  auto with(F&& f) -> decltype(f(std::declval<SqliteConnection&>())) {
+    std::unique_ptr<SqliteConnection> session = acquire();
     bool healthy = false;
     ScopeExit giveBack([&] {
       if (!healthy) session.reset();
@@ -271,7 +254,7 @@ class ReaderPool {
   }
 
  private:
-  std::unique_ptr<Session> acquire() {
+  std::unique_ptr<SqliteConnection> acquire() {
     std::unique_lock<std::mutex> lock(mutex_);
     available_.wait(lock, [&] { return !idle_.empty() || open_ < kMaxReaders; });
     if (!idle_.empty()) {
@@ -282,7 +265,7 @@ class ReaderPool {
     ++open_;
     lock.unlock();
     try {
-      return openSession(dbPath_, true);
+      return std::make_unique<SqliteConnection>(dbPath_, true);
     } catch (...) {
       release(nullptr);
       throw;
@@ -290,7 +273,7 @@ class ReaderPool {
   }
 
   // A null session (a failed one) is dropped and its slot freed.
-  void release(std::unique_ptr<Session> session) {
+  void release(std::unique_ptr<SqliteConnection> session) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (session) idle_.push_back(std::move(session));
@@ -302,7 +285,7 @@ class ReaderPool {
   const std::string dbPath_;
   std::mutex mutex_;
   std::condition_variable available_;
-  std::vector<std::unique_ptr<Session>> idle_;
+  std::vector<std::unique_ptr<SqliteConnection>> idle_;
   std::size_t open_ = 0;
 };
 
@@ -310,14 +293,14 @@ class ReaderPool {
 
 class SqliteTransaction final : public Transaction {
  public:
-  explicit SqliteTransaction(Session& session) : session_(session) {}
+  explicit SqliteTransaction(SqliteConnection& connection) : session_(connection) {}
 
   void end() { active_ = false; }
 
   void putProvider(const Provider& p) override {
     check();
     guarded("putProvider", [&] {
-      session_ << "INSERT INTO providers (id, name, authorization_url, token_url, userinfo_url, client_id,"
+      session_.run("INSERT INTO providers (id, name, authorization_url, token_url, userinfo_url, client_id,"
                   " sealed_client_secret, scopes, enabled, profile_fields, created_at, updated_at, token_auth_method)"
                   " VALUES (?, ?, ?, ?, ?, ?, CASE WHEN ? THEN COALESCE(?, X'') END, ?, ?, ?, ?, ?, ?)"
                   " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
@@ -327,20 +310,15 @@ class SqliteTransaction final : public Transaction {
                   " enabled = excluded.enabled, profile_fields = excluded.profile_fields,"
                   " created_at = excluded.created_at, updated_at = excluded.updated_at,"
                   " token_auth_method = excluded.token_auth_method",
-          bind(p.id), bind(p.name), bind(p.authorizationUrl), bind(p.tokenUrl), bind(p.userinfoUrl),
-          bind(p.clientId), bind(Poco::Int64{p.sealedClientSecret ? 1 : 0}),
-          bind(toBlob(p.sealedClientSecret.value_or(std::string()))), bind(json::encodeStringArray(p.scopes)),
-          bind(Poco::Int64{p.enabled ? 1 : 0}), bind(json::encodeStringMap(p.profileFields)),
-          bind(Poco::Int64{p.createdAt}), bind(Poco::Int64{p.updatedAt}), bind(p.tokenAuthMethod), now;
+          p.id, p.name, p.authorizationUrl, p.tokenUrl, p.userinfoUrl, p.clientId, Poco::Int64{p.sealedClientSecret ? 1 : 0}, toBlob(p.sealedClientSecret.value_or(std::string())), json::encodeStringArray(p.scopes), Poco::Int64{p.enabled ? 1 : 0}, json::encodeStringMap(p.profileFields), Poco::Int64{p.createdAt}, Poco::Int64{p.updatedAt}, p.tokenAuthMethod);
     });
   }
 
   bool deleteProvider(const std::string& id) override {
     check();
     return guarded("deleteProvider", [&] {
-      Statement statement(session_);
-      statement << "DELETE FROM providers WHERE id = ?", bind(id);
-      return statement.execute() > 0;
+      return session_.run("DELETE FROM providers WHERE id = ?",
+          id) > 0;
     });
   }
 
@@ -348,33 +326,28 @@ class SqliteTransaction final : public Transaction {
                           std::int64_t at) override {
     check();
     guarded("recordCapabilities", [&] {
-      session_ << "INSERT INTO conversations (conversation_id, capabilities, updated_at) VALUES (?, ?, ?)"
+      session_.run("INSERT INTO conversations (conversation_id, capabilities, updated_at) VALUES (?, ?, ?)"
                   " ON CONFLICT (conversation_id) DO UPDATE SET capabilities = excluded.capabilities,"
                   " updated_at = excluded.updated_at",
-          bind(conversationId), bind(json::encodeStringArray(capabilities)), bind(Poco::Int64{at}), now;
+          conversationId, json::encodeStringArray(capabilities), Poco::Int64{at});
     });
   }
 
   bool insertInboundMessageId(const std::string& messageId, std::int64_t at) override {
     check();
     return guarded("insertInboundMessageId", [&] {
-      Statement statement(session_);
-      statement << "INSERT OR IGNORE INTO inbound_messages (message_id, received_at) VALUES (?, ?)", bind(messageId),
-          bind(Poco::Int64{at});
-      return statement.execute() > 0;
+      return session_.run("INSERT OR IGNORE INTO inbound_messages (message_id, received_at) VALUES (?, ?)",
+          messageId, Poco::Int64{at}) > 0;
     });
   }
 
   void insertRequest(const AuthRequest& r) override {
     check();
     try {
-      session_ << "INSERT INTO auth_requests (id, request_identifier, conversation_id, business_id, provider_id,"
+      session_.run("INSERT INTO auth_requests (id, request_identifier, conversation_id, business_id, provider_id,"
                   " flow, scopes, status, status_reason, created_at, updated_at, expires_at, message_json,"
                   " idempotency_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          bind(r.id), bind(r.requestIdentifier), bind(r.conversationId), bind(r.businessId), bind(r.providerId),
-          bind(r.flow), bind(json::encodeStringArray(r.scopes)), bind(r.status), bind(r.statusReason),
-          bind(Poco::Int64{r.createdAt}), bind(Poco::Int64{r.updatedAt}), bind(Poco::Int64{r.expiresAt}),
-          bind(r.messageJson), bind(toNullable(r.idempotencyKey)), bind(toNullable(r.state)), now;
+          r.id, r.requestIdentifier, r.conversationId, r.businessId, r.providerId, r.flow, json::encodeStringArray(r.scopes), r.status, r.statusReason, Poco::Int64{r.createdAt}, Poco::Int64{r.updatedAt}, Poco::Int64{r.expiresAt}, r.messageJson, toNullable(r.idempotencyKey), toNullable(r.state));
     } catch (const Poco::Data::SQLite::ConstraintViolationException& e) {
       // SQLite undoes only the failed statement: the transaction stays usable.
       const std::string text = e.displayText();
@@ -396,10 +369,8 @@ class SqliteTransaction final : public Transaction {
                            std::int64_t updatedAt) override {
     check();
     const std::size_t changed = guarded("updateRequestStatus", [&] {
-      Statement statement(session_);
-      statement << "UPDATE auth_requests SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
-          bind(status), bind(reason), bind(Poco::Int64{updatedAt}), bind(id);
-      return statement.execute();
+      return session_.run("UPDATE auth_requests SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
+          status, reason, Poco::Int64{updatedAt}, id);
     });
     if (changed == 0) throw std::runtime_error("store: updateRequestStatus: no auth request " + id);
   }
@@ -407,10 +378,8 @@ class SqliteTransaction final : public Transaction {
   bool consumeState(const std::string& requestId) override {
     check();
     return guarded("consumeState", [&] {
-      Statement statement(session_);
-      statement << "UPDATE auth_requests SET state_used = 1 WHERE id = ? AND state IS NOT NULL AND state_used = 0",
-          bind(requestId);
-      return statement.execute() > 0;
+      return session_.run("UPDATE auth_requests SET state_used = 1 WHERE id = ? AND state IS NOT NULL AND state_used = 0",
+          requestId) > 0;
     });
   }
 
@@ -418,38 +387,34 @@ class SqliteTransaction final : public Transaction {
                      std::int64_t tokenExpiresAt) override {
     check();
     guarded("setCompletion", [&] {
-      session_ << "UPDATE auth_requests SET completed_by = ?, token_type = ?, token_expires_at = ? WHERE id = ?",
-          bind(completedBy), bind(tokenType), bind(Poco::Int64{tokenExpiresAt}), bind(id), now;
+      session_.run("UPDATE auth_requests SET completed_by = ?, token_type = ?, token_expires_at = ? WHERE id = ?",
+          completedBy, tokenType, Poco::Int64{tokenExpiresAt}, id);
     });
   }
 
   void setProfilePending(const std::string& id, bool pending) override {
     check();
     guarded("setProfilePending", [&] {
-      session_ << "UPDATE auth_requests SET profile_pending = ? WHERE id = ?", bind(Poco::Int64{pending ? 1 : 0}),
-          bind(id), now;
+      session_.run("UPDATE auth_requests SET profile_pending = ? WHERE id = ?",
+          Poco::Int64{pending ? 1 : 0}, id);
     });
   }
 
   void insertDelivery(const Delivery& d) override {
     check();
     guarded("insertDelivery", [&] {
-      session_ << "INSERT INTO deliveries (request_id, sealed_body, status, attempts, next_attempt_at,"
+      session_.run("INSERT INTO deliveries (request_id, sealed_body, status, attempts, next_attempt_at,"
                   " last_http_status, last_error, updated_at) VALUES (?, COALESCE(?, X''), ?, ?, ?, ?, ?, ?)",
-          bind(d.requestId), bind(toBlob(d.sealedBody)), bind(d.status), bind(Poco::Int64{d.attempts}),
-          bind(Poco::Int64{d.nextAttemptAt}), bind(Poco::Int64{d.lastHttpStatus}), bind(d.lastError),
-          bind(Poco::Int64{d.updatedAt}), now;
+          d.requestId, toBlob(d.sealedBody), d.status, Poco::Int64{d.attempts}, Poco::Int64{d.nextAttemptAt}, Poco::Int64{d.lastHttpStatus}, d.lastError, Poco::Int64{d.updatedAt});
     });
   }
 
   void updateDelivery(const Delivery& d) override {
     check();
     guarded("updateDelivery", [&] {
-      session_ << "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_http_status = ?,"
+      session_.run("UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_http_status = ?,"
                   " last_error = ?, updated_at = ? WHERE request_id = ?",
-          bind(d.status), bind(Poco::Int64{d.attempts}), bind(Poco::Int64{d.nextAttemptAt}),
-          bind(Poco::Int64{d.lastHttpStatus}), bind(d.lastError), bind(Poco::Int64{d.updatedAt}), bind(d.requestId),
-          now;
+          d.status, Poco::Int64{d.attempts}, Poco::Int64{d.nextAttemptAt}, Poco::Int64{d.lastHttpStatus}, d.lastError, Poco::Int64{d.updatedAt}, d.requestId);
     });
   }
 
@@ -465,38 +430,36 @@ class SqliteTransaction final : public Transaction {
   void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) override {
     check();
     guarded("putSecret", [&] {
-      session_ << "INSERT INTO request_secrets (request_id, kind, sealed) VALUES (?, ?, COALESCE(?, X''))"
+      session_.run("INSERT INTO request_secrets (request_id, kind, sealed) VALUES (?, ?, COALESCE(?, X''))"
                   " ON CONFLICT (request_id, kind) DO UPDATE SET sealed = excluded.sealed",
-          bind(requestId), bind(kind), bind(toBlob(sealed)), now;
+          requestId, kind, toBlob(sealed));
     });
   }
 
   void deleteSecret(const std::string& requestId, const std::string& kind) override {
     check();
     guarded("deleteSecret", [&] {
-      session_ << "DELETE FROM request_secrets WHERE request_id = ? AND kind = ?", bind(requestId), bind(kind), now;
+      session_.run("DELETE FROM request_secrets WHERE request_id = ? AND kind = ?",
+          requestId, kind);
     });
   }
 
   std::int64_t appendEvent(const Event& e) override {
     check();
     return guarded("appendEvent", [&] {
-      session_ << "INSERT INTO events (type, at, conversation_id, auth_request_id, data_json) VALUES (?, ?, ?, ?, ?)",
-          bind(e.type), bind(Poco::Int64{e.at}), bind(e.conversationId), bind(e.authRequestId), bind(e.dataJson),
-          now;
-      Poco::Int64 seq = 0;
-      session_ << "SELECT last_insert_rowid()", into(seq), now;
+      session_.run("INSERT INTO events (type, at, conversation_id, auth_request_id, data_json) VALUES (?, ?, ?, ?, ?)",
+          e.type, Poco::Int64{e.at}, e.conversationId, e.authRequestId, e.dataJson);
+      const Poco::Int64 seq = session_.lastInsertRowid();
       // Fan out to the subscriptions that want this type, in the same transaction: an event
       // and its webhook deliveries exist together or not at all.
-      std::vector<SubscriptionRow> subscribed;
-      session_ << (std::string("SELECT ") + kSubscriptionColumns + " FROM subscriptions WHERE enabled = 1"),
-          into(subscribed), now;
+      const auto subscribed =
+          selectRows<SubscriptionRow>(session_, kSubscriptionColumns, "subscriptions", "WHERE enabled = 1");
       for (const auto& row : subscribed) {
         const auto types = json::decodeStringArray(row.get<3>());
         if (!types.empty() && std::find(types.begin(), types.end(), e.type) == types.end()) continue;
-        session_ << "INSERT INTO webhook_deliveries (subscription_id, event_seq, conversation_id, status, attempts,"
+        session_.run("INSERT INTO webhook_deliveries (subscription_id, event_seq, conversation_id, status, attempts,"
                     " next_attempt_at, last_http_status, last_error, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, 0, '', ?)",
-            bind(row.get<0>()), bind(seq), bind(e.conversationId), bind(Poco::Int64{e.at}), bind(Poco::Int64{e.at}), now;
+          row.get<0>(), seq, e.conversationId, Poco::Int64{e.at}, Poco::Int64{e.at});
       }
       return std::int64_t{seq};
     });
@@ -507,14 +470,17 @@ class SqliteTransaction final : public Transaction {
     guarded("replaceSealed", [&] {
       const auto blob = toBlob(value.sealed);
       if (value.table == "providers") {
-        session_ << "UPDATE providers SET sealed_client_secret = COALESCE(?, X'') WHERE id = ?", bind(blob), bind(value.id), now;
+        session_.run("UPDATE providers SET sealed_client_secret = COALESCE(?, X'') WHERE id = ?",
+          blob, value.id);
       } else if (value.table == "request_secrets") {
-        session_ << "UPDATE request_secrets SET sealed = COALESCE(?, X'') WHERE request_id = ? AND kind = ?", bind(blob),
-            bind(value.id), bind(value.kind), now;
+        session_.run("UPDATE request_secrets SET sealed = COALESCE(?, X'') WHERE request_id = ? AND kind = ?",
+          blob, value.id, value.kind);
       } else if (value.table == "deliveries") {
-        session_ << "UPDATE deliveries SET sealed_body = COALESCE(?, X'') WHERE request_id = ?", bind(blob), bind(value.id), now;
+        session_.run("UPDATE deliveries SET sealed_body = COALESCE(?, X'') WHERE request_id = ?",
+          blob, value.id);
       } else if (value.table == "subscriptions") {
-        session_ << "UPDATE subscriptions SET sealed_secret = COALESCE(?, X'') WHERE id = ?", bind(blob), bind(value.id), now;
+        session_.run("UPDATE subscriptions SET sealed_secret = COALESCE(?, X'') WHERE id = ?",
+          blob, value.id);
       } else {
         throw std::invalid_argument("store: replaceSealed: unknown table " + value.table);
       }
@@ -524,22 +490,19 @@ class SqliteTransaction final : public Transaction {
   void putSubscription(const Subscription& sub) override {
     check();
     guarded("putSubscription", [&] {
-      session_ << "INSERT INTO subscriptions (id, url, sealed_secret, event_types, enabled, created_at, updated_at)"
+      session_.run("INSERT INTO subscriptions (id, url, sealed_secret, event_types, enabled, created_at, updated_at)"
                   " VALUES (?, ?, COALESCE(?, X''), ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url,"
                   " sealed_secret = excluded.sealed_secret, event_types = excluded.event_types,"
                   " enabled = excluded.enabled, created_at = excluded.created_at, updated_at = excluded.updated_at",
-          bind(sub.id), bind(sub.url), bind(toBlob(sub.sealedSecret)), bind(json::encodeStringArray(sub.eventTypes)),
-          bind(Poco::Int64{sub.enabled ? 1 : 0}), bind(Poco::Int64{sub.createdAt}), bind(Poco::Int64{sub.updatedAt}),
-          now;
+          sub.id, sub.url, toBlob(sub.sealedSecret), json::encodeStringArray(sub.eventTypes), Poco::Int64{sub.enabled ? 1 : 0}, Poco::Int64{sub.createdAt}, Poco::Int64{sub.updatedAt});
     });
   }
 
   bool deleteSubscription(const std::string& id) override {
     check();
     return guarded("deleteSubscription", [&] {
-      Statement statement(session_);
-      statement << "DELETE FROM subscriptions WHERE id = ?", bind(id);
-      return statement.execute() > 0;
+      return session_.run("DELETE FROM subscriptions WHERE id = ?",
+          id) > 0;
     });
   }
 
@@ -555,11 +518,9 @@ class SqliteTransaction final : public Transaction {
   void updateWebhookDelivery(const WebhookDelivery& d) override {
     check();
     guarded("updateWebhookDelivery", [&] {
-      session_ << "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_http_status = ?,"
+      session_.run("UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_http_status = ?,"
                   " last_error = ?, updated_at = ? WHERE id = ?",
-          bind(d.status), bind(Poco::Int64{d.attempts}), bind(Poco::Int64{d.nextAttemptAt}),
-          bind(Poco::Int64{d.lastHttpStatus}), bind(d.lastError), bind(Poco::Int64{d.updatedAt}), bind(Poco::Int64{d.id}),
-          now;
+          d.status, Poco::Int64{d.attempts}, Poco::Int64{d.nextAttemptAt}, Poco::Int64{d.lastHttpStatus}, d.lastError, Poco::Int64{d.updatedAt}, Poco::Int64{d.id});
     });
   }
 
@@ -568,7 +529,7 @@ class SqliteTransaction final : public Transaction {
     if (!active_) throw std::logic_error("store: Transaction used after its transaction() call ended");
   }
 
-  Session& session_;
+  SqliteConnection& session_;
   bool active_ = true;
 };
 
@@ -577,9 +538,9 @@ class SqliteTransaction final : public Transaction {
 class SqliteStore final : public Store {
  public:
   // Throws Poco::Exception or std::runtime_error; openSqliteStore adds the path.
-  explicit SqliteStore(const std::string& dbPath) : readers_(dbPath), writer_(openSession(dbPath, false)) {
+  explicit SqliteStore(const std::string& dbPath) : readers_(dbPath), writer_(std::make_unique<SqliteConnection>(dbPath, false)) {
     std::string mode;
-    *writer_ << "PRAGMA main.journal_mode = WAL", into(mode), now;
+    writer_->session() << "PRAGMA main.journal_mode = WAL", into(mode), now;
     if (mode != "wal") throw std::runtime_error("cannot switch the database to WAL mode (it stays " + mode + ")");
     migrate();
   }
@@ -592,12 +553,12 @@ class SqliteStore final : public Store {
     writerThread_.store(std::this_thread::get_id());
     ScopeExit clearOwner([&] { writerThread_.store(std::thread::id()); });
 
-    guarded("begin", [&] { exec(*writer_, "BEGIN IMMEDIATE"); });
+    guarded("begin", [&] { writer_->run("BEGIN IMMEDIATE"); });
     SqliteTransaction tx(*writer_);
     try {
       fn(tx);
       tx.end();
-      guarded("commit", [&] { exec(*writer_, "COMMIT"); });
+      guarded("commit", [&] { writer_->run("COMMIT"); });
     } catch (...) {
       tx.end();
       rollbackQuietly();
@@ -607,10 +568,9 @@ class SqliteStore final : public Store {
 
   bool ping() override {
     try {
-      return readers_.with([](Session& s) {
-        int one = 0;
-        s << "SELECT 1", into(one), now;
-        return one == 1;
+      return readers_.with([](SqliteConnection& s) {
+        const auto rows = s.select<Poco::Tuple<Poco::Int64>>("SELECT 1");
+        return rows.size() == 1 && rows.front().get<0>() == 1;
       });
     } catch (...) {
       return false;
@@ -618,7 +578,7 @@ class SqliteStore final : public Store {
   }
 
   std::optional<Provider> provider(const std::string& id) override {
-    return read("provider", [&](Session& s) -> std::optional<Provider> {
+    return read("provider", [&](SqliteConnection& s) -> std::optional<Provider> {
       auto rows = selectRows<ProviderRow>(s, kProviderColumns, "providers", "WHERE id = ?", id);
       if (rows.empty()) return std::nullopt;
       return toProvider(rows.front());
@@ -626,7 +586,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<Provider> providers(bool enabledOnly) override {
-    return read("providers", [&](Session& s) {
+    return read("providers", [&](SqliteConnection& s) {
       auto rows = selectRows<ProviderRow>(s, kProviderColumns, "providers",
                                           enabledOnly ? "WHERE enabled <> 0 ORDER BY id" : "ORDER BY id");
       std::vector<Provider> out;
@@ -637,45 +597,43 @@ class SqliteStore final : public Store {
   }
 
   std::optional<std::vector<std::string>> capabilities(const std::string& conversationId) override {
-    return read("capabilities", [&](Session& s) -> std::optional<std::vector<std::string>> {
-      std::vector<std::string> values;
-      s << "SELECT capabilities FROM conversations WHERE conversation_id = ?", bind(conversationId), into(values),
-          now;
-      if (values.empty()) return std::nullopt;
-      return json::decodeStringArray(values.front());
+    return read("capabilities", [&](SqliteConnection& s) -> std::optional<std::vector<std::string>> {
+      const auto rows = s.select<Poco::Tuple<std::string>>(
+          "SELECT capabilities FROM conversations WHERE conversation_id = ?", conversationId);
+      if (rows.empty()) return std::nullopt;
+      return json::decodeStringArray(rows.front().get<0>());
     });
   }
 
   std::optional<AuthRequest> request(const std::string& id) override {
-    return read("request", [&](Session& s) { return selectOneRequest(s, "WHERE id = ?", id); });
+    return read("request", [&](SqliteConnection& s) { return selectOneRequest(s, "WHERE id = ?", id); });
   }
 
   std::optional<AuthRequest> requestByIdentifier(const std::string& requestIdentifier) override {
     return read("requestByIdentifier",
-                [&](Session& s) { return selectOneRequest(s, "WHERE request_identifier = ?", requestIdentifier); });
+                [&](SqliteConnection& s) { return selectOneRequest(s, "WHERE request_identifier = ?", requestIdentifier); });
   }
 
   std::optional<AuthRequest> requestByIdempotencyKey(const std::string& key) override {
     return read("requestByIdempotencyKey",
-                [&](Session& s) { return selectOneRequest(s, "WHERE idempotency_key = ?", key); });
+                [&](SqliteConnection& s) { return selectOneRequest(s, "WHERE idempotency_key = ?", key); });
   }
 
   std::optional<AuthRequest> requestByState(const std::string& state) override {
-    return read("requestByState", [&](Session& s) { return selectOneRequest(s, "WHERE state = ?", state); });
+    return read("requestByState", [&](SqliteConnection& s) { return selectOneRequest(s, "WHERE state = ?", state); });
   }
 
   std::optional<std::string> secret(const std::string& requestId, const std::string& kind) override {
-    return read("secret", [&](Session& s) -> std::optional<std::string> {
-      std::vector<Poco::Data::BLOB> values;
-      s << "SELECT sealed FROM request_secrets WHERE request_id = ? AND kind = ?", bind(requestId), bind(kind),
-          into(values), now;
-      if (values.empty()) return std::nullopt;
-      return fromBlob(values.front());
+    return read("secret", [&](SqliteConnection& s) -> std::optional<std::string> {
+      const auto rows = s.select<Poco::Tuple<Poco::Data::BLOB>>(
+          "SELECT sealed FROM request_secrets WHERE request_id = ? AND kind = ?", requestId, kind);
+      if (rows.empty()) return std::nullopt;
+      return fromBlob(rows.front().get<0>());
     });
   }
 
   std::vector<Event> events(std::int64_t afterSeq, std::size_t limit) override {
-    return read("events", [&](Session& s) {
+    return read("events", [&](SqliteConnection& s) {
       return toEvents(selectRows<EventRow>(s, kEventColumns, "events", "WHERE seq > ? ORDER BY seq LIMIT ?",
                                            Poco::Int64{afterSeq}, toLimit(limit)));
     });
@@ -683,7 +641,7 @@ class SqliteStore final : public Store {
 
   std::vector<Event> conversationEvents(const std::string& conversationId, std::int64_t afterSeq,
                                         std::size_t limit) override {
-    return read("conversationEvents", [&](Session& s) {
+    return read("conversationEvents", [&](SqliteConnection& s) {
       return toEvents(selectRows<EventRow>(s, kEventColumns, "events",
                                            "WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                                            conversationId, Poco::Int64{afterSeq}, toLimit(limit)));
@@ -691,7 +649,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<AuthRequest> expiredPending(std::int64_t nowMs, std::size_t limit) override {
-    return read("expiredPending", [&](Session& s) {
+    return read("expiredPending", [&](SqliteConnection& s) {
       auto rows = selectRows<RequestRow>(s, kRequestColumns, "auth_requests",
                                          "WHERE status = ? AND expires_at <= ? ORDER BY expires_at, created_at, id"
                                          " LIMIT ?",
@@ -704,7 +662,7 @@ class SqliteStore final : public Store {
   }
 
   std::optional<Delivery> delivery(const std::string& requestId) override {
-    return read("delivery", [&](Session& s) -> std::optional<Delivery> {
+    return read("delivery", [&](SqliteConnection& s) -> std::optional<Delivery> {
       auto rows = selectRows<DeliveryRow>(s, kDeliveryColumns, "deliveries", "WHERE request_id = ?", requestId);
       if (rows.empty()) return std::nullopt;
       return toDelivery(rows.front());
@@ -712,7 +670,7 @@ class SqliteStore final : public Store {
   }
 
   std::optional<Subscription> subscription(const std::string& id) override {
-    return read("subscription", [&](Session& s) -> std::optional<Subscription> {
+    return read("subscription", [&](SqliteConnection& s) -> std::optional<Subscription> {
       auto rows = selectRows<SubscriptionRow>(s, kSubscriptionColumns, "subscriptions", "WHERE id = ?", id);
       if (rows.empty()) return std::nullopt;
       return toSubscription(rows.front());
@@ -720,7 +678,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<Subscription> subscriptions() override {
-    return read("subscriptions", [&](Session& s) {
+    return read("subscriptions", [&](SqliteConnection& s) {
       auto rows = selectRows<SubscriptionRow>(s, kSubscriptionColumns, "subscriptions", "ORDER BY id");
       std::vector<Subscription> out;
       for (const auto& row : rows) out.push_back(toSubscription(row));
@@ -729,7 +687,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<WebhookDelivery> dueWebhookDeliveries(std::int64_t nowMs, std::size_t limit) override {
-    return read("dueWebhookDeliveries", [&](Session& s) {
+    return read("dueWebhookDeliveries", [&](SqliteConnection& s) {
       auto rows = selectRows<WebhookRow>(
           s, kWebhookColumns, "webhook_deliveries d",
           "WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e"
@@ -743,7 +701,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<WebhookDelivery> deadWebhookDeliveries(std::size_t limit) override {
-    return read("deadWebhookDeliveries", [&](Session& s) {
+    return read("deadWebhookDeliveries", [&](SqliteConnection& s) {
       auto rows = selectRows<WebhookRow>(s, kWebhookColumns, "webhook_deliveries",
                                          "WHERE status = 'dead' ORDER BY updated_at DESC, id DESC LIMIT ?", toLimit(limit));
       std::vector<WebhookDelivery> out;
@@ -753,7 +711,7 @@ class SqliteStore final : public Store {
   }
 
   std::optional<Event> event(std::int64_t seq) override {
-    return read("event", [&](Session& s) -> std::optional<Event> {
+    return read("event", [&](SqliteConnection& s) -> std::optional<Event> {
       auto rows = selectRows<EventRow>(s, kEventColumns, "events", "WHERE seq = ?", Poco::Int64{seq});
       if (rows.empty()) return std::nullopt;
       return toEvent(rows.front());
@@ -761,26 +719,27 @@ class SqliteStore final : public Store {
   }
 
   std::vector<SealedValue> sealedValues() override {
-    return read("sealedValues", [&](Session& s) {
+    return read("sealedValues", [&](SqliteConnection& s) {
       std::vector<SealedValue> out;
-      std::vector<Poco::Tuple<std::string, Poco::Data::BLOB>> pairs;
-      s << "SELECT id, sealed_client_secret FROM providers WHERE sealed_client_secret IS NOT NULL", into(pairs), now;
-      for (const auto& row : pairs) out.push_back({"providers", row.get<0>(), "", fromBlob(row.get<1>())});
-      pairs.clear();
-      s << "SELECT request_id, sealed_body FROM deliveries", into(pairs), now;
-      for (const auto& row : pairs) out.push_back({"deliveries", row.get<0>(), "", fromBlob(row.get<1>())});
-      pairs.clear();
-      s << "SELECT id, sealed_secret FROM subscriptions", into(pairs), now;
-      for (const auto& row : pairs) out.push_back({"subscriptions", row.get<0>(), "", fromBlob(row.get<1>())});
-      std::vector<Poco::Tuple<std::string, std::string, Poco::Data::BLOB>> secrets;
-      s << "SELECT request_id, kind, sealed FROM request_secrets", into(secrets), now;
-      for (const auto& row : secrets) out.push_back({"request_secrets", row.get<0>(), row.get<1>(), fromBlob(row.get<2>())});
+      using Pair = Poco::Tuple<std::string, Poco::Data::BLOB>;
+      for (const auto& row :
+           s.select<Pair>("SELECT id, sealed_client_secret FROM providers WHERE sealed_client_secret IS NOT NULL")) {
+        out.push_back({"providers", row.get<0>(), "", fromBlob(row.get<1>())});
+      }
+      for (const auto& row : s.select<Pair>("SELECT request_id, sealed_body FROM deliveries")) {
+        out.push_back({"deliveries", row.get<0>(), "", fromBlob(row.get<1>())});
+      }
+      for (const auto& row : s.select<Pair>("SELECT id, sealed_secret FROM subscriptions")) {
+        out.push_back({"subscriptions", row.get<0>(), "", fromBlob(row.get<1>())});
+      }
+      using Secret = Poco::Tuple<std::string, std::string, Poco::Data::BLOB>;
+      for (const auto& row : s.select<Secret>("SELECT request_id, kind, sealed FROM request_secrets")) out.push_back({"request_secrets", row.get<0>(), row.get<1>(), fromBlob(row.get<2>())});
       return out;
     });
   }
 
   std::vector<AuthRequest> profilePending(std::size_t limit) override {
-    return read("profilePending", [&](Session& s) {
+    return read("profilePending", [&](SqliteConnection& s) {
       auto rows = selectRows<RequestRow>(s, kRequestColumns, "auth_requests",
                                          "WHERE profile_pending = 1 ORDER BY updated_at, id LIMIT ?", toLimit(limit));
       std::vector<AuthRequest> out;
@@ -790,7 +749,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<Delivery> dueDeliveries(std::int64_t nowMs, std::size_t limit) override {
-    return read("dueDeliveries", [&](Session& s) {
+    return read("dueDeliveries", [&](SqliteConnection& s) {
       auto rows = selectRows<DeliveryRow>(s, kDeliveryColumns, "deliveries",
                                           "WHERE status = 'pending' AND next_attempt_at <= ?"
                                           " ORDER BY next_attempt_at, request_id LIMIT ?",
@@ -802,17 +761,16 @@ class SqliteStore final : public Store {
   }
 
   std::int64_t pendingCount() override {
-    return read("pendingCount", [&](Session& s) {
-      Poco::Int64 count = 0;
-      s << "SELECT COUNT(*) FROM auth_requests WHERE status = ?", bind(std::string(status::kPending)), into(count),
-          now;
-      return std::int64_t{count};
+    return read("pendingCount", [&](SqliteConnection& s) {
+      const auto rows = s.select<Poco::Tuple<Poco::Int64>>("SELECT COUNT(*) FROM auth_requests WHERE status = ?",
+                                                           std::string(status::kPending));
+      return rows.empty() ? std::int64_t{0} : std::int64_t{rows.front().get<0>()};
     });
   }
 
  private:
   template <typename F>
-  auto read(const char* what, F&& f) -> decltype(f(std::declval<Session&>())) {
+  auto read(const char* what, F&& f) -> decltype(f(std::declval<SqliteConnection&>())) {
     return guarded(what, [&] { return readers_.with(f); });
   }
 
@@ -841,14 +799,15 @@ class SqliteStore final : public Store {
       try {
         exec(*writer_, "BEGIN IMMEDIATE");
         Poco::Int64 current = 0;
-        *writer_ << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(current), now;
+        writer_->session() << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(current), now;
         if (current > static_cast<Poco::Int64>(all.size())) {
           throw std::runtime_error("the database schema is version " + std::to_string(current) +
                                    ", newer than this bcauth knows (" + std::to_string(all.size()) + ")");
         }
         if (current < target) {
           for (const auto& sql : all[i]) exec(*writer_, sql);
-          *writer_ << "INSERT INTO schema_version (version) VALUES (?)", bind(target), now;
+          writer_->run("INSERT INTO schema_version (version) VALUES (?)",
+          target);
         }
         exec(*writer_, "COMMIT");
       } catch (const Poco::Exception& e) {
@@ -862,7 +821,7 @@ class SqliteStore final : public Store {
   }
 
   ReaderPool readers_;
-  std::unique_ptr<Session> writer_;
+  std::unique_ptr<SqliteConnection> writer_;
   std::mutex writeMutex_;
   std::atomic<std::thread::id> writerThread_{};
 };
