@@ -160,6 +160,11 @@ const std::vector<std::vector<std::string>>& migrations() {
           " updated_at INTEGER NOT NULL)",
           "CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (status, subscription_id, conversation_id, event_seq)",
       },
+      // 6: the sweeper asks for profile-pending requests every tick; without an index that
+      // was a scan of every request ever made.
+      {
+          "CREATE INDEX auth_requests_profile_pending ON auth_requests (updated_at, id) WHERE profile_pending = 1",
+      },
   };
   return kMigrations;
 }
