@@ -404,6 +404,28 @@ STORE_TEST_CASE(requests_round_trip) {
   BOOST_TEST(!store->request(full.requestIdentifier).has_value());  // ids are not identifiers
 }
 
+// The SQLite store keeps its statements prepared and reuses them: a reused statement must bind
+// afresh each time and a reader must never keep an old snapshot between reads.
+STORE_TEST_CASE(reused_statements_see_every_commit) {
+  for (int i = 0; i < 200; ++i) {
+    const AuthRequest r = makeRequest("reuse-" + std::to_string(i));
+    store->transaction([&](Transaction& tx) {
+      tx.insertRequest(r);
+      tx.appendEvent(makeEvent("request.created", "conv-reuse"));
+      if (i % 2 == 0) tx.putSecret(r.id, secret::kPrivateKey, i % 4 == 0 ? std::string() : allBytes());
+    });
+    checkSame(store->request(r.id).value(), r);
+    checkSame(store->requestByIdentifier(r.requestIdentifier).value(), r);
+    BOOST_TEST(store->events(0, 1000).size() == static_cast<std::size_t>(i + 1));
+    const auto sealed = store->secret(r.id, secret::kPrivateKey);
+    BOOST_TEST(sealed.has_value() == (i % 2 == 0));
+    if (i % 2 == 0) BOOST_TEST(*sealed == (i % 4 == 0 ? std::string() : allBytes()));
+    store->transaction([&](Transaction& tx) { tx.updateRequestStatus(r.id, "succeeded", "", 7); });
+    BOOST_TEST(store->request(r.id)->status == "succeeded");
+  }
+  BOOST_TEST(store->pendingCount() == 0);
+}
+
 STORE_TEST_CASE(duplicates_throw_and_roll_back) {
   const AuthRequest original = makeRequest("orig");
   store->transaction([&](Transaction& tx) { tx.insertRequest(original); });

@@ -55,21 +55,15 @@ std::string Metrics::render(const Gauges& gauges) {
   }
   inboundSeconds_.render(out, "bcauth_inbound_seconds", "Time to process an inbound message, decryption included.");
   decryptSeconds_.render(out, "bcauth_decrypt_seconds", "Time to decrypt one authenticate token.");
-  out << "# HELP bcauth_pending_requests Authenticate requests waiting for a reply.\n"
-         "# TYPE bcauth_pending_requests gauge\n"
-      << "bcauth_pending_requests " << gauges.pendingRequests << "\n"
-      << "# HELP bcauth_key_pool_ready Request keys generated ahead and ready.\n"
-         "# TYPE bcauth_key_pool_ready gauge\n"
-      << "bcauth_key_pool_ready " << gauges.keyPoolReady << "\n"
-      << "# HELP bcauth_key_pool_capacity Request keys the pool keeps ready at most.\n"
-         "# TYPE bcauth_key_pool_capacity gauge\n"
-      << "bcauth_key_pool_capacity " << gauges.keyPoolCapacity << "\n"
-      << "# HELP bcauth_key_pool_taken_total Request keys taken from the pool.\n"
-         "# TYPE bcauth_key_pool_taken_total counter\n"
-      << "bcauth_key_pool_taken_total " << gauges.keyPoolTaken << "\n"
-      << "# HELP bcauth_key_pool_misses_total Requests that found the pool dry and generated their key inline.\n"
-         "# TYPE bcauth_key_pool_misses_total counter\n"
-      << "bcauth_key_pool_misses_total " << gauges.keyPoolGeneratedInline << "\n";
+  const auto single = [&out](const char* name, const char* type, const char* help, auto value) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n" << name << " " << value << "\n";
+  };
+  single("bcauth_pending_requests", "gauge", "Authenticate requests waiting for a reply.", gauges.pendingRequests);
+  single("bcauth_key_pool_ready", "gauge", "Request keys generated ahead and ready.", gauges.keyPoolReady);
+  single("bcauth_key_pool_capacity", "gauge", "Request keys the pool keeps ready at most.", gauges.keyPoolCapacity);
+  single("bcauth_key_pool_taken_total", "counter", "Request keys taken from the pool.", gauges.keyPoolTaken);
+  single("bcauth_key_pool_misses_total", "counter",
+         "Requests that found the pool dry and generated their key inline.", gauges.keyPoolGeneratedInline);
   return out.str();
 }
 
