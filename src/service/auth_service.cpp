@@ -307,6 +307,7 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
 
   std::optional<crypto::PrivateKey> key;
   std::optional<std::string> verifier;
+  std::optional<store::Delivery> queued;
   if (flow == protocol::Flow::kLegacy) {
     auto generated = keyPool_.take();
     if (!generated) return generated.status();
@@ -365,6 +366,7 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
         delivery.nextAttemptAt = request.createdAt;
         delivery.updatedAt = request.createdAt;
         tx.insertDelivery(delivery);
+        queued = std::move(delivery);
       }
     });
   } catch (const store::DuplicateError&) {
@@ -375,13 +377,20 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
     throw;
   }
   notifyEvents();
-  if (deliver && waitForDelivery) deliverOne(request.id);
-  auto view = requestView(request);
+  JsonObject view;
+  if (deliver && waitForDelivery) {
+    deliverOne(request.id);
+    view = requestView(request);
+  } else {
+    view = requestView(request, queued);  // what was just written: no need to read it back
+  }
   view->set("message", detail::parseJsonObject(request.messageJson));
   return Created{view, true};
 }
 
-JsonObject AuthService::requestView(const store::AuthRequest& r) {
+JsonObject AuthService::requestView(const store::AuthRequest& r) { return requestView(r, store_.delivery(r.id)); }
+
+JsonObject AuthService::requestView(const store::AuthRequest& r, const std::optional<store::Delivery>& d) {
   auto view = protocol::detail::newObject();
   view->set("id", r.id);
   view->set("requestIdentifier", r.requestIdentifier);
@@ -395,7 +404,7 @@ JsonObject AuthService::requestView(const store::AuthRequest& r) {
   view->set("createdAt", detail::isoTime(r.createdAt));
   view->set("updatedAt", detail::isoTime(r.updatedAt));
   view->set("expiresAt", detail::isoTime(r.expiresAt));
-  if (const auto d = store_.delivery(r.id)) {
+  if (d) {
     auto delivery = protocol::detail::newObject();
     delivery->set("status", d->status);
     delivery->set("attempts", d->attempts);

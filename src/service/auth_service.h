@@ -119,6 +119,8 @@ class AuthService {
 
  private:
   JsonObject requestView(const store::AuthRequest& request);
+  // The same, with the request's delivery row already in hand (none: not requested).
+  JsonObject requestView(const store::AuthRequest& request, const std::optional<store::Delivery>& delivery);
   JsonObject providerView(const store::Provider& provider);
   JsonObject webhookView(const store::Subscription& subscription);
   void deliverWebhook(const store::WebhookDelivery& due);
