@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include <Poco/JSON/Parser.h>
+#include <Poco/Crypto/Crypto.h>
 #include <Poco/JWT/Signer.h>
 #include <Poco/JWT/Token.h>
 
@@ -10,7 +11,16 @@
 
 namespace bcauth::clients {
 
+void holdPocoCrypto() {
+  static const bool held = [] {
+    Poco::Crypto::initializeCrypto();  // never released: see the header
+    return true;
+  }();
+  (void)held;
+}
+
 std::string signAppleJwt(const std::string& secret, const std::string& cspId, std::int64_t nowSeconds, bool asAudience) {
+  holdPocoCrypto();
   Poco::JWT::Token token;
   token.setType("JWT");
   if (asAudience) token.setAudience(cspId);

@@ -11,6 +11,13 @@ namespace bcauth::clients {
 // Outbound (to Apple) the CSP id is the issuer; Apple's inbound tokens name it as audience.
 std::string signAppleJwt(const std::string& secret, const std::string& cspId, std::int64_t nowSeconds, bool asAudience);
 
+// Poco::Crypto counts its users and frees OpenSSL's lock table when the count drops to zero;
+// two threads crossing zero at once (a Poco::JWT::Signer made and dropped on each of two
+// threads) free it twice and corrupt the heap (found by ThreadSanitizer). Taking one reference
+// for the life of the process keeps the count above zero. Idempotent and thread-safe: call it
+// before using Poco::JWT::Signer.
+void holdPocoCrypto();
+
 struct GatewayConfig {
   std::string baseUrl = "https://mspgw.push.apple.com/v1";  // empty: delivery disabled
   std::string cspId;

@@ -11,6 +11,8 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/String.h>
 
+#include "clients/apple_gateway.h"
+
 namespace bcauth::test {
 
 class GatewayHandler : public Poco::Net::HTTPRequestHandler {
@@ -24,6 +26,7 @@ class GatewayHandler : public Poco::Net::HTTPRequestHandler {
     Poco::StreamCopier::copyToString(request.stream(), r.body);
     const std::string auth = request.get("Authorization", "");
     try {
+      clients::holdPocoCrypto();
       Poco::JWT::Signer signer(gateway_.secret_);
       const auto token = signer.verify(auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : auth);
       r.jwtValid = token.getIssuer() == gateway_.cspId_ && token.payload().has("iat");
