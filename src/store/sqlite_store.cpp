@@ -305,35 +305,37 @@ class SqliteTransaction final : public Transaction {
   void putProvider(const Provider& p) override {
     check();
     guarded("putProvider", [&] {
-      session_.run("INSERT INTO providers (id, name, authorization_url, token_url, userinfo_url, client_id,"
-                  " sealed_client_secret, scopes, enabled, profile_fields, created_at, updated_at, token_auth_method)"
-                  " VALUES (?, ?, ?, ?, ?, ?, CASE WHEN ? THEN COALESCE(?, X'') END, ?, ?, ?, ?, ?, ?)"
-                  " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-                  " authorization_url = excluded.authorization_url, token_url = excluded.token_url,"
-                  " userinfo_url = excluded.userinfo_url, client_id = excluded.client_id,"
-                  " sealed_client_secret = excluded.sealed_client_secret, scopes = excluded.scopes,"
-                  " enabled = excluded.enabled, profile_fields = excluded.profile_fields,"
-                  " created_at = excluded.created_at, updated_at = excluded.updated_at,"
-                  " token_auth_method = excluded.token_auth_method",
-          p.id, p.name, p.authorizationUrl, p.tokenUrl, p.userinfoUrl, p.clientId, Poco::Int64{p.sealedClientSecret ? 1 : 0}, toBlob(p.sealedClientSecret.value_or(std::string())), json::encodeStringArray(p.scopes), Poco::Int64{p.enabled ? 1 : 0}, json::encodeStringMap(p.profileFields), Poco::Int64{p.createdAt}, Poco::Int64{p.updatedAt}, p.tokenAuthMethod);
+      session_.run(
+          "INSERT INTO providers (id, name, authorization_url, token_url, userinfo_url, client_id,"
+          " sealed_client_secret, scopes, enabled, profile_fields, created_at, updated_at, token_auth_method)"
+          " VALUES (?, ?, ?, ?, ?, ?, CASE WHEN ? THEN COALESCE(?, X'') END, ?, ?, ?, ?, ?, ?)"
+          " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+          " authorization_url = excluded.authorization_url, token_url = excluded.token_url,"
+          " userinfo_url = excluded.userinfo_url, client_id = excluded.client_id,"
+          " sealed_client_secret = excluded.sealed_client_secret, scopes = excluded.scopes,"
+          " enabled = excluded.enabled, profile_fields = excluded.profile_fields,"
+          " created_at = excluded.created_at, updated_at = excluded.updated_at,"
+          " token_auth_method = excluded.token_auth_method",
+          p.id, p.name, p.authorizationUrl, p.tokenUrl, p.userinfoUrl, p.clientId,
+          Poco::Int64{p.sealedClientSecret ? 1 : 0}, toBlob(p.sealedClientSecret.value_or(std::string())),
+          json::encodeStringArray(p.scopes), Poco::Int64{p.enabled ? 1 : 0}, json::encodeStringMap(p.profileFields),
+          Poco::Int64{p.createdAt}, Poco::Int64{p.updatedAt}, p.tokenAuthMethod);
     });
   }
 
   bool deleteProvider(const std::string& id) override {
     check();
-    return guarded("deleteProvider", [&] {
-      return session_.run("DELETE FROM providers WHERE id = ?",
-          id) > 0;
-    });
+    return guarded("deleteProvider", [&] { return session_.run("DELETE FROM providers WHERE id = ?", id) > 0; });
   }
 
   void recordCapabilities(const std::string& conversationId, const std::vector<std::string>& capabilities,
                           std::int64_t at) override {
     check();
     guarded("recordCapabilities", [&] {
-      session_.run("INSERT INTO conversations (conversation_id, capabilities, updated_at) VALUES (?, ?, ?)"
-                  " ON CONFLICT (conversation_id) DO UPDATE SET capabilities = excluded.capabilities,"
-                  " updated_at = excluded.updated_at",
+      session_.run(
+          "INSERT INTO conversations (conversation_id, capabilities, updated_at) VALUES (?, ?, ?)"
+          " ON CONFLICT (conversation_id) DO UPDATE SET capabilities = excluded.capabilities,"
+          " updated_at = excluded.updated_at",
           conversationId, json::encodeStringArray(capabilities), Poco::Int64{at});
     });
   }
@@ -341,18 +343,22 @@ class SqliteTransaction final : public Transaction {
   bool insertInboundMessageId(const std::string& messageId, std::int64_t at) override {
     check();
     return guarded("insertInboundMessageId", [&] {
-      return session_.run("INSERT OR IGNORE INTO inbound_messages (message_id, received_at) VALUES (?, ?)",
-          messageId, Poco::Int64{at}) > 0;
+      return session_.run("INSERT OR IGNORE INTO inbound_messages (message_id, received_at) VALUES (?, ?)", messageId,
+                          Poco::Int64{at}) > 0;
     });
   }
 
   void insertRequest(const AuthRequest& r) override {
     check();
     try {
-      session_.run("INSERT INTO auth_requests (id, request_identifier, conversation_id, business_id, provider_id,"
-                  " flow, scopes, status, status_reason, created_at, updated_at, expires_at, message_json,"
-                  " idempotency_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          r.id, r.requestIdentifier, r.conversationId, r.businessId, r.providerId, r.flow, json::encodeStringArray(r.scopes), r.status, r.statusReason, Poco::Int64{r.createdAt}, Poco::Int64{r.updatedAt}, Poco::Int64{r.expiresAt}, r.messageJson, toNullable(r.idempotencyKey), toNullable(r.state));
+      session_.run(
+          "INSERT INTO auth_requests (id, request_identifier, conversation_id, business_id, provider_id,"
+          " flow, scopes, status, status_reason, created_at, updated_at, expires_at, message_json,"
+          " idempotency_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          r.id, r.requestIdentifier, r.conversationId, r.businessId, r.providerId, r.flow,
+          json::encodeStringArray(r.scopes), r.status, r.statusReason, Poco::Int64{r.createdAt},
+          Poco::Int64{r.updatedAt}, Poco::Int64{r.expiresAt}, r.messageJson, toNullable(r.idempotencyKey),
+          toNullable(r.state));
     } catch (const Poco::Data::SQLite::ConstraintViolationException& e) {
       // SQLite undoes only the failed statement: the transaction stays usable.
       const std::string text = e.displayText();
@@ -374,8 +380,8 @@ class SqliteTransaction final : public Transaction {
                            std::int64_t updatedAt) override {
     check();
     const std::size_t changed = guarded("updateRequestStatus", [&] {
-      return session_.run("UPDATE auth_requests SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
-          status, reason, Poco::Int64{updatedAt}, id);
+      return session_.run("UPDATE auth_requests SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?", status,
+                          reason, Poco::Int64{updatedAt}, id);
     });
     if (changed == 0) throw std::runtime_error("store: updateRequestStatus: no auth request " + id);
   }
@@ -383,8 +389,9 @@ class SqliteTransaction final : public Transaction {
   bool consumeState(const std::string& requestId) override {
     check();
     return guarded("consumeState", [&] {
-      return session_.run("UPDATE auth_requests SET state_used = 1 WHERE id = ? AND state IS NOT NULL AND state_used = 0",
-          requestId) > 0;
+      return session_.run(
+                 "UPDATE auth_requests SET state_used = 1 WHERE id = ? AND state IS NOT NULL AND state_used = 0",
+                 requestId) > 0;
     });
   }
 
@@ -393,33 +400,36 @@ class SqliteTransaction final : public Transaction {
     check();
     guarded("setCompletion", [&] {
       session_.run("UPDATE auth_requests SET completed_by = ?, token_type = ?, token_expires_at = ? WHERE id = ?",
-          completedBy, tokenType, Poco::Int64{tokenExpiresAt}, id);
+                   completedBy, tokenType, Poco::Int64{tokenExpiresAt}, id);
     });
   }
 
   void setProfilePending(const std::string& id, bool pending) override {
     check();
     guarded("setProfilePending", [&] {
-      session_.run("UPDATE auth_requests SET profile_pending = ? WHERE id = ?",
-          Poco::Int64{pending ? 1 : 0}, id);
+      session_.run("UPDATE auth_requests SET profile_pending = ? WHERE id = ?", Poco::Int64{pending ? 1 : 0}, id);
     });
   }
 
   void insertDelivery(const Delivery& d) override {
     check();
     guarded("insertDelivery", [&] {
-      session_.run("INSERT INTO deliveries (request_id, sealed_body, status, attempts, next_attempt_at,"
-                  " last_http_status, last_error, updated_at) VALUES (?, COALESCE(?, X''), ?, ?, ?, ?, ?, ?)",
-          d.requestId, toBlob(d.sealedBody), d.status, Poco::Int64{d.attempts}, Poco::Int64{d.nextAttemptAt}, Poco::Int64{d.lastHttpStatus}, d.lastError, Poco::Int64{d.updatedAt});
+      session_.run(
+          "INSERT INTO deliveries (request_id, sealed_body, status, attempts, next_attempt_at,"
+          " last_http_status, last_error, updated_at) VALUES (?, COALESCE(?, X''), ?, ?, ?, ?, ?, ?)",
+          d.requestId, toBlob(d.sealedBody), d.status, Poco::Int64{d.attempts}, Poco::Int64{d.nextAttemptAt},
+          Poco::Int64{d.lastHttpStatus}, d.lastError, Poco::Int64{d.updatedAt});
     });
   }
 
   void updateDelivery(const Delivery& d) override {
     check();
     guarded("updateDelivery", [&] {
-      session_.run("UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_http_status = ?,"
-                  " last_error = ?, updated_at = ? WHERE request_id = ?",
-          d.status, Poco::Int64{d.attempts}, Poco::Int64{d.nextAttemptAt}, Poco::Int64{d.lastHttpStatus}, d.lastError, Poco::Int64{d.updatedAt}, d.requestId);
+      session_.run(
+          "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_http_status = ?,"
+          " last_error = ?, updated_at = ? WHERE request_id = ?",
+          d.status, Poco::Int64{d.attempts}, Poco::Int64{d.nextAttemptAt}, Poco::Int64{d.lastHttpStatus}, d.lastError,
+          Poco::Int64{d.updatedAt}, d.requestId);
     });
   }
 
@@ -435,25 +445,24 @@ class SqliteTransaction final : public Transaction {
   void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) override {
     check();
     guarded("putSecret", [&] {
-      session_.run("INSERT INTO request_secrets (request_id, kind, sealed) VALUES (?, ?, COALESCE(?, X''))"
-                  " ON CONFLICT (request_id, kind) DO UPDATE SET sealed = excluded.sealed",
+      session_.run(
+          "INSERT INTO request_secrets (request_id, kind, sealed) VALUES (?, ?, COALESCE(?, X''))"
+          " ON CONFLICT (request_id, kind) DO UPDATE SET sealed = excluded.sealed",
           requestId, kind, toBlob(sealed));
     });
   }
 
   void deleteSecret(const std::string& requestId, const std::string& kind) override {
     check();
-    guarded("deleteSecret", [&] {
-      session_.run("DELETE FROM request_secrets WHERE request_id = ? AND kind = ?",
-          requestId, kind);
-    });
+    guarded("deleteSecret",
+            [&] { session_.run("DELETE FROM request_secrets WHERE request_id = ? AND kind = ?", requestId, kind); });
   }
 
   std::int64_t appendEvent(const Event& e) override {
     check();
     return guarded("appendEvent", [&] {
       session_.run("INSERT INTO events (type, at, conversation_id, auth_request_id, data_json) VALUES (?, ?, ?, ?, ?)",
-          e.type, Poco::Int64{e.at}, e.conversationId, e.authRequestId, e.dataJson);
+                   e.type, Poco::Int64{e.at}, e.conversationId, e.authRequestId, e.dataJson);
       const Poco::Int64 seq = session_.lastInsertRowid();
       // Fan out to the subscriptions that want this type, in the same transaction: an event
       // and its webhook deliveries exist together or not at all.
@@ -462,9 +471,10 @@ class SqliteTransaction final : public Transaction {
       for (const auto& row : subscribed) {
         const auto types = json::decodeStringArray(row.get<3>());
         if (!types.empty() && std::find(types.begin(), types.end(), e.type) == types.end()) continue;
-        session_.run("INSERT INTO webhook_deliveries (subscription_id, event_seq, conversation_id, status, attempts,"
-                    " next_attempt_at, last_http_status, last_error, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, 0, '', ?)",
-          row.get<0>(), seq, e.conversationId, Poco::Int64{e.at}, Poco::Int64{e.at});
+        session_.run(
+            "INSERT INTO webhook_deliveries (subscription_id, event_seq, conversation_id, status, attempts,"
+            " next_attempt_at, last_http_status, last_error, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, 0, '', ?)",
+            row.get<0>(), seq, e.conversationId, Poco::Int64{e.at}, Poco::Int64{e.at});
       }
       return std::int64_t{seq};
     });
@@ -475,17 +485,14 @@ class SqliteTransaction final : public Transaction {
     guarded("replaceSealed", [&] {
       const auto blob = toBlob(value.sealed);
       if (value.table == "providers") {
-        session_.run("UPDATE providers SET sealed_client_secret = COALESCE(?, X'') WHERE id = ?",
-          blob, value.id);
+        session_.run("UPDATE providers SET sealed_client_secret = COALESCE(?, X'') WHERE id = ?", blob, value.id);
       } else if (value.table == "request_secrets") {
-        session_.run("UPDATE request_secrets SET sealed = COALESCE(?, X'') WHERE request_id = ? AND kind = ?",
-          blob, value.id, value.kind);
+        session_.run("UPDATE request_secrets SET sealed = COALESCE(?, X'') WHERE request_id = ? AND kind = ?", blob,
+                     value.id, value.kind);
       } else if (value.table == "deliveries") {
-        session_.run("UPDATE deliveries SET sealed_body = COALESCE(?, X'') WHERE request_id = ?",
-          blob, value.id);
+        session_.run("UPDATE deliveries SET sealed_body = COALESCE(?, X'') WHERE request_id = ?", blob, value.id);
       } else if (value.table == "subscriptions") {
-        session_.run("UPDATE subscriptions SET sealed_secret = COALESCE(?, X'') WHERE id = ?",
-          blob, value.id);
+        session_.run("UPDATE subscriptions SET sealed_secret = COALESCE(?, X'') WHERE id = ?", blob, value.id);
       } else {
         throw std::invalid_argument("store: replaceSealed: unknown table " + value.table);
       }
@@ -495,26 +502,27 @@ class SqliteTransaction final : public Transaction {
   void putSubscription(const Subscription& sub) override {
     check();
     guarded("putSubscription", [&] {
-      session_.run("INSERT INTO subscriptions (id, url, sealed_secret, event_types, enabled, created_at, updated_at)"
-                  " VALUES (?, ?, COALESCE(?, X''), ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url,"
-                  " sealed_secret = excluded.sealed_secret, event_types = excluded.event_types,"
-                  " enabled = excluded.enabled, created_at = excluded.created_at, updated_at = excluded.updated_at",
-          sub.id, sub.url, toBlob(sub.sealedSecret), json::encodeStringArray(sub.eventTypes), Poco::Int64{sub.enabled ? 1 : 0}, Poco::Int64{sub.createdAt}, Poco::Int64{sub.updatedAt});
+      session_.run(
+          "INSERT INTO subscriptions (id, url, sealed_secret, event_types, enabled, created_at, updated_at)"
+          " VALUES (?, ?, COALESCE(?, X''), ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url,"
+          " sealed_secret = excluded.sealed_secret, event_types = excluded.event_types,"
+          " enabled = excluded.enabled, created_at = excluded.created_at, updated_at = excluded.updated_at",
+          sub.id, sub.url, toBlob(sub.sealedSecret), json::encodeStringArray(sub.eventTypes),
+          Poco::Int64{sub.enabled ? 1 : 0}, Poco::Int64{sub.createdAt}, Poco::Int64{sub.updatedAt});
     });
   }
 
   bool deleteSubscription(const std::string& id) override {
     check();
-    return guarded("deleteSubscription", [&] {
-      return session_.run("DELETE FROM subscriptions WHERE id = ?",
-          id) > 0;
-    });
+    return guarded("deleteSubscription",
+                   [&] { return session_.run("DELETE FROM subscriptions WHERE id = ?", id) > 0; });
   }
 
   std::optional<WebhookDelivery> webhookDelivery(std::int64_t id) override {
     check();
     return guarded("webhookDelivery", [&]() -> std::optional<WebhookDelivery> {
-      auto rows = selectRows<WebhookRow>(session_, kWebhookColumns, "webhook_deliveries", "WHERE id = ?", Poco::Int64{id});
+      auto rows =
+          selectRows<WebhookRow>(session_, kWebhookColumns, "webhook_deliveries", "WHERE id = ?", Poco::Int64{id});
       if (rows.empty()) return std::nullopt;
       return toWebhook(rows.front());
     });
@@ -523,9 +531,11 @@ class SqliteTransaction final : public Transaction {
   void updateWebhookDelivery(const WebhookDelivery& d) override {
     check();
     guarded("updateWebhookDelivery", [&] {
-      session_.run("UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_http_status = ?,"
-                  " last_error = ?, updated_at = ? WHERE id = ?",
-          d.status, Poco::Int64{d.attempts}, Poco::Int64{d.nextAttemptAt}, Poco::Int64{d.lastHttpStatus}, d.lastError, Poco::Int64{d.updatedAt}, Poco::Int64{d.id});
+      session_.run(
+          "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_http_status = ?,"
+          " last_error = ?, updated_at = ? WHERE id = ?",
+          d.status, Poco::Int64{d.attempts}, Poco::Int64{d.nextAttemptAt}, Poco::Int64{d.lastHttpStatus}, d.lastError,
+          Poco::Int64{d.updatedAt}, Poco::Int64{d.id});
     });
   }
 
@@ -543,7 +553,8 @@ class SqliteTransaction final : public Transaction {
 class SqliteStore final : public Store {
  public:
   // Throws Poco::Exception or std::runtime_error; openSqliteStore adds the path.
-  explicit SqliteStore(const std::string& dbPath) : readers_(dbPath), writer_(std::make_unique<SqliteConnection>(dbPath, false)) {
+  explicit SqliteStore(const std::string& dbPath)
+      : readers_(dbPath), writer_(std::make_unique<SqliteConnection>(dbPath, false)) {
     std::string mode;
     writer_->session() << "PRAGMA main.journal_mode = WAL", into(mode), now;
     if (mode != "wal") throw std::runtime_error("cannot switch the database to WAL mode (it stays " + mode + ")");
@@ -615,8 +626,9 @@ class SqliteStore final : public Store {
   }
 
   std::optional<AuthRequest> requestByIdentifier(const std::string& requestIdentifier) override {
-    return read("requestByIdentifier",
-                [&](SqliteConnection& s) { return selectOneRequest(s, "WHERE request_identifier = ?", requestIdentifier); });
+    return read("requestByIdentifier", [&](SqliteConnection& s) {
+      return selectOneRequest(s, "WHERE request_identifier = ?", requestIdentifier);
+    });
   }
 
   std::optional<AuthRequest> requestByIdempotencyKey(const std::string& key) override {
@@ -648,8 +660,8 @@ class SqliteStore final : public Store {
                                         std::size_t limit) override {
     return read("conversationEvents", [&](SqliteConnection& s) {
       return toEvents(selectRows<EventRow>(s, kEventColumns, "events",
-                                           "WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                                           conversationId, Poco::Int64{afterSeq}, toLimit(limit)));
+                                           "WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?", conversationId,
+                                           Poco::Int64{afterSeq}, toLimit(limit)));
     });
   }
 
@@ -696,7 +708,8 @@ class SqliteStore final : public Store {
       auto rows = selectRows<WebhookRow>(
           s, kWebhookColumns, "webhook_deliveries d",
           "WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e"
-          " WHERE e.status = 'pending' AND e.subscription_id = d.subscription_id AND e.conversation_id = d.conversation_id"
+          " WHERE e.status = 'pending' AND e.subscription_id = d.subscription_id AND e.conversation_id = "
+          "d.conversation_id"
           " AND e.event_seq < d.event_seq) ORDER BY d.event_seq LIMIT ?",
           Poco::Int64{nowMs}, toLimit(limit));
       std::vector<WebhookDelivery> out;
@@ -707,8 +720,9 @@ class SqliteStore final : public Store {
 
   std::vector<WebhookDelivery> deadWebhookDeliveries(std::size_t limit) override {
     return read("deadWebhookDeliveries", [&](SqliteConnection& s) {
-      auto rows = selectRows<WebhookRow>(s, kWebhookColumns, "webhook_deliveries",
-                                         "WHERE status = 'dead' ORDER BY updated_at DESC, id DESC LIMIT ?", toLimit(limit));
+      auto rows =
+          selectRows<WebhookRow>(s, kWebhookColumns, "webhook_deliveries",
+                                 "WHERE status = 'dead' ORDER BY updated_at DESC, id DESC LIMIT ?", toLimit(limit));
       std::vector<WebhookDelivery> out;
       for (const auto& row : rows) out.push_back(toWebhook(row));
       return out;
@@ -738,7 +752,8 @@ class SqliteStore final : public Store {
         out.push_back({"subscriptions", row.get<0>(), "", fromBlob(row.get<1>())});
       }
       using Secret = Poco::Tuple<std::string, std::string, Poco::Data::BLOB>;
-      for (const auto& row : s.select<Secret>("SELECT request_id, kind, sealed FROM request_secrets")) out.push_back({"request_secrets", row.get<0>(), row.get<1>(), fromBlob(row.get<2>())});
+      for (const auto& row : s.select<Secret>("SELECT request_id, kind, sealed FROM request_secrets"))
+        out.push_back({"request_secrets", row.get<0>(), row.get<1>(), fromBlob(row.get<2>())});
       return out;
     });
   }
@@ -811,8 +826,7 @@ class SqliteStore final : public Store {
         }
         if (current < target) {
           for (const auto& sql : all[i]) exec(*writer_, sql);
-          writer_->run("INSERT INTO schema_version (version) VALUES (?)",
-          target);
+          writer_->run("INSERT INTO schema_version (version) VALUES (?)", target);
         }
         exec(*writer_, "COMMIT");
       } catch (const Poco::Exception& e) {
