@@ -403,6 +403,21 @@ BOOST_AUTO_TEST_CASE(ttl_below_the_minimum_is_refused) {
   BOOST_TEST(r.json()->getObject("error")->getValue<std::string>("field") == "ttlSeconds");
 }
 
+// Found by fuzz_api: values Poco reads as something other than a plain int64 are each a clear 400.
+BOOST_AUTO_TEST_CASE(ttl_that_is_not_an_int64_is_refused) {
+  TestServer server;
+  setUpProvider(server);
+  for (const std::string ttl : {"true", "1e300", "-1e300", "18446744073709551615", "9223372036854775808", "60.5", "\"x\""}) {
+    BOOST_TEST_CONTEXT("ttlSeconds " << ttl) {
+      auto r = server.call("POST", "/v1/auth-requests",
+                           R"({"conversationId":"urn:mbid:ttl","businessId":"b","providerId":"example","flow":"legacy","ttlSeconds":)" +
+                               ttl + "}");
+      BOOST_TEST(r.status == 400);
+      BOOST_TEST(r.json()->getObject("error")->getValue<std::string>("field") == "ttlSeconds");
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(long_poll_wakes_on_a_new_event) {
   TestServer server;
   const auto last = server.call("GET", "/v1/events").json()->getValue<std::int64_t>("next");
