@@ -154,9 +154,6 @@ Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
   auto sweep = integer(config, "bcauth.sweepSeconds", s.sweepSeconds, 1, 3600, "BCAUTH_SWEEP_SECONDS");
   if (!sweep) return sweep.status();
   s.sweepSeconds = *sweep;
-  auto threads = integer(config, "bcauth.maxThreads", s.maxThreads, 1, 512, "BCAUTH_MAX_THREADS");
-  if (!threads) return threads.status();
-  s.maxThreads = static_cast<int>(*threads);
   struct Bounded {
     const char* key;
     const char* env;
@@ -164,6 +161,7 @@ Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
     int min, max;
   };
   for (const Bounded& b : {
+           Bounded{"bcauth.maxThreads", "BCAUTH_MAX_THREADS", &s.maxThreads, 1, 512},
            Bounded{"bcauth.maxQueued", "BCAUTH_MAX_QUEUED", &s.maxQueued, 1, 100000},
            Bounded{"bcauth.idleTimeoutSeconds", "BCAUTH_IDLE_TIMEOUT_SECONDS", &s.idleTimeoutSeconds, 1, 3600},
            Bounded{"bcauth.readTimeoutSeconds", "BCAUTH_READ_TIMEOUT_SECONDS", &s.readTimeoutSeconds, 1, 3600},

@@ -178,6 +178,23 @@ Result<std::pair<std::shared_ptr<EVP_PKEY>, PublicPoint>> decodeSec1(const Secur
   return std::pair{std::move(pkey), *encoded};
 }
 
+// Writes the private scalar as 48 big-endian bytes at the front of out; false when OpenSSL
+// cannot give it.
+bool writeScalar(EVP_PKEY* pkey, SecureBytes& out) {
+  BIGNUM* d = nullptr;
+  if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1) return false;
+  Owned<BIGNUM> scalar(d);
+  return BN_bn2binpad(d, out.data(), static_cast<int>(kScalarSize)) >= 0;
+}
+
+// Base64 of secret bytes, without leaving the text behind in freed memory.
+Secret base64Secret(const SecureBytes& bytes) {
+  std::string text = base64Encode(bytes);
+  Secret out(text);
+  cleanse(text.data(), text.size());
+  return out;
+}
+
 }  // namespace
 
 Result<PrivateKey> PrivateKey::fromScalar(std::span<const std::uint8_t> scalar) {
@@ -191,16 +208,10 @@ Result<PrivateKey> PrivateKey::fromScalar(std::span<const std::uint8_t> scalar) 
 }
 
 Secret PrivateKey::exportKeypair() const {
-  BIGNUM* d = nullptr;
-  if (EVP_PKEY_get_bn_param(pkey_.get(), OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1) return Secret();
-  Owned<BIGNUM> scalar(d);
   SecureBytes bytes(kScalarSize + kPublicPointSize);
-  if (BN_bn2binpad(d, bytes.data(), static_cast<int>(kScalarSize)) < 0) return Secret();
+  if (!writeScalar(pkey_.get(), bytes)) return Secret();
   std::copy(publicKey_.point().begin(), publicKey_.point().end(), bytes.begin() + static_cast<std::ptrdiff_t>(kScalarSize));
-  std::string text = base64Encode(bytes);
-  Secret out(text);
-  cleanse(text.data(), text.size());
-  return out;
+  return base64Secret(bytes);
 }
 
 Result<PrivateKey> PrivateKey::importKeypair(std::string_view text) {
@@ -271,15 +282,9 @@ Result<PrivateKey> PrivateKey::fromText(std::string_view text) {
 }
 
 Secret PrivateKey::toBase64Scalar() const {
-  BIGNUM* d = nullptr;
-  if (EVP_PKEY_get_bn_param(pkey_.get(), OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1) return Secret();
-  Owned<BIGNUM> scalar(d);
   SecureBytes bytes(kScalarSize);
-  if (BN_bn2binpad(d, bytes.data(), static_cast<int>(bytes.size())) < 0) return Secret();
-  std::string text = base64Encode(bytes);
-  Secret out(text);
-  cleanse(text.data(), text.size());
-  return out;
+  if (!writeScalar(pkey_.get(), bytes)) return Secret();
+  return base64Secret(bytes);
 }
 
 }  // namespace bcauth::crypto

@@ -78,8 +78,6 @@ Result<std::int64_t> queryInteger(const Call& call, const std::string& name, std
   return Status::invalidArgument("must be an integer from " + std::to_string(min) + " to " + std::to_string(max), name);
 }
 
-// Reads at most cap bytes; a larger body is refused before it is read whole.
-
 // Before a 413, a body of modest excess is read and dropped so the client, still sending, gets
 // the answer instead of a connection reset; a far larger one is cut off with the connection.
 void discardRest(HTTPServerRequest& request, HTTPServerResponse& response, std::size_t cap) {
@@ -94,6 +92,7 @@ void discardRest(HTTPServerRequest& request, HTTPServerResponse& response, std::
   if (in) response.setKeepAlive(false);
 }
 
+// Reads at most cap bytes; a larger body is refused before it is read whole.
 BodyError readBody(HTTPServerRequest& request, HTTPServerResponse& response, std::size_t cap, std::string& body) {
   if (request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(cap)) {
     if (request.getContentLength64() > static_cast<Poco::Int64>(4 * cap)) response.setKeepAlive(false);

@@ -42,11 +42,7 @@ KeyPool::~KeyPool() {
   stopping_ = true;
   wakeRefill();
   for (auto& thread : threads_) thread.join();
-  for (Made* made = made_.exchange(nullptr); made != nullptr;) {
-    Made* next = made->next;
-    delete made;
-    made = next;
-  }
+  drainMade();  // the threads are gone: no lock needed; ready_ frees the keys
 }
 
 Result<crypto::PrivateKey> KeyPool::take() {

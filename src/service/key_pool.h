@@ -63,7 +63,7 @@ class KeyPool {
 
   void refillLoop();
   void push(Made* made);
-  void drainMade();  // under mutex_
+  void drainMade();  // under mutex_ (or once the refill threads are joined)
   void wakeRefill();
 
   const KeyPoolConfig config_;
@@ -71,8 +71,9 @@ class KeyPool {
 
   // Request threads take keys under mutex_. Refill threads run at idle priority and never take
   // it: an idle thread preempted while holding a lock the request threads need would make them
-  // wait until the CPUs go idle (a priority inversion; it made create p99 3-4 ms under load).
-  // They hand keys over through a lock-free stack (made_) and sleep on an atomic (wake_).
+  // wait until the CPUs go idle (a priority inversion). They hand keys over through a lock-free
+  // stack (made_) and sleep on an atomic (wake_). What kept create p99 low under a burst was
+  // the quiet gap before each refill (key_pool.cpp), not this alone.
   mutable std::mutex mutex_;
   std::deque<crypto::PrivateKey> ready_;  // under mutex_
   std::atomic<Made*> made_{nullptr};
