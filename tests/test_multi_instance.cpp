@@ -157,29 +157,36 @@ BOOST_AUTO_TEST_CASE(readers_see_a_strictly_increasing_gap_free_feed) {
   REQUIRE_POSTGRES();
   Pair pair;
   std::atomic<bool> done{false};
+  std::atomic<int> refused{0};  // counted here, checked after the join: Boost.Test is not thread-safe
   std::vector<std::thread> writers;
   for (int w = 0; w < 4; ++w) {
     writers.emplace_back([&, w] {
       for (int i = 0; i < 25; ++i) {
-        (w % 2 ? *pair.a : *pair.b)
+        const auto response = (w % 2 ? *pair.a : *pair.b)
             .deliver(R"({"id":")" + crypto::randomUuid() + R"(","type":"text","sourceId":"urn:mbid:feed","destinationId":"biz"})", "AUTH");
+        if (response.status != 200) ++refused;
       }
     });
   }
   std::vector<std::int64_t> seen;
   std::int64_t after = 0;
   std::thread reader([&] {
-    while (!done || seen.size() < 100) {
+    for (;;) {
+      // Read the flag before the page: only a page fetched after every writer returned proves the
+      // feed is drained. Checking it after the fetch let an empty page read just before the last
+      // commit end the loop one event short.
+      const bool writersDone = done.load();
       const auto batch = pair.a->call("GET", "/v1/events?limit=1000&after=" + std::to_string(after)).json();
       const auto events = batch->getArray("events");
       for (std::size_t i = 0; i < events->size(); ++i) seen.push_back(events->getObject(static_cast<unsigned>(i))->getValue<std::int64_t>("seq"));
       after = batch->getValue<std::int64_t>("next");
-      if (done && events->size() == 0) break;
+      if (writersDone && events->size() == 0) break;
     }
   });
   for (auto& t : writers) t.join();
   done = true;
   reader.join();
+  BOOST_REQUIRE_EQUAL(refused.load(), 0);
   BOOST_REQUIRE_EQUAL(seen.size(), 100u);
   for (std::size_t i = 1; i < seen.size(); ++i) BOOST_TEST(seen[i] == seen[i - 1] + 1);
 }
