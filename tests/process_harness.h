@@ -19,6 +19,7 @@
 #include "bcauth/base64.h"
 #include "clients/apple_gateway.h"
 #include "clients/http_call.h"
+#include "temp_dir.h"
 
 namespace bcauth::test {
 
@@ -97,11 +98,5 @@ class ServeProcess {
   std::thread drain_;
   std::string base_;
 };
-
-inline std::string freshTempDir() {
-  const std::string dir = Poco::TemporaryFile::tempName();
-  Poco::TemporaryFile::registerForDeletion(dir);
-  return dir;
-}
 
 }  // namespace bcauth::test

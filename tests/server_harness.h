@@ -23,6 +23,7 @@
 #include "bcauth/base64.h"
 #include "bcauth/secure.h"
 #include "http/apple_jwt.h"
+#include "temp_dir.h"
 
 namespace bcauth::test {
 
@@ -66,11 +67,7 @@ class TestServer {
   TestServer() : TestServer(testSettings(freshDir())) {}
   ~TestServer() { runtime_.reset(); }
 
-  static std::string freshDir() {
-    std::string dir = Poco::TemporaryFile::tempName();
-    Poco::TemporaryFile::registerForDeletion(dir);
-    return dir;
-  }
+  static std::string freshDir() { return freshTempDir(); }
 
   void stop() { runtime_.reset(); }
   void restart() {

@@ -121,8 +121,20 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_burst_loses_nothing_and_keeps_no_stale_key) {
     for (int w = 0; w < 4; ++w) {
       workers.emplace_back([&, w] { burst(server, w, stop, mutex, tracked, unanswered, errors); });
     }
-    // Let the burst run, then kill the server in the middle of it: no shutdown code runs.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    // Let the burst run — at least 1.5 s and until it has done enough work to check, however
+    // slow the build — then kill the server in the middle of it: no shutdown code runs.
+    const auto started = std::chrono::steady_clock::now();
+    const auto deadline = started + std::chrono::seconds(120);
+    auto enoughDone = [&] {
+      std::lock_guard lock(mutex);
+      std::size_t accepted = 0;
+      for (const auto& t : tracked) accepted += t.replyAccepted;
+      return !errors.empty() || (tracked.size() >= 20 && accepted >= 10);
+    };
+    while (std::chrono::steady_clock::now() < deadline &&
+           (std::chrono::steady_clock::now() - started < std::chrono::milliseconds(1500) || !enoughDone())) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     server.kill(SIGKILL);
     stop = true;
     for (auto& t : workers) t.join();

@@ -42,7 +42,9 @@ struct Setup {
   }
 
   Poco::JSON::Object::Ptr waitFor(const std::string& id, const std::string& status) {
-    for (int i = 0; i < 100; ++i) {
+    // Returns as soon as the status is reached; the deadline only bounds a hang.
+    for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+         std::chrono::steady_clock::now() < deadline;) {
       auto r = server->call("GET", "/v1/auth-requests/" + id).json();
       if (r->getObject("delivery")->getValue<std::string>("status") == status) return r;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -167,7 +169,10 @@ BOOST_AUTO_TEST_CASE(a_restart_between_attempts_neither_loses_nor_repeats) {
   s.server.reset();
   s.server = std::make_unique<TestServer>(settings);
   const auto created = s.create();
-  for (int i = 0; i < 50 && s.gateway.received().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       s.gateway.received().empty() && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   BOOST_REQUIRE_EQUAL(s.gateway.received().size(), 1u);
   s.server->restart();
   s.waitFor(created->getValue<std::string>("id"), "delivered");

@@ -463,11 +463,23 @@ BOOST_AUTO_TEST_CASE(an_unread_body_is_never_taken_for_the_next_request) {
   const std::string raw = "POST /message HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(smuggled.size()) +
                           "\r\n\r\n" + smuggled;
   Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", server.port()));
-  socket.setReceiveTimeout(Poco::Timespan(1, 500000));
   socket.sendBytes(raw.data(), static_cast<int>(raw.size()));
   std::string received;
   char buffer[4096];
+  // The first answer, whole, however slow the build; then 1.5 s in which a second must not come.
+  auto firstAnswerComplete = [&received] {
+    const auto end = received.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    const auto length = received.find("Content-Length: ");
+    if (length == std::string::npos || length > end) return true;
+    return received.size() >= end + 4 + std::stoul(received.substr(length + 16));
+  };
   try {
+    socket.setReceiveTimeout(Poco::Timespan(30, 0));
+    for (int n; !firstAnswerComplete() && (n = socket.receiveBytes(buffer, sizeof buffer)) > 0;) {
+      received.append(buffer, static_cast<std::size_t>(n));
+    }
+    socket.setReceiveTimeout(Poco::Timespan(1, 500000));
     for (int n; (n = socket.receiveBytes(buffer, sizeof buffer)) > 0;) received.append(buffer, static_cast<std::size_t>(n));
   } catch (const Poco::TimeoutException&) {
   }
@@ -491,7 +503,12 @@ BOOST_AUTO_TEST_CASE(long_polls_are_capped_and_end_at_shutdown) {
   settings.maxThreads = 4;  // one long-poll at a time
   TestServer server(settings);
   std::thread first([&] { server.call("GET", "/v1/events?waitSeconds=30"); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The first long-poll holds the only slot once the gauge says so (not after a guessed sleep).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (server.call("GET", "/metrics", "", {}, false).body.find("\nbcauth_long_polls_open 1\n") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   auto second = server.call("GET", "/v1/events?waitSeconds=30");
   BOOST_TEST(second.status == 429);
   BOOST_TEST(second.headers["Retry-After"] == "1");

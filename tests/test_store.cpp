@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <map>
 #include <memory>
@@ -33,6 +34,14 @@ namespace fs = std::filesystem;
 using namespace bcauth::store;
 
 namespace {
+
+// What a worker thread saw go wrong, on stderr (Boost.Test's log is not thread-safe); the
+// failure itself is counted and asserted on the main thread.
+void noteFromThread(const std::string& what) {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  std::cerr << what << std::endl;
+}
 
 // A fresh directory per test, removed afterwards.
 class TempDir {
@@ -778,7 +787,7 @@ STORE_TEST_CASE(two_stores_share_one_database) {
           });
         }
       } catch (const std::exception& e) {
-        BOOST_TEST_MESSAGE("writer failed: " << e.what());
+        noteFromThread(std::string("writer failed: ") + e.what());
         ++failures;
       }
     });
@@ -812,7 +821,7 @@ STORE_TEST_CASE(two_stores_race_on_one_database) {
             }
           });
         } catch (const std::exception& e) {
-          BOOST_TEST_MESSAGE("redelivery failed: " << e.what());
+          noteFromThread(std::string("redelivery failed: ") + e.what());
           ++failures;
         }
       });
@@ -849,7 +858,7 @@ STORE_TEST_CASE(two_stores_race_on_one_database) {
           if (last) break;
         }
       } catch (const std::exception& e) {
-        BOOST_TEST_MESSAGE("consumer failed: " << e.what());
+        noteFromThread(std::string("consumer failed: ") + e.what());
         ++failures;
       }
     });
@@ -864,7 +873,7 @@ STORE_TEST_CASE(two_stores_race_on_one_database) {
           });
         }
       } catch (const std::exception& e) {
-        BOOST_TEST_MESSAGE("writer failed: " << e.what());
+        noteFromThread(std::string("writer failed: ") + e.what());
         ++failures;
       }
     });
@@ -903,7 +912,7 @@ STORE_TEST_CASE(concurrent_opens_migrate_once) {
       try {
         opened[i] = h.open();
       } catch (const std::exception& e) {
-        BOOST_TEST_MESSAGE("open failed: " << e.what());
+        noteFromThread(std::string("open failed: ") + e.what());
         ++failures;
       }
     });

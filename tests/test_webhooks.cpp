@@ -52,8 +52,10 @@ class Receiver {
     std::lock_guard lock(mutex_);
     return hits_;
   }
+  // Returns as soon as count hits arrived; the deadline only bounds a hang (sanitizer builds are slow).
   bool waitFor(std::size_t count) {
-    for (int i = 0; i < 150; ++i) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
       if (hits().size() >= count) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -166,7 +168,8 @@ BOOST_AUTO_TEST_CASE(dead_letters_are_listed_and_replayable) {
   receiver.failNext(2);  // both allowed attempts fail
   server->deliver(textMessage("urn:mbid:dead"), "AUTH");
   Poco::JSON::Array::Ptr dead;
-  for (int i = 0; i < 100; ++i) {
+  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       std::chrono::steady_clock::now() < deadline;) {
     dead = server->call("GET", "/v1/webhooks/dead-letters").json()->getArray("deadLetters");
     if (dead->size() == 1) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -30,6 +30,9 @@ const std::string kApiKey = "demo-api-key-0123456789";
 const std::string kBusiness = "demo-business";
 const std::string kLegacyCustomer = "urn:mbid:AQAAYdemo+legacy/customer=";
 const std::string kV2Customer = "urn:mbid:AQAAYdemo+ios16/customer=";
+// How long the demo waits for asynchronous work (a delivery, a profile fetch) before it gives
+// up; each wait ends as soon as the work is done.
+constexpr std::chrono::seconds kSettleTimeout{60};
 
 Poco::JSON::Object::Ptr parse(const std::string& text) {
   Poco::JSON::Parser parser;
@@ -135,11 +138,16 @@ class Demo {
                   capabilities);
   }
 
-  // The message exactly as Apple's gateway received it for this request.
-  Poco::JSON::Object::Ptr deliveredMessage(const std::string& requestIdentifier) {
-    for (int i = 0; i < 100; ++i) {
+  // The message exactly as Apple's gateway received it for this request, once bcauth has
+  // recorded the delivery (so auth.delivered precedes whatever the customer does next).
+  Poco::JSON::Object::Ptr deliveredMessage(const Poco::JSON::Object::Ptr& request) {
+    const std::string requestIdentifier = request->getValue<std::string>("requestIdentifier");
+    const auto deadline = std::chrono::steady_clock::now() + kSettleTimeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const auto delivery = api("GET", "/v1/auth-requests/" + request->getValue<std::string>("id"), "", 200)
+                                ->getObject("delivery")->getValue<std::string>("status");
       for (const auto& r : gateway_->received()) {
-        if (r.answeredStatus != 200) continue;
+        if (r.answeredStatus != 200 || delivery != "delivered") continue;
         auto message = parse(r.body);
         if (message->getObject("interactiveData")->getObject("data")->getValue<std::string>("requestIdentifier") ==
             requestIdentifier) {
@@ -160,14 +168,14 @@ class Demo {
 
   void legacy(const std::string& clientId) {
     const auto request = create(kLegacyCustomer);
-    const auto message = deliveredMessage(request->getValue<std::string>("requestIdentifier"));
+    const auto message = deliveredMessage(request);
     appleDelivers(test::runLegacyDevice(message, clientId, idp_->baseUrl(), idp_->baseUrl() + "/token"), "AUTH");
     waitForOutcome(request->getValue<std::string>("id"));
   }
 
   // A legacy success's event follows its profile fetch; the next step waits for it.
   void waitForOutcome(const std::string& requestId) {
-    for (int i = 0; i < 100; ++i) {
+    for (const auto deadline = std::chrono::steady_clock::now() + kSettleTimeout; std::chrono::steady_clock::now() < deadline;) {
       const auto events = api("GET", "/v1/events?limit=1000", "", 200)->getArray("events");
       for (std::size_t j = 0; j < events->size(); ++j) {
         const auto e = events->getObject(static_cast<unsigned>(j));
@@ -184,7 +192,7 @@ class Demo {
 
   void v2(const std::string& clientId) {
     const auto request = create(kV2Customer);
-    const auto message = deliveredMessage(request->getValue<std::string>("requestIdentifier"));
+    const auto message = deliveredMessage(request);
     const auto run = test::runV2Device(message, clientId, idp_->baseUrl(), base_, base_);
     log_ << "  the device's sheet closed on " << run.finalLocation << "\n";
     appleDelivers(test::v2DeviceReply(message, run.finalLocation), "AUTH,AUTH2");

@@ -64,6 +64,9 @@ std::string Metrics::render(const Gauges& gauges) {
   single("bcauth_key_pool_taken_total", "counter", "Request keys taken from the pool.", gauges.keyPoolTaken);
   single("bcauth_key_pool_misses_total", "counter",
          "Requests that found the pool dry and generated their key inline.", gauges.keyPoolGeneratedInline);
+  single("bcauth_long_polls_open", "gauge",
+         "Long-polls and event streams open, each holding a worker thread (a quarter of them at most).",
+         gauges.longPollsOpen);
   return out.str();
 }
 

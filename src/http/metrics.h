@@ -23,6 +23,7 @@ class Metrics {
     std::size_t keyPoolCapacity = 0;
     std::uint64_t keyPoolTaken = 0;
     std::uint64_t keyPoolGeneratedInline = 0;
+    int longPollsOpen = 0;  // long-polls and event streams holding a worker thread
   };
   // Renders everything.
   std::string render(const Gauges& gauges);

@@ -219,6 +219,7 @@ void metrics(Call& call) {
   gauges.keyPoolCapacity = pool.capacity;
   gauges.keyPoolTaken = pool.taken;
   gauges.keyPoolGeneratedInline = pool.generatedInline;
+  gauges.longPollsOpen = call.context.longPolls.load();
   const std::string body = call.context.metrics.render(gauges);
   call.response.setContentType("text/plain; version=0.0.4");
   call.response.setContentLength(static_cast<std::streamsize>(body.size()));

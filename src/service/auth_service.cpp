@@ -365,6 +365,13 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
         delivery.sealedBody = sealer_.seal(detail::toJsonString(envelope), sealContext("delivery", request.id));
         delivery.nextAttemptAt = request.createdAt;
         delivery.updatedAt = request.createdAt;
+        if (waitForDelivery) {
+          // Written already claimed by this call, as deliverOne would claim it: the sweeper
+          // cannot take the first attempt from under a caller waiting for its outcome, and a
+          // crash before the attempt leaves the lease to expire, then the sweeper sends it.
+          delivery.attempts = 1;
+          delivery.nextAttemptAt = request.createdAt + config_.deliveryLeaseMs;
+        }
         tx.insertDelivery(delivery);
         queued = std::move(delivery);
       }
@@ -379,7 +386,7 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
   notifyEvents();
   JsonObject view;
   if (deliver && waitForDelivery) {
-    deliverOne(request.id);
+    attemptDelivery(*queued);
     view = requestView(request);
   } else {
     view = requestView(request, queued);  // what was just written: no need to read it back

@@ -93,6 +93,8 @@ class AuthService {
   int deliverDue();
   // One attempt for one request's delivery, if it is due and not claimed by another attempt.
   void deliverOne(const std::string& requestId);
+  // One attempt of a delivery this thread has claimed (its lease written): send, then record.
+  void attemptDelivery(const store::Delivery& claimed);
 
   // Legacy successes with a userinfo URL: fetches each profile (outside the intake, which never
   // waits on an outbound call) and then records their auth.succeeded; returns how many.

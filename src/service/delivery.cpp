@@ -48,10 +48,13 @@ void AuthService::deliverOne(const std::string& requestId) {
     tx.updateDelivery(*d);
     claimed = d;
   });
-  if (!claimed) return;
+  if (claimed) attemptDelivery(*claimed);
+}
 
+void AuthService::attemptDelivery(const store::Delivery& claimed) {
+  const std::string& requestId = claimed.requestId;
   clients::GatewayAnswer answer;
-  auto envelope = sealer_.unseal(claimed->sealedBody, sealContext("delivery", requestId));
+  auto envelope = sealer_.unseal(claimed.sealedBody, sealContext("delivery", requestId));
   if (!envelope) {
     answer.error = "the stored message does not unseal (wrong master key?)";
   } else {
@@ -66,7 +69,7 @@ void AuthService::deliverOne(const std::string& requestId) {
 
   const bool delivered = answer.reached && answer.status >= 200 && answer.status < 300;
   const bool retryable = envelope && (!answer.reached || answer.status >= 500) &&
-                         claimed->attempts < config_.deliveryMaxAttempts;
+                         claimed.attempts < config_.deliveryMaxAttempts;
   store_.transaction([&](store::Transaction& tx) {
     auto d = tx.delivery(requestId);
     if (!d || d->status != "pending") return;

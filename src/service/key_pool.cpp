@@ -124,6 +124,9 @@ void KeyPool::refillLoop() {
       continue;
     }
     if (!claimed_.compare_exchange_weak(claimed, claimed + 1)) continue;
+    // Claiming the last free slot ends this fill: keys taken while it runs do not extend it
+    // (only falling below the threshold starts another), so the pool refills in whole batches.
+    if (claimed + 1 >= config_.capacity) filling = false;
     auto key = crypto::PrivateKey::generate();
     if (!key) {
       // Generation only fails when OpenSSL cannot allocate: back off instead of spinning.
@@ -131,8 +134,8 @@ void KeyPool::refillLoop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
+    ++generated_;   // before readyCount_: whoever sees the pool full sees the key counted
     ++readyCount_;  // before the key can be taken, so take() never counts below zero
-    ++generated_;
     push(new Made{std::move(*key), nullptr});
   }
 }
