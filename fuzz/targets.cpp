@@ -300,15 +300,24 @@ void checkSecretHidden(const Poco::JSON::Object::Ptr& body, const std::string& k
   if (shown.find(secret) != std::string::npos) violated(what + " shows the write-only " + key);
 }
 
+// A PUT of a resource with a write-only secret, then its GET: neither answer shows the secret.
+template <typename Put, typename Get>
+void putThenRead(const std::string& collection, const std::string& id, const Poco::JSON::Object::Ptr& body,
+                 const std::string& secretField, Put put, Get get) {
+  const std::string route = "/v1/" + collection + "/{id}";
+  auto written = put();
+  trace("PUT /v1/" + collection + "/" + id + ": " + (written ? std::string("ok") : describe(written.status())));
+  if (!written) return;
+  checkSecretHidden(body, secretField, stringify(*written), "PUT " + route);
+  auto read = get();
+  if (!read) violated("GET " + route + " cannot read what PUT just wrote: " + read.status().toString());
+  checkSecretHidden(body, secretField, stringify(*read), "GET " + route);
+}
+
 void putProvider(Harness& harness, const Poco::JSON::Object::Ptr& body, bool existing) {
   const std::string id = existing ? kProviderId : "fuzz-provider";
-  auto put = harness.service().putProvider(id, body);
-  trace("PUT /v1/providers/" + id + ": " + (put ? std::string("ok") : describe(put.status())));
-  if (!put) return;
-  checkSecretHidden(body, "clientSecret", stringify(*put), "PUT /v1/providers/{id}");
-  auto read = harness.service().provider(id);
-  if (!read) violated("a provider just PUT cannot be read: " + read.status().toString());
-  checkSecretHidden(body, "clientSecret", stringify(*read), "GET /v1/providers/{id}");
+  putThenRead("providers", id, body, "clientSecret", [&] { return harness.service().putProvider(id, body); },
+              [&] { return harness.service().provider(id); });
 }
 
 void createRequest(Harness& harness, const Poco::JSON::Object::Ptr& body, bool idempotent) {
@@ -336,13 +345,8 @@ void createRequest(Harness& harness, const Poco::JSON::Object::Ptr& body, bool i
 
 void putWebhook(Harness& harness, const Poco::JSON::Object::Ptr& body, bool existing) {
   const std::string id = existing ? kWebhookId : "fuzz-webhook";
-  auto put = harness.service().putWebhook(id, body);
-  trace("PUT /v1/webhooks/" + id + ": " + (put ? std::string("ok") : describe(put.status())));
-  if (!put) return;
-  checkSecretHidden(body, "secret", stringify(*put), "PUT /v1/webhooks/{id}");
-  auto read = harness.service().webhook(id);
-  if (!read) violated("a webhook just PUT cannot be read: " + read.status().toString());
-  checkSecretHidden(body, "secret", stringify(*read), "GET /v1/webhooks/{id}");
+  putThenRead("webhooks", id, body, "secret", [&] { return harness.service().putWebhook(id, body); },
+              [&] { return harness.service().webhook(id); });
 }
 
 // --- decrypt helpers --------------------------------------------------------------------------

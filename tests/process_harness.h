@@ -1,10 +1,12 @@
 // `bcauth serve` as a child process on 127.0.0.1, port 0, for the tests that need a real
-// process: several instances on one database, or a SIGKILL in the middle of work.
+// process — several instances on one database, or a SIGKILL in the middle of work — and for
+// the load benchmark (tests/bench/load.cpp), which reads its CPU time and RSS from /proc.
 #pragma once
 
 #include <signal.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -29,8 +31,9 @@ inline const std::string kProcessSecret = "apple-secret-multi";
 
 class ServeProcess {
  public:
-  // env adds to (or overrides) the settings every instance needs.
-  ServeProcess(const std::string& dataDir, const std::string& masterKey, const std::map<std::string, std::string>& env = {}) {
+  // env adds to (or overrides) the settings every instance needs; binary is the bcauth CLI.
+  ServeProcess(const std::string& dataDir, const std::string& masterKey, const std::map<std::string, std::string>& env = {},
+               const std::string& binary = BCAUTH_CLI_PATH) {
     Poco::Process::Env all = {{"BCAUTH_CSP_ID", kProcessCspId},
                               {"BCAUTH_APPLE_SECRET", crypto::base64Encode(std::string_view(kProcessSecret))},
                               {"BCAUTH_API_KEYS", kProcessApiKey},
@@ -39,7 +42,7 @@ class ServeProcess {
                               {"BCAUTH_APPLE_GATEWAY_URL", "none"}};
     for (const auto& [name, value] : env) all[name] = value;
     handle_ = std::make_unique<Poco::ProcessHandle>(
-        Poco::Process::launch(BCAUTH_CLI_PATH, {"serve", "--port", "0"}, ".", nullptr, &out_, &err_, all));
+        Poco::Process::launch(binary, {"serve", "--port", "0"}, ".", nullptr, &out_, &err_, all));
     // The per-request log lines go to stderr: read and drop them so the pipe never fills.
     drain_ = std::thread([this] {
       Poco::PipeInputStream err(err_);
@@ -55,7 +58,8 @@ class ServeProcess {
       throw std::runtime_error("bcauth serve did not start: " + line);
     }
     const std::size_t colon = line.rfind(':');
-    base_ = "http://127.0.0.1:" + line.substr(colon + 1, line.find(' ', colon) - colon - 1);
+    port_ = static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1, line.find(' ', colon) - colon - 1)));
+    base_ = "http://127.0.0.1:" + std::to_string(port_);
   }
   ~ServeProcess() {
     if (handle_) stop();
@@ -66,6 +70,7 @@ class ServeProcess {
 
   int pid() const { return handle_ ? handle_->id() : -1; }
   const std::string& baseUrl() const { return base_; }
+  std::uint16_t port() const { return port_; }
 
   // SIGTERM: the graceful stop; returns the exit code.
   int stop() { return kill(SIGTERM); }
@@ -97,6 +102,7 @@ class ServeProcess {
   std::unique_ptr<Poco::PipeInputStream> stream_;
   std::thread drain_;
   std::string base_;
+  std::uint16_t port_ = 0;
 };
 
 }  // namespace bcauth::test

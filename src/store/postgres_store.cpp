@@ -329,13 +329,7 @@ class PostgresTransaction final : public Transaction {
                   " sealed_client_secret, scopes, enabled, profile_fields, created_at, updated_at, token_auth_method)"
                   " VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::bigint <> 0 THEN COALESCE($8, ''::bytea) END,"
                   " $9, $10, $11, $12, $13, $14)"
-                  " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-                  " authorization_url = excluded.authorization_url, token_url = excluded.token_url,"
-                  " userinfo_url = excluded.userinfo_url, client_id = excluded.client_id,"
-                  " sealed_client_secret = excluded.sealed_client_secret, scopes = excluded.scopes,"
-                  " enabled = excluded.enabled, profile_fields = excluded.profile_fields,"
-                  " created_at = excluded.created_at, updated_at = excluded.updated_at,"
-                  " token_auth_method = excluded.token_auth_method",
+                  BCAUTH_PROVIDER_UPSERT_SET,
           bind(text(p.id)), bind(text(p.name)), bind(text(p.authorizationUrl)), bind(text(p.tokenUrl)),
           bind(text(p.userinfoUrl)), bind(text(p.clientId)), bind(Poco::Int64{p.sealedClientSecret ? 1 : 0}),
           bind(toBlob(p.sealedClientSecret.value_or(std::string()))), bind(json::encodeStringArray(p.scopes)),

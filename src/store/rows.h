@@ -33,6 +33,17 @@ inline std::optional<std::string> fromNullable(const Poco::Nullable<std::string>
   return value.value();
 }
 
+// A provider's PUT replaces every column; the same clause in both SQL dialects (a macro, so it
+// joins the INSERT's string literal at compile time).
+#define BCAUTH_PROVIDER_UPSERT_SET                                                              \
+  " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"                                       \
+  " authorization_url = excluded.authorization_url, token_url = excluded.token_url,"            \
+  " userinfo_url = excluded.userinfo_url, client_id = excluded.client_id,"                      \
+  " sealed_client_secret = excluded.sealed_client_secret, scopes = excluded.scopes,"            \
+  " enabled = excluded.enabled, profile_fields = excluded.profile_fields,"                      \
+  " created_at = excluded.created_at, updated_at = excluded.updated_at,"                        \
+  " token_auth_method = excluded.token_auth_method"
+
 inline constexpr const char* kProviderColumns =
     "id, name, authorization_url, token_url, userinfo_url, client_id, sealed_client_secret, scopes, enabled,"
     " profile_fields, created_at, updated_at, token_auth_method";

@@ -309,13 +309,7 @@ class SqliteTransaction final : public Transaction {
           "INSERT INTO providers (id, name, authorization_url, token_url, userinfo_url, client_id,"
           " sealed_client_secret, scopes, enabled, profile_fields, created_at, updated_at, token_auth_method)"
           " VALUES (?, ?, ?, ?, ?, ?, CASE WHEN ? THEN COALESCE(?, X'') END, ?, ?, ?, ?, ?, ?)"
-          " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-          " authorization_url = excluded.authorization_url, token_url = excluded.token_url,"
-          " userinfo_url = excluded.userinfo_url, client_id = excluded.client_id,"
-          " sealed_client_secret = excluded.sealed_client_secret, scopes = excluded.scopes,"
-          " enabled = excluded.enabled, profile_fields = excluded.profile_fields,"
-          " created_at = excluded.created_at, updated_at = excluded.updated_at,"
-          " token_auth_method = excluded.token_auth_method",
+          BCAUTH_PROVIDER_UPSERT_SET,
           p.id, p.name, p.authorizationUrl, p.tokenUrl, p.userinfoUrl, p.clientId,
           Poco::Int64{p.sealedClientSecret ? 1 : 0}, toBlob(p.sealedClientSecret.value_or(std::string())),
           json::encodeStringArray(p.scopes), Poco::Int64{p.enabled ? 1 : 0}, json::encodeStringMap(p.profileFields),

@@ -19,10 +19,6 @@
 // secret is the x-coordinate of the request's public key, so it needs only the KDF and
 // AES-GCM. bcauth's work is unchanged — it imports and checks G, computes d·G with the same
 // constant-time ladder as for any point, then the KDF and GCM (checked by the self-test).
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <time.h>
@@ -54,16 +50,15 @@
 #include "bcauth/secure.h"
 #include "clients/apple_gateway.h"
 #include "crypto/primitives.h"
+#include "process_harness.h"
 #include "raw_p384.h"
-
-extern char** environ;
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-const std::string kApiKey = "load-benchmark-api-key-0001";
-const std::string kCspId = "csp-load";
-const std::string kAppleSecret = "load-benchmark-apple-secret";
+using bcauth::test::kProcessApiKey;
+using bcauth::test::kProcessCspId;
+using bcauth::test::kProcessSecret;
 
 double msSince(Clock::time_point start) { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); }
 
@@ -146,66 +141,30 @@ std::string deviceToken(const std::string& responseEncryptionKey, const std::str
 
 // --- the server process ----------------------------------------------------------------------
 
+// A `bcauth serve` process (tests/process_harness.h) with what the phases need: rate limits
+// off (one API key drives everything), the key pool and thread count of the phase, and its CPU
+// time and peak RSS from /proc.
 class Server {
  public:
-  Server(const std::string& binary, const std::string& dataDir, int keyPool, int threads) {
-    const std::string masterKey = bcauth::crypto::base64Encode(bcauth::crypto::randomBytes(32));
-    std::vector<std::string> env = {
-        "BCAUTH_CSP_ID=" + kCspId,
-        "BCAUTH_APPLE_SECRET=" + bcauth::crypto::base64Encode(std::string_view(kAppleSecret)),
-        "BCAUTH_API_KEYS=" + kApiKey,
-        "BCAUTH_MASTER_KEY=" + masterKey,
-        "BCAUTH_DATA_DIR=" + dataDir,
-        "BCAUTH_APPLE_GATEWAY_URL=none",
-        "BCAUTH_RATE_LIMIT_PER_KEY=0",  // one API key drives everything here
-        "BCAUTH_RATE_LIMIT_PER_CONVERSATION=0",
-        "BCAUTH_KEY_POOL_SIZE=" + std::to_string(keyPool),
-        "BCAUTH_MAX_THREADS=" + std::to_string(threads),
-        "PATH=/usr/bin:/bin",
-    };
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    int out[2];
-    if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);  // the request log
-    std::string a0 = binary, a1 = "serve", a2 = "--port", a3 = "0";
-    char* argv[] = {a0.data(), a1.data(), a2.data(), a3.data(), nullptr};
-    if (posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, envp.data()) != 0) {
-      throw std::runtime_error("cannot start " + binary);
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    close(out[1]);
-    std::string line;
-    char c;
-    while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
-    out_ = out[0];  // kept open (unread) so the server's last lines never meet a closed pipe
-    const auto colon = line.rfind(':');
-    if (line.find("listening on http://127.0.0.1:") == std::string::npos) throw std::runtime_error("did not start: " + line);
-    port_ = static_cast<Poco::UInt16>(std::stoi(line.substr(colon + 1)));
-  }
-  ~Server() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    close(out_);
-  }
-  Poco::UInt16 port() const { return port_; }
+  Server(const std::string& binary, const std::string& dataDir, int keyPool, int threads)
+      : process_(dataDir, bcauth::crypto::base64Encode(bcauth::crypto::randomBytes(32)),
+                 {{"BCAUTH_RATE_LIMIT_PER_KEY", "0"},
+                  {"BCAUTH_RATE_LIMIT_PER_CONVERSATION", "0"},
+                  {"BCAUTH_KEY_POOL_SIZE", std::to_string(keyPool)},
+                  {"BCAUTH_MAX_THREADS", std::to_string(threads)}},
+                 binary) {}
+  Poco::UInt16 port() const { return process_.port(); }
 
   // Peak resident set (VmHWM) in MiB, and user+system CPU seconds so far.
   double peakRssMiB() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    std::ifstream in("/proc/" + std::to_string(process_.pid()) + "/status");
     for (std::string line; std::getline(in, line);) {
       if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
     }
     return 0;
   }
   double cpuSeconds() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+    std::ifstream in("/proc/" + std::to_string(process_.pid()) + "/stat");
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     std::istringstream fields(text.substr(text.rfind(')') + 2));
     std::string field;
@@ -217,9 +176,7 @@ class Server {
   }
 
  private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  Poco::UInt16 port_ = 0;
+  bcauth::test::ServeProcess process_;
 };
 
 // One kept-alive connection, as one CSP worker (or one Apple gateway connection) would hold.
@@ -244,7 +201,7 @@ class Client {
   }
   std::string api(const std::string& method, const std::string& path, const std::string& body, int expected) {
     std::string answer;
-    const int status = call(method, path, body, {{"Authorization", "Bearer " + kApiKey}}, answer);
+    const int status = call(method, path, body, {{"Authorization", "Bearer " + kProcessApiKey}}, answer);
     if (status != expected) throw std::runtime_error(method + " " + path + " answered " + std::to_string(status) + ": " + answer);
     return answer;
   }
@@ -289,7 +246,7 @@ std::string replyBody(const Pending& p) {
 
 std::string appleJwt() {
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-  return bcauth::clients::signAppleJwt(kAppleSecret, kCspId, now.count(), true);
+  return bcauth::clients::signAppleJwt(kProcessSecret, kProcessCspId, now.count(), true);
 }
 
 // --- phases ----------------------------------------------------------------------------------
