@@ -31,9 +31,15 @@ inline const std::string kProcessSecret = "apple-secret-multi";
 
 class ServeProcess {
  public:
+  // Where the server's log (stderr, a line per request) goes.
+  enum class Log {
+    kDrained,    // a pipe this process reads and drops, so the pipe never fills
+    kDevNull,    // /dev/null: no reader thread waking for each line (the load benchmark)
+  };
+
   // env adds to (or overrides) the settings every instance needs; binary is the bcauth CLI.
   ServeProcess(const std::string& dataDir, const std::string& masterKey, const std::map<std::string, std::string>& env = {},
-               const std::string& binary = BCAUTH_CLI_PATH) {
+               const std::string& binary = BCAUTH_CLI_PATH, Log log = Log::kDrained) {
     Poco::Process::Env all = {{"BCAUTH_CSP_ID", kProcessCspId},
                               {"BCAUTH_APPLE_SECRET", crypto::base64Encode(std::string_view(kProcessSecret))},
                               {"BCAUTH_API_KEYS", kProcessApiKey},
@@ -41,15 +47,20 @@ class ServeProcess {
                               {"BCAUTH_DATA_DIR", dataDir},
                               {"BCAUTH_APPLE_GATEWAY_URL", "none"}};
     for (const auto& [name, value] : env) all[name] = value;
-    handle_ = std::make_unique<Poco::ProcessHandle>(
-        Poco::Process::launch(binary, {"serve", "--port", "0"}, ".", nullptr, &out_, &err_, all));
-    // The per-request log lines go to stderr: read and drop them so the pipe never fills.
-    drain_ = std::thread([this] {
-      Poco::PipeInputStream err(err_);
-      char buffer[4096];
-      while (err.read(buffer, sizeof buffer) || err.gcount() > 0) {
-      }
-    });
+    if (log == Log::kDevNull) {
+      // Poco cannot redirect to a file: a shell does, then exec keeps the PID bcauth's.
+      handle_ = std::make_unique<Poco::ProcessHandle>(Poco::Process::launch(
+          "/bin/sh", {"-c", "exec \"$0\" serve --port 0 2>/dev/null", binary}, ".", nullptr, &out_, nullptr, all));
+    } else {
+      handle_ = std::make_unique<Poco::ProcessHandle>(
+          Poco::Process::launch(binary, {"serve", "--port", "0"}, ".", nullptr, &out_, &err_, all));
+      drain_ = std::thread([this] {
+        Poco::PipeInputStream err(err_);
+        char buffer[4096];
+        while (err.read(buffer, sizeof buffer) || err.gcount() > 0) {
+        }
+      });
+    }
     stream_ = std::make_unique<Poco::PipeInputStream>(out_);
     std::string line;
     std::getline(*stream_, line);

@@ -142,8 +142,9 @@ std::string deviceToken(const std::string& responseEncryptionKey, const std::str
 // --- the server process ----------------------------------------------------------------------
 
 // A `bcauth serve` process (tests/process_harness.h) with what the phases need: rate limits
-// off (one API key drives everything), the key pool and thread count of the phase, and its CPU
-// time and peak RSS from /proc.
+// off (one API key drives everything), the key pool and thread count of the phase, its request
+// log to /dev/null (the server still formats and writes every line; nothing here reads them),
+// and its CPU time and peak RSS from /proc.
 class Server {
  public:
   Server(const std::string& binary, const std::string& dataDir, int keyPool, int threads)
@@ -152,7 +153,7 @@ class Server {
                   {"BCAUTH_RATE_LIMIT_PER_CONVERSATION", "0"},
                   {"BCAUTH_KEY_POOL_SIZE", std::to_string(keyPool)},
                   {"BCAUTH_MAX_THREADS", std::to_string(threads)}},
-                 binary) {}
+                 binary, bcauth::test::ServeProcess::Log::kDevNull) {}
   Poco::UInt16 port() const { return process_.port(); }
 
   // Peak resident set (VmHWM) in MiB, and user+system CPU seconds so far.
