@@ -139,22 +139,24 @@ class Demo {
   }
 
   // The message exactly as Apple's gateway received it for this request, once bcauth has
-  // recorded the delivery (so auth.delivered precedes whatever the customer does next).
+  // recorded the delivery (so auth.delivered precedes whatever the customer does next). The
+  // gateway double records a message before it answers, so a recorded delivery is in its list.
   Poco::JSON::Object::Ptr deliveredMessage(const Poco::JSON::Object::Ptr& request) {
-    const std::string requestIdentifier = request->getValue<std::string>("requestIdentifier");
+    const std::string id = request->getValue<std::string>("id");
     const auto deadline = std::chrono::steady_clock::now() + kSettleTimeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      const auto delivery = api("GET", "/v1/auth-requests/" + request->getValue<std::string>("id"), "", 200)
-                                ->getObject("delivery")->getValue<std::string>("status");
-      for (const auto& r : gateway_->received()) {
-        if (r.answeredStatus != 200 || delivery != "delivered") continue;
-        auto message = parse(r.body);
-        if (message->getObject("interactiveData")->getObject("data")->getValue<std::string>("requestIdentifier") ==
-            requestIdentifier) {
-          return message;
-        }
-      }
+    while (api("GET", "/v1/auth-requests/" + id, "", 200)->getObject("delivery")->getValue<std::string>("status") !=
+           "delivered") {
+      if (std::chrono::steady_clock::now() >= deadline) throw std::runtime_error("request " + id + " was never delivered");
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    const std::string requestIdentifier = request->getValue<std::string>("requestIdentifier");
+    for (const auto& r : gateway_->received()) {
+      if (r.answeredStatus != 200) continue;
+      auto message = parse(r.body);
+      if (message->getObject("interactiveData")->getObject("data")->getValue<std::string>("requestIdentifier") ==
+          requestIdentifier) {
+        return message;
+      }
     }
     throw std::runtime_error("the gateway double never received request " + requestIdentifier);
   }
