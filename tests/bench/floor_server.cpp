@@ -32,6 +32,7 @@
 #include "bcauth/crypto.h"
 #include "bcauth/secure.h"
 #include "http/body.h"
+#include "json_field.h"
 
 namespace {
 
@@ -58,14 +59,6 @@ class Keys {
   std::mutex mutex_;
   std::unordered_map<std::string, bcauth::crypto::PrivateKey> keys_;
 };
-
-std::string field(const std::string& json, const std::string& name) {
-  const std::string key = "\"" + name + "\":\"";
-  const auto at = json.find(key);
-  if (at == std::string::npos) return {};
-  const auto start = at + key.size();
-  return json.substr(start, json.find('"', start) - start);
-}
 
 void answer(HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const std::string& body) {
   response.setStatus(status);
@@ -94,8 +87,8 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       if (bcauth::http::inflateIfGzip(body, 1 << 20) != bcauth::http::BodyError::kNone) {
         return answer(response, HTTPResponse::HTTP_BAD_REQUEST, "{}");
       }
-      auto key = keys_.take(field(body, "requestIdentifier"));
-      const bool ok = key && static_cast<bool>(bcauth::crypto::decrypt(*key, field(body, "token")));
+      auto key = keys_.take(bcauth::bench::jsonStringField(body, "requestIdentifier"));
+      const bool ok = key && static_cast<bool>(bcauth::crypto::decrypt(*key, bcauth::bench::jsonStringField(body, "token")));
       return answer(response, ok ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_BAD_REQUEST, "{}");
     }
     answer(response, HTTPResponse::HTTP_OK, "{}");

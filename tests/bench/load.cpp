@@ -54,6 +54,7 @@
 #include "bcauth/secure.h"
 #include "clients/apple_gateway.h"
 #include "crypto/primitives.h"
+#include "json_field.h"
 #include "process_harness.h"
 #include "raw_p384.h"
 
@@ -222,11 +223,9 @@ class Client {
 
 // The two values a device needs, found without a JSON parse (the client's CPU is the server's).
 std::string field(const std::string& json, const std::string& name) {
-  const std::string key = "\"" + name + "\":\"";
-  const auto at = json.find(key);
-  if (at == std::string::npos) throw std::runtime_error("no " + name + " in " + json.substr(0, 200));
-  const auto start = at + key.size();
-  return json.substr(start, json.find('"', start) - start);
+  std::string value = bcauth::bench::jsonStringField(json, name);
+  if (value.empty()) throw std::runtime_error("no " + name + " in " + json.substr(0, 200));
+  return value;
 }
 
 struct Pending {
