@@ -19,7 +19,6 @@
 
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
-#include <Poco/DeflatingStream.h>
 #include <Poco/Dynamic/Var.h>
 #include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
@@ -542,14 +541,6 @@ std::string validAuthorization() {
   return header;
 }
 
-std::string gzip(std::string_view plain) {
-  std::ostringstream out;
-  Poco::DeflatingOutputStream deflater(out, Poco::DeflatingStreamBuf::STREAM_GZIP);
-  deflater.write(plain.data(), static_cast<std::streamsize>(plain.size()));
-  deflater.close();
-  return out.str();
-}
-
 std::vector<Seed> fixtureSeeds(std::string_view target, const std::filesystem::path& repoRoot) {
   const auto fixtures = repoRoot / "fixtures";
   const auto inbound = filesUnder(fixtures / "inbound", fixtures);
@@ -562,7 +553,7 @@ std::vector<Seed> fixtureSeeds(std::string_view target, const std::filesystem::p
     for (const auto& seed : inbound) {
       const std::string head = validAuthorization() + "\n" + capabilities + "\n";
       seeds.push_back({seed.name, head + seed.bytes});
-      seeds.push_back({seed.name + ".gz", head + gzip(seed.bytes)});
+      seeds.push_back({seed.name + ".gz", head + http::gzip(seed.bytes)});
     }
     // One reply under each way a JWT is refused.
     const std::string reply = readFile(fixtures / "inbound" / "legacy-success.json");

@@ -8,7 +8,6 @@
 #include <sstream>
 #include <string>
 
-#include <Poco/DeflatingStream.h>
 #include <Poco/File.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -23,6 +22,7 @@
 #include "bcauth/base64.h"
 #include "bcauth/secure.h"
 #include "http/apple_jwt.h"
+#include "http/body.h"
 #include "temp_dir.h"
 
 namespace bcauth::test {
@@ -103,16 +103,7 @@ class TestServer {
   // POSTs to /message as Apple does: gzip body, HS256 JWT with aud = the CSP id, headers.
   Response deliver(const std::string& json, const std::string& capabilities = "", bool gzip = true,
                    std::optional<std::string> authorization = std::nullopt) const {
-    std::string body = json;
-    if (gzip) {
-      std::ostringstream compressed;
-      {
-        Poco::DeflatingOutputStream deflater(compressed, Poco::DeflatingStreamBuf::STREAM_GZIP);
-        deflater << json;
-        deflater.close();
-      }
-      body = compressed.str();
-    }
+    const std::string body = gzip ? http::gzip(json) : json;
     std::map<std::string, std::string> headers = {{"Content-Type", "application/octet-stream"}};
     headers["Authorization"] = authorization ? *authorization : "Bearer " + appleJwt();
     if (!capabilities.empty()) headers["capability-list"] = capabilities;

@@ -1,10 +1,8 @@
 #include "app/demo.h"
 
 #include <chrono>
-#include <sstream>
 #include <thread>
 
-#include <Poco/DeflatingStream.h>
 #include <Poco/File.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
@@ -21,6 +19,7 @@
 #include "doubles/device_simulator.h"
 #include "doubles/gateway_double.h"
 #include "doubles/idp_double.h"
+#include "http/body.h"
 
 namespace bcauth::app {
 namespace {
@@ -117,18 +116,12 @@ class Demo {
 
   // Apple's gateway POSTing an inbound message to bcauth: gzip, JWT, headers.
   void appleDelivers(const std::string& json, const std::string& capabilities) {
-    std::ostringstream compressed;
-    {
-      Poco::DeflatingOutputStream deflater(compressed, Poco::DeflatingStreamBuf::STREAM_GZIP);
-      deflater << json;
-      deflater.close();
-    }
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
     const auto answer = clients::httpCall(
         "POST", base_ + "/message",
         {{"Authorization", "Bearer " + clients::signAppleJwt(secret_, kCspId, now.count(), true)},
          {"capability-list", capabilities}, {"Content-Type", "application/octet-stream"}},
-        compressed.str(), 30);
+        http::gzip(json), 30);
     if (!answer.reached || answer.status != 200) throw std::runtime_error("POST /message answered " + answer.body);
   }
 

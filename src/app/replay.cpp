@@ -4,7 +4,6 @@
 #include <fstream>
 #include <sstream>
 
-#include <Poco/DeflatingStream.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -19,6 +18,7 @@
 #include "bcauth/crypto.h"
 #include "bcauth/protocol.h"
 #include "http/apple_jwt.h"
+#include "http/body.h"
 
 namespace bcauth::app {
 namespace {
@@ -60,13 +60,6 @@ std::string stringify(const Poco::JSON::Object::Ptr& object) {
   return out.str();
 }
 
-std::string gzip(const std::string& text) {
-  std::ostringstream compressed;
-  Poco::DeflatingOutputStream deflater(compressed, Poco::DeflatingStreamBuf::STREAM_GZIP);
-  deflater << text;
-  deflater.close();
-  return compressed.str();
-}
 
 std::int64_t lastSeq(const ReplayOptions& options) {
   const Reply r = api(options, "GET", "/v1/events?after=0&limit=1000");
@@ -151,7 +144,7 @@ ReplayResult replayPayload(const ReplayOptions& options, const std::string& payl
     headers.emplace_back("source-id", parsed->sourceId);
     headers.emplace_back("destination-id", parsed->destinationId);
   }
-  const Reply delivered = send(options, "POST", "/message", gzip(body), headers);
+  const Reply delivered = send(options, "POST", "/message", http::gzip(body), headers);
   result.httpStatus = delivered.status;
   result.answer = delivered.body;
 

@@ -2,9 +2,18 @@
 
 #include <sstream>
 
+#include <Poco/DeflatingStream.h>
 #include <Poco/InflatingStream.h>
 
 namespace bcauth::http {
+
+std::string gzip(std::string_view plain) {
+  std::ostringstream out;
+  Poco::DeflatingOutputStream deflater(out, Poco::DeflatingStreamBuf::STREAM_GZIP);
+  deflater.write(plain.data(), static_cast<std::streamsize>(plain.size()));
+  deflater.close();
+  return out.str();
+}
 
 BodyError inflateIfGzip(std::string& body, std::size_t cap) {
   if (body.size() < 2 || static_cast<unsigned char>(body[0]) != 0x1f || static_cast<unsigned char>(body[1]) != 0x8b) {

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace bcauth::http {
 
@@ -12,5 +13,9 @@ enum class BodyError { kNone, kTooLarge, kBadGzip };
 // magic bytes. A gzip body is inflated in place, refusing anything that inflates beyond `cap`
 // (a decompression bomb stops there); any other body is left as it is.
 BodyError inflateIfGzip(std::string& body, std::size_t cap);
+
+// What Apple's gateway does to a body before it POSTs it to /message: for everything that plays
+// Apple (the CLI's replay, the demo, the tests, the fuzzers' seeds and the load benchmark).
+std::string gzip(std::string_view plain);
 
 }  // namespace bcauth::http

@@ -43,7 +43,6 @@
 
 #include <openssl/opensslv.h>
 
-#include <Poco/DeflatingStream.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -54,6 +53,7 @@
 #include "bcauth/secure.h"
 #include "clients/apple_gateway.h"
 #include "crypto/primitives.h"
+#include "http/body.h"
 #include "json_field.h"
 #include "process_harness.h"
 #include "raw_p384.h"
@@ -242,16 +242,8 @@ Pending create(Client& client, const std::string& conversation) {
 }
 
 // Apple gzips what it POSTs to /message (spec §8), so the load generator does too.
-std::string gzip(const std::string& text) {
-  std::ostringstream out;
-  Poco::DeflatingOutputStream deflater(out, Poco::DeflatingStreamBuf::STREAM_GZIP);
-  deflater << text;
-  deflater.close();
-  return out.str();
-}
-
 std::string replyBody(const Pending& p) {
-  return gzip(R"({"id":")" + bcauth::crypto::randomUuid() + R"(","type":"interactive","v":1,"sourceId":")" +
+  return bcauth::http::gzip(R"({"id":")" + bcauth::crypto::randomUuid() + R"(","type":"interactive","v":1,"sourceId":")" +
          p.conversationId + R"(","destinationId":"biz-load","interactiveData":{"data":{"requestIdentifier":")" +
          p.requestIdentifier + R"(","authenticate":{"status":"authenticated","token":")" +
          deviceToken(p.responseEncryptionKey, "access-token-" + p.requestIdentifier) + R"("}}}})");
