@@ -38,11 +38,6 @@ Poco::JSON::Object::Ptr parse(const std::string& text) {
   return parser.parse(text).extract<Poco::JSON::Object::Ptr>();
 }
 
-std::string freePort() {
-  Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
-  return std::to_string(probe.address().port());
-}
-
 class Demo {
  public:
   explicit Demo(std::ostream& log) : log_(log) {}
@@ -62,13 +57,15 @@ class Demo {
     settings.apiKeys = {kApiKey};
     settings.masterKey = crypto::base64Encode(crypto::randomBytes(32));
     settings.dataDir = dir;
-    settings.port = std::stoi(freePort());
+    // Bound here, not probed and released: the publicUrl names the port bcauth listens on.
+    const Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+    settings.port = socket.address().port();
     settings.publicUrl = "http://127.0.0.1:" + std::to_string(settings.port);
     settings.allowHttpLoopbackProviders = true;
     settings.appleGatewayUrl = gateway_->baseUrl();
     settings.deliveryRetryBaseMs = 100;
     base_ = settings.publicUrl;
-    Runtime runtime(settings);
+    Runtime runtime(settings, socket);
     runtime.start();
     log_ << "bcauth on " << base_ << " (SQLite in " << dir << "), Apple gateway double on " << gateway_->baseUrl()
          << ", IdP double on " << idp_->baseUrl() << "\n\n";

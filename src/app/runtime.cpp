@@ -15,9 +15,22 @@ std::int64_t nowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+Poco::Net::ServerSocket bindSocket(const Settings& settings) {
+  const Poco::Net::SocketAddress address(settings.host, static_cast<Poco::UInt16>(settings.port));
+  if (settings.tlsCertificate.empty()) return Poco::Net::ServerSocket(address);
+  Poco::Net::initializeSSL();
+  Poco::Net::Context::Ptr context = new Poco::Net::Context(
+      Poco::Net::Context::TLS_SERVER_USE, settings.tlsPrivateKey, settings.tlsCertificate, "",
+      Poco::Net::Context::VERIFY_NONE, 9, false, "HIGH:!aNULL:!eNULL:!MD5:!RC4:@STRENGTH");
+  context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+  return Poco::Net::SecureServerSocket(address, 64, context);
+}
 }  // namespace
 
-Runtime::Runtime(const Settings& settings) : sweepSeconds_(settings.sweepSeconds) {
+Runtime::Runtime(const Settings& settings) : Runtime(settings, bindSocket(settings)) {}
+
+Runtime::Runtime(const Settings& settings, const Poco::Net::ServerSocket& socket) : sweepSeconds_(settings.sweepSeconds) {
   store_ = settings.databaseUrl.empty() ? store::openSqliteStore(settings.dataDir)
                                         : store::openPostgresStore(settings.databaseUrl);
   service::ServiceConfig serviceConfig;
@@ -51,19 +64,7 @@ Runtime::Runtime(const Settings& settings) : sweepSeconds_(settings.sweepSeconds
   httpConfig.apiKeyBurst = settings.rateLimitPerKeyBurst;
   httpConfig.conversationRatePerMinute = settings.rateLimitPerConversation;
   httpConfig.conversationBurst = settings.rateLimitPerConversationBurst;
-  const Poco::Net::SocketAddress address(settings.host, static_cast<Poco::UInt16>(settings.port));
-  if (settings.tlsCertificate.empty()) {
-    Poco::Net::ServerSocket socket(address);
-    server_ = std::make_unique<http::Server>(*service_, httpConfig, socket);
-  } else {
-    Poco::Net::initializeSSL();
-    Poco::Net::Context::Ptr context = new Poco::Net::Context(
-        Poco::Net::Context::TLS_SERVER_USE, settings.tlsPrivateKey, settings.tlsCertificate, "",
-        Poco::Net::Context::VERIFY_NONE, 9, false, "HIGH:!aNULL:!eNULL:!MD5:!RC4:@STRENGTH");
-    context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-    Poco::Net::SecureServerSocket socket(address, 64, context);
-    server_ = std::make_unique<http::Server>(*service_, httpConfig, socket);
-  }
+  server_ = std::make_unique<http::Server>(*service_, httpConfig, socket);
 }
 
 Runtime::~Runtime() { stop(); }

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <thread>
 
+#include <Poco/Net/ServerSocket.h>
+
 #include "app/settings.h"
 #include "http/server.h"
 #include "service/auth_service.h"
@@ -17,7 +19,10 @@ namespace bcauth::app {
 
 class Runtime {
  public:
-  explicit Runtime(const Settings& settings);  // opens the store and binds the port
+  explicit Runtime(const Settings& settings);  // binds settings' host and port (TLS if set), opens the store
+  // On a socket the caller bound, for a caller that needs the port before the settings (the
+  // demo's publicUrl names its own port); settings' host, port and TLS files are not used.
+  Runtime(const Settings& settings, const Poco::Net::ServerSocket& socket);
   ~Runtime();
 
   void start();
