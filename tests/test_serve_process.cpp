@@ -8,6 +8,7 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/ServerSocket.h>
 #include <Poco/PipeStream.h>
 #include <Poco/Process.h>
 #include <Poco/StreamCopier.h>
@@ -68,6 +69,22 @@ BOOST_AUTO_TEST_CASE(refuses_to_start_without_settings) {
   Poco::StreamCopier::copyToString(err, text);
   BOOST_TEST(handle.wait() != 0);
   BOOST_TEST(text.find("BCAUTH_CSP_ID") != std::string::npos, text);
+}
+
+BOOST_AUTO_TEST_CASE(a_port_in_use_stops_it_with_the_reason) {
+  const Poco::Net::ServerSocket taken(Poco::Net::SocketAddress("127.0.0.1", 0));
+  const std::string dir = Poco::TemporaryFile::tempName();
+  Poco::TemporaryFile::registerForDeletion(dir);
+  Poco::Pipe outPipe, errPipe;
+  Poco::ProcessHandle handle = Poco::Process::launch(
+      BCAUTH_CLI_PATH, {"serve", "--port", std::to_string(taken.address().port())}, ".", nullptr, &outPipe, &errPipe,
+      baseEnv(dir));
+  Poco::PipeInputStream err(errPipe);
+  std::string text;
+  Poco::StreamCopier::copyToString(err, text);
+  BOOST_TEST(handle.wait() != 0);
+  BOOST_TEST(text.find("Address already in use: 127.0.0.1:" + std::to_string(taken.address().port())) != std::string::npos,
+             text);
 }
 
 BOOST_AUTO_TEST_CASE(stops_cleanly_on_sigint) { runAndStop(SIGINT); }

@@ -433,7 +433,8 @@ BOOST_AUTO_TEST_CASE(long_poll_wakes_on_a_new_event) {
   BOOST_TEST(server.call("GET", "/v1/events?waitSeconds=99").status == 400);
 }
 
-BOOST_AUTO_TEST_CASE(serves_https_when_a_certificate_is_configured) {
+// Settings for a TLS server, with a fresh self-signed certificate and key in a fresh directory.
+bcauth::app::Settings tlsSettings() {
   const std::string dir = TestServer::freshDir();
   Poco::File(dir).createDirectories();
   const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
@@ -443,7 +444,11 @@ BOOST_AUTO_TEST_CASE(serves_https_when_a_certificate_is_configured) {
   auto settings = bcauth::test::testSettings(dir + "/data");
   settings.tlsCertificate = cert;
   settings.tlsPrivateKey = key;
-  TestServer server(settings);
+  return settings;
+}
+
+BOOST_AUTO_TEST_CASE(serves_https_when_a_certificate_is_configured) {
+  TestServer server(tlsSettings());
   Poco::Net::Context::Ptr client = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", Poco::Net::Context::VERIFY_NONE);
   Poco::Net::HTTPSClientSession session("127.0.0.1", server.port(), client);
   Poco::Net::HTTPRequest request("GET", "/healthz", Poco::Net::HTTPMessage::HTTP_1_1);
@@ -455,6 +460,20 @@ BOOST_AUTO_TEST_CASE(serves_https_when_a_certificate_is_configured) {
   BOOST_TEST(body == R"({"status":"ok"})");
   // Plain HTTP to the TLS port does not get an answer in clear.
   BOOST_CHECK_THROW(server.call("GET", "/healthz", "", {}, false), Poco::Exception);
+}
+
+// Poco's ServerSocket sets SO_REUSEPORT, with which a second server on a taken port would start
+// and silently take half of its connections. bcauth refuses to start instead.
+BOOST_AUTO_TEST_CASE(a_port_in_use_is_refused_not_shared) {
+  TestServer first;
+  const auto inUse = [](const Poco::Exception& e) { return e.displayText().find("in use") != std::string::npos; };
+  auto plain = bcauth::test::testSettings(TestServer::freshDir());
+  plain.port = first.port();
+  BOOST_CHECK_EXCEPTION(bcauth::app::Runtime{plain}, Poco::Exception, inUse);
+  auto tls = tlsSettings();
+  tls.port = first.port();
+  BOOST_CHECK_EXCEPTION(bcauth::app::Runtime{tls}, Poco::Exception, inUse);
+  BOOST_TEST(first.call("GET", "/healthz", "", {}, false).status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(an_unread_body_is_never_taken_for_the_next_request) {

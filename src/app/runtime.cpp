@@ -16,15 +16,23 @@ std::int64_t nowMillis() {
       .count();
 }
 
+// SO_REUSEADDR, so a restart binds at once; not SO_REUSEPORT, which Poco's address
+// constructors set and with which a second server on a taken port would start and silently
+// take half of its connections: a port in use is an error.
 Poco::Net::ServerSocket bindSocket(const Settings& settings) {
   const Poco::Net::SocketAddress address(settings.host, static_cast<Poco::UInt16>(settings.port));
-  if (settings.tlsCertificate.empty()) return Poco::Net::ServerSocket(address);
-  Poco::Net::initializeSSL();
-  Poco::Net::Context::Ptr context = new Poco::Net::Context(
-      Poco::Net::Context::TLS_SERVER_USE, settings.tlsPrivateKey, settings.tlsCertificate, "",
-      Poco::Net::Context::VERIFY_NONE, 9, false, "HIGH:!aNULL:!eNULL:!MD5:!RC4:@STRENGTH");
-  context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-  return Poco::Net::SecureServerSocket(address, 64, context);
+  Poco::Net::ServerSocket socket;
+  if (!settings.tlsCertificate.empty()) {
+    Poco::Net::initializeSSL();
+    Poco::Net::Context::Ptr context = new Poco::Net::Context(
+        Poco::Net::Context::TLS_SERVER_USE, settings.tlsPrivateKey, settings.tlsCertificate, "",
+        Poco::Net::Context::VERIFY_NONE, 9, false, "HIGH:!aNULL:!eNULL:!MD5:!RC4:@STRENGTH");
+    context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+    socket = Poco::Net::SecureServerSocket(context);
+  }
+  socket.bind(address, true, false);
+  socket.listen(64);
+  return socket;
 }
 }  // namespace
 

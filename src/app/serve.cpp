@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include <Poco/AutoPtr.h>
+#include <Poco/Exception.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/MapConfiguration.h>
 #include <Poco/Util/Option.h>
@@ -74,6 +75,9 @@ class ServeApplication : public Poco::Util::ServerApplication {
       waitForTerminationRequest();
       std::cout << "bcauth stopping" << std::endl;
       runtime.stop();
+    } catch (const Poco::Exception& e) {  // its what() is only the class's name, "Net Exception"
+      std::cerr << "bcauth serve: " << e.displayText() << "\n";
+      return EXIT_SOFTWARE;
     } catch (const std::exception& e) {
       std::cerr << "bcauth serve: " << e.what() << "\n";
       return EXIT_SOFTWARE;
