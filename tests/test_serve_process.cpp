@@ -12,10 +12,10 @@
 #include <Poco/PipeStream.h>
 #include <Poco/Process.h>
 #include <Poco/StreamCopier.h>
-#include <Poco/TemporaryFile.h>
 
 #include "bcauth/base64.h"
 #include "bcauth/secure.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -28,8 +28,7 @@ Poco::Process::Env baseEnv(const std::string& dataDir) {
 }
 
 void runAndStop(int signal) {
-  const std::string dir = Poco::TemporaryFile::tempName();
-  Poco::TemporaryFile::registerForDeletion(dir);
+  const std::string dir = bcauth::test::freshTempDir();
   Poco::Pipe outPipe, errPipe;
   Poco::ProcessHandle handle = Poco::Process::launch(BCAUTH_CLI_PATH, {"serve", "--port", "0"}, ".", nullptr, &outPipe,
                                                      &errPipe, baseEnv(dir));
@@ -73,8 +72,7 @@ BOOST_AUTO_TEST_CASE(refuses_to_start_without_settings) {
 
 BOOST_AUTO_TEST_CASE(a_port_in_use_stops_it_with_the_reason) {
   const Poco::Net::ServerSocket taken(Poco::Net::SocketAddress("127.0.0.1", 0));
-  const std::string dir = Poco::TemporaryFile::tempName();
-  Poco::TemporaryFile::registerForDeletion(dir);
+  const std::string dir = bcauth::test::freshTempDir();
   Poco::Pipe outPipe, errPipe;
   Poco::ProcessHandle handle = Poco::Process::launch(
       BCAUTH_CLI_PATH, {"serve", "--port", std::to_string(taken.address().port())}, ".", nullptr, &outPipe, &errPipe,

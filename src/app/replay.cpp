@@ -60,7 +60,6 @@ std::string stringify(const Poco::JSON::Object::Ptr& object) {
   return out.str();
 }
 
-
 std::int64_t lastSeq(const ReplayOptions& options) {
   const Reply r = api(options, "GET", "/v1/events?after=0&limit=1000");
   if (r.status != 200) throw std::runtime_error("GET /v1/events answered " + std::to_string(r.status));
