@@ -230,27 +230,39 @@ BOOST_AUTO_TEST_CASE(a_conversation_over_its_rate_gets_429_and_others_are_served
 
 // --- connection-level bounds -----------------------------------------------------------------
 
+// Refusals made below the routes answer like every route: the status, the JSON error body and
+// its content type, nosniff.
+void checkJsonRefusal(const RawRead& answer, const std::string& statusLine, const std::string& code) {
+  BOOST_TEST(answer.bytes.rfind(statusLine, 0) == 0, answer.bytes.substr(0, 200));
+  BOOST_TEST(answer.bytes.find("Content-Type: application/json") != std::string::npos, answer.bytes.substr(0, 300));
+  BOOST_TEST(answer.bytes.find("X-Content-Type-Options: nosniff") != std::string::npos, answer.bytes.substr(0, 300));
+  BOOST_TEST(answer.bytes.find(R"({"error":{"code":")" + code + "\"") != std::string::npos, answer.bytes.substr(0, 400));
+}
+
 BOOST_AUTO_TEST_CASE(oversized_headers_are_refused_and_the_server_goes_on) {
   TestServer server;
   {
     auto socket = connectTo(server);
     sendText(socket, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n");
-    const auto answer = readAll(socket, 5s);
-    BOOST_TEST(answer.bytes.rfind("HTTP/1.1 400", 0) == 0, answer.bytes);
+    checkJsonRefusal(readAll(socket, 5s), "HTTP/1.1 431", "headers_too_large");
   }
   {
     auto socket = connectTo(server);
     std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
     for (int i = 0; i < 150; ++i) request += "X-Many-" + std::to_string(i) + ": v\r\n";
     sendText(socket, request + "\r\n");
-    const auto answer = readAll(socket, 5s);
-    BOOST_TEST(answer.bytes.rfind("HTTP/1.1 400", 0) == 0, answer.bytes);
+    checkJsonRefusal(readAll(socket, 5s), "HTTP/1.1 431", "headers_too_large");
+  }
+  {
+    // Larger than the whole head may be: refused before a worker sees it.
+    auto socket = connectTo(server);
+    sendText(socket, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Huge: " + std::string(20000, 'a') + "\r\n\r\n");
+    checkJsonRefusal(readAll(socket, 5s), "HTTP/1.1 431", "headers_too_large");
   }
   {
     auto socket = connectTo(server);
     sendText(socket, "GET /" + std::string(20000, 'p') + " HTTP/1.1\r\nHost: x\r\n\r\n");
-    const auto answer = readAll(socket, 5s);
-    BOOST_TEST(answer.bytes.rfind("HTTP/1.1 400", 0) == 0, answer.bytes.substr(0, 100));
+    checkJsonRefusal(readAll(socket, 5s), "HTTP/1.1 414", "uri_too_long");
   }
   BOOST_TEST(server.call("GET", "/healthz", "", {}, false).status == 200);
 }
@@ -264,25 +276,22 @@ BOOST_AUTO_TEST_CASE(oversized_bodies_get_413) {
   BOOST_TEST(server.call("PUT", "/v1/providers/idp", providerBody()).status == 200);
 }
 
-BOOST_AUTO_TEST_CASE(connections_beyond_threads_plus_queue_are_closed) {
+BOOST_AUTO_TEST_CASE(connections_beyond_the_total_cap_are_refused_with_503) {
   auto settings = test::testSettings(TestServer::freshDir());
-  settings.maxThreads = 2;
-  settings.maxQueued = 1;
-  settings.readTimeoutSeconds = 30;  // the held connections are closed by the test, not by this
+  settings.maxConnections = 16;
+  settings.maxConnectionsPerAddress = 0;
   TestServer server(settings);
-  // Two silent connections hold both workers, a third waits in the queue (each given time to be
-  // taken off the queue by a worker before the next arrives)...
+  // Silent connections cost no worker, but they count against the cap...
   std::vector<Poco::Net::StreamSocket> held;
-  for (int i = 0; i < 3; ++i) {
-    held.push_back(connectTo(server));
-    std::this_thread::sleep_for(1s);
-  }
-  // ...and the fourth is closed without an answer.
+  for (int i = 0; i < 16; ++i) held.push_back(connectTo(server));
+  // ...so the next one is told, in JSON, to come back later.
   auto refused = connectTo(server);
   sendText(refused, kHealthz);
-  const auto answer = readAll(refused, 2s);
+  const auto answer = readAll(refused, 5s);
+  BOOST_TEST(answer.bytes.rfind("HTTP/1.1 503", 0) == 0, answer.bytes);
+  BOOST_TEST(answer.bytes.find("Retry-After: 1") != std::string::npos);
+  BOOST_TEST(answer.bytes.find(R"("code":"server_busy")") != std::string::npos);
   BOOST_TEST(answer.closed);
-  BOOST_TEST(answer.bytes.empty());
   // Once the held connections end, the server answers again.
   held.clear();
   int status = 0;
@@ -291,8 +300,8 @@ BOOST_AUTO_TEST_CASE(connections_beyond_threads_plus_queue_are_closed) {
     try {
       status = server.call("GET", "/healthz", "", {}, false).status;
     } catch (const Poco::Exception&) {
-      std::this_thread::sleep_for(100ms);  // still refused while the workers wind down
     }
+    if (status != 200) std::this_thread::sleep_for(50ms);  // the listener notices the closes on its next turn
   }
   BOOST_TEST(status == 200);
 }
@@ -300,7 +309,7 @@ BOOST_AUTO_TEST_CASE(connections_beyond_threads_plus_queue_are_closed) {
 BOOST_AUTO_TEST_CASE(idle_connections_are_closed) {
   auto settings = test::testSettings(TestServer::freshDir());
   settings.idleTimeoutSeconds = 1;
-  settings.readTimeoutSeconds = 2;
+  settings.headerTimeoutSeconds = 2;
   TestServer server(settings);
   {
     // Kept alive after a request, then idle: closed after the idle timeout.
@@ -314,12 +323,13 @@ BOOST_AUTO_TEST_CASE(idle_connections_are_closed) {
     BOOST_TEST((std::chrono::steady_clock::now() - started < 3s));
   }
   {
-    // Connected but silent from the start (or a request that stalls): closed after the read timeout.
+    // A request that stalls: answered 408 and closed after the head deadline.
     auto socket = connectTo(server);
     sendText(socket, "GET /healthz HTTP/1.1\r\nHo");
     const auto started = std::chrono::steady_clock::now();
     const auto rest = readAll(socket, 6s);
     BOOST_TEST(rest.closed);
+    BOOST_TEST(rest.bytes.rfind("HTTP/1.1 408", 0) == 0, rest.bytes);
     BOOST_TEST((std::chrono::steady_clock::now() - started < 5s));
   }
 }

@@ -1,5 +1,8 @@
 #include "app/runtime.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <chrono>
 
 #include <Poco/Logger.h>
@@ -31,14 +34,23 @@ Poco::Net::ServerSocket bindSocket(const Settings& settings) {
     socket = Poco::Net::SecureServerSocket(context);
   }
   socket.bind(address, true, false);
-  socket.listen(64);
+  socket.listen(1024);  // a burst of connections waits in the kernel, not refused there
   return socket;
+}
+// Every connection is a descriptor, and the listener holds idle ones cheaply: the soft limit of
+// 1024 many systems start with would cap connections long before BCAUTH_MAX_CONNECTIONS does.
+void raiseDescriptorLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 65536);
+  ::setrlimit(RLIMIT_NOFILE, &limit);
 }
 }  // namespace
 
 Runtime::Runtime(const Settings& settings) : Runtime(settings, bindSocket(settings)) {}
 
 Runtime::Runtime(const Settings& settings, const Poco::Net::ServerSocket& socket) : sweepSeconds_(settings.sweepSeconds) {
+  raiseDescriptorLimit();
   store_ = settings.databaseUrl.empty() ? store::openSqliteStore(settings.dataDir)
                                         : store::openPostgresStore(settings.databaseUrl);
   service::ServiceConfig serviceConfig;
@@ -65,7 +77,13 @@ Runtime::Runtime(const Settings& settings, const Poco::Net::ServerSocket& socket
   httpConfig.jwtWindowSeconds = settings.jwtWindowSeconds;
   httpConfig.maxBodyBytes = settings.maxBodyBytes;
   httpConfig.maxThreads = settings.maxThreads;
+  httpConfig.appleThreads = settings.appleThreads;
   httpConfig.maxQueued = settings.maxQueued;
+  httpConfig.maxConnections = settings.maxConnections;
+  httpConfig.maxConnectionsPerAddress = settings.maxConnectionsPerAddress;
+  httpConfig.headerTimeoutSeconds = settings.headerTimeoutSeconds;
+  httpConfig.bodyTimeoutSeconds = settings.bodyTimeoutSeconds;
+  httpConfig.maxHeaderBytes = static_cast<std::size_t>(settings.maxHeaderBytes);
   httpConfig.idleTimeoutSeconds = settings.idleTimeoutSeconds;
   httpConfig.readTimeoutSeconds = settings.readTimeoutSeconds;
   httpConfig.apiKeyRatePerSecond = settings.rateLimitPerKey;

@@ -28,8 +28,14 @@ struct Settings {
   std::int64_t sweepSeconds = 5;
   bool allowHttpLoopbackProviders = false;
   std::string v2MessageVersion = "1.0";
-  int maxThreads = 16;
-  int maxQueued = 256;            // connections waiting for a worker; beyond threads + queued, refused
+  int maxThreads = 16;            // workers for the CSP API and operations
+  int appleThreads = 4;           // workers kept for Apple's POST /message
+  int maxQueued = 256;            // requests waiting for a worker, per lane; more get 503
+  int maxConnections = 4096;      // open connections in all; more get 503
+  int maxConnectionsPerAddress = 128;  // open connections from one address (0: no cap); more get 429
+  int headerTimeoutSeconds = 10;  // total time for a request head
+  int bodyTimeoutSeconds = 30;    // total time for a request body after its head
+  int maxHeaderBytes = 16384;     // request line and header fields together
   int idleTimeoutSeconds = 5;     // kept-alive connection without a new request
   int readTimeoutSeconds = 15;    // any single read or write on a connection
   int rateLimitPerKey = 200;      // CSP API requests per second per API key (0: off)

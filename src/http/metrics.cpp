@@ -14,6 +14,16 @@ void Metrics::countInbound(const std::string& outcome) {
   ++inbound_[outcome];
 }
 
+void Metrics::countConnectionRefused(const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  ++connectionsRefused_[reason];
+}
+
+void Metrics::countConnectionTimedOut(const std::string& phase) {
+  std::lock_guard lock(mutex_);
+  ++connectionsTimedOut_[phase];
+}
+
 void Metrics::Histogram::observe(double seconds) {
   for (std::size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) ++buckets[i];
@@ -53,6 +63,16 @@ std::string Metrics::render(const Gauges& gauges) {
   for (const auto& [outcome, count] : inbound_) {
     out << "bcauth_inbound_messages_total{outcome=\"" << outcome << "\"} " << count << "\n";
   }
+  out << "# HELP bcauth_connections_refused_total Connections refused before a request was served, by reason.\n"
+         "# TYPE bcauth_connections_refused_total counter\n";
+  for (const auto& [reason, count] : connectionsRefused_) {
+    out << "bcauth_connections_refused_total{reason=\"" << reason << "\"} " << count << "\n";
+  }
+  out << "# HELP bcauth_connections_timed_out_total Connections closed for exceeding a deadline, by phase.\n"
+         "# TYPE bcauth_connections_timed_out_total counter\n";
+  for (const auto& [phase, count] : connectionsTimedOut_) {
+    out << "bcauth_connections_timed_out_total{phase=\"" << phase << "\"} " << count << "\n";
+  }
   inboundSeconds_.render(out, "bcauth_inbound_seconds", "Time to process an inbound message, decryption included.");
   decryptSeconds_.render(out, "bcauth_decrypt_seconds", "Time to decrypt one authenticate token.");
   const auto single = [&out](const char* name, const char* type, const char* help, auto value) {
@@ -67,6 +87,13 @@ std::string Metrics::render(const Gauges& gauges) {
   single("bcauth_long_polls_open", "gauge",
          "Long-polls and event streams open, each holding a worker thread (a quarter of them at most).",
          gauges.longPollsOpen);
+  single("bcauth_connections_open", "gauge", "Client connections open.", gauges.connectionsOpen);
+  single("bcauth_connections_waiting", "gauge",
+         "Connections held without a worker: request head not yet whole, or idle between requests.",
+         gauges.connectionsWaiting);
+  single("bcauth_workers_busy_api", "gauge", "API workers answering a request.", gauges.apiWorkersBusy);
+  single("bcauth_workers_busy_apple", "gauge", "Workers kept for Apple's POST /message that are answering one.",
+         gauges.appleWorkersBusy);
   return out.str();
 }
 

@@ -16,6 +16,10 @@ class Metrics {
   void countInbound(const std::string& outcome);
   void observeInboundSeconds(double seconds);
   void observeDecryptSeconds(double seconds);
+  // Connections refused at the door (per_address, capacity, queue_full, headers_too_large,
+  // uri_too_long, descriptors) and closed for taking too long (header, idle, request).
+  void countConnectionRefused(const std::string& reason);
+  void countConnectionTimedOut(const std::string& phase);
   // Gauges read at scrape time: pending requests from the store, the key pool's counters.
   struct Gauges {
     std::int64_t pendingRequests = 0;
@@ -24,6 +28,10 @@ class Metrics {
     std::uint64_t keyPoolTaken = 0;
     std::uint64_t keyPoolGeneratedInline = 0;
     int longPollsOpen = 0;  // long-polls and event streams holding a worker thread
+    int connectionsOpen = 0;
+    int connectionsWaiting = 0;  // held by the listener: head not yet whole, or idle kept-alive
+    int apiWorkersBusy = 0;
+    int appleWorkersBusy = 0;
   };
   // Renders everything.
   std::string render(const Gauges& gauges);
@@ -33,6 +41,8 @@ class Metrics {
   std::mutex mutex_;
   std::map<std::pair<std::string, int>, std::uint64_t> requests_;
   std::map<std::string, std::uint64_t> inbound_;
+  std::map<std::string, std::uint64_t> connectionsRefused_;
+  std::map<std::string, std::uint64_t> connectionsTimedOut_;
   struct Histogram {
     std::array<std::uint64_t, kBuckets.size()> buckets{};
     std::uint64_t count = 0;

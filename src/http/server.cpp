@@ -9,8 +9,6 @@
 #include <thread>
 
 #include <Poco/Logger.h>
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -21,6 +19,9 @@
 #include "http/apple_jwt.h"
 #include "http/body.h"
 #include "http/errors.h"
+#include "http/exchange.h"
+#include "http/lane.h"
+#include "http/listener.h"
 #include "http/rate_limit.h"
 #include "protocol/json_util.h"
 
@@ -42,7 +43,8 @@ struct Context {
   service::AuthService& service;
   const HttpConfig& config;
   Metrics& metrics;
-  std::atomic<int> longPolls{0};  // open GET /v1/events?waitSeconds>0, capped so Apple's intake keeps threads
+  std::atomic<int> longPolls{0};  // open GET /v1/events?waitSeconds>0, capped so the API keeps threads
+  std::function<void(Metrics::Gauges&)> connectionGauges;  // the listener's and lanes' counts
   RateLimiter apiKeyLimiter;
   RateLimiter conversationLimiter;
 };
@@ -94,13 +96,14 @@ void discardRest(HTTPServerRequest& request, HTTPServerResponse& response, std::
 
 // Reads at most cap bytes; a larger body is refused before it is read whole.
 BodyError readBody(HTTPServerRequest& request, HTTPServerResponse& response, std::size_t cap, std::string& body) {
+  body.clear();
+  if (!hasBody(request)) return BodyError::kNone;  // nothing to wait for (RFC 9112 §6.3)
   if (request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(cap)) {
     if (request.getContentLength64() > static_cast<Poco::Int64>(4 * cap)) response.setKeepAlive(false);
     else discardRest(request, response, cap);
     return BodyError::kTooLarge;
   }
   std::istream& in = request.stream();
-  body.clear();
   char buffer[8192];
   while (in) {
     in.read(buffer, sizeof buffer);
@@ -220,6 +223,7 @@ void metrics(Call& call) {
   gauges.keyPoolTaken = pool.taken;
   gauges.keyPoolGeneratedInline = pool.generatedInline;
   gauges.longPollsOpen = call.context.longPolls.load();
+  if (call.context.connectionGauges) call.context.connectionGauges(gauges);
   const std::string body = call.context.metrics.render(gauges);
   call.response.setContentType("text/plain; version=0.0.4");
   call.response.setContentLength(static_cast<std::streamsize>(body.size()));
@@ -482,6 +486,7 @@ bool match(const std::string& pattern, const std::vector<std::string>& segments,
 // for the next request on a kept-alive connection (request smuggling). The response is already
 // sent, so a body too large to drain closes the connection instead.
 void drainBody(HTTPServerRequest& request, HTTPServerResponse& response, std::size_t cap) {
+  if (!hasBody(request)) return;
   try {
     std::istream& in = request.stream();
     char buffer[8192];
@@ -496,11 +501,13 @@ void drainBody(HTTPServerRequest& request, HTTPServerResponse& response, std::si
   }
 }
 
-class Handler : public Poco::Net::HTTPRequestHandler {
+// Every request, from the moment its head is read: request id, routing, the API key, the route,
+// whatever of the body is left, metrics and the one log line.
+class Handler {
  public:
   explicit Handler(Context& context) : context_(context) {}
 
-  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) {
     const auto started = std::chrono::steady_clock::now();
     std::string requestId = request.get("X-Request-Id", "");
     if (requestId.empty() || requestId.size() > 64 ||
@@ -524,10 +531,12 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       const RouteSpec* found = nullptr;
       bool pathKnown = false;
       std::vector<std::string> params;
+      // HEAD is GET without the body (Poco's response writes none for a HEAD request).
+      const std::string& routeMethod = isHead(request) ? HTTPRequest::HTTP_GET : request.getMethod();
       for (const auto& route : routes()) {
         if (!match(route.pattern, segments, params)) continue;
         pathKnown = true;
-        if (route.method == request.getMethod()) {
+        if (route.method == routeMethod) {
           found = &route;
           break;
         }
@@ -537,11 +546,21 @@ class Handler : public Poco::Net::HTTPRequestHandler {
           std::string allow;
           for (const auto& route : routes()) {
             std::vector<std::string> ignored;
-            if (match(route.pattern, segments, ignored)) allow += (allow.empty() ? "" : ", ") + route.method;
+            if (!match(route.pattern, segments, ignored)) continue;
+            allow += (allow.empty() ? "" : ", ") + route.method;
+            if (route.method == HTTPRequest::HTTP_GET) allow += ", HEAD";
           }
+          allow += ", OPTIONS";
           response.set("Allow", allow);
-          sendError(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
-                    method + " is not allowed here");
+          if (request.getMethod() == HTTPRequest::HTTP_OPTIONS) {
+            routeName = "OPTIONS";
+            response.setStatusAndReason(HTTPResponse::HTTP_NO_CONTENT);
+            response.setContentLength(0);
+            response.send();
+          } else {
+            sendError(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                      method + " is not allowed here");
+          }
         } else {
           sendError(response, HTTPResponse::HTTP_NOT_FOUND, "not_found", "no such route");
         }
@@ -573,17 +592,6 @@ class Handler : public Poco::Net::HTTPRequestHandler {
   Context& context_;
 };
 
-class Factory : public Poco::Net::HTTPRequestHandlerFactory {
- public:
-  explicit Factory(std::shared_ptr<Context> context) : context_(std::move(context)) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-    return new Handler(*context_);
-  }
-
- private:
-  std::shared_ptr<Context> context_;
-};
-
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> registeredRoutes() {
@@ -592,40 +600,120 @@ std::vector<std::pair<std::string, std::string>> registeredRoutes() {
   return out;
 }
 
+struct Server::Parts {
+  std::shared_ptr<HttpConfig> config;
+  std::shared_ptr<Context> context;
+  std::atomic<bool> stopping{false};
+  std::unique_ptr<Exchange> exchange;
+  std::unique_ptr<Listener> listener;
+  std::unique_ptr<Lane> apple;  // Apple's POST /message only, so the CSP API cannot starve it
+  std::unique_ptr<Lane> ops;    // /healthz, /readyz, /metrics: cheap, and answered while the API is busy
+  std::unique_ptr<Lane> api;
+  std::unique_ptr<Lane> tls;    // TLS connections: the handshake and head are read here
+
+  Lane& lane(LaneId id) {
+    switch (id) {
+      case LaneId::kApple: return *apple;
+      case LaneId::kOps: return *ops;
+      case LaneId::kApi: return *api;
+      case LaneId::kTls: break;
+    }
+    return *tls;
+  }
+
+  // A worker's turn with a connection: read the head if the listener has not, answer it and what
+  // is pipelined behind it, then hand the connection back to wait for its next request.
+  void serve(Connection&& connection) {
+    if (!connection.head) connection.head = exchange->readHead(connection);
+    if (!connection.head) return;
+    if (exchange->serve(connection)) listener->park(std::move(connection));
+  }
+
+  // TLS: the head, once read, says which lane answers it.
+  void readTls(Connection&& connection) {
+    connection.head = exchange->readHead(connection);
+    if (!connection.head) return;
+    const auto& request = *connection.head->request;
+    const LaneId id = laneOf(request.getMethod() + " " + request.getURI());
+    auto& response = *connection.head->response;
+    if (lane(id).offer(std::move(connection))) return;
+    context->metrics.countConnectionRefused("queue_full");
+    response.setKeepAlive(false);
+    response.set("Retry-After", "1");
+    sendError(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "server_busy", "every worker is busy; retry");
+  }
+};
+
 Server::Server(service::AuthService& service, HttpConfig config, const Poco::Net::ServerSocket& socket)
-    : metrics_(std::make_unique<Metrics>()), port_(socket.address().port()) {
-  auto sharedConfig = std::make_shared<HttpConfig>(std::move(config));
-  auto context = std::shared_ptr<Context>(new Context(service, *sharedConfig, *metrics_),
-                                          [sharedConfig](Context* c) { delete c; });
-  Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams();
-  params->setMaxThreads(sharedConfig->maxThreads);
-  params->setMaxQueued(sharedConfig->maxQueued);
-  params->setKeepAlive(true);
-  params->setTimeout(Poco::Timespan(sharedConfig->readTimeoutSeconds, 0));
-  params->setKeepAliveTimeout(Poco::Timespan(sharedConfig->idleTimeoutSeconds, 0));
-  threads_ = std::make_unique<Poco::ThreadPool>(2, sharedConfig->maxThreads + 2);
-  server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(context), *threads_, socket, params);
+    : metrics_(std::make_unique<Metrics>()), parts_(std::make_unique<Parts>()), port_(socket.address().port()) {
+  Parts& parts = *parts_;
+  parts.config = std::make_shared<HttpConfig>(std::move(config));
+  const HttpConfig& c = *parts.config;
+  parts.context = std::make_shared<Context>(service, c, *metrics_);
+
+  ListenerConfig listener;
+  listener.maxConnections = c.maxConnections;
+  listener.maxConnectionsPerAddress = c.maxConnectionsPerAddress;
+  listener.headerTimeout = std::chrono::seconds(c.headerTimeoutSeconds);
+  listener.idleTimeout = std::chrono::seconds(c.idleTimeoutSeconds);
+  listener.maxHeaderBytes = c.maxHeaderBytes;
+  parts.listener = std::make_unique<Listener>(socket, listener, *metrics_, [&parts](Connection&& connection, LaneId id) {
+    return parts.lane(id).offer(std::move(connection));
+  });
+
+  ExchangeConfig exchange;
+  exchange.params = new Poco::Net::HTTPServerParams();
+  exchange.params->setKeepAlive(true);
+  exchange.params->setTimeout(Poco::Timespan(c.readTimeoutSeconds, 0));
+  exchange.headerTimeout = std::chrono::seconds(c.headerTimeoutSeconds);
+  exchange.bodyTimeout = std::chrono::seconds(c.bodyTimeoutSeconds);
+  auto context = parts.context;
+  parts.exchange = std::make_unique<Exchange>(
+      exchange, parts.listener->watchdog(),
+      [context](HTTPServerRequest& request, HTTPServerResponse& response) { Handler(*context).handleRequest(request, response); },
+      parts.stopping);
+
+  const auto queued = static_cast<std::size_t>(c.maxQueued);
+  parts.apple = std::make_unique<Lane>("apple", c.appleThreads, queued, [&parts](Connection&& connection) { parts.serve(std::move(connection)); });
+  parts.ops = std::make_unique<Lane>("ops", 2, queued, [&parts](Connection&& connection) { parts.serve(std::move(connection)); });
+  parts.api = std::make_unique<Lane>("api", c.maxThreads, queued, [&parts](Connection&& connection) { parts.serve(std::move(connection)); });
+  parts.tls = std::make_unique<Lane>("tls", socket.secure() ? c.maxThreads : 0, queued,
+                                     [&parts](Connection&& connection) { parts.readTls(std::move(connection)); });
+  parts.context->connectionGauges = [&parts](Metrics::Gauges& gauges) {
+    gauges.connectionsOpen = parts.listener->openConnections();
+    gauges.connectionsWaiting = parts.listener->waitingConnections();
+    gauges.apiWorkersBusy = parts.api->busy();
+    gauges.appleWorkersBusy = parts.apple->busy();
+  };
   service.setDecryptObserver([metrics = metrics_.get()](double seconds) { metrics->observeDecryptSeconds(seconds); });
 }
 
 Server::~Server() { stop(); }
 
-void Server::start() { server_->start(); }
+void Server::start() {
+  parts_->listener->start();
+  started_ = true;
+}
 
 void Server::stop() {
-  if (!server_ || stopped_) return;
+  if (stopped_) return;
   stopped_ = true;
-  // Stop accepting; requests already being handled finish (up to a grace period) before the
-  // caller tears down the service and store they use.
-  // stopAll(false) stops accepting and lets each connection end after its current request
-  // (idle keep-alive connections close within their 5-second keep-alive timeout).
-  server_->stopAll(false);
-  for (int i = 0; i < 200 && server_->currentConnections() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  Parts& parts = *parts_;
+  // Stop accepting and close the idle connections; requests being answered finish (up to a grace
+  // period) before the caller tears down the service and store they use.
+  parts.stopping = true;
+  parts.listener->stopAccepting();
+  const auto grace = Clock::now() + std::chrono::seconds(10);
+  for (Lane* lane : {parts.tls.get(), parts.apple.get(), parts.ops.get(), parts.api.get()}) {
+    lane->close();
+    lane->waitIdle(grace);
   }
-  server_->stopAll(true);
-  // No handler may outlive the service, store and metrics it uses.
-  threads_->joinAll();
+  // Whoever still waits on a slow client is cut off now; no handler may outlive the service,
+  // store and metrics it uses.
+  parts.listener->watchdog().expire(Clock::time_point::max());
+  for (Lane* lane : {parts.tls.get(), parts.apple.get(), parts.ops.get(), parts.api.get()}) lane->join();
+  parts.listener->stop();
+  parts.context->connectionGauges = nullptr;
 }
 
 }  // namespace bcauth::http

@@ -7,9 +7,7 @@
 #include <string>
 #include <vector>
 
-#include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/ServerSocket.h>
-#include <Poco/ThreadPool.h>
 
 #include "http/metrics.h"
 #include "service/auth_service.h"
@@ -22,10 +20,16 @@ struct HttpConfig {
   std::string appleSecret;               // the Base64-decoded Messaging API secret (raw bytes)
   std::int64_t jwtWindowSeconds = 3600;  // accepted |now − iat|
   std::size_t maxBodyBytes = 1 << 20;    // larger bodies (compressed or not) → 413
-  int maxThreads = 16;
-  int maxQueued = 256;                   // accepted connections waiting for a worker; more are closed
+  int maxThreads = 16;                   // workers for everything but Apple's POST /message
+  int appleThreads = 4;                  // workers kept for Apple's POST /message alone
+  int maxQueued = 256;                   // requests (head arrived) waiting for a worker, per lane
+  int maxConnections = 4096;             // open connections in all; more are refused (503)
+  int maxConnectionsPerAddress = 128;    // open connections from one client address (429 beyond)
+  int headerTimeoutSeconds = 10;         // a request head must be whole this long after it began
+  int bodyTimeoutSeconds = 30;           // a request body must be whole this long after its head
+  std::size_t maxHeaderBytes = 16384;    // request line and header fields together
   int idleTimeoutSeconds = 5;            // a kept-alive connection with no new request is closed
-  int readTimeoutSeconds = 15;           // longest wait for any read or write on a connection
+  int readTimeoutSeconds = 15;           // longest wait for any single read or write
   double apiKeyRatePerSecond = 0;        // CSP API requests per API key (0: no limit) ...
   double apiKeyBurst = 0;                // ... with bursts up to this many
   double conversationRatePerMinute = 0;  // auth requests created per conversation (0: no limit) ...
@@ -34,6 +38,9 @@ struct HttpConfig {
 
 // Method and path pattern of every route, for the OpenAPI coverage test.
 std::vector<std::pair<std::string, std::string>> registeredRoutes();
+
+class Listener;
+class Lane;
 
 class Server {
  public:
@@ -46,10 +53,11 @@ class Server {
   Metrics& metrics() { return *metrics_; }
 
  private:
+  struct Parts;
   std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<Poco::ThreadPool> threads_;  // the server's own, so stop() can join every handler
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::unique_ptr<Parts> parts_;  // the listener, the lanes and what their workers share
   std::uint16_t port_;
+  bool started_ = false;
   bool stopped_ = false;
 };
 

@@ -1,0 +1,317 @@
+#include "http/listener.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include <Poco/Logger.h>
+#include <Poco/Net/NetException.h>
+
+namespace bcauth::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kTick = 100ms;           // deadlines are checked at least this often
+constexpr auto kLinger = 1000ms;        // a refused connection's last chance to read its answer
+constexpr int kAcceptBatch = 64;        // accepts per wake, so a flood cannot starve the rest
+constexpr std::uint64_t kWakeToken = 1;
+constexpr int kWakeId = -1;             // epoll data of the eventfd
+constexpr int kListenId = -2;           // epoll data of the listening socket
+
+int fdOf(const Poco::Net::Socket& socket) { return static_cast<int>(socket.impl()->sockfd()); }
+
+// The end of a request head: an empty line, whether lines end in CRLF or (leniently) LF.
+bool headComplete(std::string_view bytes) {
+  for (std::size_t i = bytes.find('\n'); i != std::string_view::npos; i = bytes.find('\n', i + 1)) {
+    if (i + 1 < bytes.size() && bytes[i + 1] == '\n') return true;
+    if (i + 2 < bytes.size() && bytes[i + 1] == '\r' && bytes[i + 2] == '\n') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// Apple's intake is told apart by its request line alone: POST /message (with or without a
+// query); the operations endpoints likewise, so health checks answer while the API is busy.
+LaneId laneOf(std::string_view head) {
+  const auto space = head.find(' ');
+  if (space == std::string_view::npos) return LaneId::kApi;
+  const std::string_view method = head.substr(0, space);
+  std::string_view target = head.substr(space + 1);
+  target = target.substr(0, std::min(target.find(' '), target.find('?')));
+  if (method == "POST" && target == "/message") return LaneId::kApple;
+  if ((method == "GET" || method == "HEAD") && (target == "/healthz" || target == "/readyz" || target == "/metrics")) {
+    return LaneId::kOps;
+  }
+  return LaneId::kApi;
+}
+
+namespace {
+
+std::string errorResponse(int status, const char* reason, const char* code, const char* message) {
+  // Fixed ASCII texts only, so no escaping is needed; the same body shape as every other error.
+  const std::string body = std::string(R"({"error":{"code":")") + code + R"(","message":")" + message + "\"}}";
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason +
+                    "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
+                    "X-Content-Type-Options: nosniff\r\nConnection: close\r\n";
+  if (status == 503 || status == 429) out += "Retry-After: 1\r\n";
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  return out;
+}
+
+}  // namespace
+
+Listener::Listener(const Poco::Net::ServerSocket& socket, ListenerConfig config, Metrics& metrics, Dispatch dispatch)
+    : socket_(socket),
+      config_(config),
+      metrics_(metrics),
+      dispatch_(std::move(dispatch)),
+      secure_(socket.secure()),
+      peek_(config.maxHeaderBytes + 1) {
+  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_ < 0 || wake_ < 0) throw Poco::Net::NetException("cannot create the listener's event queue");
+  socket_.setBlocking(false);
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.fd = kWakeId;
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &event);
+  event.data.fd = kListenId;
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fdOf(socket_), &event);
+}
+
+Listener::~Listener() {
+  stop();
+  ::close(epoll_);
+  ::close(wake_);
+}
+
+void Listener::start() { thread_ = std::thread([this] { run(); }); }
+
+void Listener::stopAccepting() {
+  stopAccepting_ = true;
+  ::eventfd_write(wake_, kWakeToken);
+}
+
+void Listener::stop() {
+  stopAccepting();
+  stop_ = true;
+  ::eventfd_write(wake_, kWakeToken);
+  if (thread_.joinable()) thread_.join();
+  closeAll();
+}
+
+void Listener::park(Connection&& connection) {
+  {
+    std::lock_guard lock(parkedMutex_);
+    if (stopAccepting_) return;  // dropped: closed
+    parked_.push_back(std::move(connection));
+  }
+  ::eventfd_write(wake_, kWakeToken);
+}
+
+void Listener::run() {
+  std::vector<epoll_event> events(256);
+  auto nextExpiry = Clock::now() + kTick;
+  while (!stop_) {
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(nextExpiry - Clock::now());
+    const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()),
+                               static_cast<int>(std::max<std::int64_t>(0, wait.count())));
+    for (int i = 0; i < n; ++i) {
+      const int id = events[static_cast<std::size_t>(i)].data.fd;
+      if (id == kWakeId) {
+        eventfd_t ignored;
+        ::eventfd_read(wake_, &ignored);
+      } else if (id == kListenId) {
+        acceptSome();
+      } else {
+        examine(id);
+      }
+    }
+    if (stopAccepting_ && listening_) {
+      ::epoll_ctl(epoll_, EPOLL_CTL_DEL, fdOf(socket_), nullptr);
+      socket_.close();
+      listening_ = false;
+      closeAll();
+    }
+    adoptParked();
+    const auto now = Clock::now();
+    if (listening_ && acceptPausedUntil_ != Clock::time_point{} && now >= acceptPausedUntil_) {
+      acceptPausedUntil_ = {};
+      epoll_event event{};
+      event.events = EPOLLIN;
+      event.data.fd = kListenId;
+      ::epoll_ctl(epoll_, EPOLL_CTL_MOD, fdOf(socket_), &event);
+    }
+    if (now >= nextExpiry) {
+      expireWaiting(now);
+      const int expired = watchdog_.expire(now);
+      for (int i = 0; i < expired; ++i) metrics_.countConnectionTimedOut("request");
+      nextExpiry = now + kTick;
+    }
+  }
+}
+
+void Listener::acceptSome() {
+  for (int i = 0; i < kAcceptBatch && listening_; ++i) {
+    Poco::Net::SocketAddress peer;
+    Poco::Net::StreamSocket accepted;
+    try {
+      accepted = socket_.acceptConnection(peer);
+    } catch (const Poco::Exception&) {
+      // Nothing more to accept, or out of descriptors: in the second case the socket stays
+      // readable, so stop listening to it for a moment instead of spinning.
+      if (socket_.poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ)) {
+        acceptPausedUntil_ = Clock::now() + kTick;
+        epoll_event event{};
+        event.data.fd = kListenId;
+        ::epoll_ctl(epoll_, EPOLL_CTL_MOD, fdOf(socket_), &event);
+        metrics_.countConnectionRefused("descriptors");
+      }
+      return;
+    }
+    AddressTable::Refusal refusal;
+    auto slot = addresses_->admit(peer.host().toString(), config_.maxConnectionsPerAddress, config_.maxConnections,
+                                  refusal);
+    const int fd = fdOf(accepted);
+    Connection connection{accepted, slot, secure_, nullptr};
+    watch(std::move(connection), State::kHead, Clock::now() + config_.headerTimeout);
+    if (refusal == AddressTable::Refusal::kPerAddress) {
+      metrics_.countConnectionRefused("per_address");
+      refuse(fd, 429, "Too Many Requests", "too_many_connections",
+             "too many open connections from your address; close some and retry");
+    } else if (refusal == AddressTable::Refusal::kTotal) {
+      metrics_.countConnectionRefused("capacity");
+      refuse(fd, 503, "Service Unavailable", "server_busy", "the server has too many open connections; retry");
+    }
+  }
+}
+
+void Listener::adoptParked() {
+  std::vector<Connection> parked;
+  {
+    std::lock_guard lock(parkedMutex_);
+    parked.swap(parked_);
+  }
+  for (auto& connection : parked) {
+    if (!listening_) continue;  // stopping: dropped, and so closed
+    watch(std::move(connection), State::kIdle, Clock::now() + config_.idleTimeout);
+  }
+}
+
+void Listener::watch(Connection&& connection, State state, Clock::time_point deadline) {
+  const int fd = fdOf(connection.socket);
+  epoll_event event{};
+  // Edge-triggered: a head that is still incomplete wakes the thread again only when more bytes
+  // arrive, not on every turn of the loop.
+  event.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+  event.data.fd = fd;
+  Waiting waiting{std::move(connection), state, deadline, false};
+  waiting_.insert_or_assign(fd, std::move(waiting));
+  waitingCount_ = static_cast<int>(waiting_.size());
+  // Bytes that arrived before this (a parked connection's next request) are reported at once.
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event);
+}
+
+void Listener::forget(int fd) {
+  ::epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+  waiting_.erase(fd);  // the last copy of a refused or expired connection: closed here
+  waitingCount_ = static_cast<int>(waiting_.size());
+}
+
+void Listener::examine(int fd) {
+  auto it = waiting_.find(fd);
+  if (it == waiting_.end()) return;
+  Waiting& waiting = it->second;
+  const ssize_t n = ::recv(fd, peek_.data(), peek_.size(), MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return forget(fd);
+  if (n < 0) return;
+  if (waiting.state == State::kClosing) {
+    // Drain what the refused client still sends, so closing does not reset its answer away.
+    while (::recv(fd, peek_.data(), peek_.size(), MSG_DONTWAIT) > 0) {
+    }
+    return;
+  }
+  if (waiting.state == State::kIdle && !waiting.sawBytes) {
+    // The next request has begun: from its first byte it has the head deadline.
+    waiting.deadline = Clock::now() + config_.headerTimeout;
+  }
+  waiting.sawBytes = true;
+  const std::string_view bytes(peek_.data(), static_cast<std::size_t>(n));
+  LaneId lane = LaneId::kTls;
+  if (!waiting.connection.secure) {
+    if (!headComplete(bytes)) {
+      if (bytes.size() <= config_.maxHeaderBytes) return;  // wait for more
+      const bool lineTooLong = bytes.find('\n') == std::string_view::npos;
+      metrics_.countConnectionRefused(lineTooLong ? "uri_too_long" : "headers_too_large");
+      return lineTooLong ? refuse(fd, 414, "URI Too Long", "uri_too_long", "the request line is too long")
+                         : refuse(fd, 431, "Request Header Fields Too Large", "headers_too_large",
+                                  "the request head is larger than the server accepts");
+    }
+    lane = laneOf(bytes);
+  }
+  ::epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+  if (dispatch_(std::move(waiting.connection), lane)) {
+    waiting_.erase(it);
+    waitingCount_ = static_cast<int>(waiting_.size());
+    return;
+  }
+  metrics_.countConnectionRefused("queue_full");
+  epoll_event event{};
+  event.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+  event.data.fd = fd;
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event);
+  refuse(fd, 503, "Service Unavailable", "server_busy", "every worker is busy; retry");
+}
+
+void Listener::refuse(int fd, int status, const char* reason, const char* code, const char* message) {
+  auto it = waiting_.find(fd);
+  if (it == waiting_.end()) return;
+  if (!it->second.connection.secure) {
+    const std::string answer = errorResponse(status, reason, code, message);
+    (void)!::send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  ::shutdown(fd, SHUT_WR);
+  it->second.state = State::kClosing;
+  it->second.deadline = Clock::now() + kLinger;
+  examine(fd);  // drains what is already there
+}
+
+void Listener::expireWaiting(Clock::time_point now) {
+  std::vector<int> expired;
+  for (auto& [fd, waiting] : waiting_) {
+    if (waiting.deadline <= now) expired.push_back(fd);
+  }
+  for (const int fd : expired) {
+    Waiting& waiting = waiting_.at(fd);
+    if (waiting.state == State::kClosing) {
+      forget(fd);
+    } else if (waiting.state == State::kIdle && !waiting.sawBytes) {
+      metrics_.countConnectionTimedOut("idle");
+      forget(fd);
+    } else if (!waiting.sawBytes) {
+      metrics_.countConnectionTimedOut("header");  // connected and never said a word
+      forget(fd);
+    } else {
+      metrics_.countConnectionTimedOut("header");
+      refuse(fd, 408, "Request Timeout", "request_timeout", "the request head did not arrive in time");
+    }
+  }
+}
+
+void Listener::closeAll() {
+  for (auto& [fd, waiting] : waiting_) ::epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+  waiting_.clear();
+  waitingCount_ = 0;
+  std::lock_guard lock(parkedMutex_);
+  parked_.clear();
+}
+
+}  // namespace bcauth::http
