@@ -12,6 +12,10 @@
 //   floor        round trips against bcauth_floor (tests/bench/floor_server.cpp): the same Poco
 //                HTTP server doing only the P-384 work, no storage, JSON or JWT — what is left
 //                of the raw limit once HTTP and this load generator share the CPUs.
+//   attack       latency of GET /healthz, an API call and a signed POST /message, first on a
+//                quiet server, then with 300 idle connections and 30 one-byte-a-second header
+//                senders open from another address (127.0.0.2, its per-address cap raised so
+//                every one of them is held).
 //
 // The raw limit: one thread per CPU doing EVP_PKEY_Q_keygen (then ECDH import + derive), for
 // a fixed time; a round trip needs one of each, so its limit is 1 / (1/keygens + 1/ECDHs).
@@ -22,6 +26,9 @@
 // secret is the x-coordinate of the request's public key, so it needs only the KDF and
 // AES-GCM. bcauth's work is unchanged — it imports and checks G, computes d·G with the same
 // constant-time ladder as for any point, then the KDF and GCM (checked by the self-test).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <time.h>
@@ -152,12 +159,13 @@ std::string deviceToken(const std::string& responseEncryptionKey, const std::str
 // every line; nothing here reads them), and its CPU time and peak RSS from /proc.
 class Server {
  public:
-  Server(const std::string& binary, const std::string& dataDir, int keyPool, int threads)
+  Server(const std::string& binary, const std::string& dataDir, int keyPool, int threads, int perAddressCap = 128)
       : process_(dataDir, bcauth::crypto::base64Encode(bcauth::crypto::randomBytes(32)),
                  {{"BCAUTH_RATE_LIMIT_PER_KEY", "0"},
                   {"BCAUTH_RATE_LIMIT_PER_CONVERSATION", "0"},
                   {"BCAUTH_KEY_POOL_SIZE", std::to_string(keyPool)},
-                  {"BCAUTH_MAX_THREADS", std::to_string(threads)}},
+                  {"BCAUTH_MAX_THREADS", std::to_string(threads)},
+                  {"BCAUTH_MAX_CONNECTIONS_PER_ADDRESS", std::to_string(perAddressCap)}},
                  binary, bcauth::test::ServeProcess::Log::kDevNull) {}
   Poco::UInt16 port() const { return process_.port(); }
 
@@ -355,7 +363,7 @@ struct Options {
   std::string binary, floorBinary;
   std::string store = "tmpfs";
   std::vector<int> clients = {8};
-  int roundTrips = 3000, replies = 2000, creates = 2000;
+  int roundTrips = 3000, replies = 2000, creates = 2000, attackRequests = 500;
   double rawSeconds = 2.0;
   bool verdict = true;  // exit 1 when a target is missed
 };
@@ -372,9 +380,99 @@ std::string makeDataDir(const std::string& store) {
   return bcauth::test::freshTempDir(store == "tmpfs" ? "/dev/shm/" : Poco::Path::temp());
 }
 
+// --- the attack phase -------------------------------------------------------------------------
+
+// A raw connection from 127.0.0.2: to the server, another client address than the honest ones.
+int connectFromSecondAddress(Poco::UInt16 port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, "127.0.0.2", &local.sin_addr);
+  sockaddr_in server{};
+  server.sin_family = AF_INET;
+  server.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &server.sin_addr);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&server), sizeof server) != 0) {
+    throw std::runtime_error("cannot connect from 127.0.0.2");
+  }
+  return fd;
+}
+
+struct AttackLatencies {
+  Latencies healthz, api, apple;
+};
+
+// `requests` of each kind, one after another on kept-alive connections.
+AttackLatencies measureHonest(const Server& server, int requests) {
+  AttackLatencies out;
+  Client ops(server.port()), api(server.port()), apple(server.port());
+  const std::string jwt = appleJwt();
+  std::string answer;
+  for (int i = 0; i < requests; ++i) {
+    auto t0 = Clock::now();
+    if (ops.call("GET", "/healthz", "", {}, answer) != 200) throw std::runtime_error("/healthz: " + answer);
+    out.healthz.ms.push_back(msSince(t0));
+    t0 = Clock::now();
+    api.api("GET", "/v1/providers", "", 200);
+    out.api.ms.push_back(msSince(t0));
+    const std::string text = bcauth::http::gzip(R"({"id":")" + bcauth::crypto::randomUuid() +
+                                                R"(","type":"text","v":1,"sourceId":"urn:mbid:attack-)" +
+                                                std::to_string(i) + R"(","destinationId":"biz-load","body":"hi"})");
+    t0 = Clock::now();
+    apple.reply(text, jwt);
+    out.apple.ms.push_back(msSince(t0));
+  }
+  return out;
+}
+
+void printAttackRow(const char* when, const char* what, const Latencies& lat) {
+  std::printf("%-16s %-22s %8.2f %8.2f %8.2f\n", when, what, lat.at(0.50), lat.at(0.99), lat.at(1.0));
+}
+
+void attackPhase(const std::string& binary, const std::string& store, int requests) {
+  const std::string dir = makeDataDir(store);
+  {
+    Server server(binary, dir, 0, 16, 1000);
+    setUp(server);
+    const AttackLatencies quiet = measureHonest(server, requests);
+    std::vector<int> idle, slow;
+    for (int i = 0; i < 300; ++i) idle.push_back(connectFromSecondAddress(server.port()));
+    for (int i = 0; i < 30; ++i) slow.push_back(connectFromSecondAddress(server.port()));
+    std::atomic<bool> stop{false};
+    std::thread dribbler([&] {
+      const std::string head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(4096, 's') + "\r\n\r\n";
+      for (std::size_t i = 0; i < head.size() && !stop; ++i) {
+        for (const int fd : slow) (void)!::send(fd, head.data() + i, 1, MSG_NOSIGNAL);
+        for (int t = 0; t < 10 && !stop; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // every attacker accepted and dribbling
+    const AttackLatencies attacked = measureHonest(server, requests);
+    stop = true;
+    dribbler.join();
+    for (const int fd : idle) ::close(fd);
+    for (const int fd : slow) ::close(fd);
+    std::printf("\nattack: %d requests of each kind, one client each, kept alive; latency in ms\n", requests);
+    std::printf("%-16s %-22s %8s %8s %8s\n", "", "", "p50", "p99", "max");
+    printAttackRow("quiet", "GET /healthz", quiet.healthz);
+    printAttackRow("quiet", "GET /v1/providers", quiet.api);
+    printAttackRow("quiet", "POST /message (signed)", quiet.apple);
+    printAttackRow("300 idle+30 slow", "GET /healthz", attacked.healthz);
+    printAttackRow("300 idle+30 slow", "GET /v1/providers", attacked.api);
+    printAttackRow("300 idle+30 slow", "POST /message (signed)", attacked.apple);
+    std::printf("attack: p99 under attack over quiet p99: healthz %.2f, API %.2f, Apple %.2f (bound 2000 ms each: %s)\n",
+                attacked.healthz.at(0.99) / quiet.healthz.at(0.99), attacked.api.at(0.99) / quiet.api.at(0.99),
+                attacked.apple.at(0.99) / quiet.apple.at(0.99),
+                std::max({attacked.healthz.at(1.0), attacked.api.at(1.0), attacked.apple.at(1.0)}) < 2000 ? "met" : "NOT met");
+  }
+  std::filesystem::remove_all(dir);
+}
+
 int usage() {
   std::cerr << "usage: bcauth_load [--server PATH] [--floor PATH] [--clients N[,N...]] [--store tmpfs|disk]\n"
-               "                   [--roundtrips N] [--replies N] [--creates N] [--raw-seconds S] [--verdict on|off]\n";
+               "                   [--roundtrips N] [--replies N] [--creates N] [--attack-requests N (0: no attack phase)]\n"
+               "                   [--raw-seconds S] [--verdict on|off]\n";
   return 2;
 }
 
@@ -394,6 +492,7 @@ int main(int argc, char** argv) {
     else if (arg == "--roundtrips") o.roundTrips = std::stoi(value);
     else if (arg == "--replies") o.replies = std::stoi(value);
     else if (arg == "--creates") o.creates = std::stoi(value);
+    else if (arg == "--attack-requests") o.attackRequests = std::stoi(value);
     else if (arg == "--raw-seconds") o.rawSeconds = std::stod(value);
     else if (arg == "--verdict" && (value == "on" || value == "off")) o.verdict = value == "on";
     else if (arg == "--clients") {
@@ -519,5 +618,6 @@ int main(int argc, char** argv) {
       if (p99 >= 2.0) worst = 1;
     }
   }
+  if (o.attackRequests > 0) attackPhase(o.binary, o.store, o.attackRequests);
   return o.verdict ? worst : 0;
 }
