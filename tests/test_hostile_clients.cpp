@@ -376,3 +376,35 @@ BOOST_AUTO_TEST_CASE(every_answer_carries_nosniff) {
     BOOST_TEST(r.headers["X-Content-Type-Options"] == "nosniff", method << " " << path << " " << r.status);
   }
 }
+
+// --- keep-alive between the listener and the workers -----------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_kept_alive_connection_serves_request_after_request) {
+  TestServer server;
+  Raw client(server.port());
+  const std::string healthz = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < 5; ++i) {
+    // Each request finds the connection waiting with the listener, idle for a moment first.
+    std::this_thread::sleep_for(100ms);
+    BOOST_REQUIRE(client.send(healthz));
+    const std::string answer = client.readResponse(5s);
+    BOOST_TEST(answer.rfind("HTTP/1.1 200", 0) == 0, i << ": " << answer);
+  }
+  // A body on the same connection, then two pipelined requests in one write: all answered, in order.
+  const std::string body = R"({"name":"IdP","authorizationUrl":"https://i.example/a","tokenUrl":"https://i.example/t","clientId":"c","scopes":["openid"]})";
+  BOOST_REQUIRE(client.send("PUT /v1/providers/kept HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + test::kApiKey +
+                            "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                            "\r\n\r\n" + body));
+  BOOST_TEST(client.readResponse(5s).rfind("HTTP/1.1 200", 0) == 0);
+  BOOST_REQUIRE(client.send(healthz + "GET /v1/providers/kept HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                            test::kApiKey + "\r\n\r\n"));
+  const std::string first = client.readResponse(5s);
+  BOOST_TEST(first.rfind("HTTP/1.1 200", 0) == 0, first);
+  BOOST_TEST(first.find(R"({"status":"ok"})") != std::string::npos, first);
+  std::string second = first.substr(first.find(R"({"status":"ok"})") + 15);
+  if (second.find("\r\n\r\n") == std::string::npos || second.find("\"kept\"") == std::string::npos) {
+    second += client.readResponse(5s);
+  }
+  BOOST_TEST(second.find("HTTP/1.1 200") != std::string::npos, second);
+  BOOST_TEST(second.find(R"("id":"kept")") != std::string::npos, second);
+}

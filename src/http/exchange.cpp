@@ -142,7 +142,11 @@ bool Exchange::serve(Connection& connection) {
     std::unique_ptr<DeadlineSession> session = std::move(connection.head->session);
     connection.head.reset();
     if (!keep || stopping_) return false;
-    if (!pipelined) return true;
+    if (!pipelined) {
+      // A session closes its socket when it is destroyed; the connection outlives this one.
+      session->detachSocket();
+      return true;
+    }
     // The next request is already here (read ahead into the session, or inside TLS): serve it now.
     connection.head = readHead(connection, std::move(session));
     if (!connection.head) return false;
