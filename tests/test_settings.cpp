@@ -2,6 +2,8 @@
 #define BOOST_TEST_MODULE settings
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
+
 #include <Poco/AutoPtr.h>
 #include <Poco/Util/MapConfiguration.h>
 
@@ -71,4 +73,33 @@ BOOST_AUTO_TEST_CASE(environment_overrides) {
   app::applyEnvironment(*c);
   unsetenv("BCAUTH_CSP_ID");
   BOOST_TEST(app::loadSettings(*c)->cspId == "from-env");
+}
+
+BOOST_AUTO_TEST_CASE(connection_bounds_are_settings_with_defaults_bounds_and_docs) {
+  auto s = app::loadSettings(*complete());
+  BOOST_REQUIRE(s.isOk());
+  BOOST_TEST(s->appleThreads == 4);
+  BOOST_TEST(s->maxConnections == 4096);
+  BOOST_TEST(s->maxConnectionsPerAddress == 128);
+  BOOST_TEST(s->headerTimeoutSeconds == 10);
+  BOOST_TEST(s->bodyTimeoutSeconds == 30);
+  BOOST_TEST(s->maxHeaderBytes == 16384);
+  expectRefused("bcauth.appleThreads", "0", "BCAUTH_APPLE_THREADS");
+  expectRefused("bcauth.maxConnections", "3", "BCAUTH_MAX_CONNECTIONS");
+  expectRefused("bcauth.maxConnectionsPerAddress", "-1", "BCAUTH_MAX_CONNECTIONS_PER_ADDRESS");
+  expectRefused("bcauth.headerTimeoutSeconds", "0", "BCAUTH_HEADER_TIMEOUT_SECONDS");
+  expectRefused("bcauth.bodyTimeoutSeconds", "ten", "BCAUTH_BODY_TIMEOUT_SECONDS");
+  expectRefused("bcauth.maxHeaderBytes", "100", "BCAUTH_MAX_HEADER_BYTES");
+  // Each is in `bcauth serve --help` (the settings table) and in the operator's documentation.
+  std::ifstream in(std::string(BCAUTH_SOURCE_DIR) + "/docs/operations.md");
+  const std::string operations((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const std::string env : {"BCAUTH_MAX_THREADS", "BCAUTH_APPLE_THREADS", "BCAUTH_MAX_QUEUED", "BCAUTH_MAX_CONNECTIONS",
+                                "BCAUTH_MAX_CONNECTIONS_PER_ADDRESS", "BCAUTH_HEADER_TIMEOUT_SECONDS",
+                                "BCAUTH_BODY_TIMEOUT_SECONDS", "BCAUTH_MAX_HEADER_BYTES", "BCAUTH_IDLE_TIMEOUT_SECONDS",
+                                "BCAUTH_READ_TIMEOUT_SECONDS"}) {
+    bool inHelp = false;
+    for (const auto& key : app::settingKeys()) inHelp = inHelp || env == key.env;
+    BOOST_TEST(inHelp, env);
+    BOOST_TEST(operations.find("`" + env + "`") != std::string::npos, env);
+  }
 }
