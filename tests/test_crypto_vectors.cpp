@@ -1,4 +1,4 @@
-// Every P-384 vector of ../shared/spec/test-vectors.md, step by step (§C, §D, §G), plus the
+// Every P-384 vector of the protocol's test vectors (shared/spec/test-vectors.md, copied here inline), step by step (§C, §D, §G), plus the
 // Apple-made vectors that must NOT decrypt under the Messages for Business algorithm.
 #define BOOST_TEST_MODULE crypto_vectors
 #include <boost/test/unit_test.hpp>

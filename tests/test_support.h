@@ -1,4 +1,4 @@
-// Small helpers shared by the test suites: hex, files, the shared reference data.
+// Small helpers shared by the test suites: hex, files.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +13,6 @@
 
 namespace bcauth::test {
 
-inline const std::string kSharedDir = BCAUTH_SHARED_DIR;
 inline const std::string kSourceDir = BCAUTH_SOURCE_DIR;
 
 inline std::vector<std::uint8_t> hex(const std::string& text) {
@@ -39,7 +38,7 @@ std::string toHex(const Bytes& bytes) {
 
 inline std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path + " (is ../shared beside the repository?)");
+  if (!in) throw std::runtime_error("cannot read " + path + "");
   std::ostringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();

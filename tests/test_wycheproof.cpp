@@ -1,4 +1,4 @@
-// Wycheproof bulk vectors (../shared/testdata/wycheproof): every ECDH secp384r1 ecpoint case
+// Wycheproof bulk vectors (tests/vectors/wycheproof, Apache-2.0): every ECDH secp384r1 ecpoint case
 // and every AES-GCM case with a 256-bit key.
 #define BOOST_TEST_MODULE wycheproof
 #include <boost/test/unit_test.hpp>
@@ -16,7 +16,7 @@ using bcauth::test::toHex;
 
 namespace {
 Poco::JSON::Object::Ptr load(const std::string& name) {
-  return bcauth::test::readJsonObject(bcauth::test::kSharedDir + "/testdata/wycheproof/" + name);
+  return bcauth::test::readJsonObject(bcauth::test::kSourceDir + "/tests/vectors/wycheproof/" + name);
 }
 }  // namespace
 
