@@ -1,5 +1,6 @@
 #include "store/postgres_listener.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -27,6 +28,14 @@ const char* const kKeywords[] = {"connect_timeout", "keepalives", "keepalives_id
 
 void logWarning(const std::string& text) { Poco::Logger::get("bcauth.store").warning(text); }
 
+// libpq prints the server's asynchronous messages (e.g. "terminating connection due to
+// administrator command") to stderr by default; they belong in the log.
+void logNotice(void*, const char* message) {
+  std::string text(message);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  logWarning("event listener: " + text);
+}
+
 }  // namespace
 
 PostgresListener::PostgresListener(std::string connectionString, std::string channel, std::function<void()> onNotify)
@@ -48,9 +57,9 @@ bool PostgresListener::waitReadable(int fd, int timeoutMs) {
   pollfd fds[2] = {{stopPipe_[0], POLLIN, 0}, {fd, POLLIN, 0}};
   const nfds_t count = fd < 0 ? 1 : 2;
   while (!stopping_) {
-    const int ready = ::poll(fds, count, timeoutMs);
-    if (ready >= 0) return !stopping_;
-    // EINTR: poll again (the timeout restarts; only the backoff uses one).
+    // EINTR: poll again (the timeout restarts; only the backoff uses one). Any other error
+    // returns as if readable: reading the connection then fails and it is reopened.
+    if (::poll(fds, count, timeoutMs) >= 0 || errno != EINTR) return !stopping_;
   }
   return false;
 }
@@ -80,6 +89,7 @@ void PostgresListener::listenOnce() {
     logWarning("event listener: cannot connect to PostgreSQL: " + std::string(conn ? PQerrorMessage(conn) : "out of memory"));
     return;
   }
+  PQsetNoticeProcessor(conn, logNotice, nullptr);
   char* quoted = PQescapeIdentifier(conn, channel_.c_str(), channel_.size());
   if (quoted == nullptr) return;
   const std::string listen = std::string("LISTEN ") + quoted;
@@ -91,7 +101,6 @@ void PostgresListener::listenOnce() {
     logWarning("event listener: LISTEN failed: " + std::string(PQerrorMessage(conn)));
     return;
   }
-  listening_ = true;
   onNotify_();  // events committed before LISTEN took effect were not announced to us
   while (waitReadable(PQsocket(conn), -1)) {
     if (PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK) {
@@ -105,7 +114,6 @@ void PostgresListener::listenOnce() {
     }
     if (any) onNotify_();
   }
-  listening_ = false;
 }
 
 }  // namespace bcauth::store

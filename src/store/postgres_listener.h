@@ -20,9 +20,6 @@ class PostgresListener {
   PostgresListener(const PostgresListener&) = delete;
   PostgresListener& operator=(const PostgresListener&) = delete;
 
-  // LISTEN is in effect now (for tests and readiness; false while connecting or reconnecting).
-  bool listening() const { return listening_.load(); }
-
  private:
   void run();
   // One connection's life: returns when it fails or stop is asked.
@@ -35,7 +32,6 @@ class PostgresListener {
   const std::function<void()> onNotify_;
   int stopPipe_[2] = {-1, -1};
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> listening_{false};
   std::thread thread_;
 };
 

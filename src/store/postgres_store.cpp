@@ -633,39 +633,6 @@ class PostgresStore final : public Store {
     return watchers_.add(std::move(onEvents));
   }
 
-  // Runs fn in one transaction; true when it committed an event.
-  bool commit(const std::function<void(Transaction&)>& fn) {
-    if (tlsInTransaction) {
-      throw std::logic_error("store: transaction() called inside a transaction on the same thread");
-    }
-    bool appendedEvent = false;
-    std::lock_guard<std::mutex> lock(writeMutex_);
-    tlsInTransaction = true;
-    ScopeExit clearFlag([] { tlsInTransaction = false; });
-
-    sessions_.with([&](Session& session) {
-      guarded("begin", [&] { session.begin(); });
-      PostgresTransaction tx(session);
-      try {
-        // Serialises write transactions across every process sharing the database; released
-        // by COMMIT or ROLLBACK.
-        guarded("lock", [&] { exec(session, std::string("SELECT pg_advisory_xact_lock(") + kWriteLockKey + ")"); });
-        fn(tx);
-        tx.end();
-        if (tx.aborted()) {
-          throw std::runtime_error("store: the transaction was aborted by a failed statement and rolled back");
-        }
-        guarded("commit", [&] { session.commit(); });
-        appendedEvent = tx.appendedEvent();
-      } catch (...) {
-        tx.end();
-        rollbackQuietly(session);
-        throw;
-      }
-    });
-    return appendedEvent;
-  }
-
   bool ping() override {
     try {
       return sessions_.with([](Session& s) {
@@ -863,6 +830,39 @@ class PostgresStore final : public Store {
   }
 
  private:
+  // Runs fn in one transaction; true when it committed an event.
+  bool commit(const std::function<void(Transaction&)>& fn) {
+    if (tlsInTransaction) {
+      throw std::logic_error("store: transaction() called inside a transaction on the same thread");
+    }
+    bool appendedEvent = false;
+    std::lock_guard<std::mutex> lock(writeMutex_);
+    tlsInTransaction = true;
+    ScopeExit clearFlag([] { tlsInTransaction = false; });
+
+    sessions_.with([&](Session& session) {
+      guarded("begin", [&] { session.begin(); });
+      PostgresTransaction tx(session);
+      try {
+        // Serialises write transactions across every process sharing the database; released
+        // by COMMIT or ROLLBACK.
+        guarded("lock", [&] { exec(session, std::string("SELECT pg_advisory_xact_lock(") + kWriteLockKey + ")"); });
+        fn(tx);
+        tx.end();
+        if (tx.aborted()) {
+          throw std::runtime_error("store: the transaction was aborted by a failed statement and rolled back");
+        }
+        guarded("commit", [&] { session.commit(); });
+        appendedEvent = tx.appendedEvent();
+      } catch (...) {
+        tx.end();
+        rollbackQuietly(session);
+        throw;
+      }
+    });
+    return appendedEvent;
+  }
+
   template <typename F>
   auto read(const char* what, F&& f) -> decltype(f(std::declval<Session&>())) {
     return guarded(what, [&] { return sessions_.with(f); });

@@ -568,29 +568,6 @@ class SqliteStore final : public Store {
     return watchers_.add(std::move(onEvents));
   }
 
-  // Runs fn in one transaction; true when it committed an event.
-  bool commit(const std::function<void(Transaction&)>& fn) {
-    if (writerThread_.load() == std::this_thread::get_id()) {
-      throw std::logic_error("store: transaction() called inside a transaction on the same thread");
-    }
-    std::lock_guard<std::mutex> lock(writeMutex_);
-    writerThread_.store(std::this_thread::get_id());
-    ScopeExit clearOwner([&] { writerThread_.store(std::thread::id()); });
-
-    guarded("begin", [&] { writer_->run("BEGIN IMMEDIATE"); });
-    SqliteTransaction tx(*writer_);
-    try {
-      fn(tx);
-      tx.end();
-      guarded("commit", [&] { writer_->run("COMMIT"); });
-    } catch (...) {
-      tx.end();
-      rollbackQuietly();
-      throw;
-    }
-    return tx.appendedEvent();
-  }
-
   bool ping() override {
     try {
       return readers_.with([](SqliteConnection& s) {
@@ -798,6 +775,29 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // Runs fn in one transaction; true when it committed an event.
+  bool commit(const std::function<void(Transaction&)>& fn) {
+    if (writerThread_.load() == std::this_thread::get_id()) {
+      throw std::logic_error("store: transaction() called inside a transaction on the same thread");
+    }
+    std::lock_guard<std::mutex> lock(writeMutex_);
+    writerThread_.store(std::this_thread::get_id());
+    ScopeExit clearOwner([&] { writerThread_.store(std::thread::id()); });
+
+    guarded("begin", [&] { writer_->run("BEGIN IMMEDIATE"); });
+    SqliteTransaction tx(*writer_);
+    try {
+      fn(tx);
+      tx.end();
+      guarded("commit", [&] { writer_->run("COMMIT"); });
+    } catch (...) {
+      tx.end();
+      rollbackQuietly();
+      throw;
+    }
+    return tx.appendedEvent();
+  }
+
   template <typename F>
   auto read(const char* what, F&& f) -> decltype(f(std::declval<SqliteConnection&>())) {
     return guarded(what, [&] { return readers_.with(f); });
