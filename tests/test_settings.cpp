@@ -56,6 +56,15 @@ BOOST_AUTO_TEST_CASE(missing_or_malformed_settings_are_named) {
   expectRefused("bcauth.publicUrl", "ftp://x", "BCAUTH_PUBLIC_URL");
   expectRefused("bcauth.allowHttpLoopbackProviders", "yes", "BCAUTH_ALLOW_HTTP_LOOPBACK_PROVIDERS");
   expectRefused("bcauth.maxBodyBytes", "10", "BCAUTH_MAX_BODY_BYTES");
+  expectRefused("bcauth.eventsRecheckMs", "0", "BCAUTH_EVENTS_RECHECK_MS");
+  expectRefused("bcauth.eventsRecheckMs", "60001", "BCAUTH_EVENTS_RECHECK_MS");
+}
+
+BOOST_AUTO_TEST_CASE(events_recheck_period) {
+  BOOST_TEST(app::loadSettings(*complete())->eventsRecheckMs == 250);
+  auto c = complete();
+  c->setString("bcauth.eventsRecheckMs", "1000");
+  BOOST_TEST(app::loadSettings(*c)->eventsRecheckMs == 1000);
 }
 
 BOOST_AUTO_TEST_CASE(master_key_file) {

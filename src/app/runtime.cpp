@@ -68,6 +68,7 @@ Runtime::Runtime(const Settings& settings, const Poco::Net::ServerSocket& socket
   serviceConfig.keyPool.capacity = static_cast<std::size_t>(settings.keyPoolSize);
   serviceConfig.keyPool.refillBelow = static_cast<std::size_t>(settings.keyPoolRefillBelow);
   serviceConfig.keyPool.refillThreads = settings.keyPoolThreads;
+  serviceConfig.eventsRecheckMillis = settings.eventsRecheckMs;
   service_ = std::make_unique<service::AuthService>(*store_, crypto::Sealer::fromBase64Key(settings.masterKey).value(),
                                                     serviceConfig, nowMillis);
   http::HttpConfig httpConfig;

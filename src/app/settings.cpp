@@ -71,6 +71,8 @@ const std::vector<SettingKey>& settingKeys() {
       {"BCAUTH_KEY_POOL_REFILL_BELOW", "bcauth.keyPoolRefillBelow",
        "refill the pool when fewer keys are ready (default 0: as soon as one is taken)"},
       {"BCAUTH_KEY_POOL_THREADS", "bcauth.keyPoolThreads", "background threads refilling the pool at idle priority (default 1)"},
+      {"BCAUTH_EVENTS_RECHECK_MS", "bcauth.eventsRecheckMs",
+       "a waiting long-poll or event stream re-reads the store this often without a notification (default 250)"},
       {"BCAUTH_APPLE_GATEWAY_URL", "bcauth.appleGatewayUrl",
        "base URL of Apple's gateway (default https://mspgw.push.apple.com/v1); none disables delivery"},
       {"BCAUTH_DELIVERY_MAX_ATTEMPTS", "bcauth.deliveryMaxAttempts", "attempts before auth.delivery_failed (default 6)"},
@@ -192,6 +194,7 @@ Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
            Bounded{"bcauth.keyPoolSize", "BCAUTH_KEY_POOL_SIZE", &s.keyPoolSize, 0, 100000},
            Bounded{"bcauth.keyPoolRefillBelow", "BCAUTH_KEY_POOL_REFILL_BELOW", &s.keyPoolRefillBelow, 0, 100000},
            Bounded{"bcauth.keyPoolThreads", "BCAUTH_KEY_POOL_THREADS", &s.keyPoolThreads, 1, 64},
+           Bounded{"bcauth.eventsRecheckMs", "BCAUTH_EVENTS_RECHECK_MS", &s.eventsRecheckMs, 10, 60000},
        }) {
     auto value = integer(config, b.key, *b.target, b.min, b.max, b.env);
     if (!value) return value.status();

@@ -45,6 +45,7 @@ struct Settings {
   int keyPoolSize = 256;          // request keys generated ahead (0: none)
   int keyPoolRefillBelow = 0;     // refill when fewer are ready (0: whenever one is taken)
   int keyPoolThreads = 1;
+  int eventsRecheckMs = 250;      // a waiting long-poll or stream re-reads the store this often
   std::string appleGatewayUrl = "https://mspgw.push.apple.com/v1";  // "" (none): delivery disabled
   int deliveryMaxAttempts = 6;
   std::int64_t deliveryRetryBaseMs = 1000;

@@ -92,7 +92,9 @@ AuthService::AuthService(store::Store& store, crypto::Sealer sealer, ServiceConf
       config_(std::move(config)),
       now_(std::move(nowMillis)),
       gateway_(config_.gateway),
-      keyPool_(config_.keyPool) {}
+      keyPool_(config_.keyPool),
+      // Commits in this process and, on PostgreSQL, in every other one wake the waiting readers.
+      eventWatch_(store_.watchEvents([this] { notifyEvents(); })) {}
 
 // --- providers ------------------------------------------------------------------
 
@@ -383,7 +385,6 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
     }
     throw;
   }
-  notifyEvents();
   JsonObject view;
   if (deliver && waitForDelivery) {
     attemptDelivery(*queued);
@@ -458,7 +459,6 @@ Result<JsonObject> AuthService::cancelRequest(const std::string& id) {
     tx.appendEvent(detail::makeEvent("auth.cancelled", at, r->conversationId, id, data));
   });
   if (!outcome) return outcome;
-  notifyEvents();
   return request(id);
 }
 
@@ -506,22 +506,23 @@ void AuthService::notifyEvents() {
 }
 
 Result<JsonObject> AuthService::events(std::int64_t afterSeq, std::size_t limit, std::int64_t waitMillis) {
-  auto found = store_.events(afterSeq, limit);
-  if (found.empty() && waitMillis > 0) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(waitMillis);
-    std::unique_lock lock(eventsMutex_);
-    while (found.empty() && !shuttingDown_) {
-      const auto seen = eventsVersion_;
-      // Re-check after taking the lock, then sleep until a commit or the deadline.
-      lock.unlock();
-      found = store_.events(afterSeq, limit);
-      lock.lock();
-      if (!found.empty()) break;
-      if (!eventsChanged_.wait_until(lock, deadline, [&] { return eventsVersion_ != seen; })) {
-        break;
-      }
-    }
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(std::max<std::int64_t>(waitMillis, 0));
+  const auto recheck = std::chrono::milliseconds(std::max<std::int64_t>(config_.eventsRecheckMillis, 1));
+  std::vector<store::Event> found;
+  std::unique_lock lock(eventsMutex_);
+  // Every pass reads the store — the first, each wake (a commit here or in another instance),
+  // each recheck, and the last one at the deadline — so an answer is never empty while an
+  // event committed before it was waiting in the store.
+  for (;;) {
+    const auto seen = eventsVersion_;  // taken before the read: a commit after it wakes the wait
+    lock.unlock();
+    found = store_.events(afterSeq, limit);
+    lock.lock();
+    if (!found.empty() || shuttingDown_ || Clock::now() >= deadline) break;
+    eventsChanged_.wait_until(lock, std::min(deadline, Clock::now() + recheck), [&] { return eventsVersion_ != seen; });
   }
+  lock.unlock();
   auto body = protocol::detail::newObject();
   Poco::JSON::Array::Ptr list = new Poco::JSON::Array();
   std::int64_t last = afterSeq;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -36,6 +37,9 @@ struct ServiceConfig {
   int webhookMaxAttempts = 8;               // then the delivery is dead (listed, replayable)
   std::int64_t webhookRetryBaseMs = 1000;
   KeyPoolConfig keyPool;                    // request keys made ahead of time (none by default)
+  // A waiting long-poll or stream re-reads the store at least this often, even without a
+  // notification: the safety net should one be lost (e.g. while a listener reconnects).
+  std::int64_t eventsRecheckMillis = 250;
 };
 
 using JsonObject = Poco::JSON::Object::Ptr;
@@ -103,7 +107,9 @@ class AuthService {
   // Turns pending requests past their TTL into auth.expired; returns how many.
   int expireDue();
 
-  // Events after seq, waiting up to waitMillis for the first one when there are none yet.
+  // Events after seq, waiting up to waitMillis for the first one when there are none yet. The
+  // wait wakes on events committed by any instance (Store::watchEvents), re-reads the store every
+  // eventsRecheckMillis anyway, and reads it once more before answering empty.
   Result<JsonObject> events(std::int64_t afterSeq, std::size_t limit, std::int64_t waitMillis);
   Result<JsonObject> conversationEvents(const std::string& conversationId, std::int64_t afterSeq, std::size_t limit);
 
@@ -126,6 +132,7 @@ class AuthService {
   JsonObject providerView(const store::Provider& provider);
   JsonObject webhookView(const store::Subscription& subscription);
   void deliverWebhook(const store::WebhookDelivery& due);
+  // Wakes the waiting readers: the store's watch calls it for every commit of an event.
   void notifyEvents();
   std::string failRedirect(const store::AuthRequest& request, std::int64_t code, const std::string& detail);
   std::string rejectRedirect(const std::optional<store::AuthRequest>& request, const std::string& reason,
@@ -146,6 +153,8 @@ class AuthService {
   std::condition_variable eventsChanged_;
   std::uint64_t eventsVersion_ = 0;
   bool shuttingDown_ = false;
+  // Last: stops before the members its callback uses go away.
+  std::unique_ptr<store::EventWatch> eventWatch_;
 };
 
 // The X-Bcauth-Signature of a webhook: "v1=" + hex(HMAC-SHA256(secret, timestamp + "." + body)).

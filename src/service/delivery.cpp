@@ -96,7 +96,6 @@ void AuthService::attemptDelivery(const store::Delivery& claimed) {
       if (request) tx.appendEvent(detail::makeEvent("auth.delivery_failed", now, request->conversationId, requestId, data));
     }
   });
-  notifyEvents();
 }
 
 }  // namespace bcauth::service

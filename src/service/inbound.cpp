@@ -145,7 +145,6 @@ Result<Inbound> AuthService::handleInbound(std::string_view body, const std::str
     }
     result.eventType = outcome.eventType;
   });
-  if (!result.duplicate) notifyEvents();
   return result;
 }
 
@@ -182,7 +181,6 @@ int AuthService::completeProfiles() {
       ++completed;
     });
   }
-  if (completed > 0) notifyEvents();
   return completed;
 }
 
@@ -203,7 +201,6 @@ int AuthService::expireDue() {
     });
     if (changed) ++expired;
   }
-  if (expired > 0) notifyEvents();
   return expired;
 }
 

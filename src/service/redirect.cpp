@@ -59,7 +59,6 @@ std::string AuthService::rejectRedirect(const std::optional<store::AuthRequest>&
     tx.appendEvent(detail::makeEvent("auth.rejected", now_(), request ? request->conversationId : "",
                                      request ? request->id : "", data));
   });
-  notifyEvents();
   return failureUrl(code);
 }
 
@@ -81,7 +80,6 @@ std::string AuthService::failRedirect(const store::AuthRequest& request, std::in
     tx.deleteSecret(request.id, store::secret::kPkceVerifier);
     tx.appendEvent(detail::makeEvent("auth.failed", at, request.conversationId, request.id, data));
   });
-  notifyEvents();
   return failureUrl(code);
 }
 
@@ -118,7 +116,6 @@ std::string AuthService::completeRedirect(const std::map<std::string, std::strin
       data->set("flow", std::string("v2"));
       tx.appendEvent(detail::makeEvent("auth.cancelled", at, request->conversationId, request->id, data));
     });
-    notifyEvents();
     return kCancel;
   }
   if (!error.empty()) return failRedirect(*request, protocol::redirect_error::kProviderDenied, "the IdP answered error=" + error);
@@ -171,7 +168,6 @@ std::string AuthService::completeRedirect(const std::map<std::string, std::strin
     recorded = true;
   });
   if (!recorded) return failureUrl(protocol::redirect_error::kRequestNotPending);
-  notifyEvents();
   return kSuccess;
 }
 

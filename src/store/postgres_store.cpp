@@ -14,6 +14,10 @@
 // Within one process, writers also queue on a mutex so that at most one pooled connection per
 // Store waits on the advisory lock (the rest stay free for readers).
 //
+// Every transaction that appends an event also sends NOTIFY on kEventsChannel (delivered at
+// COMMIT, never on rollback); watchEvents listens on a connection of its own
+// (postgres_listener.cpp), so readers in every process wake when any process commits an event.
+//
 // Differences from SQLite the callers should know:
 //   - TEXT cannot hold NUL bytes (the store refuses them with an error instead of letting libpq
 //     truncate the value) and, in a UTF8 database, must be valid UTF-8. Sealed blobs (BYTEA) are
@@ -43,7 +47,9 @@
 #include <Poco/Nullable.h>
 #include <Poco/Tuple.h>
 
+#include "store/event_watchers.h"
 #include "store/json_codec.h"
+#include "store/postgres_listener.h"
 #include "store/rows.h"
 #include "store/store.h"
 
@@ -62,6 +68,9 @@ using Poco::Data::Keywords::now;
 // migrations. Any other application sharing the database must not use these.
 constexpr const char* kWriteLockKey = "7089064689183817729";      // 0x6263617574680001
 constexpr const char* kMigrationLockKey = "7089064689183817730";  // 0x6263617574680002
+
+// Announces committed events; the payload is empty (listeners read the events table).
+constexpr const char* kEventsChannel = "bcauth_events";
 
 constexpr std::size_t kMaxSessions = 8;   // per Store
 constexpr int kIdleSeconds = 60;          // idle pooled connections are closed after this
@@ -322,6 +331,7 @@ class PostgresTransaction final : public Transaction {
 
   void end() { active_ = false; }
   bool aborted() const { return aborted_; }
+  bool appendedEvent() const { return appendedEvent_; }
 
   void putProvider(const Provider& p) override {
     run("putProvider", [&] {
@@ -498,6 +508,9 @@ class PostgresTransaction final : public Transaction {
                     " VALUES ($1, $2, $3, 'pending', 0, $4, 0, '', $4)",
             bind(row.get<0>()), bind(seq), bind(e.conversationId), bind(Poco::Int64{e.at}), now;
       }
+      // Sent at COMMIT, and once however many events the transaction appends.
+      if (!appendedEvent_) exec(session_, std::string("NOTIFY ") + kEventsChannel);
+      appendedEvent_ = true;
       return std::int64_t{seq};
     });
   }
@@ -594,6 +607,7 @@ class PostgresTransaction final : public Transaction {
   Session& session_;
   bool active_ = true;
   bool aborted_ = false;
+  bool appendedEvent_ = false;
 };
 
 // --- the store ----------------------------------------------------------------------------------
@@ -601,35 +615,22 @@ class PostgresTransaction final : public Transaction {
 class PostgresStore final : public Store {
  public:
   // Throws Poco::Exception or std::runtime_error; openPostgresStore adds context.
-  explicit PostgresStore(const std::string& connectionString) : sessions_(connectionString) { migrate(); }
+  explicit PostgresStore(const std::string& connectionString)
+      : connectionString_(connectionString), sessions_(connectionString) {
+    migrate();
+  }
 
   void transaction(const std::function<void(Transaction&)>& fn) override {
-    if (tlsInTransaction) {
-      throw std::logic_error("store: transaction() called inside a transaction on the same thread");
-    }
-    std::lock_guard<std::mutex> lock(writeMutex_);
-    tlsInTransaction = true;
-    ScopeExit clearFlag([] { tlsInTransaction = false; });
+    // This process's readers wake at once, without the round trip through the listener.
+    if (commit(fn)) watchers_.notify();
+  }
 
-    sessions_.with([&](Session& session) {
-      guarded("begin", [&] { session.begin(); });
-      PostgresTransaction tx(session);
-      try {
-        // Serialises write transactions across every process sharing the database; released
-        // by COMMIT or ROLLBACK.
-        guarded("lock", [&] { exec(session, std::string("SELECT pg_advisory_xact_lock(") + kWriteLockKey + ")"); });
-        fn(tx);
-        tx.end();
-        if (tx.aborted()) {
-          throw std::runtime_error("store: the transaction was aborted by a failed statement and rolled back");
-        }
-        guarded("commit", [&] { session.commit(); });
-      } catch (...) {
-        tx.end();
-        rollbackQuietly(session);
-        throw;
-      }
+  std::unique_ptr<EventWatch> watchEvents(std::function<void()> onEvents) override {
+    // The listener starts with the first watch: `bcauth` commands that only write never open it.
+    std::call_once(listenerStarted_, [this] {
+      listener_ = std::make_unique<PostgresListener>(connectionString_, kEventsChannel, [this] { watchers_.notify(); });
     });
+    return watchers_.add(std::move(onEvents));
   }
 
   bool ping() override {
@@ -829,6 +830,39 @@ class PostgresStore final : public Store {
   }
 
  private:
+  // Runs fn in one transaction; true when it committed an event.
+  bool commit(const std::function<void(Transaction&)>& fn) {
+    if (tlsInTransaction) {
+      throw std::logic_error("store: transaction() called inside a transaction on the same thread");
+    }
+    bool appendedEvent = false;
+    std::lock_guard<std::mutex> lock(writeMutex_);
+    tlsInTransaction = true;
+    ScopeExit clearFlag([] { tlsInTransaction = false; });
+
+    sessions_.with([&](Session& session) {
+      guarded("begin", [&] { session.begin(); });
+      PostgresTransaction tx(session);
+      try {
+        // Serialises write transactions across every process sharing the database; released
+        // by COMMIT or ROLLBACK.
+        guarded("lock", [&] { exec(session, std::string("SELECT pg_advisory_xact_lock(") + kWriteLockKey + ")"); });
+        fn(tx);
+        tx.end();
+        if (tx.aborted()) {
+          throw std::runtime_error("store: the transaction was aborted by a failed statement and rolled back");
+        }
+        guarded("commit", [&] { session.commit(); });
+        appendedEvent = tx.appendedEvent();
+      } catch (...) {
+        tx.end();
+        rollbackQuietly(session);
+        throw;
+      }
+    });
+    return appendedEvent;
+  }
+
   template <typename F>
   auto read(const char* what, F&& f) -> decltype(f(std::declval<Session&>())) {
     return guarded(what, [&] { return sessions_.with(f); });
@@ -894,8 +928,12 @@ class PostgresStore final : public Store {
     });
   }
 
+  const std::string connectionString_;  // may hold a password: the listener's, never in a message
   Sessions sessions_;
   std::mutex writeMutex_;
+  EventWatchers watchers_;
+  std::once_flag listenerStarted_;
+  std::unique_ptr<PostgresListener> listener_;  // destroyed first: it calls watchers_
 };
 
 }  // namespace

@@ -27,6 +27,7 @@
 #include <Poco/Nullable.h>
 #include <Poco/Tuple.h>
 
+#include "store/event_watchers.h"
 #include "store/json_codec.h"
 #include "store/rows.h"
 #include "store/sqlite_connection.h"
@@ -301,6 +302,7 @@ class SqliteTransaction final : public Transaction {
   explicit SqliteTransaction(SqliteConnection& connection) : session_(connection) {}
 
   void end() { active_ = false; }
+  bool appendedEvent() const { return appendedEvent_; }
 
   void putProvider(const Provider& p) override {
     check();
@@ -458,6 +460,7 @@ class SqliteTransaction final : public Transaction {
       session_.run("INSERT INTO events (type, at, conversation_id, auth_request_id, data_json) VALUES (?, ?, ?, ?, ?)",
                    e.type, Poco::Int64{e.at}, e.conversationId, e.authRequestId, e.dataJson);
       const Poco::Int64 seq = session_.lastInsertRowid();
+      appendedEvent_ = true;
       // Fan out to the subscriptions that want this type, in the same transaction: an event
       // and its webhook deliveries exist together or not at all.
       const auto subscribed =
@@ -540,6 +543,7 @@ class SqliteTransaction final : public Transaction {
 
   SqliteConnection& session_;
   bool active_ = true;
+  bool appendedEvent_ = false;
 };
 
 // --- the store ----------------------------------------------------------------------------------
@@ -556,24 +560,12 @@ class SqliteStore final : public Store {
   }
 
   void transaction(const std::function<void(Transaction&)>& fn) override {
-    if (writerThread_.load() == std::this_thread::get_id()) {
-      throw std::logic_error("store: transaction() called inside a transaction on the same thread");
-    }
-    std::lock_guard<std::mutex> lock(writeMutex_);
-    writerThread_.store(std::this_thread::get_id());
-    ScopeExit clearOwner([&] { writerThread_.store(std::thread::id()); });
+    if (commit(fn)) watchers_.notify();
+  }
 
-    guarded("begin", [&] { writer_->run("BEGIN IMMEDIATE"); });
-    SqliteTransaction tx(*writer_);
-    try {
-      fn(tx);
-      tx.end();
-      guarded("commit", [&] { writer_->run("COMMIT"); });
-    } catch (...) {
-      tx.end();
-      rollbackQuietly();
-      throw;
-    }
+  // One process per SQLite file: its own commits are the only ones to announce.
+  std::unique_ptr<EventWatch> watchEvents(std::function<void()> onEvents) override {
+    return watchers_.add(std::move(onEvents));
   }
 
   bool ping() override {
@@ -783,6 +775,29 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // Runs fn in one transaction; true when it committed an event.
+  bool commit(const std::function<void(Transaction&)>& fn) {
+    if (writerThread_.load() == std::this_thread::get_id()) {
+      throw std::logic_error("store: transaction() called inside a transaction on the same thread");
+    }
+    std::lock_guard<std::mutex> lock(writeMutex_);
+    writerThread_.store(std::this_thread::get_id());
+    ScopeExit clearOwner([&] { writerThread_.store(std::thread::id()); });
+
+    guarded("begin", [&] { writer_->run("BEGIN IMMEDIATE"); });
+    SqliteTransaction tx(*writer_);
+    try {
+      fn(tx);
+      tx.end();
+      guarded("commit", [&] { writer_->run("COMMIT"); });
+    } catch (...) {
+      tx.end();
+      rollbackQuietly();
+      throw;
+    }
+    return tx.appendedEvent();
+  }
+
   template <typename F>
   auto read(const char* what, F&& f) -> decltype(f(std::declval<SqliteConnection&>())) {
     return guarded(what, [&] { return readers_.with(f); });
@@ -837,6 +852,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<SqliteConnection> writer_;
   std::mutex writeMutex_;
   std::atomic<std::thread::id> writerThread_{};
+  EventWatchers watchers_;
 };
 
 }  // namespace

@@ -130,6 +130,12 @@ struct DuplicateError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A registration made by Store::watchEvents: its callback runs until this is destroyed.
+class EventWatch {
+ public:
+  virtual ~EventWatch() = default;
+};
+
 // The writes of one use case. Everything done through one Transaction commits together or
 // not at all.
 class Transaction {
@@ -192,6 +198,15 @@ class Store {
   virtual void transaction(const std::function<void(Transaction&)>& fn) = 0;
 
   virtual bool ping() = 0;  // the database answers
+
+  // Calls onEvents whenever events may have been committed: after each transaction of this
+  // Store that appended one and, for a database several processes share, after theirs too
+  // (PostgreSQL: LISTEN/NOTIFY on a connection of its own, reconnected when it fails). It may
+  // be called when nothing is new (after a reconnect, events may have been missed), never
+  // carries the events themselves (read them with events()), and runs on whichever thread
+  // noticed, so it must be quick and must neither call the Store nor drop a watch. Another
+  // Store object or process on the same SQLite file is not noticed: readers re-read anyway.
+  virtual std::unique_ptr<EventWatch> watchEvents(std::function<void()> onEvents) = 0;
 
   virtual std::optional<Provider> provider(const std::string& id) = 0;
   virtual std::vector<Provider> providers(bool enabledOnly) = 0;  // ordered by id
