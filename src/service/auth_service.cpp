@@ -9,6 +9,7 @@
 
 #include "bcauth/crypto.h"
 #include "bcauth/protocol.h"
+#include "bcauth/secure.h"
 #include "protocol/json_util.h"
 #include "protocol/message_info.h"
 #include "service/json_views.h"
@@ -205,9 +206,24 @@ Status AuthService::deleteProvider(const std::string& id) {
 
 // --- requests -------------------------------------------------------------------
 
-Result<Created> AuthService::createRequest(const JsonObject& body, const std::optional<std::string>& idempotencyKey) {
+Result<Created> AuthService::replayCreate(const store::AuthRequest& existing, const std::string& bodySha256) {
+  // A request stored before bodies were hashed (migration 7) has nothing to compare: replayed.
+  if (existing.idempotencyBodySha256 && *existing.idempotencyBodySha256 != bodySha256) {
+    return Status::idempotencyConflict("this Idempotency-Key was already used with a different body; "
+                                       "retry with the first body, or use a new key for a new request",
+                                       "Idempotency-Key");
+  }
+  auto view = request(existing.id);
+  if (!view) return view.status();
+  return Created{*view, false};
+}
+
+Result<Created> AuthService::createRequest(const JsonObject& body, const std::optional<std::string>& idempotencyKey,
+                                           const Admission& admit) {
+  std::optional<std::string> bodySha256;
   if (idempotencyKey) {
-    if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return Created{*this->request(existing->id), false};
+    bodySha256 = detail::hex(crypto::sha256(protocol::detail::canonicalJson(Poco::Dynamic::Var(body))));
+    if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return replayCreate(*existing, *bodySha256);
   }
   const Fields fields(body, "");
   store::AuthRequest request;
@@ -330,6 +346,11 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
   }
   auto built = protocol::AuthenticateMessage::create(std::move(message));
   if (!built) return built.status();
+  // Valid and new: only now may a rate limit charge it. (A legacy key already taken from the
+  // pool is dropped on a refusal; the pool refills, and the API-key limit bounds the rate.)
+  if (admit) {
+    if (auto admitted = admit(request.conversationId); !admitted) return admitted;
+  }
 
   request.id = crypto::randomUuid();
   request.requestIdentifier = built->request().requestIdentifier;
@@ -337,6 +358,7 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
   request.expiresAt = request.createdAt + ttl * 1000;
   request.messageJson = redactedMessage(*built);
   request.idempotencyKey = idempotencyKey;
+  request.idempotencyBodySha256 = bodySha256;
 
   auto data = protocol::detail::newObject();
   data->set("flow", request.flow);
@@ -379,7 +401,7 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
   } catch (const store::DuplicateError&) {
     // Another create with the same Idempotency-Key won the race: answer with its request.
     if (idempotencyKey) {
-      if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return Created{*this->request(existing->id), false};
+      if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return replayCreate(*existing, *bodySha256);
     }
     throw;
   }
