@@ -90,6 +90,55 @@ BOOST_FIXTURE_TEST_CASE(reply_from_another_conversation_is_rejected, Fixture) {
   BOOST_TEST(db->request(created.body->getValue<std::string>("id"))->status == "pending");
 }
 
+// Issue 12 §8: the rejected reply is recorded on the sender's timeline without naming the other
+// conversation's request.
+BOOST_FIXTURE_TEST_CASE(a_reply_from_another_conversation_names_no_request_there, Fixture) {
+  const auto created = create("urn:mbid:owner-a");
+  const std::string requestIdentifier = created.body->getValue<std::string>("requestIdentifier");
+  const std::string reply = R"({"id":"m-b","type":"interactive","sourceId":"urn:mbid:intruder-b","destinationId":"b","interactiveData":{"data":{"requestIdentifier":")" +
+                            requestIdentifier + R"(","authenticate":{"status":"failed"}}}})";
+  BOOST_TEST(service.handleInbound(reply, "")->eventType == "auth.rejected");
+  const auto intruder = db->conversationEvents("urn:mbid:intruder-b", 0, 10);
+  BOOST_REQUIRE_EQUAL(intruder.size(), 1u);
+  BOOST_TEST(intruder[0].type == "auth.rejected");
+  BOOST_TEST(intruder[0].authRequestId.empty());
+  BOOST_TEST(intruder[0].dataJson.find(created.body->getValue<std::string>("id")) == std::string::npos);
+  BOOST_TEST(intruder[0].dataJson.find("conversation_mismatch") != std::string::npos);
+  // The owner's timeline is untouched: only its auth.requested.
+  BOOST_TEST(db->conversationEvents("urn:mbid:owner-a", 0, 10).size() == 1u);
+  // A rejection on the request's own conversation still names it.
+  now += 901'000;
+  const std::string late = R"({"id":"m-a","type":"interactive","sourceId":"urn:mbid:owner-a","destinationId":"b","interactiveData":{"data":{"requestIdentifier":")" +
+                           requestIdentifier + R"(","authenticate":{"status":"failed"}}}})";
+  BOOST_TEST(service.handleInbound(late, "")->eventType == "auth.rejected");
+  BOOST_TEST(db->conversationEvents("urn:mbid:owner-a", 0, 10).back().authRequestId == created.body->getValue<std::string>("id"));
+}
+
+// Issue 12 §8: every legacy message carries its own state, at least 128 random bits in
+// Base64url (Apple's sample sends one); it is not a v2 callback state.
+BOOST_FIXTURE_TEST_CASE(legacy_messages_carry_a_fresh_url_safe_state, Fixture) {
+  std::set<std::string> states;
+  for (int i = 0; i < 3; ++i) {
+    const auto created = create("urn:mbid:state-" + std::to_string(i));
+    const auto oauth2 = created.body->getObject("message")->getObject("interactiveData")->getObject("data")
+                            ->getObject("authenticate")->getObject("oauth2");
+    BOOST_REQUIRE(oauth2->has("state"));
+    const std::string state = oauth2->getValue<std::string>("state");
+    // Unpadded Base64url: 6 bits a character, so 22 characters or more hold 128 bits or more.
+    BOOST_TEST(state.size() * 6 >= 128u);
+    BOOST_TEST(state.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+               std::string::npos);
+    states.insert(state);
+    // Stored in the message as sent (GET shows it), never as a state the callback accepts.
+    const std::string id = created.body->getValue<std::string>("id");
+    BOOST_TEST(!db->request(id)->state.has_value());
+    BOOST_TEST(!db->requestByState(state).has_value());
+    BOOST_TEST(service.request(id).value()->getObject("message")->getObject("interactiveData")->getObject("data")
+                   ->getObject("authenticate")->getObject("oauth2")->getValue<std::string>("state") == state);
+  }
+  BOOST_TEST(states.size() == 3u);
+}
+
 // Issue 12 §4, in the service: the key is bound to the body's canonical JSON, and the admission
 // (the HTTP layer's rate limit) is asked only about valid new requests.
 BOOST_FIXTURE_TEST_CASE(idempotency_and_admission, Fixture) {

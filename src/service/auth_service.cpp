@@ -19,6 +19,10 @@ namespace {
 
 using protocol::detail::Fields;
 
+// Random bytes in an OAuth state (both flows), as in Apple's sample: 192 bits, sent as 32
+// Base64url characters, which IdPs pass through redirects unchanged (spec §9.11).
+constexpr std::size_t kStateBytes = 24;
+
 Status notFound(const std::string& what, const std::string& id) { return Status::notFound(what + " " + id + " does not exist"); }
 
 bool isLoopbackHost(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
@@ -334,11 +338,14 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
       if (!secret) return Status::internal("the provider's client secret does not unseal (wrong master key?)");
       clientSecret = std::string(secret->view());
     }
-    message.oauth2 = protocol::LegacyOAuth2{"code", request.scopes, key->publicKey().toBase64(), std::nullopt,
-                                            clientSecret};
+    // The legacy reply does not echo the state (spec §4.1): it is the IdP's anti-forgery value
+    // for the device's own redirect, so it is sent, fresh per request, and not stored for a
+    // lookup (request.state stays the v2 callback's key).
+    message.oauth2 = protocol::LegacyOAuth2{"code", request.scopes, key->publicKey().toBase64(),
+                                            crypto::randomUrlToken(kStateBytes), clientSecret};
   } else {
     message.version = config_.v2MessageVersion;
-    request.state = crypto::randomUrlToken(24);
+    request.state = crypto::randomUrlToken(kStateBytes);
     verifier = crypto::randomUrlToken(32);
     message.oauth2 = protocol::RedirectOAuth2{
         "code", request.scopes, *request.state, config_.publicUrl + "/oauth/callback",
