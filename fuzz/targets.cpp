@@ -362,6 +362,15 @@ void createRequest(Harness& harness, const Poco::JSON::Object::Ptr& body, bool i
       violated("an Idempotency-Key replay made a second request");
     }
     stringify(again->body);
+    // The key is bound to its body: any other body under it is refused and makes nothing.
+    Poco::JSON::Object::Ptr changed = new Poco::JSON::Object(*body);
+    const bool marked = body->has("fuzzChanged") && body->get("fuzzChanged").isString() &&
+                        body->getValue<std::string>("fuzzChanged") == "a";
+    changed->set("fuzzChanged", std::string(marked ? "b" : "a"));
+    auto other = harness.service().createRequest(changed, key);
+    if (other || other.status().code() != StatusCode::kIdempotencyConflict) {
+      violated("an Idempotency-Key reused with another body was not idempotency_conflict");
+    }
   }
 }
 

@@ -137,6 +137,7 @@ BOOST_AUTO_TEST_CASE(build_legacy_writes_the_key_and_a_valid_message) {
   auto key = crypto::PrivateKey::fromText(bt::readFile(keyFile.path()));
   BOOST_REQUIRE(key.isOk());
   BOOST_TEST(key->publicKey().toBase64() == oauth2->getValue<std::string>("responseEncryptionKey"));
+  BOOST_TEST(oauth2->getValue<std::string>("state").size() == 22u);  // 128 random bits, Base64url
   struct stat info {};
   BOOST_REQUIRE(::stat(keyFile.path().c_str(), &info) == 0);
   BOOST_TEST((info.st_mode & 0777) == 0600u);

@@ -228,6 +228,72 @@ BOOST_AUTO_TEST_CASE(a_conversation_over_its_rate_gets_429_and_others_are_served
   BOOST_TEST(events->size() == 2u);
 }
 
+// Issue 12 §4: only a valid new request is charged to its conversation. Retries of one
+// Idempotency-Key (ten here, more than the burst) replay it, and bodies that fail validation
+// are refused for what they are, without using up the budget.
+BOOST_AUTO_TEST_CASE(conversation_budget_is_charged_only_for_valid_new_requests) {
+  auto settings = test::testSettings(TestServer::freshDir());
+  settings.rateLimitPerConversation = 1;  // per minute: no refill during the test
+  settings.rateLimitPerConversationBurst = 2;
+  TestServer server(settings);
+  BOOST_REQUIRE_EQUAL(server.call("PUT", "/v1/providers/idp", providerBody()).status, 200);
+  const std::string conversation = "urn:mbid:retried";
+  BOOST_REQUIRE_EQUAL(server.call("POST", "/v1/auth-requests", createBody(conversation), {{"Idempotency-Key", "retry-me"}}).status, 201);
+  for (int i = 0; i < 10; ++i) {
+    const auto replay = server.call("POST", "/v1/auth-requests", createBody(conversation), {{"Idempotency-Key", "retry-me"}});
+    BOOST_TEST_CONTEXT("retry " << i) { BOOST_TEST(replay.status == 200); }
+  }
+  const std::string invalid[] = {
+      R"({"conversationId":")" + conversation + R"(","businessId":"biz","providerId":"nobody","flow":"legacy"})",
+      R"({"conversationId":")" + conversation + R"(","businessId":"biz","providerId":"idp","flow":"legacy","ttlSeconds":1})",
+      R"({"conversationId":")" + conversation + R"(","businessId":"biz","providerId":"idp","flow":"sideways"})",
+      R"({"conversationId":")" + conversation + R"(","businessId":"biz","providerId":"idp","flow":"legacy","scopes":["admin"]})",
+      R"({"conversationId":")" + conversation + R"(","businessId":"biz","providerId":"idp","flow":"legacy",)" +
+          R"("receivedMessage":{"title":"Sign in","imageIdentifier":"missing"}})",
+  };
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& body : invalid) BOOST_TEST(server.call("POST", "/v1/auth-requests", body).status == 400, body);
+  }
+  // One token of the burst is left for a new request, and then the conversation is refused.
+  BOOST_TEST(server.call("POST", "/v1/auth-requests", createBody(conversation)).status == 201);
+  const auto refused = server.call("POST", "/v1/auth-requests", createBody(conversation));
+  BOOST_TEST(refused.status == 429);
+  // Even now, the first request's retries are answered.
+  BOOST_TEST(server.call("POST", "/v1/auth-requests", createBody(conversation), {{"Idempotency-Key", "retry-me"}}).status == 200);
+  const auto events = server.call("GET", "/v1/conversations/" + conversation + "/events").json()->getArray("events");
+  BOOST_TEST(events->size() == 2u);
+}
+
+// The API-key limiter counts every call (the flood guard, before a body is read), but the
+// retry of a create that exists is answered even when the key's budget is spent.
+BOOST_AUTO_TEST_CASE(an_exhausted_api_key_still_gets_its_replays) {
+  auto settings = test::testSettings(TestServer::freshDir());
+  settings.rateLimitPerKey = 1;
+  settings.rateLimitPerKeyBurst = 3;
+  TestServer server(settings);
+  BOOST_REQUIRE_EQUAL(server.call("PUT", "/v1/providers/idp", providerBody()).status, 200);
+  BOOST_REQUIRE_EQUAL(server.call("POST", "/v1/auth-requests", createBody("urn:mbid:k"), {{"Idempotency-Key", "k-1"}}).status, 201);
+  int refusals = 0;
+  for (int i = 0; i < 100 && refusals == 0; ++i) refusals += server.call("GET", "/v1/providers").status == 429;
+  BOOST_REQUIRE(refusals == 1);  // the budget is spent (it refills at one a second)
+  for (int i = 0; i < 5; ++i) {
+    auto replay = server.call("POST", "/v1/auth-requests", createBody("urn:mbid:k"), {{"Idempotency-Key", "k-1"}});
+    BOOST_TEST_CONTEXT("replay " << i) {
+      BOOST_TEST(replay.status == 200);
+      BOOST_TEST(replay.headers["Idempotent-Replayed"] == "true");
+    }
+  }
+  // A key that names no request is no replay: it is refused like any call over the rate, as long
+  // as the bucket is still empty (one token a second; a slow build may have refilled it).
+  int unknownRefused = 0;
+  for (int i = 0; i < 20 && unknownRefused == 0; ++i) {
+    const auto r = server.call("POST", "/v1/auth-requests", createBody("urn:mbid:k2-" + std::to_string(i)),
+                               {{"Idempotency-Key", "unused-" + std::to_string(i)}});
+    unknownRefused += r.status == 429;
+  }
+  BOOST_TEST(unknownRefused == 1);
+}
+
 // --- connection-level bounds -----------------------------------------------------------------
 
 // Refusals made below the routes answer like every route: the status, the JSON error body and

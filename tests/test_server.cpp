@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE server
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -309,6 +310,55 @@ BOOST_AUTO_TEST_CASE(cancel_and_idempotency) {
   BOOST_TEST(badScope.json()->getObject("error")->getValue<std::string>("field") == "scopes");
   auto missing = server.call("POST", "/v1/auth-requests", R"({"businessId":"b","providerId":"example"})");
   BOOST_TEST(missing.json()->getObject("error")->getValue<std::string>("field") == "conversationId");
+}
+
+// Issue 12 §4: an Idempotency-Key is bound to its body. The same body (even re-serialised in
+// another key order and spacing) replays the first request in its 201 representation; another
+// body is 422 idempotency_conflict, and nothing more is created either way.
+BOOST_AUTO_TEST_CASE(an_idempotency_key_is_bound_to_its_body) {
+  TestServer server;
+  setUpProvider(server);
+  const std::string body =
+      R"({"conversationId":"urn:mbid:idem-body","businessId":"biz-1","providerId":"example","flow":"legacy","scopes":["openid"],"ttlSeconds":600})";
+  const std::string sameReordered =
+      R"( { "ttlSeconds" : 600, "scopes" : [ "openid" ], "flow":"legacy", "providerId":"ex\u0061mple", "businessId":"biz-1", "conversationId":"urn:mbid:idem-body" } )";
+  const std::string other =
+      R"({"conversationId":"urn:mbid:idem-body","businessId":"biz-1","providerId":"example","flow":"legacy","scopes":["email"],"ttlSeconds":600})";
+  const auto first = server.call("POST", "/v1/auth-requests", body, {{"Idempotency-Key", "bound-key"}});
+  BOOST_REQUIRE_EQUAL(first.status, 201);
+  BOOST_TEST(first.headers.count("Idempotent-Replayed") == 0u);
+
+  auto replay = server.call("POST", "/v1/auth-requests", sameReordered, {{"Idempotency-Key", "bound-key"}});
+  BOOST_REQUIRE_EQUAL(replay.status, 200);
+  BOOST_TEST(replay.headers["Idempotent-Replayed"] == "true");
+  // The replay is the 201's representation: the same fields, message included and identical.
+  auto names = [](const Poco::JSON::Object::Ptr& o) {
+    auto list = o->getNames();
+    std::sort(list.begin(), list.end());
+    return list;
+  };
+  BOOST_TEST(names(replay.json()) == names(first.json()), boost::test_tools::per_element());
+  BOOST_TEST(replay.json()->getValue<std::string>("id") == first.json()->getValue<std::string>("id"));
+  BOOST_REQUIRE(replay.json()->has("message"));
+  std::ostringstream firstMessage, replayMessage;
+  first.json()->getObject("message")->stringify(firstMessage);
+  replay.json()->getObject("message")->stringify(replayMessage);
+  BOOST_TEST(replayMessage.str() == firstMessage.str());
+
+  const auto conflict = server.call("POST", "/v1/auth-requests", other, {{"Idempotency-Key", "bound-key"}});
+  BOOST_TEST(conflict.status == 422);
+  const auto error = conflict.json()->getObject("error");
+  BOOST_TEST(error->getValue<std::string>("code") == "idempotency_conflict");
+  BOOST_TEST(error->getValue<std::string>("field") == "Idempotency-Key");
+  // A gzipped copy of the first body is the same body.
+  const auto gzipped = server.call("POST", "/v1/auth-requests", http::gzip(body),
+                                   {{"Idempotency-Key", "bound-key"}, {"Content-Encoding", "gzip"}});
+  BOOST_TEST(gzipped.status == 200);
+
+  const auto events = server.call("GET", "/v1/conversations/urn:mbid:idem-body/events").json()->getArray("events");
+  BOOST_TEST(events->size() == 1u);  // one auth.requested, whatever was retried
+  // The same other body under a fresh key is an ordinary new request.
+  BOOST_TEST(server.call("POST", "/v1/auth-requests", other, {{"Idempotency-Key", "fresh-key"}}).status == 201);
 }
 
 BOOST_AUTO_TEST_CASE(apple_jwt_negatives) {

@@ -12,6 +12,7 @@
 
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
+#include "protocol/json_util.h"
 #include "service/auth_service.h"
 
 using namespace bcauth;
@@ -87,6 +88,141 @@ BOOST_FIXTURE_TEST_CASE(reply_from_another_conversation_is_rejected, Fixture) {
                             R"(","authenticate":{"status":"failed"}}}})";
   BOOST_TEST(service.handleInbound(reply, "")->eventType == "auth.rejected");
   BOOST_TEST(db->request(created.body->getValue<std::string>("id"))->status == "pending");
+}
+
+// Issue 12 §8: the rejected reply is recorded on the sender's timeline without naming the other
+// conversation's request.
+BOOST_FIXTURE_TEST_CASE(a_reply_from_another_conversation_names_no_request_there, Fixture) {
+  const auto created = create("urn:mbid:owner-a");
+  const std::string requestIdentifier = created.body->getValue<std::string>("requestIdentifier");
+  const std::string reply = R"({"id":"m-b","type":"interactive","sourceId":"urn:mbid:intruder-b","destinationId":"b","interactiveData":{"data":{"requestIdentifier":")" +
+                            requestIdentifier + R"(","authenticate":{"status":"failed"}}}})";
+  BOOST_TEST(service.handleInbound(reply, "")->eventType == "auth.rejected");
+  const auto intruder = db->conversationEvents("urn:mbid:intruder-b", 0, 10);
+  BOOST_REQUIRE_EQUAL(intruder.size(), 1u);
+  BOOST_TEST(intruder[0].type == "auth.rejected");
+  BOOST_TEST(intruder[0].authRequestId.empty());
+  BOOST_TEST(intruder[0].dataJson.find(created.body->getValue<std::string>("id")) == std::string::npos);
+  BOOST_TEST(intruder[0].dataJson.find("conversation_mismatch") != std::string::npos);
+  // The owner's timeline is untouched: only its auth.requested.
+  BOOST_TEST(db->conversationEvents("urn:mbid:owner-a", 0, 10).size() == 1u);
+  // A rejection on the request's own conversation still names it.
+  now += 901'000;
+  const std::string late = R"({"id":"m-a","type":"interactive","sourceId":"urn:mbid:owner-a","destinationId":"b","interactiveData":{"data":{"requestIdentifier":")" +
+                           requestIdentifier + R"(","authenticate":{"status":"failed"}}}})";
+  BOOST_TEST(service.handleInbound(late, "")->eventType == "auth.rejected");
+  BOOST_TEST(db->conversationEvents("urn:mbid:owner-a", 0, 10).back().authRequestId == created.body->getValue<std::string>("id"));
+}
+
+// Issue 12 §8: every legacy message carries its own state, at least 128 random bits in
+// Base64url (Apple's sample sends one); it is not a v2 callback state.
+BOOST_FIXTURE_TEST_CASE(legacy_messages_carry_a_fresh_url_safe_state, Fixture) {
+  std::set<std::string> states;
+  for (int i = 0; i < 3; ++i) {
+    const auto created = create("urn:mbid:state-" + std::to_string(i));
+    const auto oauth2 = created.body->getObject("message")->getObject("interactiveData")->getObject("data")
+                            ->getObject("authenticate")->getObject("oauth2");
+    BOOST_REQUIRE(oauth2->has("state"));
+    const std::string state = oauth2->getValue<std::string>("state");
+    // Unpadded Base64url: 6 bits a character, so 22 characters or more hold 128 bits or more.
+    BOOST_TEST(state.size() * 6 >= 128u);
+    BOOST_TEST(state.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+               std::string::npos);
+    states.insert(state);
+    // Stored in the message as sent (GET shows it), never as a state the callback accepts.
+    const std::string id = created.body->getValue<std::string>("id");
+    BOOST_TEST(!db->request(id)->state.has_value());
+    BOOST_TEST(!db->requestByState(state).has_value());
+    BOOST_TEST(service.request(id).value()->getObject("message")->getObject("interactiveData")->getObject("data")
+                   ->getObject("authenticate")->getObject("oauth2")->getValue<std::string>("state") == state);
+  }
+  BOOST_TEST(states.size() == 3u);
+}
+
+// Issue 12 §4, in the service: the key is bound to the body's canonical JSON, and the admission
+// (the HTTP layer's rate limit) is asked only about valid new requests.
+BOOST_FIXTURE_TEST_CASE(idempotency_and_admission, Fixture) {
+  Poco::JSON::Parser parser;
+  auto parse = [&](const std::string& text) { return parser.parse(text).extract<Poco::JSON::Object::Ptr>(); };
+  int asked = 0;
+  bool refuse = false;
+  const service::AuthService::Admission admit = [&](const std::string& conversation) {
+    ++asked;
+    BOOST_TEST(conversation == "urn:mbid:admit");
+    return refuse ? Status::conflict("refused by the test") : Status::ok();
+  };
+  const std::string body = R"({"conversationId":"urn:mbid:admit","businessId":"b","providerId":"idp","flow":"legacy","replyMessage":{"title":"Done","subtitle":"x"}})";
+  // Invalid: refused before the admission is asked.
+  BOOST_TEST(!service.createRequest(parse(R"({"conversationId":"urn:mbid:admit","businessId":"b","providerId":"nope"})"), std::nullopt, admit).isOk());
+  BOOST_TEST(asked == 0);
+  auto first = service.createRequest(parse(body), std::string("k"), admit);
+  BOOST_REQUIRE(first.isOk());
+  BOOST_TEST(first->created);
+  BOOST_TEST(asked == 1);
+  // Same object, other key order and nesting order: a replay, not asked.
+  auto replay = service.createRequest(
+      parse(R"({"replyMessage":{"subtitle":"x","title":"Done"},"flow":"legacy","providerId":"idp","businessId":"b","conversationId":"urn:mbid:admit"})"),
+      std::string("k"), admit);
+  BOOST_REQUIRE(replay.isOk());
+  BOOST_TEST(!replay->created);
+  BOOST_TEST(replay->body->getValue<std::string>("id") == first->body->getValue<std::string>("id"));
+  BOOST_TEST(asked == 1);
+  // Another body: idempotency_conflict, not asked, nothing created.
+  auto conflict = service.createRequest(parse(R"({"conversationId":"urn:mbid:admit","businessId":"b","providerId":"idp","flow":"legacy"})"),
+                                        std::string("k"), admit);
+  BOOST_REQUIRE(!conflict.isOk());
+  BOOST_TEST(conflict.status().code() == StatusCode::kIdempotencyConflict);
+  BOOST_TEST(conflict.status().field() == "Idempotency-Key");
+  BOOST_TEST(asked == 1);
+  // A refusal is returned as is and leaves nothing behind.
+  refuse = true;
+  auto refused = service.createRequest(parse(body), std::string("k2"), admit);
+  BOOST_REQUIRE(!refused.isOk());
+  BOOST_TEST(refused.status().message() == "refused by the test");
+  BOOST_TEST(!db->requestByIdempotencyKey("k2").has_value());
+  BOOST_TEST(count(*db, "auth.requested") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(canonical_json_ignores_order_spacing_and_escapes) {
+  Poco::JSON::Parser parser;
+  const auto a = parser.parse(R"({"b":[1,{"y":true,"x":null}],"a":"é\/"})");
+  const auto b = parser.parse(R"( { "a" : "é/" , "b" : [ 1 , { "x" : null , "y" : true } ] } )");
+  BOOST_TEST(protocol::detail::canonicalJson(a) == protocol::detail::canonicalJson(b));
+  BOOST_TEST(protocol::detail::canonicalJson(a) == R"({"a":"é/","b":[1,{"x":null,"y":true}]})");
+  // Insertion-ordered objects (built in code) come out sorted too.
+  auto built = protocol::detail::newObject();
+  built->set("z", 1);
+  built->set("a", 2);
+  BOOST_TEST(protocol::detail::canonicalJson(Poco::Dynamic::Var(built)) == R"({"a":2,"z":1})");
+  // Different arrays order or values are different bodies.
+  BOOST_TEST(protocol::detail::canonicalJson(parser.parse("[1,2]")) != protocol::detail::canonicalJson(parser.parse("[2,1]")));
+}
+
+BOOST_FIXTURE_TEST_CASE(concurrent_creates_with_one_idempotency_key_and_two_bodies, Fixture) {
+  // Half the threads send one body, half another: one request is made; the threads with its
+  // body get it, the others idempotency_conflict (also when they lost the insert race).
+  std::vector<std::thread> threads;
+  std::mutex mutex;
+  std::vector<std::pair<std::string, std::string>> outcomes;  // (conversation sent, id or error code)
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      Poco::JSON::Parser parser;
+      const std::string conversation = i % 2 == 0 ? "urn:mbid:even" : "urn:mbid:odd";
+      auto body = parser.parse(R"({"conversationId":")" + conversation + R"(","businessId":"b","providerId":"idp","flow":"legacy"})")
+                      .extract<Poco::JSON::Object::Ptr>();
+      auto created = service.createRequest(body, std::string("raced-key"));
+      std::lock_guard lock(mutex);
+      outcomes.emplace_back(conversation, created.isOk() ? created->body->getValue<std::string>("conversationId")
+                                                         : std::string(toString(created.status().code())));
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(count(*db, "auth.requested") == 1);
+  const auto winner = db->requestByIdempotencyKey("raced-key");
+  BOOST_REQUIRE(winner.has_value());
+  for (const auto& [sent, got] : outcomes) {
+    BOOST_TEST(got == (sent == winner->conversationId ? sent : std::string("idempotency_conflict")));
+  }
 }
 
 BOOST_FIXTURE_TEST_CASE(concurrent_creates_with_one_idempotency_key, Fixture) {

@@ -124,6 +124,8 @@ class Harness {
 
   // Rows in schema_version, and the highest version.
   std::int64_t schemaRows(std::int64_t& maxVersion) const;
+  // Runs one SQL statement on the database directly (as an older bcauth or an operator would).
+  void exec(const std::string& sql) const;
 
   std::unique_ptr<Store> store;
 
@@ -219,6 +221,7 @@ AuthRequest makeRequest(const std::string& n) {
   r.expiresAt = 1700000600000;
   r.messageJson = R"({"type":"authenticate","id":")" + n + R"("})";
   r.idempotencyKey = "idem-" + n;
+  r.idempotencyBodySha256 = "sha256-of-body-" + n;
   r.state = "state-" + n;
   return r;
 }
@@ -239,6 +242,10 @@ void checkSame(const AuthRequest& got, const AuthRequest& want) {
   BOOST_TEST(got.messageJson == want.messageJson);
   BOOST_TEST(got.idempotencyKey.has_value() == want.idempotencyKey.has_value());
   if (got.idempotencyKey && want.idempotencyKey) BOOST_TEST(*got.idempotencyKey == *want.idempotencyKey);
+  BOOST_TEST(got.idempotencyBodySha256.has_value() == want.idempotencyBodySha256.has_value());
+  if (got.idempotencyBodySha256 && want.idempotencyBodySha256) {
+    BOOST_TEST(*got.idempotencyBodySha256 == *want.idempotencyBodySha256);
+  }
   BOOST_TEST(got.state.has_value() == want.state.has_value());
   if (got.state && want.state) BOOST_TEST(*got.state == *want.state);
 }
@@ -267,6 +274,17 @@ std::int64_t Harness::schemaRows(std::int64_t& maxVersion) const {
   }
   maxVersion = max;
   return count;
+}
+
+void Harness::exec(const std::string& sql) const {
+  if (backend_ == Backend::kSqlite) {
+    Poco::Data::SQLite::Connector::registerConnector();
+    Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, location_ + "/bcauth.db");
+    session << sql, Poco::Data::Keywords::now;
+  } else {
+    auto session = postgresSession(location_);
+    session << sql, Poco::Data::Keywords::now;
+  }
 }
 
 }  // namespace
@@ -380,6 +398,7 @@ STORE_TEST_CASE(requests_round_trip) {
   full.statusReason = "";
   AuthRequest bare = makeRequest("2");
   bare.idempotencyKey.reset();
+  bare.idempotencyBodySha256.reset();
   bare.state.reset();
   bare.flow = "legacy";
   bare.scopes.clear();
@@ -976,6 +995,31 @@ STORE_TEST_CASE(data_persists_across_reopen) {
   std::int64_t maxAfter = 0;
   BOOST_TEST(h.schemaRows(maxAfter) == rowsBefore);
   BOOST_TEST(maxAfter == maxBefore);
+}
+
+// Migration 7 adds the Idempotency-Key body hash: a database written before it (the column and
+// its version row taken away again) upgrades in place, and its requests read back without one.
+STORE_TEST_CASE(migration_7_adds_the_idempotency_body_hash) {
+  store.reset();
+  h.exec("ALTER TABLE auth_requests DROP COLUMN idempotency_body_sha256");
+  h.exec("DELETE FROM schema_version WHERE version = 7");
+  AuthRequest old = makeRequest("before-7");
+  h.exec("INSERT INTO auth_requests (id, request_identifier, conversation_id, business_id, provider_id, flow, scopes,"
+         " status, status_reason, created_at, updated_at, expires_at, message_json, idempotency_key)"
+         " VALUES ('" + old.id + "', '" + old.requestIdentifier + "', '" + old.conversationId + "', 'biz', 'google', 'v2',"
+         " '[\"openid\",\"email\"]', 'pending', '', 1700000000000, 1700000000001, 1700000600000, '{}', '" +
+         *old.idempotencyKey + "')");
+  store = h.open();
+  std::int64_t maxVersion = 0;
+  BOOST_TEST(h.schemaRows(maxVersion) == maxVersion);
+  BOOST_TEST(maxVersion >= 7);
+  const auto read = store->requestByIdempotencyKey(*old.idempotencyKey);
+  BOOST_REQUIRE(read.has_value());
+  BOOST_TEST(read->id == old.id);
+  BOOST_TEST(!read->idempotencyBodySha256.has_value());
+  const AuthRequest fresh = makeRequest("after-7");
+  store->transaction([&](Transaction& tx) { tx.insertRequest(fresh); });
+  checkSame(store->request(fresh.id).value(), fresh);
 }
 
 // --- the Apple delivery outbox and the v2 request fields --------------------------------------

@@ -19,6 +19,7 @@ enum class StatusCode {
   kDecryptionFailed, // every cryptographic failure of a token, deliberately indistinguishable
   kNotFound,
   kConflict,
+  kIdempotencyConflict,  // an Idempotency-Key already used with a different body
   kInternal,
 };
 
@@ -29,6 +30,7 @@ constexpr std::string_view toString(StatusCode code) {
     case StatusCode::kDecryptionFailed: return "decryption_failed";
     case StatusCode::kNotFound: return "not_found";
     case StatusCode::kConflict: return "conflict";
+    case StatusCode::kIdempotencyConflict: return "idempotency_conflict";
     case StatusCode::kInternal: return "internal";
   }
   return "unknown";
@@ -49,6 +51,9 @@ class Status {
   }
   static Status notFound(std::string message) { return Status(StatusCode::kNotFound, std::move(message), {}); }
   static Status conflict(std::string message) { return Status(StatusCode::kConflict, std::move(message), {}); }
+  static Status idempotencyConflict(std::string message, std::string field) {
+    return Status(StatusCode::kIdempotencyConflict, std::move(message), std::move(field));
+  }
   static Status internal(std::string message) { return Status(StatusCode::kInternal, std::move(message), {}); }
 
   bool isOk() const { return code_ == StatusCode::kOk; }

@@ -169,6 +169,8 @@ int build(const ParsedArgs& args, std::ostream& out, std::ostream&) {
   if (scopes.empty()) throw UsageError("--scope is required (repeat it for several scopes)");
   const std::string responseType = args.value("response-type").value_or("code");
 
+  // Both flows carry an OAuth state, as Apple's legacy sample does: 128 random bits, URL-safe.
+  const std::string state = args.value("state").value_or(crypto::randomUrlToken(16));
   std::optional<crypto::PrivateKey> requestKey;
   if (*flow == protocol::Flow::kLegacy) {
     const auto keyOut = args.value("private-key-out");
@@ -178,13 +180,12 @@ int build(const ParsedArgs& args, std::ostream& out, std::ostream&) {
     if (!key) throw BadInput(key.status().message());
     requestKey = std::move(*key);
     request.oauth2 = protocol::LegacyOAuth2{responseType, scopes, requestKey->publicKey().toBase64(),
-                                            args.value("state"), args.value("client-secret")};
+                                            state, args.value("client-secret")};
   } else {
     if (args.value("private-key-out") || args.value("client-secret")) {
       throw UsageError("--private-key-out and --client-secret belong to the legacy flow");
     }
-    protocol::RedirectOAuth2 oauth2{responseType, scopes, args.value("state").value_or(crypto::randomUrlToken(16)),
-                                    required(args, "redirect-uri"), std::nullopt};
+    protocol::RedirectOAuth2 oauth2{responseType, scopes, state, required(args, "redirect-uri"), std::nullopt};
     if (auto verifierOut = args.value("pkce-verifier-out")) {
       const std::string verifier = crypto::randomUrlToken(32);
       oauth2.additionalParameters = "code_challenge=" + crypto::pkceChallengeS256(verifier) + "&code_challenge_method=S256";
@@ -347,8 +348,8 @@ const std::vector<Command>& commands() {
        "  legacy:           --private-key-out FILE [--client-secret SECRET]\n"
        "  v2:               --redirect-uri URL [--pkce-verifier-out FILE] [--additional-parameters QUERY]\n"
        "Prints the JSON body for Apple's POST /v1/authenticate. Legacy makes a fresh request key and\n"
-       "writes its private scalar (Base64) to FILE, mode 0600. v2 makes a URL-safe state unless given;\n"
-       "with --pkce-verifier-out it adds a PKCE S256 challenge and writes the verifier to that file.\n"
+       "writes its private scalar (Base64) to FILE, mode 0600. Both flows get a URL-safe state unless given.\n"
+       "With --pkce-verifier-out (v2) it adds a PKCE S256 challenge and writes the verifier to that file.\n"
        "Refuses every message the device would reject, naming the field.\n",
        {{"flow"}, {"business-id"}, {"customer-id"}, {"scope", true, true}, {"request-identifier"}, {"id"},
         {"locale"}, {"version"}, {"response-type"}, {"state"}, {"title"}, {"subtitle"}, {"style"},

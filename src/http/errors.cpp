@@ -13,6 +13,9 @@ HTTPResponse::HTTPStatus httpStatusFor(const Status& status) {
     case StatusCode::kDecryptionFailed: return HTTPResponse::HTTP_BAD_REQUEST;
     case StatusCode::kNotFound: return HTTPResponse::HTTP_NOT_FOUND;
     case StatusCode::kConflict: return HTTPResponse::HTTP_CONFLICT;
+    // 422, as the IETF Idempotency-Key draft asks: the request is well formed, but its key is
+    // bound to another body (409 stays for conflicts with the resource's state).
+    case StatusCode::kIdempotencyConflict: return HTTPResponse::HTTP_UNPROCESSABLE_ENTITY;
     case StatusCode::kInternal: return HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
   }
   return HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;

@@ -154,6 +154,15 @@ void sendRateLimited(Call& call, std::int64_t retryAfterSeconds, const std::stri
             what + "; retry after " + std::to_string(retryAfterSeconds) + " s");
 }
 
+// A POST /v1/auth-requests whose Idempotency-Key is already taken: answered from the store
+// (the first request, or idempotency_conflict), never creating anything.
+bool isReplay(const Call& call) {
+  if (call.request.getMethod() != HTTPRequest::HTTP_POST || !call.request.has("Idempotency-Key")) return false;
+  const std::string& uri = call.request.getURI();
+  if (uri.substr(0, uri.find('?')) != "/v1/auth-requests") return false;
+  return call.context.service.idempotencyKeyUsed(call.request.get("Idempotency-Key"));
+}
+
 // The CSP API's Bearer key: 401 without one, 403 with a wrong one, 429 past its rate limit.
 bool authorizeApiKey(Call& call) {
   const std::string header = call.request.get("Authorization", "");
@@ -173,8 +182,11 @@ bool authorizeApiKey(Call& call) {
     sendError(call.response, HTTPResponse::HTTP_FORBIDDEN, "forbidden", "the API key is not valid");
     return false;
   }
-  // Buckets are keyed by the key's position, never by the key itself.
+  // Buckets are keyed by the key's position, never by the key itself. Every call is counted,
+  // garbage included (this is the flood guard, before any body is read), but a retry of a create
+  // that already exists is never refused: its answer is a read of what was made (isReplay).
   if (auto wait = call.context.apiKeyLimiter.acquire("key#" + std::to_string(matched))) {
+    if (isReplay(call)) return true;
     sendRateLimited(call, *wait, "this API key is over its request rate");
     return false;
   }
@@ -288,17 +300,18 @@ void createRequest(Call& call) {
                      "Idempotency-Key must be 1–200 characters", "Idempotency-Key");
   }
   // Each conversation has its own budget of new requests, so one customer cannot be flooded with
-  // sign-in prompts (and one conversation cannot spend the whole API key's rate).
-  if (body->has("conversationId") && body->get("conversationId").isString()) {
-    const std::string conversation = body->getValue<std::string>("conversationId");
-    if (auto wait = call.context.conversationLimiter.acquire(conversation)) {
-      return sendRateLimited(call, *wait, "too many authenticate requests for this conversation");
-    }
-  }
-  auto created = call.context.service.createRequest(body, key);
+  // sign-in prompts (and one conversation cannot spend the whole API key's rate). The service
+  // asks only for a valid request that is not a replay: retries and bad bodies cost nothing.
+  std::optional<std::int64_t> wait;
+  auto created = call.context.service.createRequest(body, key, [&](const std::string& conversation) {
+    wait = call.context.conversationLimiter.acquire(conversation);
+    return wait ? Status::conflict("rate limited") : Status::ok();
+  });
+  if (wait) return sendRateLimited(call, *wait, "too many authenticate requests for this conversation");
   if (!created) return sendStatus(call.response, created.status());
   std::ostringstream out;
   created->body->stringify(out);
+  if (!created->created) call.response.set("Idempotent-Replayed", "true");
   sendJson(call.response, created->created ? HTTPResponse::HTTP_CREATED : HTTPResponse::HTTP_OK, out.str());
 }
 void getRequest(Call& call) { answer(call, call.context.service.request(call.params[0])); }

@@ -1,9 +1,13 @@
 #include "protocol/json_util.h"
 
+#include <algorithm>
 #include <charconv>
+#include <sstream>
+#include <vector>
 
 #include <Poco/Exception.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/JSON/Stringifier.h>
 
 namespace bcauth::protocol::detail {
 
@@ -94,5 +98,41 @@ void setIf(Poco::JSON::Object& object, const std::string& key, const std::option
 }
 
 Poco::JSON::Object::Ptr newObject() { return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER); }
+
+namespace {
+
+void writeCanonical(std::ostream& out, const Poco::Dynamic::Var& value) {
+  if (value.type() == typeid(Poco::JSON::Object::Ptr)) {
+    const auto object = value.extract<Poco::JSON::Object::Ptr>();
+    std::vector<std::string> names = object->getNames();
+    std::sort(names.begin(), names.end());
+    out << '{';
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (i > 0) out << ',';
+      Poco::JSON::Stringifier::stringify(Poco::Dynamic::Var(names[i]), out);
+      out << ':';
+      writeCanonical(out, object->get(names[i]));
+    }
+    out << '}';
+  } else if (value.type() == typeid(Poco::JSON::Array::Ptr)) {
+    const auto array = value.extract<Poco::JSON::Array::Ptr>();
+    out << '[';
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      if (i > 0) out << ',';
+      writeCanonical(out, array->get(static_cast<unsigned>(i)));
+    }
+    out << ']';
+  } else {
+    Poco::JSON::Stringifier::stringify(value, out);  // a scalar: string, number, bool or null
+  }
+}
+
+}  // namespace
+
+std::string canonicalJson(const Poco::Dynamic::Var& value) {
+  std::ostringstream out;
+  writeCanonical(out, value);
+  return out.str();
+}
 
 }  // namespace bcauth::protocol::detail

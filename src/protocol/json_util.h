@@ -49,4 +49,9 @@ void setIf(Poco::JSON::Object& object, const std::string& key, const std::option
 
 Poco::JSON::Object::Ptr newObject();  // keeps keys in insertion order
 
+// value as compact JSON with every object's keys in byte order, at every depth: two documents
+// that differ only in key order, spacing or escaping give the same text (Idempotency-Key bodies
+// are compared by the SHA-256 of this). A repeated key counts once, as the parser keeps it.
+std::string canonicalJson(const Poco::Dynamic::Var& value);
+
 }  // namespace bcauth::protocol::detail

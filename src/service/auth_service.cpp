@@ -9,6 +9,7 @@
 
 #include "bcauth/crypto.h"
 #include "bcauth/protocol.h"
+#include "bcauth/secure.h"
 #include "protocol/json_util.h"
 #include "protocol/message_info.h"
 #include "service/json_views.h"
@@ -17,6 +18,10 @@ namespace bcauth::service {
 namespace {
 
 using protocol::detail::Fields;
+
+// Random bytes in an OAuth state (both flows), as in Apple's sample: 192 bits, sent as 32
+// Base64url characters, which IdPs pass through redirects unchanged (spec §9.11).
+constexpr std::size_t kStateBytes = 24;
 
 Status notFound(const std::string& what, const std::string& id) { return Status::notFound(what + " " + id + " does not exist"); }
 
@@ -207,9 +212,24 @@ Status AuthService::deleteProvider(const std::string& id) {
 
 // --- requests -------------------------------------------------------------------
 
-Result<Created> AuthService::createRequest(const JsonObject& body, const std::optional<std::string>& idempotencyKey) {
+Result<Created> AuthService::replayCreate(const store::AuthRequest& existing, const std::string& bodySha256) {
+  // A request stored before bodies were hashed (migration 7) has nothing to compare: replayed.
+  if (existing.idempotencyBodySha256 && *existing.idempotencyBodySha256 != bodySha256) {
+    return Status::idempotencyConflict("this Idempotency-Key was already used with a different body; "
+                                       "retry with the first body, or use a new key for a new request",
+                                       "Idempotency-Key");
+  }
+  auto view = request(existing.id);
+  if (!view) return view.status();
+  return Created{*view, false};
+}
+
+Result<Created> AuthService::createRequest(const JsonObject& body, const std::optional<std::string>& idempotencyKey,
+                                           const Admission& admit) {
+  std::optional<std::string> bodySha256;
   if (idempotencyKey) {
-    if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return Created{*this->request(existing->id), false};
+    bodySha256 = detail::hex(crypto::sha256(protocol::detail::canonicalJson(Poco::Dynamic::Var(body))));
+    if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return replayCreate(*existing, *bodySha256);
   }
   const Fields fields(body, "");
   store::AuthRequest request;
@@ -320,11 +340,14 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
       if (!secret) return Status::internal("the provider's client secret does not unseal (wrong master key?)");
       clientSecret = std::string(secret->view());
     }
-    message.oauth2 = protocol::LegacyOAuth2{"code", request.scopes, key->publicKey().toBase64(), std::nullopt,
-                                            clientSecret};
+    // The legacy reply does not echo the state (spec §4.1): it is the IdP's anti-forgery value
+    // for the device's own redirect, so it is sent, fresh per request, and not stored for a
+    // lookup (request.state stays the v2 callback's key).
+    message.oauth2 = protocol::LegacyOAuth2{"code", request.scopes, key->publicKey().toBase64(),
+                                            crypto::randomUrlToken(kStateBytes), clientSecret};
   } else {
     message.version = config_.v2MessageVersion;
-    request.state = crypto::randomUrlToken(24);
+    request.state = crypto::randomUrlToken(kStateBytes);
     verifier = crypto::randomUrlToken(32);
     message.oauth2 = protocol::RedirectOAuth2{
         "code", request.scopes, *request.state, config_.publicUrl + "/oauth/callback",
@@ -332,6 +355,11 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
   }
   auto built = protocol::AuthenticateMessage::create(std::move(message));
   if (!built) return built.status();
+  // Valid and new: only now may a rate limit charge it. (A legacy key already taken from the
+  // pool is dropped on a refusal; the pool refills, and the API-key limit bounds the rate.)
+  if (admit) {
+    if (auto admitted = admit(request.conversationId); !admitted) return admitted;
+  }
 
   request.id = crypto::randomUuid();
   request.requestIdentifier = built->request().requestIdentifier;
@@ -339,6 +367,7 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
   request.expiresAt = request.createdAt + ttl * 1000;
   request.messageJson = redactedMessage(*built);
   request.idempotencyKey = idempotencyKey;
+  request.idempotencyBodySha256 = bodySha256;
 
   auto data = protocol::detail::newObject();
   data->set("flow", request.flow);
@@ -381,7 +410,7 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
   } catch (const store::DuplicateError&) {
     // Another create with the same Idempotency-Key won the race: answer with its request.
     if (idempotencyKey) {
-      if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return Created{*this->request(existing->id), false};
+      if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return replayCreate(*existing, *bodySha256);
     }
     throw;
   }

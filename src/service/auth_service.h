@@ -75,8 +75,15 @@ class AuthService {
   // POSTs every due webhook delivery (signed, in order per conversation); returns how many were tried.
   int deliverWebhooks();
 
-  // Authenticate requests.
-  Result<Created> createRequest(const JsonObject& body, const std::optional<std::string>& idempotencyKey);
+  // Authenticate requests. A create whose Idempotency-Key is taken answers with the first request
+  // when the body is the same (canonical JSON, compared by SHA-256), idempotency_conflict when it
+  // is not. admit is asked only about a new request that passed validation (a refusal, e.g. a
+  // rate limit, is returned as is), so replays and invalid bodies use up no budget.
+  using Admission = std::function<Status(const std::string& conversationId)>;
+  Result<Created> createRequest(const JsonObject& body, const std::optional<std::string>& idempotencyKey,
+                                const Admission& admit = {});
+  // True when a request was created with this Idempotency-Key (a create with it is a replay).
+  bool idempotencyKeyUsed(const std::string& key) { return store_.requestByIdempotencyKey(key).has_value(); }
   Result<JsonObject> request(const std::string& id);
   Result<JsonObject> cancelRequest(const std::string& id);
   Result<JsonObject> token(const std::string& id);
@@ -126,6 +133,8 @@ class AuthService {
   KeyPool& keyPool() { return keyPool_; }
 
  private:
+  // The answer to a create whose Idempotency-Key names existing: it, or idempotency_conflict.
+  Result<Created> replayCreate(const store::AuthRequest& existing, const std::string& bodySha256);
   JsonObject requestView(const store::AuthRequest& request);
   // The same, with the request's delivery row already in hand (none: not requested).
   JsonObject requestView(const store::AuthRequest& request, const std::optional<store::Delivery>& delivery);

@@ -115,8 +115,11 @@ Result<Inbound> AuthService::handleInbound(std::string_view body, const std::str
       rejectReason = "success_without_callback";
     }
     if (!rejectReason.empty()) {
-      tx.appendEvent(detail::makeEvent("auth.rejected", at, message.sourceId, current ? current->id : "",
-                           rejection(rejectReason, reply.requestIdentifier)));
+      // The event goes to the sender's timeline; a request of another conversation is not named
+      // there (its id would tie this conversation's timeline to someone else's request).
+      const bool ownRequest = current && current->conversationId == message.sourceId;
+      tx.appendEvent(detail::makeEvent("auth.rejected", at, message.sourceId, ownRequest ? current->id : "",
+                                       rejection(rejectReason, reply.requestIdentifier)));
       result.eventType = "auth.rejected";
       return;
     }

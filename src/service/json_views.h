@@ -2,6 +2,8 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <random>
 #include <sstream>
 #include <string>
@@ -22,6 +24,17 @@ namespace bcauth::service::detail {
 inline std::string isoTime(std::int64_t millis) {
   const Poco::Timestamp ts(static_cast<Poco::Timestamp::TimeVal>(millis) * 1000);
   return Poco::DateTimeFormatter::format(ts, "%Y-%m-%dT%H:%M:%S.%iZ");
+}
+
+// Lowercase hex of a SHA-256 or HMAC-SHA256.
+inline std::string hex(const std::array<std::uint8_t, 32>& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (auto b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0x0F]);
+  }
+  return out;
 }
 
 inline Poco::JSON::Array::Ptr stringArray(const std::vector<std::string>& items) {

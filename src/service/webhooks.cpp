@@ -21,16 +21,6 @@ namespace {
 
 using protocol::detail::Fields;
 
-std::string hex(const std::array<std::uint8_t, 32>& bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : bytes) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0x0F]);
-  }
-  return out;
-}
-
 JsonObject deliveryView(const store::WebhookDelivery& d) {
   auto view = protocol::detail::newObject();
   view->set("id", d.id);
@@ -48,7 +38,7 @@ JsonObject deliveryView(const store::WebhookDelivery& d) {
 }  // namespace
 
 std::string webhookSignature(const std::string& secret, const std::string& timestamp, const std::string& body) {
-  return "v1=" + hex(crypto::hmacSha256(secret, timestamp + "." + body));
+  return "v1=" + detail::hex(crypto::hmacSha256(secret, timestamp + "." + body));
 }
 
 JsonObject AuthService::webhookView(const store::Subscription& sub) {

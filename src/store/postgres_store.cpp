@@ -201,6 +201,11 @@ const std::vector<std::vector<std::string>>& migrations() {
       {
           "CREATE INDEX auth_requests_profile_pending ON auth_requests (updated_at, id) WHERE profile_pending = 1",
       },
+      // 7: the hash of the body first sent with an Idempotency-Key, so reusing the key with
+      // another body is refused instead of answered with the first request.
+      {
+          "ALTER TABLE auth_requests ADD COLUMN idempotency_body_sha256 TEXT",
+      },
   };
   return kMigrations;
 }
@@ -386,12 +391,13 @@ class PostgresTransaction final : public Transaction {
     try {
       statement << "INSERT INTO auth_requests (id, request_identifier, conversation_id, business_id, provider_id,"
                    " flow, scopes, status, status_reason, created_at, updated_at, expires_at, message_json,"
-                   " idempotency_key, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                   " idempotency_key, state, idempotency_body_sha256)"
+                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
           bind(text(r.id)), bind(text(r.requestIdentifier)), bind(text(r.conversationId)), bind(text(r.businessId)),
           bind(text(r.providerId)), bind(text(r.flow)), bind(json::encodeStringArray(r.scopes)), bind(text(r.status)),
           bind(text(r.statusReason)), bind(Poco::Int64{r.createdAt}), bind(Poco::Int64{r.updatedAt}),
           bind(Poco::Int64{r.expiresAt}), bind(text(r.messageJson)), bind(toNullable(text(r.idempotencyKey))),
-          bind(toNullable(text(r.state)));
+          bind(toNullable(text(r.state))), bind(toNullable(text(r.idempotencyBodySha256)));
       statement.execute();
     } catch (const Poco::Exception& e) {
       rollbackToSavepoint();

@@ -69,14 +69,17 @@ inline Provider toProvider(const ProviderRow& row) {
   return p;
 }
 
+// Poco::Data reads tuples of at most 20 columns: a consumed state is read as NULL by the query
+// itself (it no longer names the request), so state_used takes no column of its own.
 inline constexpr const char* kRequestColumns =
     "id, request_identifier, conversation_id, business_id, provider_id, flow, scopes, status, status_reason,"
-    " created_at, updated_at, expires_at, message_json, idempotency_key, state, token_type, token_expires_at,"
-    " completed_by, state_used, profile_pending";
+    " created_at, updated_at, expires_at, message_json, idempotency_key,"
+    " CASE WHEN state_used <> 0 THEN NULL ELSE state END, token_type, token_expires_at,"
+    " completed_by, profile_pending, idempotency_body_sha256";
 using RequestRow = Poco::Tuple<std::string, std::string, std::string, std::string, std::string, std::string,
                                std::string, std::string, std::string, Poco::Int64, Poco::Int64, Poco::Int64,
                                std::string, Poco::Nullable<std::string>, Poco::Nullable<std::string>, std::string,
-                               Poco::Int64, std::string, Poco::Int64, Poco::Int64>;
+                               Poco::Int64, std::string, Poco::Int64, Poco::Nullable<std::string>>;
 
 inline AuthRequest toRequest(const RequestRow& row) {
   AuthRequest r;
@@ -95,11 +98,11 @@ inline AuthRequest toRequest(const RequestRow& row) {
   r.messageJson = row.get<12>();
   r.idempotencyKey = fromNullable(row.get<13>());
   r.state = fromNullable(row.get<14>());
-  if (row.get<18>() != 0) r.state.reset();  // a consumed state no longer names the request
   r.tokenType = row.get<15>();
   r.tokenExpiresAt = row.get<16>();
   r.completedBy = row.get<17>();
-  r.profilePending = row.get<19>() != 0;
+  r.profilePending = row.get<18>() != 0;
+  r.idempotencyBodySha256 = fromNullable(row.get<19>());
   return r;
 }
 

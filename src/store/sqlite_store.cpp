@@ -166,6 +166,11 @@ const std::vector<std::vector<std::string>>& migrations() {
       {
           "CREATE INDEX auth_requests_profile_pending ON auth_requests (updated_at, id) WHERE profile_pending = 1",
       },
+      // 7: the hash of the body first sent with an Idempotency-Key, so reusing the key with
+      // another body is refused instead of answered with the first request.
+      {
+          "ALTER TABLE auth_requests ADD COLUMN idempotency_body_sha256 TEXT",
+      },
   };
   return kMigrations;
 }
@@ -350,11 +355,11 @@ class SqliteTransaction final : public Transaction {
       session_.run(
           "INSERT INTO auth_requests (id, request_identifier, conversation_id, business_id, provider_id,"
           " flow, scopes, status, status_reason, created_at, updated_at, expires_at, message_json,"
-          " idempotency_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          " idempotency_key, state, idempotency_body_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
           r.id, r.requestIdentifier, r.conversationId, r.businessId, r.providerId, r.flow,
           json::encodeStringArray(r.scopes), r.status, r.statusReason, Poco::Int64{r.createdAt},
           Poco::Int64{r.updatedAt}, Poco::Int64{r.expiresAt}, r.messageJson, toNullable(r.idempotencyKey),
-          toNullable(r.state));
+          toNullable(r.state), toNullable(r.idempotencyBodySha256));
     } catch (const Poco::Data::SQLite::ConstraintViolationException& e) {
       // SQLite undoes only the failed statement: the transaction stays usable.
       const std::string text = e.displayText();

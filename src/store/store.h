@@ -62,6 +62,9 @@ struct AuthRequest {
   std::int64_t expiresAt = 0;
   std::string messageJson;  // the message as sent to Apple, secrets redacted
   std::optional<std::string> idempotencyKey;
+  // Hex SHA-256 of the create body's canonical JSON, kept with the key so a reuse of the key
+  // with another body is refused; none without a key (or for requests older than migration 7).
+  std::optional<std::string> idempotencyBodySha256;
   std::optional<std::string> state;  // v2 only; unique while unused, cleared once consumed
   std::string tokenType;             // "Bearer", once a token is held
   std::int64_t tokenExpiresAt = 0;   // unix ms; 0 = the IdP gave no expiry
