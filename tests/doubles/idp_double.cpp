@@ -52,6 +52,8 @@ class IdpHandler : public Poco::Net::HTTPRequestHandler {
   explicit IdpHandler(IdpDouble& idp) : idp_(idp) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+    ++idp_.requests_;
+    if (request.has("X-Injected")) ++idp_.injectedHeaders_;
     const Poco::URI uri(request.getURI());
     Poco::Net::HTMLForm form(request, request.stream());
     if (uri.getPath() == "/authorize") return authorize(form, response);

@@ -39,6 +39,9 @@ class IdpDouble {
 
   int tokenRequests() const { return tokenRequests_; }
   int userinfoRequests() const { return userinfoRequests_; }
+  int requests() const { return requests_; }  // every request, to any path
+  // Requests that carried a header named X-Injected: what a CRLF smuggled through a URL would add.
+  int injectedHeaders() const { return injectedHeaders_; }
   std::string lastTokenError() const;
 
   struct Grant {
@@ -61,6 +64,8 @@ class IdpDouble {
   std::atomic<bool> userinfoFails_{false};
   std::atomic<int> tokenRequests_{0};
   std::atomic<int> userinfoRequests_{0};
+  std::atomic<int> requests_{0};
+  std::atomic<int> injectedHeaders_{0};
 };
 
 }  // namespace bcauth::test
