@@ -105,8 +105,8 @@ std::string webhookBody(const std::string& url) {
 
 void expectFieldRefused(const test::Response& r, const std::string& field, const std::string& url) {
   BOOST_TEST_CONTEXT("URL " << url) {
-    BOOST_REQUIRE_EQUAL(r.status, 400);
-    BOOST_TEST(r.json()->getObject("error")->getValue<std::string>("field") == field);
+    BOOST_TEST(r.status == 400);
+    if (r.status == 400) BOOST_TEST(r.json()->getObject("error")->getValue<std::string>("field") == field);
   }
 }
 
