@@ -4,13 +4,11 @@
 #include <algorithm>
 #include <chrono>
 
-#include <Poco/Exception.h>
 #include <Poco/Net/IPAddress.h>
-#include <Poco/URI.h>
 
 #include "bcauth/crypto.h"
-#include "clients/outbound_url.h"
 #include "bcauth/protocol.h"
+#include "clients/outbound_url.h"
 #include "protocol/json_util.h"
 #include "protocol/message_info.h"
 #include "service/json_views.h"
