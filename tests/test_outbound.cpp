@@ -5,8 +5,11 @@
 #define BOOST_TEST_MODULE outbound
 #include <boost/test/unit_test.hpp>
 
+#include <cstdlib>
 #include <sstream>
 #include <thread>
+
+#include <Poco/File.h>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/URI.h>
@@ -27,6 +30,29 @@ using bcauth::test::TestServer;
 namespace {
 
 const std::string kWebhookSecret = "webhook-secret-0123456789";
+
+// A self-signed certificate for localhost, made before any TLS client context exists and
+// trusted as this process's CA file (OpenSSL reads SSL_CERT_FILE when it loads the default CAs).
+struct LocalhostCertificate {
+  std::string dir = TestServer::freshDir();
+  std::string cert = dir + "/cert.pem";
+  std::string key = dir + "/key.pem";
+  LocalhostCertificate() {
+    Poco::File(dir).createDirectories();
+    const std::string command =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost "
+        "-addext subjectAltName=DNS:localhost -keyout " + key + " -out " + cert + " >/dev/null 2>&1";
+    if (std::system(command.c_str()) != 0) throw std::runtime_error("openssl req failed");
+    ::setenv("SSL_CERT_FILE", cert.c_str(), 1);
+  }
+};
+const LocalhostCertificate& certificate() {
+  static const LocalhostCertificate made;
+  return made;
+}
+struct MakeCertificateFirst {
+  MakeCertificateFirst() { certificate(); }
+};
 
 // The header injection of the issue, aimed at the IdP double.
 std::string injected(const std::string& base, const std::string& path) {
@@ -145,6 +171,8 @@ clients::ClientCredentials credentials() {
 namespace bcauth::clients {
 std::ostream& operator<<(std::ostream& out, IdpFailure failure) { return out << static_cast<int>(failure); }
 }  // namespace bcauth::clients
+
+BOOST_TEST_GLOBAL_FIXTURE(MakeCertificateFirst);
 
 namespace {
 
@@ -389,4 +417,23 @@ BOOST_AUTO_TEST_CASE(loopback_name_is_refused_at_connect_time_when_the_switch_is
   BOOST_REQUIRE(letter);
   BOOST_TEST(letter->getValue<std::string>("lastError").find("destination address refused: ") == 0u);
   BOOST_TEST(idp.requests() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(the_checked_address_is_connected_to_under_the_url_host) {
+  // Plain HTTP: the connection goes to the address resolved once; the Host header keeps the name.
+  IdpDouble idp;
+  const auto dev = policy(true);
+  const std::string idpPort = idp.baseUrl().substr(idp.baseUrl().rfind(':') + 1);
+  BOOST_TEST(clients::httpCall("GET", "http://localhost:" + idpPort + "/userinfo", {}, "", 10, &dev).status == 401);
+  BOOST_TEST(idp.lastHost() == "localhost:" + idpPort);
+  // TLS through the same pinned connection: SNI and verification name localhost, and succeed.
+  auto settings = test::testSettings(certificate().dir + "/data");
+  settings.tlsCertificate = certificate().cert;
+  settings.tlsPrivateKey = certificate().key;
+  TestServer server(settings);
+  const auto answer = clients::httpCall("GET", "https://localhost:" + std::to_string(server.port()) + "/healthz", {}, "",
+                                        10, &dev);
+  BOOST_TEST(answer.reached, answer.error);
+  BOOST_TEST(answer.status == 200);
+  BOOST_TEST(answer.body == R"({"status":"ok"})");
 }
