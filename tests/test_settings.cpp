@@ -112,3 +112,15 @@ BOOST_AUTO_TEST_CASE(connection_bounds_are_settings_with_defaults_bounds_and_doc
     BOOST_TEST(operations.find("`" + env + "`") != std::string::npos, env);
   }
 }
+
+BOOST_AUTO_TEST_CASE(outbound_allow_cidrs) {
+  auto c = complete();
+  BOOST_TEST(app::loadSettings(*c)->outboundAllowCidrs.empty());
+  c->setString("bcauth.outboundAllowCidrs", "10.1.0.0/16, fd00:1::/32");
+  auto s = app::loadSettings(*c);
+  BOOST_REQUIRE_MESSAGE(s.isOk(), s.status().toString());
+  BOOST_TEST(s->outboundAllowCidrs.size() == 2u);
+  expectRefused("bcauth.outboundAllowCidrs", "10.1/16", "BCAUTH_OUTBOUND_ALLOW_CIDRS");
+  expectRefused("bcauth.outboundAllowCidrs", "10.1.0.1/16", "BCAUTH_OUTBOUND_ALLOW_CIDRS");
+  expectRefused("bcauth.outboundAllowCidrs", "private", "BCAUTH_OUTBOUND_ALLOW_CIDRS");
+}

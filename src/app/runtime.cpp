@@ -57,6 +57,7 @@ Runtime::Runtime(const Settings& settings, const Poco::Net::ServerSocket& socket
   serviceConfig.publicUrl = settings.publicUrl;
   serviceConfig.defaultTtlSeconds = settings.defaultTtlSeconds;
   serviceConfig.allowHttpLoopbackProviders = settings.allowHttpLoopbackProviders;
+  serviceConfig.outboundAllowCidrs = settings.outboundAllowCidrs;
   serviceConfig.v2MessageVersion = settings.v2MessageVersion;
   serviceConfig.gateway.baseUrl = settings.appleGatewayUrl;
   serviceConfig.gateway.cspId = settings.cspId;

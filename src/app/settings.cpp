@@ -44,7 +44,9 @@ const std::vector<SettingKey>& settingKeys() {
       {"BCAUTH_DEFAULT_TTL_SECONDS", "bcauth.defaultTtlSeconds", "request lifetime when ttlSeconds is not given (default 900)"},
       {"BCAUTH_SWEEP_SECONDS", "bcauth.sweepSeconds", "how often expired requests are swept (default 5)"},
       {"BCAUTH_ALLOW_HTTP_LOOPBACK_PROVIDERS", "bcauth.allowHttpLoopbackProviders",
-       "true lets provider URLs use http:// on 127.0.0.1/localhost (development only)"},
+       "true lets provider and webhook URLs use http:// on 127.0.0.1/localhost and reach loopback (development only)"},
+      {"BCAUTH_OUTBOUND_ALLOW_CIDRS", "bcauth.outboundAllowCidrs",
+       "comma-separated ranges (10.1.2.0/24, fd00:1::/48) IdP and webhook calls may reach although private (default none)"},
       {"BCAUTH_V2_MESSAGE_VERSION", "bcauth.v2MessageVersion", "data.version of v2 messages (default 1.0, spec §3.6)"},
       {"BCAUTH_MAX_THREADS", "bcauth.maxThreads", "HTTP workers for the CSP API and operations (default 16)"},
       {"BCAUTH_APPLE_THREADS", "bcauth.appleThreads",
@@ -208,6 +210,9 @@ Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
     return Status::invalidArgument("must be true or false", "BCAUTH_ALLOW_HTTP_LOOPBACK_PROVIDERS");
   }
   s.allowHttpLoopbackProviders = loopback == "true";
+  auto allowed = clients::parseCidrList(text("bcauth.outboundAllowCidrs"));
+  if (!allowed) return Status::invalidArgument(allowed.status().message(), "BCAUTH_OUTBOUND_ALLOW_CIDRS");
+  s.outboundAllowCidrs = std::move(*allowed);
   if (!text("bcauth.v2MessageVersion").empty()) s.v2MessageVersion = text("bcauth.v2MessageVersion");
   if (config.has("bcauth.appleGatewayUrl")) {
     s.appleGatewayUrl = text("bcauth.appleGatewayUrl");

@@ -9,6 +9,7 @@
 #include <Poco/Util/AbstractConfiguration.h>
 
 #include "bcauth/status.h"
+#include "clients/destination.h"
 
 namespace bcauth::app {
 
@@ -27,6 +28,7 @@ struct Settings {
   std::int64_t defaultTtlSeconds = 900;
   std::int64_t sweepSeconds = 5;
   bool allowHttpLoopbackProviders = false;
+  std::vector<clients::Cidr> outboundAllowCidrs;  // IdP and webhook calls may reach these ranges after all
   std::string v2MessageVersion = "1.0";
   int maxThreads = 16;            // workers for the CSP API and operations
   int appleThreads = 4;           // workers kept for Apple's POST /message

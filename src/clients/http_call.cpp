@@ -1,16 +1,22 @@
 #include "clients/http_call.h"
 
 #include <memory>
+#include <vector>
 
 #include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
+#include <Poco/Net/DNS.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/HostEntry.h>
 #include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
+
+#include "clients/outbound_url.h"
 
 namespace bcauth::clients {
 namespace {
@@ -27,6 +33,32 @@ Poco::Net::Context::Ptr clientContext() {
   return context;
 }
 
+bool hasLineBreak(const std::string& text) { return text.find_first_of(std::string("\r\n\0", 3)) != std::string::npos; }
+
+HttpAnswer refusedAnswer(std::string error) {
+  HttpAnswer answer;
+  answer.refused = true;
+  answer.error = std::move(error);
+  return answer;
+}
+
+// The addresses the host stands for, resolved once (a literal is not looked up).
+std::vector<Poco::Net::IPAddress> resolve(const OutboundUrl& url) {
+  if (url.hostIsAddress) return {Poco::Net::IPAddress(url.host)};
+  const auto entry = Poco::Net::DNS::hostByName(url.host);
+  return {entry.addresses().begin(), entry.addresses().end()};
+}
+
+// A session to address that speaks to url's host: the session's own host is the address (Poco
+// then connects without a lookup of its own); TLS names the URL's host for SNI and checks the
+// certificate against it.
+std::unique_ptr<Poco::Net::HTTPClientSession> sessionTo(const OutboundUrl& url, const Poco::Net::IPAddress& address) {
+  if (url.scheme != "https") return std::make_unique<Poco::Net::HTTPClientSession>(address.toString(), url.port);
+  auto session = std::make_unique<Poco::Net::HTTPSClientSession>(address.toString(), url.port, clientContext());
+  Poco::Net::SecureStreamSocket(session->socket()).setPeerHostName(url.host);
+  return session;
+}
+
 }  // namespace
 
 std::string urlEncode(const std::string& value) {
@@ -36,23 +68,24 @@ std::string urlEncode(const std::string& value) {
 }
 
 HttpAnswer httpCall(const std::string& method, const std::string& url, const std::map<std::string, std::string>& headers,
-                    const std::string& body, int timeoutSeconds) {
+                    const std::string& body, int timeoutSeconds, const OutboundPolicy* policy) {
+  const auto parsed = parseOutboundUrl(url);
+  if (!parsed) return refusedAnswer("the URL is refused: it " + parsed.status().message());
+  for (const auto& [name, value] : headers) {
+    if (hasLineBreak(name) || hasLineBreak(value)) return refusedAnswer("the header " + name + " holds a line break");
+  }
   HttpAnswer answer;
   try {
-    const Poco::URI uri(url);
-    std::unique_ptr<Poco::Net::HTTPClientSession> session;
-    if (uri.getScheme() == "https") {
-      session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(), clientContext());
-    } else {
-      session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
+    const auto addresses = resolve(*parsed);
+    if (addresses.empty()) return refusedAnswer(parsed->host + " has no address");
+    for (const auto& address : addresses) {
+      const std::string refusal = policy ? policy->refusal(address) : std::string();
+      if (!refusal.empty()) return refusedAnswer(refusedDestination(address, refusal));
     }
+    const auto session = sessionTo(*parsed, addresses.front());
     session->setTimeout(Poco::Timespan(timeoutSeconds, 0));
-    // The path is sent as written: Poco::URI decodes %2F on parsing, which would split an
-    // encoded opaque id into two path segments.
-    const auto schemeEnd = url.find("://");
-    const auto pathStart = schemeEnd == std::string::npos ? std::string::npos : url.find('/', schemeEnd + 3);
-    const std::string target = pathStart == std::string::npos ? "/" : url.substr(pathStart);
-    Poco::Net::HTTPRequest request(method, target, Poco::Net::HTTPMessage::HTTP_1_1);
+    Poco::Net::HTTPRequest request(method, parsed->target, Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setHost(parsed->authority);
     for (const auto& [name, value] : headers) request.set(name, value);
     if (!body.empty() || method == "POST") request.setContentLength(static_cast<std::streamsize>(body.size()));
     session->sendRequest(request) << body;

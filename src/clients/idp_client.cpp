@@ -9,8 +9,18 @@
 namespace bcauth::clients {
 namespace {
 
+// Why a call did not reach the IdP, for the failure event: "token URL: destination address
+// refused: 10.0.0.1 is a private address", "token URL unreachable: Connection refused".
+template <typename Response>
+bool notReached(const HttpAnswer& answer, const std::string& which, Response& result) {
+  if (answer.reached) return false;
+  result.failure = answer.refused ? IdpFailure::kRefused : IdpFailure::kUnreachable;
+  result.detail = which + (answer.refused ? ": " : " unreachable: ") + answer.error;
+  return true;
+}
+
 TokenResponse postTokenRequest(const std::string& tokenUrl, const ClientCredentials& client, std::string form,
-                               int timeoutSeconds) {
+                               int timeoutSeconds, const OutboundPolicy& policy) {
   std::map<std::string, std::string> headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                                                 {"Accept", "application/json"}};
   if (client.basicAuth) {
@@ -21,14 +31,10 @@ TokenResponse postTokenRequest(const std::string& tokenUrl, const ClientCredenti
     form += "&client_id=" + urlEncode(client.clientId);
     if (client.clientSecret) form += "&client_secret=" + urlEncode(std::string(client.clientSecret->view()));
   }
-  const HttpAnswer answer = httpCall("POST", tokenUrl, headers, form, timeoutSeconds);
+  const HttpAnswer answer = httpCall("POST", tokenUrl, headers, form, timeoutSeconds, &policy);
   crypto::cleanse(form.data(), form.size());
   TokenResponse result;
-  if (!answer.reached) {
-    result.failure = IdpFailure::kUnreachable;
-    result.detail = "token URL unreachable: " + answer.error;
-    return result;
-  }
+  if (notReached(answer, "token URL", result)) return result;
   if (answer.status >= 400) {
     result.failure = IdpFailure::kHttpError;
     result.detail = "token URL answered " + std::to_string(answer.status);
@@ -71,24 +77,22 @@ TokenResponse IdpClient::exchangeCode(const std::string& tokenUrl, const ClientC
                                       const std::optional<std::string>& codeVerifier) const {
   std::string form = "grant_type=authorization_code&code=" + urlEncode(code) + "&redirect_uri=" + urlEncode(redirectUri);
   if (codeVerifier) form += "&code_verifier=" + urlEncode(*codeVerifier);
-  return postTokenRequest(tokenUrl, client, std::move(form), timeoutSeconds_);
+  return postTokenRequest(tokenUrl, client, std::move(form), timeoutSeconds_, policy_);
 }
 
 TokenResponse IdpClient::refresh(const std::string& tokenUrl, const ClientCredentials& client,
                                  const std::string& refreshToken) const {
   return postTokenRequest(tokenUrl, client, "grant_type=refresh_token&refresh_token=" + urlEncode(refreshToken),
-                          timeoutSeconds_);
+                          timeoutSeconds_, policy_);
 }
 
 UserinfoResponse IdpClient::userinfo(const std::string& userinfoUrl, const std::string& accessToken) const {
   UserinfoResponse result;
   const HttpAnswer answer =
       httpCall("GET", userinfoUrl, {{"Authorization", "Bearer " + accessToken}, {"Accept", "application/json"}}, "",
-               timeoutSeconds_);
-  if (!answer.reached) {
-    result.failure = IdpFailure::kUnreachable;
-    result.detail = "userinfo URL unreachable: " + answer.error;
-  } else if (answer.status >= 400) {
+               timeoutSeconds_, &policy_);
+  if (notReached(answer, "userinfo URL", result)) return result;
+  if (answer.status >= 400) {
     result.failure = IdpFailure::kHttpError;
     result.detail = "userinfo URL answered " + std::to_string(answer.status);
   } else {

@@ -9,12 +9,14 @@
 #include <Poco/JSON/Object.h>
 
 #include "bcauth/secure.h"
+#include "clients/destination.h"
 
 namespace bcauth::clients {
 
 enum class IdpFailure {
   kNone,
   kUnreachable,      // connection, TLS or timeout
+  kRefused,          // bcauth would not call the URL (its text, or the address it resolves to)
   kHttpError,        // the IdP answered 4xx/5xx (e.g. invalid_grant for a PKCE mismatch)
   kInvalidResponse,  // not JSON, or no access_token
 };
@@ -42,7 +44,8 @@ struct UserinfoResponse {
 
 class IdpClient {
  public:
-  explicit IdpClient(int timeoutSeconds = 10) : timeoutSeconds_(timeoutSeconds) {}
+  explicit IdpClient(OutboundPolicy policy = {}, int timeoutSeconds = 10)
+      : policy_(std::move(policy)), timeoutSeconds_(timeoutSeconds) {}
 
   TokenResponse exchangeCode(const std::string& tokenUrl, const ClientCredentials& client, const std::string& code,
                              const std::string& redirectUri, const std::optional<std::string>& codeVerifier) const;
@@ -51,6 +54,7 @@ class IdpClient {
   UserinfoResponse userinfo(const std::string& userinfoUrl, const std::string& accessToken) const;
 
  private:
+  OutboundPolicy policy_;  // which addresses the IdP's URLs may resolve to
   int timeoutSeconds_;
 };
 

@@ -4,12 +4,12 @@
 #include <algorithm>
 #include <chrono>
 
-#include <Poco/Exception.h>
-#include <Poco/URI.h>
+#include <Poco/Net/IPAddress.h>
 
 #include "bcauth/crypto.h"
 #include "bcauth/protocol.h"
 #include "bcauth/secure.h"
+#include "clients/outbound_url.h"
 #include "protocol/json_util.h"
 #include "protocol/message_info.h"
 #include "service/json_views.h"
@@ -26,18 +26,6 @@ constexpr std::size_t kStateBytes = 24;
 Status notFound(const std::string& what, const std::string& id) { return Status::notFound(what + " " + id + " does not exist"); }
 
 bool isLoopbackHost(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
-
-Status checkUrl(const std::string& url, const std::string& field, bool allowHttpLoopback) {
-  try {
-    const Poco::URI uri(url);
-    if (uri.getHost().empty()) return Status::invalidArgument("must be an absolute URL", field);
-    if (uri.getScheme() == "https") return Status::ok();
-    if (uri.getScheme() == "http" && allowHttpLoopback && isLoopbackHost(uri.getHost())) return Status::ok();
-    return Status::invalidArgument("must be an https URL", field);
-  } catch (const Poco::Exception&) {
-    return Status::invalidArgument("is not a valid URL", field);
-  }
-}
 
 Result<std::vector<std::string>> stringList(const Fields& fields, const std::string& key) {
   auto array = fields.optionalArray(key);
@@ -96,10 +84,30 @@ AuthService::AuthService(store::Store& store, crypto::Sealer sealer, ServiceConf
       sealer_(std::move(sealer)),
       config_(std::move(config)),
       now_(std::move(nowMillis)),
+      outbound_{config_.allowHttpLoopbackProviders, config_.outboundAllowCidrs},
+      idp_(outbound_),
       gateway_(config_.gateway),
       keyPool_(config_.keyPool),
       // Commits in this process and, on PostgreSQL, in every other one wake the waiting readers.
       eventWatch_(store_.watchEvents([this] { notifyEvents(); })) {}
+
+Status AuthService::checkOutboundUrl(const std::string& url, const std::string& field) const {
+  const auto parsed = clients::parseOutboundUrl(url);
+  if (!parsed) return Status::invalidArgument(parsed.status().message(), field);
+  if (parsed->scheme != "https" && !(config_.allowHttpLoopbackProviders && isLoopbackHost(parsed->host))) {
+    return Status::invalidArgument("must be an https URL", field);
+  }
+  // A name is checked when it is called (it may resolve differently then); a literal now.
+  if (parsed->hostIsAddress) {
+    const Poco::Net::IPAddress address(parsed->host);
+    if (const auto refusal = outbound_.refusal(address); !refusal.empty()) {
+      return Status::invalidArgument("must not point into the operator's network: " + address.toString() + " " + refusal +
+                                         " (BCAUTH_OUTBOUND_ALLOW_CIDRS opens a range)",
+                                     field);
+    }
+  }
+  return Status::ok();
+}
 
 // --- providers ------------------------------------------------------------------
 
@@ -122,7 +130,7 @@ Result<JsonObject> AuthService::putProvider(const std::string& id, const JsonObj
   for (auto [key, value] : {std::pair{"authorizationUrl", &p.authorizationUrl}, std::pair{"tokenUrl", &p.tokenUrl},
                             std::pair{"userinfoUrl", &p.userinfoUrl}}) {
     if (value->empty()) continue;
-    if (auto s = checkUrl(*value, key, config_.allowHttpLoopbackProviders); !s) return s;
+    if (auto s = checkOutboundUrl(*value, key); !s) return s;
   }
   auto scopes = stringList(fields, "scopes");
   if (!scopes) return scopes.status();

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -28,7 +29,8 @@ struct ServiceConfig {
   std::string publicUrl;  // BCAUTH_PUBLIC_URL; the v2 redirectURI is publicUrl + /oauth/callback
   std::int64_t defaultTtlSeconds = 900;
   std::int64_t maxTtlSeconds = 86400;
-  bool allowHttpLoopbackProviders = false;  // dev only: http:// IdP URLs on 127.0.0.1/localhost
+  bool allowHttpLoopbackProviders = false;  // dev only: http:// IdP URLs on 127.0.0.1/localhost, loopback calls
+  std::vector<clients::Cidr> outboundAllowCidrs;  // ranges IdP and webhook calls may reach after all
   std::string v2MessageVersion = "1.0";     // data.version for the new flow (spec §3.6)
   clients::GatewayConfig gateway;           // Apple's gateway; an empty baseUrl disables delivery
   int deliveryMaxAttempts = 6;              // then auth.delivery_failed
@@ -140,6 +142,9 @@ class AuthService {
   JsonObject requestView(const store::AuthRequest& request, const std::optional<store::Delivery>& delivery);
   JsonObject providerView(const store::Provider& provider);
   JsonObject webhookView(const store::Subscription& subscription);
+  // A provider or webhook URL as stored: parseOutboundUrl's rules, https (http only on loopback
+  // with the development switch), and no literal address the outbound policy refuses.
+  Status checkOutboundUrl(const std::string& url, const std::string& field) const;
   void deliverWebhook(const store::WebhookDelivery& due);
   // Wakes the waiting readers: the store's watch calls it for every commit of an event.
   void notifyEvents();
@@ -155,6 +160,7 @@ class AuthService {
   ServiceConfig config_;
   std::function<std::int64_t()> now_;
   std::function<void(double)> decryptObserver_;
+  clients::OutboundPolicy outbound_;  // IdP and webhook destinations (not Apple's gateway: the operator sets it)
   clients::IdpClient idp_;
   clients::AppleGateway gateway_;
   KeyPool keyPool_;

@@ -8,8 +8,6 @@
 #include <algorithm>
 #include <random>
 
-#include <Poco/URI.h>
-
 #include "bcauth/secure.h"
 #include "clients/http_call.h"
 #include "protocol/json_util.h"
@@ -63,16 +61,7 @@ Result<JsonObject> AuthService::putWebhook(const std::string& id, const JsonObje
   auto url = fields.requiredString("url");
   if (!url) return url.status();
   sub.url = *url;
-  try {
-    const Poco::URI uri(sub.url);
-    const bool loopback = uri.getHost() == "127.0.0.1" || uri.getHost() == "localhost" || uri.getHost() == "::1";
-    if (uri.getHost().empty() ||
-        !(uri.getScheme() == "https" || (uri.getScheme() == "http" && loopback && config_.allowHttpLoopbackProviders))) {
-      return Status::invalidArgument("must be an https URL", "url");
-    }
-  } catch (const std::exception&) {
-    return Status::invalidArgument("is not a URL", "url");
-  }
+  if (auto s = checkOutboundUrl(sub.url, "url"); !s) return s;
   auto types = fields.optionalArray("eventTypes");
   if (!types) return types.status();
   if (*types) {
@@ -208,7 +197,7 @@ void AuthService::deliverWebhook(const store::WebhookDelivery& due) {
                                 {"X-Bcauth-Event-Id", std::to_string(event->seq)},
                                 {"X-Bcauth-Timestamp", timestamp},
                                 {"X-Bcauth-Signature", webhookSignature(std::string(secret->view()), timestamp, text)}},
-                               text, 10);
+                               text, 10, &outbound_);
   }
   const bool delivered = answer.reached && answer.status >= 200 && answer.status < 300;
   store_.transaction([&](store::Transaction& tx) {

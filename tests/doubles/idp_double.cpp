@@ -52,6 +52,12 @@ class IdpHandler : public Poco::Net::HTTPRequestHandler {
   explicit IdpHandler(IdpDouble& idp) : idp_(idp) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+    ++idp_.requests_;
+    if (request.has("X-Injected")) ++idp_.injectedHeaders_;
+    {
+      std::lock_guard lock(idp_.mutex_);
+      idp_.lastHost_ = request.getHost();
+    }
     const Poco::URI uri(request.getURI());
     Poco::Net::HTMLForm form(request, request.stream());
     if (uri.getPath() == "/authorize") return authorize(form, response);
@@ -222,6 +228,11 @@ IdpDouble::IdpDouble(Config config) : config_(std::move(config)) {
 IdpDouble::~IdpDouble() { server_->stopAll(true); }
 
 std::string IdpDouble::baseUrl() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+
+std::string IdpDouble::lastHost() const {
+  std::lock_guard lock(mutex_);
+  return lastHost_;
+}
 
 std::string IdpDouble::lastTokenError() const {
   std::lock_guard lock(mutex_);

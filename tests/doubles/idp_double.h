@@ -39,6 +39,10 @@ class IdpDouble {
 
   int tokenRequests() const { return tokenRequests_; }
   int userinfoRequests() const { return userinfoRequests_; }
+  int requests() const { return requests_; }  // every request, to any path
+  // Requests that carried a header named X-Injected: what a CRLF smuggled through a URL would add.
+  int injectedHeaders() const { return injectedHeaders_; }
+  std::string lastHost() const;  // the Host header of the latest request
   std::string lastTokenError() const;
 
   struct Grant {
@@ -57,10 +61,13 @@ class IdpDouble {
   std::set<std::string> accessTokens_;
   std::set<std::string> refreshTokens_;
   std::string lastTokenError_;
+  std::string lastHost_;
   std::atomic<TokenMode> tokenMode_{TokenMode::kOk};
   std::atomic<bool> userinfoFails_{false};
   std::atomic<int> tokenRequests_{0};
   std::atomic<int> userinfoRequests_{0};
+  std::atomic<int> requests_{0};
+  std::atomic<int> injectedHeaders_{0};
 };
 
 }  // namespace bcauth::test
