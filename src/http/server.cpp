@@ -22,6 +22,7 @@
 #include "http/body.h"
 #include "http/errors.h"
 #include "http/rate_limit.h"
+#include "protocol/ids.h"
 #include "protocol/json_util.h"
 
 namespace bcauth::http {
@@ -279,13 +280,11 @@ void createRequest(Call& call) {
   if (!readJsonBody(call, body)) return;
   std::optional<std::string> key;
   if (call.request.has("Idempotency-Key")) key = call.request.get("Idempotency-Key");
-  if (key && (key->empty() || key->size() > 200)) {
-    return sendError(call.response, HTTPResponse::HTTP_BAD_REQUEST, "invalid_argument",
-                     "Idempotency-Key must be 1–200 characters", "Idempotency-Key");
-  }
   // Each conversation has its own budget of new requests, so one customer cannot be flooded with
-  // sign-in prompts (and one conversation cannot spend the whole API key's rate).
-  if (body->has("conversationId") && body->get("conversationId").isString()) {
+  // sign-in prompts (and one conversation cannot spend the whole API key's rate). An invalid id
+  // gets no bucket: the service refuses it.
+  if (body->has("conversationId") && body->get("conversationId").isString() &&
+      protocol::ids::checkConversationId(body->getValue<std::string>("conversationId"))) {
     const std::string conversation = body->getValue<std::string>("conversationId");
     if (auto wait = call.context.conversationLimiter.acquire(conversation)) {
       return sendRateLimited(call, *wait, "too many authenticate requests for this conversation");
