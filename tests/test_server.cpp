@@ -598,6 +598,33 @@ BOOST_AUTO_TEST_CASE(an_internal_failure_is_logged_under_the_request_id_not_sent
   BOOST_TEST(log.substr(line, log.find('\n', line) - line).find("does not unseal") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(an_internal_fault_at_the_redirect_is_logged_not_put_in_the_event) {
+  auto settings = bcauth::test::testSettings(TestServer::freshDir());
+  std::string state;
+  std::string id;
+  {
+    TestServer first(settings);
+    setUpProvider(first);
+    auto created = createRequest(first, "urn:mbid:wrongkey-v2", "v2");  // its PKCE verifier sealed under this key
+    id = created->getValue<std::string>("id");
+    state = created->getObject("message")->getObject("interactiveData")->getObject("data")->getObject("authenticate")
+                ->getObject("oauth2")->getValue<std::string>("state");
+  }
+  settings.masterKey = crypto::base64Encode(crypto::randomBytes(32));
+  TestServer server(settings);
+  BOOST_TEST(server.call("GET", "/oauth/callback?state=" + state + "&code=abc", "", {}, false).status == 302);
+  const auto events = conversationEvents(server, "urn:mbid:wrongkey-v2");
+  BOOST_REQUIRE(countEvents(events, "auth.failed") == 1);
+  for (std::size_t i = 0; i < events->size(); ++i) {
+    const auto event = events->getObject(static_cast<unsigned>(i));
+    if (event->getValue<std::string>("type") == "auth.failed") {
+      BOOST_TEST(event->getObject("data")->getValue<std::string>("detail") == "internal error (see the server log)");
+    }
+  }
+  const std::string log = capturedLog().str();
+  BOOST_TEST(log.find("auth request " + id + ": the PKCE verifier does not unseal") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(idp_text_in_events_is_bounded_and_has_no_control_characters) {
   TestServer server;
   setUpProvider(server);

@@ -66,6 +66,13 @@ std::string AuthService::rejectRedirect(const std::optional<store::AuthRequest>&
   return failureUrl(code);
 }
 
+// A fault inside bcauth (a secret that does not unseal): the operator's log has what it was, under
+// the auth request's id; the event, read through the API, says only that there was one.
+std::string AuthService::internalFailure(const store::AuthRequest& request, const std::string& what) {
+  Poco::Logger::get("bcauth.service").error("auth request " + request.id + ": " + protocol::boundedText(what, 500));
+  return failRedirect(request, protocol::redirect_error::kInternalError, "internal error (see the server log)");
+}
+
 // The request fails with one of bcauth's redirect codes: auth.failed, and a failure redirect.
 std::string AuthService::failRedirect(const store::AuthRequest& request, std::int64_t code, const std::string& detail) {
   const protocol::Outcome outcome =
@@ -133,7 +140,7 @@ std::string AuthService::completeRedirect(const std::map<std::string, std::strin
   std::optional<std::string> verifier;
   if (auto sealed = store_.secret(request->id, store::secret::kPkceVerifier)) {
     auto opened = sealer_.unseal(*sealed, sealContext(store::secret::kPkceVerifier, request->id));
-    if (!opened) return failRedirect(*request, protocol::redirect_error::kInternalError, "the PKCE verifier does not unseal");
+    if (!opened) return internalFailure(*request, "the PKCE verifier does not unseal (wrong master key?)");
     verifier = std::string(opened->view());
   }
 
@@ -142,11 +149,7 @@ std::string AuthService::completeRedirect(const std::map<std::string, std::strin
     tokens = idp_.exchangeCode(provider->tokenUrl, credentials(*provider), code, config_.publicUrl + "/oauth/callback",
                                verifier);
   } catch (const std::exception& e) {
-    // An internal fault (a client secret that does not unseal): the operator's log has it, the
-    // event only says what kind of failure it was.
-    Poco::Logger::get("bcauth.service")
-        .error("auth request " + request->id + ": the code exchange failed: " + protocol::boundedText(e.what(), 500));
-    return failRedirect(*request, protocol::redirect_error::kInternalError, "internal error (see the server log)");
+    return internalFailure(*request, std::string("the code exchange failed: ") + e.what());  // e.g. the client secret
   }
   if (tokens.failure == clients::IdpFailure::kInvalidResponse) {
     return failRedirect(*request, protocol::redirect_error::kTokenResponseInvalid, tokens.detail);
