@@ -35,6 +35,7 @@
 #include "http/apple_jwt.h"
 #include "http/body.h"
 #include "protocol/json_util.h"
+#include "protocol/text.h"
 #include "service/auth_service.h"
 #include "store/store.h"
 
@@ -85,7 +86,12 @@ void trace(const std::string& line) {
   if (enabled) std::fprintf(stderr, "bcauth-fuzz: %s\n", line.c_str());
 }
 
+// Every refusal traced here is one a client could read as JSON: its message and field must be
+// valid UTF-8 whatever the input's bytes were (issue 12 §5).
 std::string describe(const Status& status) {
+  if (!protocol::isValidUtf8(status.message()) || !protocol::isValidUtf8(status.field())) {
+    violated("a status is not valid UTF-8: " + protocol::toValidUtf8(status.toString()));
+  }
   return status ? std::string("ok") : std::string(toString(status.code())) + " (" + status.toString() + ")";
 }
 

@@ -183,6 +183,32 @@ BOOST_AUTO_TEST_CASE(a_restart_between_attempts_neither_loses_nor_repeats) {
   BOOST_TEST(s.count("auth.delivered") == 1);
 }
 
+// A stored message that does not unseal (the master key changed under it) is an internal fault:
+// the delivery fails, and what the API shows of it says so without the details (issue 12 §5).
+BOOST_AUTO_TEST_CASE(an_outbox_message_that_does_not_unseal_shows_no_internals) {
+  Setup s;
+  s.gateway.failNext({503});
+  auto settings = s.server->settings();
+  settings.deliveryRetryBaseMs = 5000;  // the retry falls after the restart
+  s.server.reset();
+  s.server = std::make_unique<TestServer>(settings);
+  const auto created = s.create();
+  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       s.gateway.received().empty() && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_REQUIRE_EQUAL(s.gateway.received().size(), 1u);
+  settings.masterKey = crypto::base64Encode(crypto::randomBytes(32));
+  s.server.reset();
+  s.server = std::make_unique<TestServer>(settings);
+  const auto view = s.waitFor(created->getValue<std::string>("id"), "failed");
+  BOOST_TEST(view->getObject("delivery")->getValue<std::string>("lastError") == "internal error (see the server log)");
+  const std::string events = s.server->call("GET", "/v1/events?limit=1000").body;
+  BOOST_TEST(events.find("unseal") == std::string::npos);
+  BOOST_TEST(events.find("internal error (see the server log)") != std::string::npos);
+  BOOST_TEST(s.gateway.received().size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(delivery_disabled_refuses_an_explicit_deliver) {
   TestServer server;  // test settings: no gateway
   server.call("PUT", "/v1/providers/idp",

@@ -17,6 +17,7 @@
 #include <Poco/URI.h>
 
 #include "bcauth/crypto.h"
+#include "protocol/text.h"
 #include "server_harness.h"
 
 using namespace bcauth;
@@ -585,6 +586,220 @@ BOOST_AUTO_TEST_CASE(long_polls_are_capped_and_end_at_shutdown) {
   server.stop();  // the open long-poll must not hold the stop for its 30 seconds
   first.join();
   BOOST_TEST((std::chrono::steady_clock::now() - started < std::chrono::seconds(10)));
+}
+
+// --- issue 12 §5: every error body is UTF-8 JSON; internals stay in the log ---------------------
+
+namespace {
+
+// An error answer as the issue requires: the status, valid UTF-8, JSON with error.code/message.
+Poco::JSON::Object::Ptr errorOf(const Response& r, int status) {
+  BOOST_TEST(r.status == status);
+  BOOST_REQUIRE_MESSAGE(protocol::isValidUtf8(r.body), "not UTF-8: " << protocol::toValidUtf8(r.body));
+  Poco::JSON::Object::Ptr error;
+  BOOST_REQUIRE_NO_THROW(error = r.json()->getObject("error"));
+  BOOST_REQUIRE(error);
+  BOOST_TEST(!error->getValue<std::string>("code").empty());
+  return error;
+}
+
+std::string fieldOf(const Poco::JSON::Object::Ptr& error) { return error->has("field") ? error->getValue<std::string>("field") : ""; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(error_bodies_are_utf8_json_whatever_the_bytes) {
+  TestServer server;
+  const std::map<std::string, std::string> apple = {{"Authorization", "Bearer " + TestServer::appleJwt()}};
+  for (const std::string body : {"[1,2", "\x80", "{\"a\":\xFF}", "\xFF\xFE", "1", "{\"a\":"}) {
+    BOOST_TEST_CONTEXT(protocol::toValidUtf8(body)) {
+      const auto put = errorOf(server.call("PUT", "/v1/providers/x", body), 400);
+      BOOST_TEST(put->getValue<std::string>("message").find("stack") == std::string::npos);
+      errorOf(server.call("POST", "/v1/auth-requests", body), 400);
+      errorOf(server.call("POST", "/message", body, apple, false), 400);
+      errorOf(server.deliver(body), 400);  // the same, gzipped as Apple sends it
+    }
+  }
+  // Bytes decoded from the path: %FF is not UTF-8.
+  errorOf(server.call("GET", "/v1/providers/%FF"), 400);
+  errorOf(server.call("GET", "/v1/auth-requests/%FF%FE"), 400);
+  errorOf(server.call("DELETE", "/v1/webhooks/%C0%80"), 400);
+}
+
+BOOST_AUTO_TEST_CASE(an_internal_failure_is_logged_under_the_request_id_not_sent) {
+  auto settings = bcauth::test::testSettings(TestServer::freshDir());
+  std::string requestId;
+  {
+    TestServer first(settings);
+    setUpProvider(first);  // its client secret sealed under this master key
+  }
+  settings.masterKey = crypto::base64Encode(crypto::randomBytes(32));  // the wrong key
+  TestServer server(settings);
+  auto r = server.call("POST", "/v1/auth-requests",
+                       R"({"conversationId":"urn:mbid:wrongkey","businessId":"biz-1","providerId":"example","flow":"legacy"})",
+                       {{"X-Request-Id", "internal-fault-0001"}});
+  const auto error = errorOf(r, 500);
+  BOOST_TEST(error->getValue<std::string>("code") == "internal");
+  BOOST_TEST(r.body.find("unseal") == std::string::npos);
+  BOOST_TEST(r.body.find("master key") == std::string::npos);
+  BOOST_TEST(r.headers["X-Request-Id"] == "internal-fault-0001");
+  const std::string log = capturedLog().str();
+  const auto line = log.find("request internal-fault-0001 internal error");
+  BOOST_REQUIRE(line != std::string::npos);
+  BOOST_TEST(log.substr(line, log.find('\n', line) - line).find("does not unseal") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_internal_fault_at_the_redirect_is_logged_not_put_in_the_event) {
+  auto settings = bcauth::test::testSettings(TestServer::freshDir());
+  std::string state;
+  std::string id;
+  {
+    TestServer first(settings);
+    setUpProvider(first);
+    auto created = createRequest(first, "urn:mbid:wrongkey-v2", "v2");  // its PKCE verifier sealed under this key
+    id = created->getValue<std::string>("id");
+    state = created->getObject("message")->getObject("interactiveData")->getObject("data")->getObject("authenticate")
+                ->getObject("oauth2")->getValue<std::string>("state");
+  }
+  settings.masterKey = crypto::base64Encode(crypto::randomBytes(32));
+  TestServer server(settings);
+  BOOST_TEST(server.call("GET", "/oauth/callback?state=" + state + "&code=abc", "", {}, false).status == 302);
+  const auto events = conversationEvents(server, "urn:mbid:wrongkey-v2");
+  BOOST_REQUIRE(countEvents(events, "auth.failed") == 1);
+  for (std::size_t i = 0; i < events->size(); ++i) {
+    const auto event = events->getObject(static_cast<unsigned>(i));
+    if (event->getValue<std::string>("type") == "auth.failed") {
+      BOOST_TEST(event->getObject("data")->getValue<std::string>("detail") == "internal error (see the server log)");
+    }
+  }
+  const std::string log = capturedLog().str();
+  BOOST_TEST(log.find("auth request " + id + ": the PKCE verifier does not unseal") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(idp_text_in_events_is_bounded_and_has_no_control_characters) {
+  TestServer server;
+  setUpProvider(server);
+  auto created = createRequest(server, "urn:mbid:idptext", "v2");
+  const std::string state = created->getObject("message")->getObject("interactiveData")->getObject("data")
+                                ->getObject("authenticate")->getObject("oauth2")->getValue<std::string>("state");
+  // The IdP's error comes back through the customer's browser: anything at all.
+  std::string error = "server_error\r\n\x1b[2J";
+  error += std::string(5000, 'x');
+  std::string encoded;
+  Poco::URI::encode(error, "&=+?#", encoded);
+  auto callback = server.call("GET", "/oauth/callback?state=" + state + "&error=" + encoded, "", {}, false);
+  BOOST_TEST(callback.status == 302);
+  const auto events = conversationEvents(server, "urn:mbid:idptext");
+  bool found = false;
+  for (std::size_t i = 0; i < events->size(); ++i) {
+    const auto event = events->getObject(static_cast<unsigned>(i));
+    if (event->getValue<std::string>("type") != "auth.failed") continue;
+    found = true;
+    const std::string detail = event->getObject("data")->getValue<std::string>("detail");
+    BOOST_TEST(detail.find("server_error") != std::string::npos);
+    BOOST_TEST(detail.size() <= protocol::kMaxForeignTextChars + 3);
+    for (const char c : detail) BOOST_TEST((static_cast<unsigned char>(c) >= 0x20 && c != 0x7f));
+  }
+  BOOST_TEST(found);
+}
+
+// --- issue 12 §6: input bounds ------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_conversation_id_past_its_bound_is_refused_naming_the_field) {
+  TestServer server;
+  setUpProvider(server);
+  const auto create = [&](const std::string& conversation) {
+    return server.call("POST", "/v1/auth-requests",
+                       R"({"conversationId":")" + conversation + R"(","businessId":"biz-1","providerId":"example","flow":"legacy"})");
+  };
+  // Apple's own ids, Base64 and all, are accepted.
+  BOOST_TEST(create("urn:mbid:AQAAY8/8qxiGhkTvUhq7V0ouHfsh7+RHoZNniWV9opJizR9XU11maSQUtU/Pz3xYcslB+gKwWl3hkyNLKUU=").status == 201);
+  for (const std::string& bad : {std::string(100000, 'c'), std::string("."), std::string(".."), std::string("a\\u0000b"),
+                                std::string("a\\nb"), std::string("a b")}) {
+    BOOST_TEST_CONTEXT(bad.substr(0, 20)) {
+      const auto error = errorOf(create(bad), 400);
+      BOOST_TEST(fieldOf(error) == "conversationId");
+    }
+  }
+  BOOST_TEST(fieldOf(errorOf(server.call("POST", "/v1/auth-requests",
+                                         R"({"conversationId":"urn:mbid:c","businessId":"..","providerId":"example","flow":"legacy"})"),
+                             400)) == "businessId");
+  // Reading a conversation's events takes the same rule.
+  BOOST_TEST(fieldOf(errorOf(server.call("GET", "/v1/conversations/" + std::string(1000, 'c') + "/events"), 400)) ==
+             "conversationId");
+  BOOST_TEST(fieldOf(errorOf(server.call("GET", "/v1/conversations/%2E%2E/events"), 400)) == "conversationId");
+}
+
+BOOST_AUTO_TEST_CASE(resource_ids_and_idempotency_keys_follow_the_rules) {
+  TestServer server;
+  BOOST_TEST(fieldOf(errorOf(server.call("PUT", "/v1/providers/..", providerBody()), 400)) == "providerId");
+  BOOST_TEST(fieldOf(errorOf(server.call("PUT", "/v1/providers/%2E", providerBody()), 400)) == "providerId");
+  BOOST_TEST(fieldOf(errorOf(server.call("PUT", "/v1/providers/a%00b", providerBody()), 400)) == "providerId");
+  BOOST_TEST(fieldOf(errorOf(server.call("PUT", "/v1/providers/" + std::string(129, 'p'), providerBody()), 400)) ==
+             "providerId");
+  BOOST_TEST(fieldOf(errorOf(server.call("GET", "/v1/providers/a%0Ab"), 400)) == "providerId");
+  BOOST_TEST(server.call("PUT", "/v1/providers/idp.example-1", providerBody()).status == 200);
+  const std::string webhook = R"({"url":"https://hooks.example.com/bcauth","secret":"whsec"})";
+  BOOST_TEST(fieldOf(errorOf(server.call("PUT", "/v1/webhooks/..", webhook), 400)) == "webhookId");
+  BOOST_TEST(fieldOf(errorOf(server.call("PUT", "/v1/webhooks/a%1Bb", webhook), 400)) == "webhookId");
+  BOOST_TEST(fieldOf(errorOf(server.call("GET", "/v1/auth-requests/" + std::string(200, 'r')), 400)) == "authRequestId");
+  BOOST_TEST(fieldOf(errorOf(server.call("POST", "/v1/auth-requests/%2E%2E/cancel"), 400)) == "authRequestId");
+  const std::string body = R"({"conversationId":"urn:mbid:key","businessId":"biz-1","providerId":"idp.example-1","flow":"legacy"})";
+  BOOST_TEST(fieldOf(errorOf(server.call("POST", "/v1/auth-requests", body, {{"Idempotency-Key", "a b"}}), 400)) ==
+             "Idempotency-Key");
+  BOOST_TEST(fieldOf(errorOf(server.call("POST", "/v1/auth-requests", body, {{"Idempotency-Key", ".."}}), 400)) ==
+             "Idempotency-Key");
+  BOOST_TEST(fieldOf(errorOf(server.call("POST", "/v1/auth-requests", body, {{"Idempotency-Key", std::string(201, 'k')}}),
+                             400)) == "Idempotency-Key");
+  BOOST_TEST(server.call("POST", "/v1/auth-requests", body, {{"Idempotency-Key", "order-42/retry#1"}}).status == 201);
+}
+
+BOOST_AUTO_TEST_CASE(apples_ids_past_their_bounds_are_refused) {
+  TestServer server;
+  BOOST_TEST(server.deliver(textMessage(uuid(), "urn:mbid:AQAAY4Yyh+/=")).status == 200);
+  BOOST_TEST(fieldOf(errorOf(server.deliver(textMessage(uuid(), std::string(100000, 'c'))), 400)) == "sourceId");
+  BOOST_TEST(fieldOf(errorOf(server.deliver(textMessage(uuid(), "urn:mbid:a\\u0001")), 400)) == "sourceId");
+  BOOST_TEST(fieldOf(errorOf(server.deliver(textMessage("..", "urn:mbid:ok")), 400)) == "id");
+  BOOST_TEST(fieldOf(errorOf(server.deliver(textMessage(std::string(300, 'm'), "urn:mbid:ok")), 400)) == "id");
+}
+
+BOOST_AUTO_TEST_CASE(a_duplicate_key_is_refused_on_every_body) {
+  TestServer server;
+  std::string provider = providerBody();
+  provider.insert(1, R"("name":"Shadow",)");
+  BOOST_TEST(errorOf(server.call("PUT", "/v1/providers/dup", provider), 400)->getValue<std::string>("message").find(
+                 "same key twice") != std::string::npos);
+  BOOST_TEST(server.call("GET", "/v1/providers/dup").status == 404);
+  setUpProvider(server);
+  errorOf(server.call("POST", "/v1/auth-requests",
+                      R"({"conversationId":"urn:mbid:a","businessId":"biz-1","providerId":"example","flow":"legacy","conversationId":"urn:mbid:b"})"),
+          400);
+  errorOf(server.call("PUT", "/v1/webhooks/dup", R"({"url":"https://a.example.com","secret":"s","url":"https://b.example.com"})"),
+          400);
+  std::string message = textMessage(uuid(), "urn:mbid:dup");
+  message.insert(1, R"("sourceId":"urn:mbid:other",)");
+  errorOf(server.deliver(message), 400);
+  errorOf(server.deliver(message, "", false), 400);
+  // Nested: interactiveData.data's keys.
+  std::string reply = v2Reply(uuid(), "urn:mbid:dup", "rid", "success");
+  reply.insert(reply.find(R"("requestIdentifier")"), R"("requestIdentifier":"other",)");
+  errorOf(server.deliver(reply), 400);
+}
+
+BOOST_AUTO_TEST_CASE(gzip_with_trailing_bytes_or_only_the_magic_is_not_valid_gzip) {
+  TestServer server;
+  const std::map<std::string, std::string> apple = {{"Authorization", "Bearer " + TestServer::appleJwt()}};
+  const std::string gz = http::gzip(textMessage(uuid(), "urn:mbid:gz"));
+  BOOST_TEST(server.call("POST", "/message", gz, apple, false).status == 200);
+  for (const std::string& body : {http::gzip(textMessage(uuid(), "urn:mbid:gz")) + "trailing bytes",
+                                 http::gzip(textMessage(uuid(), "urn:mbid:gz")) + gz, std::string("\x1f\x8b", 2),
+                                 gz.substr(0, gz.size() - 4)}) {
+    BOOST_TEST_CONTEXT("size " << body.size()) {
+      const auto viaApple = errorOf(server.call("POST", "/message", body, apple, false), 400);
+      BOOST_TEST(viaApple->getValue<std::string>("message") == "the body is not valid gzip");
+      const auto viaApi = errorOf(server.call("PUT", "/v1/providers/gz", body), 400);
+      BOOST_TEST(viaApi->getValue<std::string>("message") == "the body is not valid gzip");
+    }
+  }
 }
 
 // Runs last (Boost runs cases in order of declaration): everything logged so far.

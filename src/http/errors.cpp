@@ -1,6 +1,9 @@
 #include "http/errors.h"
 
 #include <Poco/JSON/Object.h>
+#include <Poco/Logger.h>
+
+#include "protocol/text.h"
 
 namespace bcauth::http {
 
@@ -31,10 +34,13 @@ void sendJson(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus 
 
 void sendError(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const std::string& code,
                const std::string& message, const std::string& field) {
+  // The last line of defence for "every error body is UTF-8 JSON": Poco's stringify copies
+  // bytes as they are, so whatever a message quotes (a field path from the body, an id from the
+  // URL) is made valid UTF-8 here, invalid sequences becoming U+FFFD.
   Poco::JSON::Object::Ptr error = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  error->set("code", code);
-  error->set("message", message);
-  if (!field.empty()) error->set("field", field);
+  error->set("code", protocol::toValidUtf8(code));
+  error->set("message", protocol::toValidUtf8(message));
+  if (!field.empty()) error->set("field", protocol::toValidUtf8(field));
   Poco::JSON::Object body;
   body.set("error", error);
   std::ostringstream out;
@@ -43,6 +49,14 @@ void sendError(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus
 }
 
 void sendStatus(Poco::Net::HTTPServerResponse& response, const Status& status) {
+  if (status.code() == StatusCode::kInternal) {
+    // What went wrong inside (a secret that does not unseal, an OpenSSL failure) is for the
+    // operator, under the request id the Handler put on the response; the client gets only that.
+    Poco::Logger::get("bcauth.http").error("request " + response.get("X-Request-Id", "-") +
+                                           " internal error: " + protocol::boundedText(status.toString(), 500));
+    return sendError(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "internal",
+                     "internal error (the server log has the details under this response's X-Request-Id)");
+  }
   sendError(response, httpStatusFor(status), std::string(toString(status.code())), status.message(), status.field());
 }
 

@@ -1,5 +1,5 @@
 // The one mapping from domain failures to HTTP, and the JSON error body every route uses:
-// {"error": {"code": "...", "message": "...", "field": "..."}}.
+// {"error": {"code": "...", "message": "...", "field": "..."}}, always valid UTF-8.
 #pragma once
 
 #include <Poco/Net/HTTPResponse.h>
@@ -15,6 +15,8 @@ void sendJson(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse::
               const std::string& body);
 void sendError(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse::HTTPStatus status,
                const std::string& code, const std::string& message, const std::string& field = {});
+// An internal status's message is logged under the response's X-Request-Id, never sent: the
+// client reads only {"code":"internal"} and a fixed message.
 void sendStatus(Poco::Net::HTTPServerResponse& response, const Status& status);
 
 }  // namespace bcauth::http

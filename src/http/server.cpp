@@ -23,6 +23,7 @@
 #include "http/lane.h"
 #include "http/listener.h"
 #include "http/rate_limit.h"
+#include "protocol/ids.h"
 #include "protocol/json_util.h"
 
 namespace bcauth::http {
@@ -295,10 +296,6 @@ void createRequest(Call& call) {
   if (!readJsonBody(call, body)) return;
   std::optional<std::string> key;
   if (call.request.has("Idempotency-Key")) key = call.request.get("Idempotency-Key");
-  if (key && (key->empty() || key->size() > 200)) {
-    return sendError(call.response, HTTPResponse::HTTP_BAD_REQUEST, "invalid_argument",
-                     "Idempotency-Key must be 1–200 characters", "Idempotency-Key");
-  }
   // Each conversation has its own budget of new requests, so one customer cannot be flooded with
   // sign-in prompts (and one conversation cannot spend the whole API key's rate). The service
   // asks only for a valid request that is not a replay: retries and bad bodies cost nothing.

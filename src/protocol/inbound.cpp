@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "bcauth/protocol.h"
+#include "protocol/ids.h"
 #include "protocol/json_util.h"
 #include "protocol/message_info.h"
 
@@ -127,6 +128,12 @@ Result<InboundMessage> parseInbound(std::string_view body) {
     auto value = fields.requiredString(key);
     if (!value) return value.status();
     *target = std::move(*value);
+  }
+  // The ids bcauth stores and later names in URLs (the conversation's events) or looks up
+  // (a redelivery's message id) obey the same rules as the CSP API's.
+  for (const auto& valid : {ids::checkAppleMessageId(message.id), ids::checkConversationId(message.sourceId, "sourceId"),
+                            ids::checkBusinessId(message.destinationId, "destinationId")}) {
+    if (!valid) return valid;
   }
   auto v = fields.optionalInteger("v");
   if (!v) return v.status();

@@ -3,11 +3,15 @@
 #include <algorithm>
 #include <charconv>
 #include <sstream>
+#include <set>
 #include <vector>
 
 #include <Poco/Exception.h>
+#include <Poco/JSON/ParseHandler.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
+
+#include "protocol/text.h"
 
 namespace bcauth::protocol::detail {
 
@@ -78,18 +82,59 @@ Result<Poco::JSON::Array::Ptr> Fields::optionalArray(const std::string& key) con
   return value.extract<Poco::JSON::Array::Ptr>();
 }
 
+namespace {
+
+struct DuplicateKey {
+  std::string key;
+};
+
+// Poco's ParseHandler keeps one of two values under the same key; other parsers keep the other
+// one, so a body with a duplicate key could mean one thing to bcauth and another to whoever
+// checked it first. The keys of each open object are tracked and a repeat stops the parse.
+class UniqueKeysHandler : public Poco::JSON::ParseHandler {
+ public:
+  void reset() override {
+    ParseHandler::reset();
+    open_.clear();
+  }
+  void startObject() override {
+    ParseHandler::startObject();
+    open_.emplace_back();
+  }
+  void endObject() override {
+    ParseHandler::endObject();
+    if (!open_.empty()) open_.pop_back();
+  }
+  void key(const std::string& k) override {
+    if (!open_.empty() && !open_.back().insert(k).second) throw DuplicateKey{k};
+    ParseHandler::key(k);
+  }
+
+ private:
+  std::vector<std::set<std::string>> open_;
+};
+
+}  // namespace
+
 Result<Poco::JSON::Object::Ptr> parseObject(std::string_view text) {
+  // The parser's own messages quote the offending byte raw (0xFF for the end of input) and name
+  // its internals ("Attempt to set value on an empty stack"), so none of them reaches the client.
+  const std::size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || text[first] != '{') {
+    return Status::invalidArgument(first == std::string_view::npos ? "malformed JSON: the body is empty"
+                                                                    : "the body must be a JSON object");
+  }
   try {
-    Poco::JSON::Parser parser;
+    Poco::JSON::Parser parser(new UniqueKeysHandler);
     const Poco::Dynamic::Var root = parser.parse(std::string(text));
     if (root.type() != typeid(Poco::JSON::Object::Ptr)) {
       return Status::invalidArgument("the body must be a JSON object");
     }
     return root.extract<Poco::JSON::Object::Ptr>();
-  } catch (const Poco::Exception& e) {
-    return Status::invalidArgument("malformed JSON: " + e.message());
-  } catch (const std::exception& e) {
-    return Status::invalidArgument(std::string("malformed JSON: ") + e.what());
+  } catch (const DuplicateKey& duplicate) {
+    return Status::invalidArgument("a JSON object has the same key twice: \"" + boundedText(duplicate.key, 64) + "\"");
+  } catch (const std::exception&) {
+    return Status::invalidArgument("malformed JSON: the body is not one well-formed JSON object in UTF-8");
   }
 }
 

@@ -10,6 +10,7 @@
 #include "bcauth/protocol.h"
 #include "bcauth/secure.h"
 #include "clients/outbound_url.h"
+#include "protocol/ids.h"
 #include "protocol/json_util.h"
 #include "protocol/message_info.h"
 #include "service/json_views.h"
@@ -112,9 +113,7 @@ Status AuthService::checkOutboundUrl(const std::string& url, const std::string& 
 // --- providers ------------------------------------------------------------------
 
 Result<JsonObject> AuthService::putProvider(const std::string& id, const JsonObject& body) {
-  if (id.empty() || id.size() > 128 || id.find_first_of("/?#% ") != std::string::npos) {
-    return Status::invalidArgument("must be 1–128 characters without / ? # % or spaces", "providerId");
-  }
+  if (auto valid = protocol::ids::checkProviderId(id); !valid) return valid;
   const Fields fields(body, "");
   store::Provider p;
   p.id = id;
@@ -180,6 +179,7 @@ Result<JsonObject> AuthService::putProvider(const std::string& id, const JsonObj
 }
 
 Result<JsonObject> AuthService::provider(const std::string& id) {
+  if (auto valid = protocol::ids::checkProviderId(id); !valid) return valid;
   const auto p = store_.provider(id);
   if (!p) return notFound("provider", id);
   return providerView(*p);
@@ -213,6 +213,7 @@ Result<Poco::JSON::Array::Ptr> AuthService::providers(bool enabledOnly) {
 }
 
 Status AuthService::deleteProvider(const std::string& id) {
+  if (auto valid = protocol::ids::checkProviderId(id); !valid) return valid;
   bool deleted = false;
   store_.transaction([&](store::Transaction& tx) { deleted = tx.deleteProvider(id); });
   return deleted ? Status::ok() : notFound("provider", id);
@@ -236,6 +237,7 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
                                            const Admission& admit) {
   std::optional<std::string> bodySha256;
   if (idempotencyKey) {
+    if (auto valid = protocol::ids::checkIdempotencyKey(*idempotencyKey); !valid) return valid;
     bodySha256 = detail::hex(crypto::sha256(protocol::detail::canonicalJson(Poco::Dynamic::Var(body))));
     if (auto existing = store_.requestByIdempotencyKey(*idempotencyKey)) return replayCreate(*existing, *bodySha256);
   }
@@ -247,6 +249,11 @@ Result<Created> AuthService::createRequest(const JsonObject& body, const std::op
     auto value = fields.requiredString(key);
     if (!value) return value.status();
     *target = *value;
+  }
+  for (const auto& valid : {protocol::ids::checkConversationId(request.conversationId),
+                            protocol::ids::checkBusinessId(request.businessId),
+                            protocol::ids::checkProviderId(request.providerId)}) {
+    if (!valid) return valid;
   }
   const auto provider = store_.provider(request.providerId);
   if (!provider) return Status::invalidArgument("names no registered provider", "providerId");
@@ -467,6 +474,7 @@ JsonObject AuthService::requestView(const store::AuthRequest& r, const std::opti
 }
 
 Result<JsonObject> AuthService::request(const std::string& id) {
+  if (auto valid = protocol::ids::checkAuthRequestId(id); !valid) return valid;
   auto r = store_.request(id);
   if (!r) return notFound("auth request", id);
   auto view = requestView(*r);
@@ -475,6 +483,7 @@ Result<JsonObject> AuthService::request(const std::string& id) {
 }
 
 Result<JsonObject> AuthService::cancelRequest(const std::string& id) {
+  if (auto valid = protocol::ids::checkAuthRequestId(id); !valid) return valid;
   Status outcome = Status::ok();
   store_.transaction([&](store::Transaction& tx) {
     auto r = tx.request(id);
@@ -500,6 +509,7 @@ Result<JsonObject> AuthService::cancelRequest(const std::string& id) {
 }
 
 Result<JsonObject> AuthService::token(const std::string& id) {
+  if (auto valid = protocol::ids::checkAuthRequestId(id); !valid) return valid;
   const auto r = store_.request(id);
   if (!r) return notFound("auth request", id);
   if (r->status != store::status::kSucceeded) {
@@ -574,6 +584,7 @@ Result<JsonObject> AuthService::events(std::int64_t afterSeq, std::size_t limit,
 
 Result<JsonObject> AuthService::conversationEvents(const std::string& conversationId, std::int64_t afterSeq,
                                                    std::size_t limit) {
+  if (auto valid = protocol::ids::checkConversationId(conversationId); !valid) return valid;
   auto body = protocol::detail::newObject();
   Poco::JSON::Array::Ptr list = new Poco::JSON::Array();
   std::int64_t last = afterSeq;

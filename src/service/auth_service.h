@@ -149,6 +149,7 @@ class AuthService {
   // Wakes the waiting readers: the store's watch calls it for every commit of an event.
   void notifyEvents();
   std::string failRedirect(const store::AuthRequest& request, std::int64_t code, const std::string& detail);
+  std::string internalFailure(const store::AuthRequest& request, const std::string& what);
   std::string rejectRedirect(const std::optional<store::AuthRequest>& request, const std::string& reason,
                              std::int64_t code);
   clients::ClientCredentials credentials(const store::Provider& provider);

@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <random>
 
+#include <Poco/Logger.h>
+
 #include "protocol/json_util.h"
+#include "protocol/text.h"
 #include "service/auth_service.h"
 #include "service/json_views.h"
 
@@ -55,17 +58,24 @@ void AuthService::attemptDelivery(const store::Delivery& claimed) {
   const std::string& requestId = claimed.requestId;
   clients::GatewayAnswer answer;
   auto envelope = sealer_.unseal(claimed.sealedBody, sealContext("delivery", requestId));
+  // An internal fault is the operator's to read (in the log, under the request id); the
+  // delivery's lastError, shown by the API, says only that there was one.
+  const auto internalFault = [&](const std::string& what) {
+    Poco::Logger::get("bcauth.service").error("auth request " + requestId + ": delivery: " + protocol::boundedText(what, 500));
+    answer.error = "internal error (see the server log)";
+  };
   if (!envelope) {
-    answer.error = "the stored message does not unseal (wrong master key?)";
+    internalFault("the stored message does not unseal (wrong master key?)");
   } else {
     try {
       const auto parsed = detail::parseJsonObject(std::string(envelope->view()));
       answer = gateway_.sendAuthenticate(detail::toJsonString(parsed->getObject("message")),
                                          parsed->getValue<bool>("autoReply"));
     } catch (const std::exception& e) {
-      answer.error = e.what();
+      internalFault(e.what());
     }
   }
+  answer.error = protocol::boundedText(answer.error);  // a network error's text, as read by the API
 
   const bool delivered = answer.reached && answer.status >= 200 && answer.status < 300;
   const bool retryable = envelope && (!answer.reached || answer.status >= 500) &&

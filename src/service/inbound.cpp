@@ -11,6 +11,7 @@
 #include "bcauth/outcome.h"
 #include "bcauth/protocol.h"
 #include "protocol/json_util.h"
+#include "protocol/text.h"
 #include "service/auth_service.h"
 #include "service/json_views.h"
 
@@ -173,7 +174,7 @@ int AuthService::completeProfiles() {
     } else {
       const auto profile = idp_.userinfo(provider->userinfoUrl, std::string(token->view()));
       if (profile.failure == clients::IdpFailure::kNone) data->set("customer", detail::customerFrom(*provider, profile.claims));
-      else data->set("profileError", profile.detail);
+      else data->set("profileError", protocol::boundedText(profile.detail));
     }
     const auto at = now_();
     store_.transaction([&](store::Transaction& tx) {

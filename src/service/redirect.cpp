@@ -3,10 +3,13 @@
 // The callback runs in the customer's web view, so it always ends in a redirect to the
 // messages-auth: scheme the device watches for; the error_code values are bcauth's own table
 // (docs/redirect-error-codes.md), mapped back to events when the device echoes them.
+#include <Poco/Logger.h>
 #include <Poco/URI.h>
 
 #include "bcauth/outcome.h"
+#include "protocol/ids.h"
 #include "protocol/json_util.h"
+#include "protocol/text.h"
 #include "service/auth_service.h"
 #include "service/json_views.h"
 
@@ -62,6 +65,13 @@ std::string AuthService::rejectRedirect(const std::optional<store::AuthRequest>&
   return failureUrl(code);
 }
 
+// A fault inside bcauth (a secret that does not unseal): the operator's log has what it was, under
+// the auth request's id; the event, read through the API, says only that there was one.
+std::string AuthService::internalFailure(const store::AuthRequest& request, const std::string& what) {
+  Poco::Logger::get("bcauth.service").error("auth request " + request.id + ": " + protocol::boundedText(what, 500));
+  return failRedirect(request, protocol::redirect_error::kInternalError, "internal error (see the server log)");
+}
+
 // The request fails with one of bcauth's redirect codes: auth.failed, and a failure redirect.
 std::string AuthService::failRedirect(const store::AuthRequest& request, std::int64_t code, const std::string& detail) {
   const protocol::Outcome outcome =
@@ -70,7 +80,7 @@ std::string AuthService::failRedirect(const store::AuthRequest& request, std::in
   data->remove("event");
   data->set("flow", std::string("v2"));
   data->set("providerId", request.providerId);
-  data->set("detail", detail);
+  data->set("detail", protocol::boundedText(detail));  // the IdP's words: bounded, no control characters
   const auto at = now_();
   store_.transaction([&](store::Transaction& tx) {
     const auto current = tx.request(request.id);
@@ -127,7 +137,7 @@ std::string AuthService::completeRedirect(const std::map<std::string, std::strin
   std::optional<std::string> verifier;
   if (auto sealed = store_.secret(request->id, store::secret::kPkceVerifier)) {
     auto opened = sealer_.unseal(*sealed, sealContext(store::secret::kPkceVerifier, request->id));
-    if (!opened) return failRedirect(*request, protocol::redirect_error::kInternalError, "the PKCE verifier does not unseal");
+    if (!opened) return internalFailure(*request, "the PKCE verifier does not unseal (wrong master key?)");
     verifier = std::string(opened->view());
   }
 
@@ -136,7 +146,7 @@ std::string AuthService::completeRedirect(const std::map<std::string, std::strin
     tokens = idp_.exchangeCode(provider->tokenUrl, credentials(*provider), code, config_.publicUrl + "/oauth/callback",
                                verifier);
   } catch (const std::exception& e) {
-    return failRedirect(*request, protocol::redirect_error::kInternalError, e.what());
+    return internalFailure(*request, std::string("the code exchange failed: ") + e.what());  // e.g. the client secret
   }
   if (tokens.failure == clients::IdpFailure::kInvalidResponse) {
     return failRedirect(*request, protocol::redirect_error::kTokenResponseInvalid, tokens.detail);
@@ -154,7 +164,7 @@ std::string AuthService::completeRedirect(const std::map<std::string, std::strin
     // A profile failure does not undo the sign-in: it is recorded beside it.
     const auto profile = idp_.userinfo(provider->userinfoUrl, std::string(tokens.accessToken.view()));
     if (profile.failure == clients::IdpFailure::kNone) data->set("customer", detail::customerFrom(*provider, profile.claims));
-    else data->set("profileError", profile.detail);
+    else data->set("profileError", protocol::boundedText(profile.detail));
   }
   const auto at = now_();
   bool recorded = false;
@@ -172,6 +182,7 @@ std::string AuthService::completeRedirect(const std::map<std::string, std::strin
 }
 
 Result<JsonObject> AuthService::refreshToken(const std::string& id) {
+  if (auto valid = protocol::ids::checkAuthRequestId(id); !valid) return valid;
   const auto request = store_.request(id);
   if (!request) return Status::notFound("auth request " + id + " does not exist");
   const auto sealed = store_.secret(id, store::secret::kRefreshToken);
@@ -183,7 +194,7 @@ Result<JsonObject> AuthService::refreshToken(const std::string& id) {
   auto refresh = sealer_.unseal(*sealed, sealContext(store::secret::kRefreshToken, id));
   if (!refresh) return Status::internal("the stored refresh token does not unseal (wrong master key?)");
   auto tokens = idp_.refresh(provider->tokenUrl, credentials(*provider), std::string(refresh->view()));
-  if (tokens.failure != clients::IdpFailure::kNone) return Status::conflict("the refresh failed: " + tokens.detail);
+  if (tokens.failure != clients::IdpFailure::kNone) return Status::conflict("the refresh failed: " + protocol::boundedText(tokens.detail));
   if (!tokens.refreshToken) tokens.refreshToken = std::move(*refresh);  // the IdP kept the old one valid
   store_.transaction([&](store::Transaction& tx) { storeTokens(tx, id, tokens, request->completedBy, now_()); });
   return token(id);

@@ -10,6 +10,7 @@
 
 #include "bcauth/secure.h"
 #include "clients/http_call.h"
+#include "protocol/ids.h"
 #include "protocol/json_util.h"
 #include "service/auth_service.h"
 #include "service/json_views.h"
@@ -52,9 +53,7 @@ JsonObject AuthService::webhookView(const store::Subscription& sub) {
 }
 
 Result<JsonObject> AuthService::putWebhook(const std::string& id, const JsonObject& body) {
-  if (id.empty() || id.size() > 128 || id.find_first_of("/?#% ") != std::string::npos) {
-    return Status::invalidArgument("must be 1–128 characters without / ? # % or spaces", "webhookId");
-  }
+  if (auto valid = protocol::ids::checkWebhookId(id); !valid) return valid;
   const Fields fields(body, "");
   store::Subscription sub;
   sub.id = id;
@@ -99,6 +98,7 @@ Result<JsonObject> AuthService::putWebhook(const std::string& id, const JsonObje
 }
 
 Result<JsonObject> AuthService::webhook(const std::string& id) {
+  if (auto valid = protocol::ids::checkWebhookId(id); !valid) return valid;
   const auto sub = store_.subscription(id);
   if (!sub) return Status::notFound("webhook " + id + " does not exist");
   return webhookView(*sub);
@@ -113,6 +113,7 @@ Result<JsonObject> AuthService::webhooks() {
 }
 
 Status AuthService::deleteWebhook(const std::string& id) {
+  if (auto valid = protocol::ids::checkWebhookId(id); !valid) return valid;
   bool deleted = false;
   store_.transaction([&](store::Transaction& tx) { deleted = tx.deleteSubscription(id); });
   return deleted ? Status::ok() : Status::notFound("webhook " + id + " does not exist");
