@@ -340,6 +340,66 @@ BOOST_AUTO_TEST_CASE(apple_jwt_negatives) {
   BOOST_TEST(server.deliver(msg).status == 200);
 }
 
+// exp and nbf, when Apple's JWT carries them, are honoured with a 60 s allowance for clock skew
+// (never more than the iat window); a claim that is not a number is refused, not ignored.
+BOOST_AUTO_TEST_CASE(apple_jwt_exp_and_nbf) {
+  constexpr std::int64_t kNow = 1'700'000'000;
+  const auto jwtWith = [](const std::string& claims) {
+    const auto segment = [](const std::string& json) {
+      return crypto::base64UrlEncode(std::span(reinterpret_cast<const std::uint8_t*>(json.data()), json.size()));
+    };
+    const std::string signingInput = segment(R"({"alg":"HS256","typ":"JWT"})") + "." +
+                                     segment(R"({"aud":")" + bcauth::test::kCspId + R"(","iat":)" +
+                                             std::to_string(kNow) + claims + "}");
+    return "Bearer " + signingInput + "." + crypto::base64UrlEncode(crypto::hmacSha256(bcauth::test::kAppleSecret, signingInput));
+  };
+  const auto check = [&](const std::string& claims, std::int64_t window = 3600) {
+    return http::verifyAppleJwt(jwtWith(claims), bcauth::test::kAppleSecret, bcauth::test::kCspId, kNow, window);
+  };
+  const auto valid = [&](const std::string& claims, std::int64_t window = 3600) {
+    const auto result = check(claims, window);
+    BOOST_TEST_INFO(claims << ": " << result.reason);
+    return result.verdict == http::JwtVerdict::kValid;
+  };
+  BOOST_TEST(valid(""));
+  BOOST_TEST(valid(R"(,"exp":)" + std::to_string(kNow + 300)));
+  BOOST_TEST(valid(R"(,"exp":)" + std::to_string(kNow - 30)));  // within the skew allowance
+  BOOST_TEST(!valid(R"(,"exp":)" + std::to_string(kNow - 61)));
+  BOOST_TEST(check(R"(,"exp":)" + std::to_string(kNow - 61)).reason == "JWT expired (exp is past)");
+  BOOST_TEST(valid(R"(,"nbf":)" + std::to_string(kNow - 300)));
+  BOOST_TEST(valid(R"(,"nbf":)" + std::to_string(kNow + 30)));
+  BOOST_TEST(!valid(R"(,"nbf":)" + std::to_string(kNow + 61)));
+  BOOST_TEST(check(R"(,"nbf":)" + std::to_string(kNow + 61)).reason == "JWT not yet valid (nbf is ahead)");
+  // A window smaller than the allowance bounds it.
+  BOOST_TEST(!valid(R"(,"exp":)" + std::to_string(kNow - 30), 10));
+  BOOST_TEST(!valid(R"(,"exp":")" + std::to_string(kNow + 300) + "\""));
+  BOOST_TEST(!valid(R"(,"nbf":null)"));
+  BOOST_TEST(valid(R"(,"exp":1e300,"nbf":-1e300)"));  // far, not undefined behaviour
+  BOOST_TEST(check(R"(,"exp":true)").reason == "JWT exp is not a number");
+
+  // Over HTTP: a 403 with the reason.
+  TestServer server;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  Poco::JWT::Token token;
+  token.setAudience(bcauth::test::kCspId);
+  token.setIssuedAt(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(now)));
+  token.setExpiration(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(now - 600)));
+  Poco::JWT::Signer signer(bcauth::test::kAppleSecret);
+  const auto expired = server.deliver(textMessage(uuid(), "urn:mbid:jwt"), "", true,
+                                      "Bearer " + signer.sign(token, Poco::JWT::Signer::ALGO_HS256));
+  BOOST_TEST(expired.status == 403);
+  BOOST_TEST(expired.json()->getObject("error")->getValue<std::string>("message") == "JWT expired (exp is past)");
+  token.setExpiration(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(now + 600)));
+  token.setNotBefore(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(now + 600)));
+  const auto early = server.deliver(textMessage(uuid(), "urn:mbid:jwt"), "", true,
+                                    "Bearer " + signer.sign(token, Poco::JWT::Signer::ALGO_HS256));
+  BOOST_TEST(early.status == 403);
+  BOOST_TEST(early.json()->getObject("error")->getValue<std::string>("message") == "JWT not yet valid (nbf is ahead)");
+  token.setNotBefore(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(now - 600)));
+  BOOST_TEST(server.deliver(textMessage(uuid(), "urn:mbid:jwt"), "", true,
+                            "Bearer " + signer.sign(token, Poco::JWT::Signer::ALGO_HS256)).status == 200);
+}
+
 BOOST_AUTO_TEST_CASE(bodies_plain_gzip_oversized_malformed) {
   auto settings = bcauth::test::testSettings(TestServer::freshDir());
   settings.maxBodyBytes = 4096;
