@@ -1,6 +1,7 @@
 #include "app/runtime.h"
 
 #include <chrono>
+#include <stdexcept>
 
 #include <Poco/Logger.h>
 #include <Poco/Net/Context.h>
@@ -39,6 +40,10 @@ Poco::Net::ServerSocket bindSocket(const Settings& settings) {
 Runtime::Runtime(const Settings& settings) : Runtime(settings, bindSocket(settings)) {}
 
 Runtime::Runtime(const Settings& settings, const Poco::Net::ServerSocket& socket) : sweepSeconds_(settings.sweepSeconds) {
+  // Settings built in code skip loadSettings: the key is checked here too, before anything opens.
+  if (const Status key = checkMasterKey(settings.masterKey, "BCAUTH_MASTER_KEY"); !key) {
+    throw std::invalid_argument(key.toString());
+  }
   store_ = settings.databaseUrl.empty() ? store::openSqliteStore(settings.dataDir)
                                         : store::openPostgresStore(settings.databaseUrl);
   service::ServiceConfig serviceConfig;

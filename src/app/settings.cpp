@@ -1,6 +1,8 @@
 #include "app/settings.h"
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <Poco/Environment.h>
@@ -25,6 +27,19 @@ Result<std::int64_t> integer(const Poco::Util::AbstractConfiguration& config, co
 }
 
 }  // namespace
+
+Status checkMasterKey(const std::string& base64, const std::string& setting) {
+  const auto sealer = crypto::Sealer::fromBase64Key(base64);
+  if (!sealer) return Status::invalidArgument(sealer.status().message(), setting);
+  // 32 equal bytes (all zero, a 0xAA… placeholder) are a key someone typed, not a random one:
+  // anyone could guess it and open every sealed secret.
+  const auto bytes = crypto::base64DecodeSecret(base64);
+  if (std::adjacent_find(bytes->begin(), bytes->end(), std::not_equal_to<>()) == bytes->end()) {
+    return Status::invalidArgument("has all 32 bytes equal: not a random key; make one with `openssl rand -base64 32`",
+                                   setting);
+  }
+  return Status::ok();
+}
 
 const std::vector<SettingKey>& settingKeys() {
   static const std::vector<SettingKey> keys = {
@@ -118,8 +133,10 @@ Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
                                    "e.g. `openssl rand -base64 32`",
                                    "BCAUTH_MASTER_KEY");
   }
-  if (auto sealer = crypto::Sealer::fromBase64Key(s.masterKey); !sealer) {
-    return Status::invalidArgument(sealer.status().message(), "BCAUTH_MASTER_KEY");
+  // The setting named is the one the operator wrote: the variable, or the file it points to.
+  const bool fromFile = text("bcauth.masterKey").empty();
+  if (auto key = checkMasterKey(s.masterKey, fromFile ? "BCAUTH_MASTER_KEY_FILE" : "BCAUTH_MASTER_KEY"); !key) {
+    return key;
   }
 
   if (!text("bcauth.dataDir").empty()) s.dataDir = text("bcauth.dataDir");

@@ -59,6 +59,9 @@ const std::vector<SettingKey>& settingKeys();
 // Copies every BCAUTH_* variable present in the environment over the configuration.
 void applyEnvironment(Poco::Util::AbstractConfiguration& config);
 
+// The master key (Base64) is 32 bytes and not all of them equal; the Status names setting.
+Status checkMasterKey(const std::string& base64, const std::string& setting);
+
 // Reads and checks everything; the Status names the setting at fault.
 Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config);
 
