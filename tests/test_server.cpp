@@ -17,6 +17,7 @@
 
 #include "bcauth/crypto.h"
 #include "server_harness.h"
+#include "store/store.h"
 
 using namespace bcauth;
 using bcauth::test::Response;
@@ -398,6 +399,82 @@ BOOST_AUTO_TEST_CASE(apple_jwt_exp_and_nbf) {
   token.setNotBefore(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(now - 600)));
   BOOST_TEST(server.deliver(textMessage(uuid(), "urn:mbid:jwt"), "", true,
                             "Bearer " + signer.sign(token, Poco::JWT::Signer::ALGO_HS256)).status == 200);
+}
+
+// A full store (here: BCAUTH_SQLITE_MAX_BYTES reached, as a full disk would be) answers 503 with
+// Retry-After and storage_unavailable — to the CSP API and to Apple, who retries — and /readyz
+// says not ready; when space returns (freed by another connection, not through this server),
+// /readyz recovers by itself, the refused message is accepted on Apple's retry, and nothing
+// accepted before is lost.
+BOOST_AUTO_TEST_CASE(a_full_store_answers_503_and_recovers_by_itself) {
+  auto settings = bcauth::test::testSettings(TestServer::freshDir());
+  settings.sqliteMaxBytes = 512 * 1024;
+  TestServer server(settings);
+  const auto providerNamed = [](const std::string& name) {
+    return R"({"name":")" + name + R"(","authorizationUrl":"https://idp.example.com/authorize",)" +
+           R"("tokenUrl":"https://idp.example.com/token","clientId":"client-1","scopes":["openid"]})";
+  };
+  // Room to give back later: a provider with a 200 KB name.
+  BOOST_REQUIRE_EQUAL(server.call("PUT", "/v1/providers/pad", providerNamed(std::string(200 * 1024, 'p'))).status, 200);
+  const std::string firstMessage = uuid();
+  BOOST_REQUIRE_EQUAL(server.deliver(textMessage(firstMessage, "urn:mbid:full")).status, 200);
+
+  // Large writes fill the free pages; Apple's messages then fill the pages their rows go to,
+  // until no write fits anywhere.
+  std::vector<std::string> accepted;
+  Response refused;
+  for (int i = 0; i < 400 && refused.status == 0; ++i) {
+    const std::string id = "fill-" + std::to_string(i);
+    const Response r = server.call("PUT", "/v1/providers/" + id, providerNamed(id + std::string(8 * 1024, 'f')));
+    if (r.status == 200) accepted.push_back(id);
+    else refused = r;
+  }
+  BOOST_REQUIRE_EQUAL(refused.status, 503);
+  BOOST_TEST(!accepted.empty());
+  BOOST_TEST(refused.headers.count("Retry-After") == 1u);
+  BOOST_TEST(refused.json()->getObject("error")->getValue<std::string>("code") == "storage_unavailable");
+
+  std::vector<std::string> acceptedMessages = {firstMessage};
+  std::string refusedMessage;
+  Response apple;
+  for (int i = 0; i < 5000 && refusedMessage.empty(); ++i) {
+    const std::string id = uuid();
+    apple = server.deliver(textMessage(id, "urn:mbid:full"));
+    if (apple.status == 200) acceptedMessages.push_back(id);
+    else refusedMessage = id;
+  }
+  BOOST_REQUIRE_EQUAL(apple.status, 503);
+  BOOST_TEST(apple.headers.count("Retry-After") == 1u);
+  BOOST_TEST(apple.json()->getObject("error")->getValue<std::string>("code") == "storage_unavailable");
+  const Response notReady = server.call("GET", "/readyz", "", {}, false);
+  BOOST_TEST(notReady.status == 503);
+  BOOST_TEST(notReady.json()->getObject("error")->getValue<std::string>("code") == "storage_unavailable");
+  BOOST_TEST(server.call("GET", "/healthz", "", {}, false).status == 200);  // alive, just not ready
+  BOOST_TEST(server.call("GET", "/v1/providers/" + accepted.front()).status == 200);  // reads still work
+
+  // Space comes back outside this server: another connection deletes the padding.
+  {
+    auto other = store::openSqliteStore(settings.dataDir);
+    other->transaction([](store::Transaction& tx) { BOOST_TEST(tx.deleteProvider("pad")); });
+  }
+  // /readyz probes the store again at most once a second: a bounded wait for it to say ready.
+  int readyStatus = 0;
+  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       readyStatus != 200 && std::chrono::steady_clock::now() < deadline;) {
+    readyStatus = server.call("GET", "/readyz", "", {}, false).status;
+    if (readyStatus != 200) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // poll backoff
+  }
+  BOOST_TEST(readyStatus == 200);
+  BOOST_TEST(server.deliver(textMessage(refusedMessage, "urn:mbid:full")).json()->getValue<std::string>("status") ==
+             "accepted");
+  for (const auto& id : accepted) {
+    const Response r = server.call("GET", "/v1/providers/" + id);
+    BOOST_TEST(r.status == 200, id);
+    if (r.status == 200) BOOST_TEST(r.json()->getValue<std::string>("name") == id + std::string(8 * 1024, 'f'));
+  }
+  const auto events =
+      server.call("GET", "/v1/conversations/urn:mbid:full/events?limit=1000").json()->getArray("events");
+  BOOST_TEST(events->size() == acceptedMessages.size() + 1);
 }
 
 BOOST_AUTO_TEST_CASE(bodies_plain_gzip_oversized_malformed) {

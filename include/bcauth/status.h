@@ -20,6 +20,7 @@ enum class StatusCode {
   kNotFound,
   kConflict,
   kInternal,
+  kStorageUnavailable,  // the store cannot take writes now (disk full, I/O error, lost connection): retry later
 };
 
 constexpr std::string_view toString(StatusCode code) {
@@ -30,6 +31,7 @@ constexpr std::string_view toString(StatusCode code) {
     case StatusCode::kNotFound: return "not_found";
     case StatusCode::kConflict: return "conflict";
     case StatusCode::kInternal: return "internal";
+    case StatusCode::kStorageUnavailable: return "storage_unavailable";
   }
   return "unknown";
 }
@@ -50,6 +52,9 @@ class Status {
   static Status notFound(std::string message) { return Status(StatusCode::kNotFound, std::move(message), {}); }
   static Status conflict(std::string message) { return Status(StatusCode::kConflict, std::move(message), {}); }
   static Status internal(std::string message) { return Status(StatusCode::kInternal, std::move(message), {}); }
+  static Status storageUnavailable(std::string message) {
+    return Status(StatusCode::kStorageUnavailable, std::move(message), {});
+  }
 
   bool isOk() const { return code_ == StatusCode::kOk; }
   explicit operator bool() const { return isOk(); }

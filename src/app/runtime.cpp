@@ -44,7 +44,7 @@ Runtime::Runtime(const Settings& settings, const Poco::Net::ServerSocket& socket
   if (const Status key = checkMasterKey(settings.masterKey, "BCAUTH_MASTER_KEY"); !key) {
     throw std::invalid_argument(key.toString());
   }
-  store_ = settings.databaseUrl.empty() ? store::openSqliteStore(settings.dataDir)
+  store_ = settings.databaseUrl.empty() ? store::openSqliteStore(settings.dataDir, {settings.sqliteMaxBytes})
                                         : store::openPostgresStore(settings.databaseUrl);
   service::ServiceConfig serviceConfig;
   serviceConfig.publicUrl = settings.publicUrl;

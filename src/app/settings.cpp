@@ -16,6 +16,9 @@
 namespace bcauth::app {
 namespace {
 
+// Below this, not even the schema fits: the store would refuse every write from the start.
+constexpr std::int64_t kMinSqliteMaxBytes = 256 * 1024;
+
 Result<std::int64_t> integer(const Poco::Util::AbstractConfiguration& config, const std::string& key,
                              std::int64_t fallback, std::int64_t min, std::int64_t max, const std::string& env) {
   if (!config.has(key)) return fallback;
@@ -51,6 +54,8 @@ const std::vector<SettingKey>& settingKeys() {
       {"BCAUTH_DATA_DIR", "bcauth.dataDir", "where the SQLite store lives (default ./data)"},
       {"BCAUTH_DATABASE_URL", "bcauth.databaseUrl",
        "PostgreSQL connection string (host=… port=… dbname=… user=… password=…); unset: SQLite in the data dir"},
+      {"BCAUTH_SQLITE_MAX_BYTES", "bcauth.sqliteMaxBytes",
+       "largest size of the SQLite database file; past it writes answer 503 as on a full disk (default 0: no limit)"},
       {"BCAUTH_PUBLIC_URL", "bcauth.publicUrl", "bcauth's public https base URL; needed by the v2 flow"},
       {"BCAUTH_HOST", "bcauth.host", "address to listen on (default 127.0.0.1)"},
       {"BCAUTH_PORT", "bcauth.port", "port to listen on (default 8080; 0 picks a free one)"},
@@ -141,6 +146,13 @@ Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
 
   if (!text("bcauth.dataDir").empty()) s.dataDir = text("bcauth.dataDir");
   s.databaseUrl = text("bcauth.databaseUrl");
+  auto maxBytes = integer(config, "bcauth.sqliteMaxBytes", s.sqliteMaxBytes, 0, std::int64_t{1} << 50, "BCAUTH_SQLITE_MAX_BYTES");
+  if (!maxBytes) return maxBytes.status();
+  if (*maxBytes != 0 && *maxBytes < kMinSqliteMaxBytes) {
+    return Status::invalidArgument("must be 0 (no limit) or at least " + std::to_string(kMinSqliteMaxBytes),
+                                   "BCAUTH_SQLITE_MAX_BYTES");
+  }
+  s.sqliteMaxBytes = *maxBytes;
   s.publicUrl = text("bcauth.publicUrl");
   while (!s.publicUrl.empty() && s.publicUrl.back() == '/') s.publicUrl.pop_back();
   if (!s.publicUrl.empty()) {

@@ -19,6 +19,7 @@ struct Settings {
   std::string masterKey;  // Base64 of 32 bytes (from BCAUTH_MASTER_KEY or the key file)
   std::string dataDir = "data";
   std::string databaseUrl;  // libpq connection string: PostgreSQL instead of SQLite in dataDir
+  std::int64_t sqliteMaxBytes = 0;  // the SQLite file's size limit; past it writes answer 503 (0: none)
   std::string publicUrl;
   std::string host = "127.0.0.1";
   int port = 8080;

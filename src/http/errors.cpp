@@ -14,6 +14,7 @@ HTTPResponse::HTTPStatus httpStatusFor(const Status& status) {
     case StatusCode::kNotFound: return HTTPResponse::HTTP_NOT_FOUND;
     case StatusCode::kConflict: return HTTPResponse::HTTP_CONFLICT;
     case StatusCode::kInternal: return HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
+    case StatusCode::kStorageUnavailable: return HTTPResponse::HTTP_SERVICE_UNAVAILABLE;
   }
   return HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
 }
@@ -40,6 +41,8 @@ void sendError(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus
 }
 
 void sendStatus(Poco::Net::HTTPServerResponse& response, const Status& status) {
+  // A passing condition: the client (Apple included) is told when to try again.
+  if (status.code() == StatusCode::kStorageUnavailable) response.set("Retry-After", std::to_string(kStorageRetryAfterSeconds));
   sendError(response, httpStatusFor(status), std::string(toString(status.code())), status.message(), status.field());
 }
 

@@ -76,6 +76,9 @@ void SqliteConnection::Cursor::fail(int code) const {
   const std::string message = sql_ + ": " + sqlite3_errmsg(connection_.db_);
   if ((code & 0xff) == SQLITE_CONSTRAINT) throw Poco::Data::SQLite::ConstraintViolationException(message);
   if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) throw Poco::Data::SQLite::DBLockedException(message);
+  // The classes Poco's own statements throw for these, so the store tells them apart alike.
+  if ((code & 0xff) == SQLITE_FULL) throw Poco::Data::SQLite::DatabaseFullException(message);
+  if ((code & 0xff) == SQLITE_IOERR) throw Poco::Data::SQLite::IOErrorException(message);
   throw Poco::Data::DataException(message);
 }
 

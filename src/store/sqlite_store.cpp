@@ -31,6 +31,7 @@
 #include "store/rows.h"
 #include "store/sqlite_connection.h"
 #include "store/store.h"
+#include "store/write_health.h"
 
 namespace bcauth::store {
 namespace {
@@ -41,6 +42,8 @@ using Poco::Data::Keywords::into;
 using Poco::Data::Keywords::now;
 
 constexpr std::size_t kMaxReaders = 8;
+// writable()'s probe: larger than any one use case writes, so that when it fits, they do.
+constexpr Poco::Int64 kProbeBytes = 64 * 1024;
 
 // The schema, as an ordered list of migrations. Migration i (0-based) brings the database to
 // version i + 1; each runs in its own transaction. Never edit a released migration: append one.
@@ -165,6 +168,10 @@ const std::vector<std::vector<std::string>>& migrations() {
       {
           "CREATE INDEX auth_requests_profile_pending ON auth_requests (updated_at, id) WHERE profile_pending = 1",
       },
+      // 7: where writable() tries a small write while writes fail (always empty between probes).
+      {
+          "CREATE TABLE store_probe (id INTEGER PRIMARY KEY, pad BLOB NOT NULL)",
+      },
   };
   return kMigrations;
 }
@@ -183,15 +190,24 @@ class ScopeExit {
   F f_;
 };
 
-// Runs f, turning Poco's exceptions (whose what() is only the class name) into
-// std::runtime_error with the full text. Messages carry SQL text and SQLite's error, never bound
-// values, so no secret can end up in them.
+// Turns Poco's exceptions (whose what() is only the class name) into std::runtime_error with
+// the full text — UnavailableError for a full disk or an I/O error. Messages carry SQL text and
+// SQLite's error, never bound values, so no secret can end up in them.
+[[noreturn]] void rethrow(const char* what, const Poco::Exception& e) {
+  const std::string message = std::string("store: ") + what + ": " + e.displayText();
+  if (dynamic_cast<const Poco::Data::SQLite::DatabaseFullException*>(&e) != nullptr ||
+      dynamic_cast<const Poco::Data::SQLite::IOErrorException*>(&e) != nullptr) {
+    throw UnavailableError(message);
+  }
+  throw std::runtime_error(message);
+}
+
 template <typename F>
 auto guarded(const char* what, F&& f) -> decltype(f()) {
   try {
     return f();
   } catch (const Poco::Exception& e) {
-    throw std::runtime_error(std::string("store: ") + what + ": " + e.displayText());
+    rethrow(what, e);
   }
 }
 
@@ -361,7 +377,7 @@ class SqliteTransaction final : public Transaction {
       }
       throw std::runtime_error("store: insertRequest: " + text);
     } catch (const Poco::Exception& e) {
-      throw std::runtime_error("store: insertRequest: " + e.displayText());
+      rethrow("insertRequest", e);
     }
   }
 
@@ -533,6 +549,15 @@ class SqliteTransaction final : public Transaction {
     });
   }
 
+  // A write of kProbeBytes that leaves nothing behind but must find the room for it.
+  void probe() {
+    check();
+    guarded("probe", [&] {
+      session_.run("INSERT INTO store_probe (pad) VALUES (zeroblob(?))", Poco::Int64{kProbeBytes});
+      session_.run("DELETE FROM store_probe");
+    });
+  }
+
  private:
   void check() const {
     if (!active_) throw std::logic_error("store: Transaction used after its transaction() call ended");
@@ -547,11 +572,17 @@ class SqliteTransaction final : public Transaction {
 class SqliteStore final : public Store {
  public:
   // Throws Poco::Exception or std::runtime_error; openSqliteStore adds the path.
-  explicit SqliteStore(const std::string& dbPath)
+  SqliteStore(const std::string& dbPath, const SqliteOptions& options)
       : readers_(dbPath), writer_(std::make_unique<SqliteConnection>(dbPath, false)) {
     std::string mode;
     writer_->session() << "PRAGMA main.journal_mode = WAL", into(mode), now;
     if (mode != "wal") throw std::runtime_error("cannot switch the database to WAL mode (it stays " + mode + ")");
+    if (options.maxBytes > 0) {
+      // Only the writer grows the file. SQLite keeps the limit at least the current size.
+      Poco::Int64 pageSize = 0;
+      writer_->session() << "PRAGMA page_size", into(pageSize), now;
+      exec(*writer_, "PRAGMA max_page_count = " + std::to_string(std::max<Poco::Int64>(1, options.maxBytes / pageSize)));
+    }
     migrate();
   }
 
@@ -563,17 +594,28 @@ class SqliteStore final : public Store {
     writerThread_.store(std::this_thread::get_id());
     ScopeExit clearOwner([&] { writerThread_.store(std::thread::id()); });
 
-    guarded("begin", [&] { writer_->run("BEGIN IMMEDIATE"); });
-    SqliteTransaction tx(*writer_);
     try {
-      fn(tx);
-      tx.end();
-      guarded("commit", [&] { writer_->run("COMMIT"); });
-    } catch (...) {
-      tx.end();
-      rollbackQuietly();
+      guarded("begin", [&] { writer_->run("BEGIN IMMEDIATE"); });
+      SqliteTransaction tx(*writer_);
+      try {
+        fn(tx);
+        tx.end();
+        guarded("commit", [&] { writer_->run("COMMIT"); });
+      } catch (...) {
+        tx.end();
+        rollbackQuietly();
+        throw;
+      }
+    } catch (const UnavailableError&) {
+      health_.failed();
       throw;
     }
+    health_.succeeded();
+  }
+
+  bool writable() override {
+    return health_.writable(
+        [&] { transaction([](Transaction& tx) { static_cast<SqliteTransaction&>(tx).probe(); }); });
   }
 
   bool ping() override {
@@ -835,13 +877,14 @@ class SqliteStore final : public Store {
 
   ReaderPool readers_;
   std::unique_ptr<SqliteConnection> writer_;
+  WriteHealth health_;
   std::mutex writeMutex_;
   std::atomic<std::thread::id> writerThread_{};
 };
 
 }  // namespace
 
-std::unique_ptr<Store> openSqliteStore(const std::string& dataDir) {
+std::unique_ptr<Store> openSqliteStore(const std::string& dataDir, const SqliteOptions& options) {
   if (dataDir.empty()) throw std::invalid_argument("store: the data directory is empty");
   const std::filesystem::path dir(dataDir);
   std::error_code ec;
@@ -853,7 +896,7 @@ std::unique_ptr<Store> openSqliteStore(const std::string& dataDir) {
   registerConnectorOnce();
   const std::string dbPath = (dir / "bcauth.db").string();
   try {
-    return std::make_unique<SqliteStore>(dbPath);
+    return std::make_unique<SqliteStore>(dbPath, options);
   } catch (const Poco::Exception& e) {
     throw std::runtime_error("store: cannot open " + dbPath + ": " + e.displayText());
   } catch (const std::exception& e) {
