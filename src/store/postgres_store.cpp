@@ -219,11 +219,17 @@ class ScopeExit {
 
 // A failure that waiting may cure: SQLSTATE class 53 (insufficient resources: 53100 disk_full,
 // 53200 out of memory, 53300 too many connections), class 08 (connection exception), 57P01-03
-// (the server shutting down or starting), or a connection Poco could not make or lost.
+// (the server shutting down or starting), or a connection libpq or Poco could not make or lost.
 bool isUnavailable(const Poco::Exception& e) {
   const std::string text = e.displayText();
   for (const char* state : {"State: 53", "State: 08", "State: 57P01", "State: 57P02", "State: 57P03"}) {
     if (text.find(state) != std::string::npos) return true;
+  }
+  // libpq's own errors for a connection lost or never made carry no SQLSTATE, only these words
+  // (a connection the server terminated fails the next BEGIN so).
+  for (const char* lost : {"server closed the connection unexpectedly", "no connection to the server",
+                           "terminating connection", "could not connect to server", "connection to server"}) {
+    if (text.find(lost) != std::string::npos) return true;
   }
   // TransactionException is a ConnectionException Poco throws for a failed BEGIN or COMMIT,
   // which may be a constraint checked at COMMIT: only its SQLSTATE can tell.
