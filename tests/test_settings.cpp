@@ -58,6 +58,16 @@ BOOST_AUTO_TEST_CASE(missing_or_malformed_settings_are_named) {
   expectRefused("bcauth.publicUrl", "ftp://x", "BCAUTH_PUBLIC_URL");
   expectRefused("bcauth.allowHttpLoopbackProviders", "yes", "BCAUTH_ALLOW_HTTP_LOOPBACK_PROVIDERS");
   expectRefused("bcauth.maxBodyBytes", "10", "BCAUTH_MAX_BODY_BYTES");
+  expectRefused("bcauth.sqliteMaxBytes", "1000", "BCAUTH_SQLITE_MAX_BYTES");
+  expectRefused("bcauth.sqliteMaxBytes", "-1", "BCAUTH_SQLITE_MAX_BYTES");
+  expectRefused("bcauth.sqliteMaxBytes", "lots", "BCAUTH_SQLITE_MAX_BYTES");
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_max_bytes) {
+  BOOST_TEST(app::loadSettings(*complete())->sqliteMaxBytes == 0);
+  auto c = complete();
+  c->setString("bcauth.sqliteMaxBytes", "1073741824");
+  BOOST_TEST(app::loadSettings(*c)->sqliteMaxBytes == 1073741824);
 }
 
 BOOST_AUTO_TEST_CASE(master_key_file) {

@@ -146,7 +146,8 @@ Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
 
   if (!text("bcauth.dataDir").empty()) s.dataDir = text("bcauth.dataDir");
   s.databaseUrl = text("bcauth.databaseUrl");
-  auto maxBytes = integer(config, "bcauth.sqliteMaxBytes", s.sqliteMaxBytes, 0, std::int64_t{1} << 50, "BCAUTH_SQLITE_MAX_BYTES");
+  auto maxBytes =
+      integer(config, "bcauth.sqliteMaxBytes", s.sqliteMaxBytes, 0, std::int64_t{1} << 50, "BCAUTH_SQLITE_MAX_BYTES");
   if (!maxBytes) return maxBytes.status();
   if (*maxBytes != 0 && *maxBytes < kMinSqliteMaxBytes) {
     return Status::invalidArgument("must be 0 (no limit) or at least " + std::to_string(kMinSqliteMaxBytes),

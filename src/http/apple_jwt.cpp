@@ -20,7 +20,9 @@ namespace {
 std::optional<Result<std::int64_t>> numericDate(const Poco::JSON::Object& claims, const std::string& name) {
   if (!claims.has(name)) return std::nullopt;
   const Poco::Dynamic::Var value = claims.get(name);
-  if (!value.isNumeric() || value.isBoolean()) return Result<std::int64_t>(Status::invalidArgument("JWT " + name + " is not a number"));
+  if (!value.isNumeric() || value.isBoolean()) {
+    return Result<std::int64_t>(Status::invalidArgument("JWT " + name + " is not a number"));
+  }
   // Clamped before the conversion, which is undefined for a double out of int64's range.
   constexpr double kFar = 4e18;
   const double seconds = std::clamp(value.convert<double>(), -kFar, kFar);

@@ -42,7 +42,9 @@ void sendError(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus
 
 void sendStatus(Poco::Net::HTTPServerResponse& response, const Status& status) {
   // A passing condition: the client (Apple included) is told when to try again.
-  if (status.code() == StatusCode::kStorageUnavailable) response.set("Retry-After", std::to_string(kStorageRetryAfterSeconds));
+  if (status.code() == StatusCode::kStorageUnavailable) {
+    response.set("Retry-After", std::to_string(kStorageRetryAfterSeconds));
+  }
   sendError(response, httpStatusFor(status), std::string(toString(status.code())), status.message(), status.field());
 }
 

@@ -23,6 +23,7 @@
 #include "http/errors.h"
 #include "http/rate_limit.h"
 #include "protocol/json_util.h"
+#include "store/store.h"
 
 namespace bcauth::http {
 namespace {

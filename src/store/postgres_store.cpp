@@ -654,13 +654,7 @@ class PostgresStore final : public Store {
     std::lock_guard<std::mutex> lock(writeMutex_);
     tlsInTransaction = true;
     ScopeExit clearFlag([] { tlsInTransaction = false; });
-    try {
-      run(fn);
-    } catch (const UnavailableError&) {
-      health_.failed();
-      throw;
-    }
-    health_.succeeded();
+    health_.track([&] { run(fn); });
   }
 
   bool writable() override {

@@ -42,7 +42,7 @@ using Poco::Data::Keywords::into;
 using Poco::Data::Keywords::now;
 
 constexpr std::size_t kMaxReaders = 8;
-// writable()'s probe: larger than any one use case writes, so that when it fits, they do.
+// writable()'s probe: more than a use case usually writes, so that when it fits, they do too.
 constexpr Poco::Int64 kProbeBytes = 64 * 1024;
 
 // The schema, as an ordered list of migrations. Migration i (0-based) brings the database to
@@ -581,7 +581,8 @@ class SqliteStore final : public Store {
       // Only the writer grows the file. SQLite keeps the limit at least the current size.
       Poco::Int64 pageSize = 0;
       writer_->session() << "PRAGMA page_size", into(pageSize), now;
-      exec(*writer_, "PRAGMA max_page_count = " + std::to_string(std::max<Poco::Int64>(1, options.maxBytes / pageSize)));
+      const Poco::Int64 pages = std::max<Poco::Int64>(1, options.maxBytes / pageSize);
+      exec(*writer_, "PRAGMA max_page_count = " + std::to_string(pages));
     }
     migrate();
   }
@@ -594,7 +595,7 @@ class SqliteStore final : public Store {
     writerThread_.store(std::this_thread::get_id());
     ScopeExit clearOwner([&] { writerThread_.store(std::thread::id()); });
 
-    try {
+    health_.track([&] {
       guarded("begin", [&] { writer_->run("BEGIN IMMEDIATE"); });
       SqliteTransaction tx(*writer_);
       try {
@@ -606,11 +607,7 @@ class SqliteStore final : public Store {
         rollbackQuietly();
         throw;
       }
-    } catch (const UnavailableError&) {
-      health_.failed();
-      throw;
-    }
-    health_.succeeded();
+    });
   }
 
   bool writable() override {

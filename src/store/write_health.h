@@ -13,8 +13,16 @@ namespace bcauth::store {
 
 class WriteHealth {
  public:
-  void succeeded() { failing_.store(false); }
-  void failed() { failing_.store(true); }
+  // Runs one write transaction, recording whether the store took it; rethrows what it throws.
+  void track(const std::function<void()>& write) {
+    try {
+      write();
+    } catch (const UnavailableError&) {
+      failing_.store(true);
+      throw;
+    }
+    failing_.store(false);
+  }
 
   // True unless the last write failed with UnavailableError; then runs probe (a small write
   // that throws when the store still cannot take it) at most once per kProbeInterval.
@@ -25,8 +33,7 @@ class WriteHealth {
     if (now - lastProbe_ < kProbeInterval) return !failing_.load();
     lastProbe_ = now;
     try {
-      probe();
-      succeeded();
+      probe();  // a transaction: track() has recorded its outcome
     } catch (const std::exception&) {
       // Still failing (UnavailableError) or failing otherwise: not writable either way.
     }
