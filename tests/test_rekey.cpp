@@ -60,6 +60,11 @@ BOOST_AUTO_TEST_CASE(rotation_keeps_every_secret) {
   std::ostringstream out, err;
   BOOST_TEST(app::runCli({"rekey", "--old-key-file", wrongFile, "--new-key-file", newFile, "--data-dir", settings.dataDir}, out, err) == 1);
   BOOST_TEST(err.str().find("nothing was changed") != std::string::npos);
+  // A new key of 32 equal bytes is refused (the old one may be anything: moving away is the point).
+  const std::string zeroFile = writeKey(dir, "zero.key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+  err.str("");
+  BOOST_TEST(app::runCli({"rekey", "--old-key-file", oldFile, "--new-key-file", zeroFile, "--data-dir", settings.dataDir}, out, err) == 1);
+  BOOST_TEST(err.str().find("new key: has all 32 bytes equal") != std::string::npos, err.str());
   out.str("");
   BOOST_TEST(app::runCli({"rekey", "--old-key-file", oldFile, "--new-key-file", newFile, "--data-dir", settings.dataDir}, out, err) == 0,
              err.str());

@@ -5,6 +5,10 @@
 
 #include <signal.h>
 
+#include <chrono>
+#include <fstream>
+
+#include <Poco/File.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -83,6 +87,30 @@ BOOST_AUTO_TEST_CASE(a_port_in_use_stops_it_with_the_reason) {
   BOOST_TEST(handle.wait() != 0);
   BOOST_TEST(text.find("Address already in use: 127.0.0.1:" + std::to_string(taken.address().port())) != std::string::npos,
              text);
+}
+
+// A data directory bcauth cannot use stops it at once with the path, not after a minute of
+// silence (Poco's SQLite connector retried a failed open for its 60 s login timeout). Tests
+// run as root, whom chmod does not stop: a directory under a regular file cannot be created,
+// and a directory in the database file's place cannot be opened.
+BOOST_AUTO_TEST_CASE(an_unusable_data_dir_stops_it_at_once_naming_the_path) {
+  const std::string parent = bcauth::test::freshTempDir();
+  std::ofstream(parent + "/a-file") << "not a directory\n";
+  Poco::File(parent + "/db-is-a-dir/bcauth.db").createDirectories();
+  for (const auto& [dataDir, named] : {std::pair{parent + "/a-file/data", parent + "/a-file/data"},
+                                       std::pair{parent + "/db-is-a-dir", parent + "/db-is-a-dir/bcauth.db"}}) {
+    const auto started = std::chrono::steady_clock::now();
+    Poco::Pipe outPipe, errPipe;
+    Poco::ProcessHandle handle = Poco::Process::launch(BCAUTH_CLI_PATH, {"serve", "--port", "0"}, ".", nullptr,
+                                                       &outPipe, &errPipe, baseEnv(dataDir));
+    Poco::PipeInputStream err(errPipe);
+    std::string text;
+    Poco::StreamCopier::copyToString(err, text);
+    BOOST_TEST(handle.wait() != 0);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    BOOST_TEST(seconds < 10.0, dataDir << " took " << seconds << " s");
+    BOOST_TEST(text.find(named) != std::string::npos, text);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(stops_cleanly_on_sigint) { runAndStop(SIGINT); }

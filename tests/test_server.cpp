@@ -19,6 +19,7 @@
 #include "bcauth/crypto.h"
 #include "protocol/text.h"
 #include "server_harness.h"
+#include "store/store.h"
 
 using namespace bcauth;
 using bcauth::test::Response;
@@ -389,6 +390,142 @@ BOOST_AUTO_TEST_CASE(apple_jwt_negatives) {
                               "Bearer " + signer.sign(token, Poco::JWT::Signer::ALGO_HS512)).status == 403);
   }
   BOOST_TEST(server.deliver(msg).status == 200);
+}
+
+// exp and nbf, when Apple's JWT carries them, are honoured with a 60 s allowance for clock skew
+// (never more than the iat window); a claim that is not a number is refused, not ignored.
+BOOST_AUTO_TEST_CASE(apple_jwt_exp_and_nbf) {
+  constexpr std::int64_t kNow = 1'700'000'000;
+  const auto jwtWith = [](const std::string& claims) {
+    const auto segment = [](const std::string& json) {
+      return crypto::base64UrlEncode(std::span(reinterpret_cast<const std::uint8_t*>(json.data()), json.size()));
+    };
+    const std::string signingInput = segment(R"({"alg":"HS256","typ":"JWT"})") + "." +
+                                     segment(R"({"aud":")" + bcauth::test::kCspId + R"(","iat":)" +
+                                             std::to_string(kNow) + claims + "}");
+    return "Bearer " + signingInput + "." + crypto::base64UrlEncode(crypto::hmacSha256(bcauth::test::kAppleSecret, signingInput));
+  };
+  const auto check = [&](const std::string& claims, std::int64_t window = 3600) {
+    return http::verifyAppleJwt(jwtWith(claims), bcauth::test::kAppleSecret, bcauth::test::kCspId, kNow, window);
+  };
+  const auto valid = [&](const std::string& claims, std::int64_t window = 3600) {
+    const auto result = check(claims, window);
+    BOOST_TEST_INFO(claims << ": " << result.reason);
+    return result.verdict == http::JwtVerdict::kValid;
+  };
+  BOOST_TEST(valid(""));
+  BOOST_TEST(valid(R"(,"exp":)" + std::to_string(kNow + 300)));
+  BOOST_TEST(valid(R"(,"exp":)" + std::to_string(kNow - 30)));  // within the skew allowance
+  BOOST_TEST(!valid(R"(,"exp":)" + std::to_string(kNow - 61)));
+  BOOST_TEST(check(R"(,"exp":)" + std::to_string(kNow - 61)).reason == "JWT expired (exp is past)");
+  BOOST_TEST(valid(R"(,"nbf":)" + std::to_string(kNow - 300)));
+  BOOST_TEST(valid(R"(,"nbf":)" + std::to_string(kNow + 30)));
+  BOOST_TEST(!valid(R"(,"nbf":)" + std::to_string(kNow + 61)));
+  BOOST_TEST(check(R"(,"nbf":)" + std::to_string(kNow + 61)).reason == "JWT not yet valid (nbf is ahead)");
+  // A window smaller than the allowance bounds it.
+  BOOST_TEST(!valid(R"(,"exp":)" + std::to_string(kNow - 30), 10));
+  BOOST_TEST(!valid(R"(,"exp":")" + std::to_string(kNow + 300) + "\""));
+  BOOST_TEST(!valid(R"(,"nbf":null)"));
+  BOOST_TEST(valid(R"(,"exp":1e300,"nbf":-1e300)"));  // far, not undefined behaviour
+  BOOST_TEST(check(R"(,"exp":true)").reason == "JWT exp is not a number");
+
+  // Over HTTP: a 403 with the reason.
+  TestServer server;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  Poco::JWT::Token token;
+  token.setAudience(bcauth::test::kCspId);
+  token.setIssuedAt(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(now)));
+  token.setExpiration(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(now - 600)));
+  Poco::JWT::Signer signer(bcauth::test::kAppleSecret);
+  const auto expired = server.deliver(textMessage(uuid(), "urn:mbid:jwt"), "", true,
+                                      "Bearer " + signer.sign(token, Poco::JWT::Signer::ALGO_HS256));
+  BOOST_TEST(expired.status == 403);
+  BOOST_TEST(expired.json()->getObject("error")->getValue<std::string>("message") == "JWT expired (exp is past)");
+  token.setExpiration(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(now + 600)));
+  token.setNotBefore(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(now + 600)));
+  const auto early = server.deliver(textMessage(uuid(), "urn:mbid:jwt"), "", true,
+                                    "Bearer " + signer.sign(token, Poco::JWT::Signer::ALGO_HS256));
+  BOOST_TEST(early.status == 403);
+  BOOST_TEST(early.json()->getObject("error")->getValue<std::string>("message") == "JWT not yet valid (nbf is ahead)");
+  token.setNotBefore(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(now - 600)));
+  BOOST_TEST(server.deliver(textMessage(uuid(), "urn:mbid:jwt"), "", true,
+                            "Bearer " + signer.sign(token, Poco::JWT::Signer::ALGO_HS256)).status == 200);
+}
+
+// A full store (here: BCAUTH_SQLITE_MAX_BYTES reached, as a full disk would be) answers 503 with
+// Retry-After and storage_unavailable — to the CSP API and to Apple, who retries — and /readyz
+// says not ready; when space returns (freed by another connection, not through this server),
+// /readyz recovers by itself, the refused message is accepted on Apple's retry, and nothing
+// accepted before is lost.
+BOOST_AUTO_TEST_CASE(a_full_store_answers_503_and_recovers_by_itself) {
+  auto settings = bcauth::test::testSettings(TestServer::freshDir());
+  settings.sqliteMaxBytes = 512 * 1024;
+  TestServer server(settings);
+  const auto providerNamed = [](const std::string& name) {
+    return R"({"name":")" + name + R"(","authorizationUrl":"https://idp.example.com/authorize",)" +
+           R"("tokenUrl":"https://idp.example.com/token","clientId":"client-1","scopes":["openid"]})";
+  };
+  // Room to give back later: a provider with a 200 KB name.
+  BOOST_REQUIRE_EQUAL(server.call("PUT", "/v1/providers/pad", providerNamed(std::string(200 * 1024, 'p'))).status, 200);
+  const std::string firstMessage = uuid();
+  BOOST_REQUIRE_EQUAL(server.deliver(textMessage(firstMessage, "urn:mbid:full")).status, 200);
+
+  // Large writes fill the free pages; Apple's messages then fill the pages their rows go to,
+  // until no write fits anywhere.
+  std::vector<std::string> accepted;
+  Response refused;
+  for (int i = 0; i < 400 && refused.status == 0; ++i) {
+    const std::string id = "fill-" + std::to_string(i);
+    const Response r = server.call("PUT", "/v1/providers/" + id, providerNamed(id + std::string(8 * 1024, 'f')));
+    if (r.status == 200) accepted.push_back(id);
+    else refused = r;
+  }
+  BOOST_REQUIRE_EQUAL(refused.status, 503);
+  BOOST_TEST(!accepted.empty());
+  BOOST_TEST(refused.headers.count("Retry-After") == 1u);
+  BOOST_TEST(refused.json()->getObject("error")->getValue<std::string>("code") == "storage_unavailable");
+
+  std::vector<std::string> acceptedMessages = {firstMessage};
+  std::string refusedMessage;
+  Response apple;
+  for (int i = 0; i < 5000 && refusedMessage.empty(); ++i) {
+    const std::string id = uuid();
+    apple = server.deliver(textMessage(id, "urn:mbid:full"));
+    if (apple.status == 200) acceptedMessages.push_back(id);
+    else refusedMessage = id;
+  }
+  BOOST_REQUIRE_EQUAL(apple.status, 503);
+  BOOST_TEST(apple.headers.count("Retry-After") == 1u);
+  BOOST_TEST(apple.json()->getObject("error")->getValue<std::string>("code") == "storage_unavailable");
+  const Response notReady = server.call("GET", "/readyz", "", {}, false);
+  BOOST_TEST(notReady.status == 503);
+  BOOST_TEST(notReady.json()->getObject("error")->getValue<std::string>("code") == "storage_unavailable");
+  BOOST_TEST(server.call("GET", "/healthz", "", {}, false).status == 200);  // alive, just not ready
+  BOOST_TEST(server.call("GET", "/v1/providers/" + accepted.front()).status == 200);  // reads still work
+
+  // Space comes back outside this server: another connection deletes the padding.
+  {
+    auto other = store::openSqliteStore(settings.dataDir);
+    other->transaction([](store::Transaction& tx) { BOOST_TEST(tx.deleteProvider("pad")); });
+  }
+  // /readyz probes the store again at most once a second: a bounded wait for it to say ready.
+  int readyStatus = 0;
+  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       readyStatus != 200 && std::chrono::steady_clock::now() < deadline;) {
+    readyStatus = server.call("GET", "/readyz", "", {}, false).status;
+    if (readyStatus != 200) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // poll backoff
+  }
+  BOOST_TEST(readyStatus == 200);
+  BOOST_TEST(server.deliver(textMessage(refusedMessage, "urn:mbid:full")).json()->getValue<std::string>("status") ==
+             "accepted");
+  for (const auto& id : accepted) {
+    const Response r = server.call("GET", "/v1/providers/" + id);
+    BOOST_TEST(r.status == 200, id);
+    if (r.status == 200) BOOST_TEST(r.json()->getValue<std::string>("name") == id + std::string(8 * 1024, 'f'));
+  }
+  const auto events =
+      server.call("GET", "/v1/conversations/urn:mbid:full/events?limit=1000").json()->getArray("events");
+  BOOST_TEST(events->size() == acceptedMessages.size() + 1);
 }
 
 BOOST_AUTO_TEST_CASE(bodies_plain_gzip_oversized_malformed) {

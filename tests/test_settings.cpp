@@ -7,7 +7,11 @@
 #include <Poco/AutoPtr.h>
 #include <Poco/Util/MapConfiguration.h>
 
+#include <fstream>
+
+#include "app/runtime.h"
 #include "app/settings.h"
+#include "temp_dir.h"
 
 using namespace bcauth;
 
@@ -18,7 +22,7 @@ Poco::AutoPtr<Poco::Util::MapConfiguration> complete() {
   c->setString("bcauth.cspId", "csp-1");
   c->setString("bcauth.appleSecret", "c2VjcmV0LWJ5dGVz");
   c->setString("bcauth.apiKeys", "key-aaaaaaaaaaaaaaaa, key-bbbbbbbbbbbbbbbb");
-  c->setString("bcauth.masterKey", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+  c->setString("bcauth.masterKey", "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k=");
   return c;
 }
 
@@ -58,6 +62,9 @@ BOOST_AUTO_TEST_CASE(missing_or_malformed_settings_are_named) {
   expectRefused("bcauth.maxBodyBytes", "10", "BCAUTH_MAX_BODY_BYTES");
   expectRefused("bcauth.eventsRecheckMs", "0", "BCAUTH_EVENTS_RECHECK_MS");
   expectRefused("bcauth.eventsRecheckMs", "60001", "BCAUTH_EVENTS_RECHECK_MS");
+  expectRefused("bcauth.sqliteMaxBytes", "1000", "BCAUTH_SQLITE_MAX_BYTES");
+  expectRefused("bcauth.sqliteMaxBytes", "-1", "BCAUTH_SQLITE_MAX_BYTES");
+  expectRefused("bcauth.sqliteMaxBytes", "lots", "BCAUTH_SQLITE_MAX_BYTES");
 }
 
 BOOST_AUTO_TEST_CASE(events_recheck_period) {
@@ -67,6 +74,13 @@ BOOST_AUTO_TEST_CASE(events_recheck_period) {
   BOOST_TEST(app::loadSettings(*c)->eventsRecheckMs == 1000);
 }
 
+BOOST_AUTO_TEST_CASE(sqlite_max_bytes) {
+  BOOST_TEST(app::loadSettings(*complete())->sqliteMaxBytes == 0);
+  auto c = complete();
+  c->setString("bcauth.sqliteMaxBytes", "1073741824");
+  BOOST_TEST(app::loadSettings(*c)->sqliteMaxBytes == 1073741824);
+}
+
 BOOST_AUTO_TEST_CASE(master_key_file) {
   auto c = complete();
   c->remove("bcauth.masterKey");
@@ -74,6 +88,44 @@ BOOST_AUTO_TEST_CASE(master_key_file) {
   auto s = app::loadSettings(*c);
   BOOST_REQUIRE(!s.isOk());
   BOOST_TEST(s.status().field() == "BCAUTH_MASTER_KEY_FILE");
+}
+
+// A master key of 32 equal bytes (zeros, a 0xAA placeholder) is no random key: refused, naming
+// where it came from.
+BOOST_AUTO_TEST_CASE(master_key_of_equal_bytes_is_refused) {
+  for (const std::string& key : {std::string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+                                 std::string("qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqo=")}) {
+    auto c = complete();
+    c->setString("bcauth.masterKey", key);
+    auto s = app::loadSettings(*c);
+    BOOST_REQUIRE_MESSAGE(!s.isOk(), key << " accepted");
+    BOOST_TEST(s.status().field() == "BCAUTH_MASTER_KEY");
+    BOOST_TEST(s.status().message().find("equal") != std::string::npos, s.status().message());
+
+    const std::string file = bcauth::test::freshTempDir() + "/master.key";
+    std::ofstream(file) << key << "\n";
+    c->remove("bcauth.masterKey");
+    c->setString("bcauth.masterKeyFile", file);
+    s = app::loadSettings(*c);
+    BOOST_REQUIRE_MESSAGE(!s.isOk(), key << " accepted from a file");
+    BOOST_TEST(s.status().field() == "BCAUTH_MASTER_KEY_FILE");
+  }
+  // A key read from a file that is not 32 bytes of Base64 names the file's setting too.
+  auto c = complete();
+  const std::string file = bcauth::test::freshTempDir() + "/short.key";
+  std::ofstream(file) << "AAAA\n";
+  c->remove("bcauth.masterKey");
+  c->setString("bcauth.masterKeyFile", file);
+  BOOST_TEST(app::loadSettings(*c).status().field() == "BCAUTH_MASTER_KEY_FILE");
+
+  // Runtime, for settings built in code, refuses it as well before opening anything.
+  auto settings = app::loadSettings(*complete()).value();
+  settings.masterKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  settings.dataDir = bcauth::test::freshTempDir();
+  settings.port = 0;
+  BOOST_CHECK_EXCEPTION(app::Runtime runtime(settings), std::invalid_argument, [](const std::invalid_argument& e) {
+    return std::string(e.what()).find("BCAUTH_MASTER_KEY") != std::string::npos;
+  });
 }
 
 BOOST_AUTO_TEST_CASE(environment_overrides) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -1447,6 +1448,79 @@ BOOST_AUTO_TEST_CASE(uncreatable_directory_is_a_clear_error) {
     }
   }
   BOOST_CHECK_THROW(openSqliteStore(""), std::invalid_argument);
+}
+
+namespace {
+
+// Polls store.writable() (it probes at most once a second) until it says want, for up to 20 s.
+bool becomesWritable(Store& store) {
+  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       std::chrono::steady_clock::now() < deadline;) {
+    if (store.writable()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // poll backoff
+  }
+  return false;
+}
+
+}  // namespace
+
+// A store grown to SqliteOptions::maxBytes throws UnavailableError, keeps nothing of the failed
+// transaction, loses nothing committed before, says !writable(), and is writable again as soon
+// as room is made elsewhere — without a write of its own succeeding first.
+BOOST_AUTO_TEST_CASE(sqlite_full_is_unavailable_and_recovers) {
+  TempDir dir;
+  auto store = openSqliteStore(dir.str(), {256 * 1024});
+  BOOST_TEST(store->writable());
+  Provider pad = makeProvider("pad");
+  pad.name = std::string(100 * 1024, 'p');
+  store->transaction([&](Transaction& tx) { tx.putProvider(pad); });
+  std::vector<std::string> accepted;
+  std::string refused;
+  for (int i = 0; i < 1000 && refused.empty(); ++i) {
+    Provider p = makeProvider("fill-" + std::to_string(i));
+    p.name = std::string(4096, 'f');
+    try {
+      store->transaction([&](Transaction& tx) { tx.putProvider(p); });
+      accepted.push_back(p.id);
+    } catch (const UnavailableError& e) {
+      BOOST_TEST_MESSAGE("full after " << accepted.size() << ": " << e.what());
+      refused = p.id;
+    }
+  }
+  BOOST_REQUIRE(!refused.empty());
+  BOOST_TEST(!store->provider(refused).has_value());
+  BOOST_TEST(!store->writable());
+  BOOST_TEST(store->ping());  // reads still work
+
+  openSqliteStore(dir.str())->transaction([](Transaction& tx) { tx.deleteProvider("pad"); });
+  BOOST_TEST(becomesWritable(*store));
+  store->transaction([&](Transaction& tx) { tx.putProvider(makeProvider(refused)); });
+  for (const auto& id : accepted) BOOST_TEST(store->provider(id).has_value(), id);
+}
+
+// A PostgreSQL connection lost under the store (here: terminated by the server) is
+// UnavailableError, not a bare failure, and the store is writable again on new connections.
+POSTGRES_TEST_CASE(postgres_lost_connection_is_unavailable_and_recovers) {
+  store->transaction([&](Transaction& tx) { tx.putProvider(makeProvider(h, "before")); });
+  {
+    auto killer = postgresSession(h.location());
+    killer << "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+              " WHERE datname = current_database() AND pid <> pg_backend_pid()", Poco::Data::Keywords::now;
+  }
+  bool unavailable = false;
+  try {
+    store->transaction([&](Transaction& tx) { tx.putProvider(makeProvider(h, "during")); });
+  } catch (const UnavailableError& e) {
+    BOOST_TEST_MESSAGE("unavailable: " << e.what());
+    unavailable = true;
+  } catch (const std::exception& e) {
+    BOOST_ERROR("not UnavailableError: " << e.what());
+  }
+  BOOST_TEST(unavailable);
+  BOOST_TEST(becomesWritable(*store));
+  store->transaction([&](Transaction& tx) { tx.putProvider(makeProvider(h, "after")); });
+  BOOST_TEST(store->provider("before").has_value());
+  BOOST_TEST(store->provider("after").has_value());
 }
 
 // No password of the connection string ever shows in an error.

@@ -21,6 +21,7 @@ enum class StatusCode {
   kConflict,
   kIdempotencyConflict,  // an Idempotency-Key already used with a different body
   kInternal,
+  kStorageUnavailable,  // the store cannot take writes now (disk full, I/O error, lost connection): retry later
 };
 
 constexpr std::string_view toString(StatusCode code) {
@@ -32,6 +33,7 @@ constexpr std::string_view toString(StatusCode code) {
     case StatusCode::kConflict: return "conflict";
     case StatusCode::kIdempotencyConflict: return "idempotency_conflict";
     case StatusCode::kInternal: return "internal";
+    case StatusCode::kStorageUnavailable: return "storage_unavailable";
   }
   return "unknown";
 }
@@ -55,6 +57,9 @@ class Status {
     return Status(StatusCode::kIdempotencyConflict, std::move(message), std::move(field));
   }
   static Status internal(std::string message) { return Status(StatusCode::kInternal, std::move(message), {}); }
+  static Status storageUnavailable(std::string message) {
+    return Status(StatusCode::kStorageUnavailable, std::move(message), {});
+  }
 
   bool isOk() const { return code_ == StatusCode::kOk; }
   explicit operator bool() const { return isOk(); }

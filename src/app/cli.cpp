@@ -221,16 +221,18 @@ int rekeyCommand(const ParsedArgs& args, std::ostream& out, std::ostream&) {
   std::string oldText = readKey(args, "old-key");
   std::string newText = readKey(args, "new-key");
   auto from = crypto::Sealer::fromBase64Key(oldText);
-  auto to = crypto::Sealer::fromBase64Key(newText);
+  // The old key may be a weak one (moving away from it is the point); the new one may not.
+  const Status to = checkMasterKey(newText, "new key");
+  auto toSealer = crypto::Sealer::fromBase64Key(newText);
   crypto::cleanse(oldText.data(), oldText.size());
   crypto::cleanse(newText.data(), newText.size());
   if (!from) throw BadInput("old key: " + from.status().message());
-  if (!to) throw BadInput("new key: " + to.status().message());
+  if (!to) throw BadInput(to.toString());
   const auto databaseUrl = args.value("database-url");
   const auto dataDir = args.value("data-dir");
   if (databaseUrl.has_value() == dataDir.has_value()) throw UsageError("give exactly one of --data-dir or --database-url");
   auto store = databaseUrl ? store::openPostgresStore(*databaseUrl) : store::openSqliteStore(*dataDir);
-  auto count = service::rekey(*store, *from, *to);
+  auto count = service::rekey(*store, *from, *toSealer);
   if (!count) throw BadInput(count.status().message());
   out << "re-sealed " << *count << " values under the new master key\n";
   return kExitOk;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 
 #include <Poco/Logger.h>
 #include <Poco/Net/Context.h>
@@ -51,7 +52,11 @@ Runtime::Runtime(const Settings& settings) : Runtime(settings, bindSocket(settin
 
 Runtime::Runtime(const Settings& settings, const Poco::Net::ServerSocket& socket) : sweepSeconds_(settings.sweepSeconds) {
   raiseDescriptorLimit();
-  store_ = settings.databaseUrl.empty() ? store::openSqliteStore(settings.dataDir)
+  // Settings built in code skip loadSettings: the key is checked here too, before anything opens.
+  if (const Status key = checkMasterKey(settings.masterKey, "BCAUTH_MASTER_KEY"); !key) {
+    throw std::invalid_argument(key.toString());
+  }
+  store_ = settings.databaseUrl.empty() ? store::openSqliteStore(settings.dataDir, {settings.sqliteMaxBytes})
                                         : store::openPostgresStore(settings.databaseUrl);
   service::ServiceConfig serviceConfig;
   serviceConfig.publicUrl = settings.publicUrl;

@@ -1,6 +1,8 @@
 #include "app/settings.h"
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <Poco/Environment.h>
@@ -14,6 +16,9 @@
 namespace bcauth::app {
 namespace {
 
+// Below this, not even the schema fits: the store would refuse every write from the start.
+constexpr std::int64_t kMinSqliteMaxBytes = 256 * 1024;
+
 Result<std::int64_t> integer(const Poco::Util::AbstractConfiguration& config, const std::string& key,
                              std::int64_t fallback, std::int64_t min, std::int64_t max, const std::string& env) {
   if (!config.has(key)) return fallback;
@@ -26,6 +31,19 @@ Result<std::int64_t> integer(const Poco::Util::AbstractConfiguration& config, co
 
 }  // namespace
 
+Status checkMasterKey(const std::string& base64, const std::string& setting) {
+  const auto sealer = crypto::Sealer::fromBase64Key(base64);
+  if (!sealer) return Status::invalidArgument(sealer.status().message(), setting);
+  // 32 equal bytes (all zero, a 0xAA… placeholder) are a key someone typed, not a random one:
+  // anyone could guess it and open every sealed secret.
+  const auto bytes = crypto::base64DecodeSecret(base64);
+  if (std::adjacent_find(bytes->begin(), bytes->end(), std::not_equal_to<>()) == bytes->end()) {
+    return Status::invalidArgument("has all 32 bytes equal: not a random key; make one with `openssl rand -base64 32`",
+                                   setting);
+  }
+  return Status::ok();
+}
+
 const std::vector<SettingKey>& settingKeys() {
   static const std::vector<SettingKey> keys = {
       {"BCAUTH_CSP_ID", "bcauth.cspId", "your CSP (MSP) id from Apple; the aud of Apple's JWTs (required)"},
@@ -36,6 +54,8 @@ const std::vector<SettingKey>& settingKeys() {
       {"BCAUTH_DATA_DIR", "bcauth.dataDir", "where the SQLite store lives (default ./data)"},
       {"BCAUTH_DATABASE_URL", "bcauth.databaseUrl",
        "PostgreSQL connection string (host=… port=… dbname=… user=… password=…); unset: SQLite in the data dir"},
+      {"BCAUTH_SQLITE_MAX_BYTES", "bcauth.sqliteMaxBytes",
+       "largest size of the SQLite database file; past it writes answer 503 as on a full disk (default 0: no limit)"},
       {"BCAUTH_PUBLIC_URL", "bcauth.publicUrl", "bcauth's public https base URL; needed by the v2 flow"},
       {"BCAUTH_HOST", "bcauth.host", "address to listen on (default 127.0.0.1)"},
       {"BCAUTH_PORT", "bcauth.port", "port to listen on (default 8080; 0 picks a free one)"},
@@ -133,12 +153,22 @@ Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config) {
                                    "e.g. `openssl rand -base64 32`",
                                    "BCAUTH_MASTER_KEY");
   }
-  if (auto sealer = crypto::Sealer::fromBase64Key(s.masterKey); !sealer) {
-    return Status::invalidArgument(sealer.status().message(), "BCAUTH_MASTER_KEY");
+  // The setting named is the one the operator wrote: the variable, or the file it points to.
+  const bool fromFile = text("bcauth.masterKey").empty();
+  if (auto key = checkMasterKey(s.masterKey, fromFile ? "BCAUTH_MASTER_KEY_FILE" : "BCAUTH_MASTER_KEY"); !key) {
+    return key;
   }
 
   if (!text("bcauth.dataDir").empty()) s.dataDir = text("bcauth.dataDir");
   s.databaseUrl = text("bcauth.databaseUrl");
+  auto maxBytes =
+      integer(config, "bcauth.sqliteMaxBytes", s.sqliteMaxBytes, 0, std::int64_t{1} << 50, "BCAUTH_SQLITE_MAX_BYTES");
+  if (!maxBytes) return maxBytes.status();
+  if (*maxBytes != 0 && *maxBytes < kMinSqliteMaxBytes) {
+    return Status::invalidArgument("must be 0 (no limit) or at least " + std::to_string(kMinSqliteMaxBytes),
+                                   "BCAUTH_SQLITE_MAX_BYTES");
+  }
+  s.sqliteMaxBytes = *maxBytes;
   s.publicUrl = text("bcauth.publicUrl");
   while (!s.publicUrl.empty() && s.publicUrl.back() == '/') s.publicUrl.pop_back();
   if (!s.publicUrl.empty()) {

@@ -20,6 +20,7 @@ struct Settings {
   std::string masterKey;  // Base64 of 32 bytes (from BCAUTH_MASTER_KEY or the key file)
   std::string dataDir = "data";
   std::string databaseUrl;  // libpq connection string: PostgreSQL instead of SQLite in dataDir
+  std::int64_t sqliteMaxBytes = 0;  // the SQLite file's size limit; past it writes answer 503 (0: none)
   std::string publicUrl;
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -67,6 +68,9 @@ const std::vector<SettingKey>& settingKeys();
 
 // Copies every BCAUTH_* variable present in the environment over the configuration.
 void applyEnvironment(Poco::Util::AbstractConfiguration& config);
+
+// The master key (Base64) is 32 bytes and not all of them equal; the Status names setting.
+Status checkMasterKey(const std::string& base64, const std::string& setting);
 
 // Reads and checks everything; the Status names the setting at fault.
 Result<Settings> loadSettings(const Poco::Util::AbstractConfiguration& config);

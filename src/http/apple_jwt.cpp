@@ -4,12 +4,32 @@
 #include "bcauth/secure.h"
 #include "clients/apple_gateway.h"
 
+#include <algorithm>
+#include <optional>
+
 #include <Poco/Exception.h>
 #include <Poco/JWT/JWTException.h>
 #include <Poco/JWT/Signer.h>
 #include <Poco/JWT/Token.h>
 
 namespace bcauth::http {
+namespace {
+
+// exp and nbf are NumericDates (RFC 7519 §2): a number of seconds, possibly fractional.
+// Absent: nullopt. Present but not a number: an error (a claim we cannot read is not ignored).
+std::optional<Result<std::int64_t>> numericDate(const Poco::JSON::Object& claims, const std::string& name) {
+  if (!claims.has(name)) return std::nullopt;
+  const Poco::Dynamic::Var value = claims.get(name);
+  if (!value.isNumeric() || value.isBoolean()) {
+    return Result<std::int64_t>(Status::invalidArgument("JWT " + name + " is not a number"));
+  }
+  // Clamped before the conversion, which is undefined for a double out of int64's range.
+  constexpr double kFar = 4e18;
+  const double seconds = std::clamp(value.convert<double>(), -kFar, kFar);
+  return Result<std::int64_t>(static_cast<std::int64_t>(seconds));
+}
+
+}  // namespace
 
 JwtCheck verifyAppleJwt(const std::string& authorizationHeader, const std::string& secret, const std::string& cspId,
                         std::int64_t nowSeconds, std::int64_t windowSeconds) {
@@ -40,6 +60,17 @@ JwtCheck verifyAppleJwt(const std::string& authorizationHeader, const std::strin
     const std::int64_t iat = token.getIssuedAt().epochTime();
     if (iat < nowSeconds - windowSeconds || iat > nowSeconds + windowSeconds) {
       return {JwtVerdict::kInvalid, "JWT iat outside the accepted window"};
+    }
+    // The same clock skew the iat window tolerates, but a small one: a long iat window must not
+    // keep an expired token alive for an hour.
+    const std::int64_t leeway = std::min(kJwtClockSkewSeconds, windowSeconds);
+    if (const auto exp = numericDate(token.payload(), "exp")) {
+      if (!*exp) return {JwtVerdict::kInvalid, exp->status().message()};
+      if (**exp < nowSeconds - leeway) return {JwtVerdict::kInvalid, "JWT expired (exp is past)"};
+    }
+    if (const auto nbf = numericDate(token.payload(), "nbf")) {
+      if (!*nbf) return {JwtVerdict::kInvalid, nbf->status().message()};
+      if (**nbf > nowSeconds + leeway) return {JwtVerdict::kInvalid, "JWT not yet valid (nbf is ahead)"};
     }
   } catch (const std::exception&) {
     return {JwtVerdict::kInvalid, "JWT malformed"};

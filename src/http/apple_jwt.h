@@ -1,11 +1,15 @@
 // Verifying the JWT Apple puts on every POST /message (spec §1.2): HS256 only, keyed with the
-// Base64-decoded Messaging API secret, aud = the CSP id (string or array), iat in a window.
+// Base64-decoded Messaging API secret, aud = the CSP id (string or array), iat in a window;
+// exp and nbf, when present, honoured with kJwtClockSkewSeconds of leeway (at most the window).
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 namespace bcauth::http {
+
+// Clock skew allowed on exp and nbf (capped by the iat window when that is smaller).
+inline constexpr std::int64_t kJwtClockSkewSeconds = 60;
 
 enum class JwtVerdict { kValid, kMissing, kInvalid };
 

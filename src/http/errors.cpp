@@ -20,6 +20,7 @@ HTTPResponse::HTTPStatus httpStatusFor(const Status& status) {
     // bound to another body (409 stays for conflicts with the resource's state).
     case StatusCode::kIdempotencyConflict: return HTTPResponse::HTTP_UNPROCESSABLE_ENTITY;
     case StatusCode::kInternal: return HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
+    case StatusCode::kStorageUnavailable: return HTTPResponse::HTTP_SERVICE_UNAVAILABLE;
   }
   return HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
 }
@@ -56,6 +57,10 @@ void sendStatus(Poco::Net::HTTPServerResponse& response, const Status& status) {
                                            " internal error: " + protocol::boundedText(status.toString(), 500));
     return sendError(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "internal",
                      "internal error (the server log has the details under this response's X-Request-Id)");
+  }
+  // A passing condition: the client (Apple included) is told when to try again.
+  if (status.code() == StatusCode::kStorageUnavailable) {
+    response.set("Retry-After", std::to_string(kStorageRetryAfterSeconds));
   }
   sendError(response, httpStatusFor(status), std::string(toString(status.code())), status.message(), status.field());
 }

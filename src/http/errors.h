@@ -1,5 +1,6 @@
 // The one mapping from domain failures to HTTP, and the JSON error body every route uses:
-// {"error": {"code": "...", "message": "...", "field": "..."}}, always valid UTF-8.
+// {"error": {"code": "...", "message": "...", "field": "..."}}, always valid UTF-8. sendStatus adds
+// Retry-After to a storage_unavailable 503.
 #pragma once
 
 #include <Poco/Net/HTTPResponse.h>
@@ -10,6 +11,9 @@
 namespace bcauth::http {
 
 Poco::Net::HTTPResponse::HTTPStatus httpStatusFor(const Status& status);
+
+// Retry-After of a 503 storage_unavailable: soon enough for Apple's retries, not a busy loop.
+inline constexpr int kStorageRetryAfterSeconds = 5;
 
 void sendJson(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse::HTTPStatus status,
               const std::string& body);

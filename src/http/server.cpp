@@ -25,6 +25,7 @@
 #include "http/rate_limit.h"
 #include "protocol/ids.h"
 #include "protocol/json_util.h"
+#include "store/store.h"
 
 namespace bcauth::http {
 namespace {
@@ -224,7 +225,7 @@ void healthz(Call& call) { sendJson(call.response, HTTPResponse::HTTP_OK, R"({"s
 
 void readyz(Call& call) {
   if (call.context.service.ready()) return sendJson(call.response, HTTPResponse::HTTP_OK, R"({"status":"ready"})");
-  sendError(call.response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "unavailable", "the store does not answer");
+  sendStatus(call.response, Status::storageUnavailable("the store does not answer or cannot take writes"));
 }
 
 void metrics(Call& call) {
@@ -583,6 +584,10 @@ class Handler {
     } catch (const Poco::SyntaxException&) {
       // Malformed percent-encoding in the path or query.
       if (!response.sent()) sendError(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid_argument", "malformed URL encoding");
+    } catch (const store::UnavailableError& e) {
+      // A full disk or a lost database: nothing was kept, and the client (Apple too) may retry.
+      Poco::Logger::get("bcauth.http").warning("request " + requestId + " refused: " + e.what());
+      if (!response.sent()) sendStatus(response, Status::storageUnavailable("the store cannot take writes now; retry later"));
     } catch (const std::exception& e) {
       Poco::Logger::get("bcauth.http").error("request " + requestId + " failed: " + e.what());
       if (!response.sent()) sendError(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "internal", "internal error");

@@ -131,7 +131,8 @@ class AuthService {
   }
   // Called with the seconds each token decryption took (for the metrics histogram).
   void setDecryptObserver(std::function<void(double)> observer) { decryptObserver_ = std::move(observer); }
-  bool ready() { return store_.ping(); }
+  // The store answers and takes writes (a full disk makes it not ready until space returns).
+  bool ready() { return store_.ping() && store_.writable(); }
   KeyPool& keyPool() { return keyPool_; }
 
  private:

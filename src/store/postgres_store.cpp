@@ -39,7 +39,9 @@
 #include <vector>
 
 #include <Poco/Data/LOB.h>
+#include <Poco/Data/DataException.h>
 #include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/PostgreSQL/PostgreSQLException.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/SessionPool.h>
 #include <Poco/Data/Statement.h>
@@ -52,6 +54,7 @@
 #include "store/postgres_listener.h"
 #include "store/rows.h"
 #include "store/store.h"
+#include "store/write_health.h"
 
 namespace bcauth::store {
 namespace {
@@ -206,6 +209,10 @@ const std::vector<std::vector<std::string>>& migrations() {
       {
           "ALTER TABLE auth_requests ADD COLUMN idempotency_body_sha256 TEXT",
       },
+      // 8: where writable() tries a small write while writes fail (always empty between probes).
+      {
+          "CREATE TABLE store_probe (id BIGSERIAL PRIMARY KEY, pad BYTEA NOT NULL)",
+      },
   };
   return kMigrations;
 }
@@ -224,16 +231,45 @@ class ScopeExit {
   F f_;
 };
 
-// Runs f, turning Poco's exceptions (whose what() is only the class name) into
-// std::runtime_error with the full text. Messages carry SQL text and PostgreSQL's error, never
-// bound values nor the connection string, so no secret can end up in them. (PostgreSQL's
-// "Detail" of a unique violation names the duplicate key, which is an identifier, not a secret.)
+// A failure that waiting may cure: SQLSTATE class 53 (insufficient resources: 53100 disk_full,
+// 53200 out of memory, 53300 too many connections), class 08 (connection exception), 57P01-03
+// (the server shutting down or starting), or a connection libpq or Poco could not make or lost.
+bool isUnavailable(const Poco::Exception& e) {
+  const std::string text = e.displayText();
+  for (const char* state : {"State: 53", "State: 08", "State: 57P01", "State: 57P02", "State: 57P03"}) {
+    if (text.find(state) != std::string::npos) return true;
+  }
+  // libpq's own errors for a connection lost or never made carry no SQLSTATE, only these words
+  // (a connection the server terminated fails the next BEGIN so).
+  for (const char* lost : {"server closed the connection unexpectedly", "no connection to the server",
+                           "terminating connection", "could not connect to server", "connection to server"}) {
+    if (text.find(lost) != std::string::npos) return true;
+  }
+  // TransactionException is a ConnectionException Poco throws for a failed BEGIN or COMMIT,
+  // which may be a constraint checked at COMMIT: only its SQLSTATE can tell.
+  if (dynamic_cast<const Poco::Data::PostgreSQL::TransactionException*>(&e) != nullptr) return false;
+  return dynamic_cast<const Poco::Data::PostgreSQL::ConnectionException*>(&e) != nullptr ||
+         dynamic_cast<const Poco::Data::ConnectionFailedException*>(&e) != nullptr ||
+         dynamic_cast<const Poco::Data::NotConnectedException*>(&e) != nullptr;
+}
+
+// Turns Poco's exceptions (whose what() is only the class name) into std::runtime_error with
+// the full text — UnavailableError when isUnavailable. Messages carry SQL text and PostgreSQL's
+// error, never bound values nor the connection string, so no secret can end up in them.
+// (PostgreSQL's "Detail" of a unique violation names the duplicate key, which is an
+// identifier, not a secret.)
+[[noreturn]] void rethrow(const char* what, const Poco::Exception& e) {
+  const std::string message = std::string("store: ") + what + ": " + e.displayText();
+  if (isUnavailable(e)) throw UnavailableError(message);
+  throw std::runtime_error(message);
+}
+
 template <typename F>
 auto guarded(const char* what, F&& f) -> decltype(f()) {
   try {
     return f();
   } catch (const Poco::Exception& e) {
-    throw std::runtime_error(std::string("store: ") + what + ": " + e.displayText());
+    rethrow(what, e);
   }
 }
 
@@ -315,7 +351,7 @@ class Sessions {
     ScopeExit release([&] { slots_.release(); });
     // Destroyed before the slot is released: the connection goes back to the pool first (Poco
     // rolls back a transaction left open and drops a connection that is no longer good).
-    Session session = pool_.get();
+    Session session = guarded("connect", [&] { return pool_.get(); });
     return f(session);
   }
 
@@ -402,7 +438,7 @@ class PostgresTransaction final : public Transaction {
     } catch (const Poco::Exception& e) {
       rollbackToSavepoint();
       if (isUniqueViolation(e)) throw DuplicateError("store: auth request already exists (" + e.displayText() + ")");
-      throw std::runtime_error("store: insertRequest: " + e.displayText());
+      rethrow("insertRequest", e);
     } catch (...) {
       rollbackToSavepoint();
       throw;
@@ -579,6 +615,14 @@ class PostgresTransaction final : public Transaction {
     });
   }
 
+  // A write that leaves nothing behind but must be committed (WAL and all) to succeed.
+  void probe() {
+    run("probe", [&] {
+      exec(session_, "INSERT INTO store_probe (pad) VALUES ('\\x00'::bytea)");
+      exec(session_, "DELETE FROM store_probe");
+    });
+  }
+
  private:
   void check() const {
     if (!active_) throw std::logic_error("store: Transaction used after its transaction() call ended");
@@ -597,7 +641,7 @@ class PostgresTransaction final : public Transaction {
       return f();
     } catch (const Poco::Exception& e) {
       aborted_ = true;
-      throw std::runtime_error(std::string("store: ") + what + ": " + e.displayText());
+      rethrow(what, e);
     }
   }
 
@@ -637,6 +681,11 @@ class PostgresStore final : public Store {
       listener_ = std::make_unique<PostgresListener>(connectionString_, kEventsChannel, [this] { watchers_.notify(); });
     });
     return watchers_.add(std::move(onEvents));
+  }
+
+  bool writable() override {
+    return health_.writable(
+        [&] { transaction([](Transaction& tx) { static_cast<PostgresTransaction&>(tx).probe(); }); });
   }
 
   bool ping() override {
@@ -845,7 +894,14 @@ class PostgresStore final : public Store {
     std::lock_guard<std::mutex> lock(writeMutex_);
     tlsInTransaction = true;
     ScopeExit clearFlag([] { tlsInTransaction = false; });
+    health_.track([&] { appendedEvent = run(fn); });
+    return appendedEvent;
+  }
 
+  // One write transaction, under the advisory lock; throws after rolling back. True when it
+  // committed an event.
+  bool run(const std::function<void(Transaction&)>& fn) {
+    bool appendedEvent = false;
     sessions_.with([&](Session& session) {
       guarded("begin", [&] { session.begin(); });
       PostgresTransaction tx(session);
@@ -936,6 +992,7 @@ class PostgresStore final : public Store {
 
   const std::string connectionString_;  // may hold a password: the listener's, never in a message
   Sessions sessions_;
+  WriteHealth health_;
   std::mutex writeMutex_;
   EventWatchers watchers_;
   std::once_flag listenerStarted_;

@@ -14,6 +14,12 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
 
+// Poco's SQLite session retries a failed sqlite3_open_v2 every 10 ms until its login timeout
+// (60 s by default) runs out, so a data directory that cannot be used meant a minute of silence
+// at start. Opening a file never waits on another process's lock (locks come later, and the
+// busy timeout handles those), so a failed open is final: no retry at all.
+constexpr std::size_t kOpenRetrySeconds = 0;
+
 int byteCount(std::size_t size) {
   if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
     throw Poco::Data::DataException("store: a value is too large for SQLite");
@@ -24,7 +30,7 @@ int byteCount(std::size_t size) {
 }  // namespace
 
 SqliteConnection::SqliteConnection(const std::string& dbPath, bool readOnly)
-    : session_(Poco::Data::SQLite::Connector::KEY, dbPath),
+    : session_(Poco::Data::SQLite::Connector::KEY, dbPath, kOpenRetrySeconds),
       db_(Poco::Data::SQLite::Utility::dbHandle(session_)) {
   using Poco::Data::Keywords::now;
   session_ << "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs), now;
@@ -70,6 +76,9 @@ void SqliteConnection::Cursor::fail(int code) const {
   const std::string message = sql_ + ": " + sqlite3_errmsg(connection_.db_);
   if ((code & 0xff) == SQLITE_CONSTRAINT) throw Poco::Data::SQLite::ConstraintViolationException(message);
   if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) throw Poco::Data::SQLite::DBLockedException(message);
+  // The classes Poco's own statements throw for these, so the store tells them apart alike.
+  if ((code & 0xff) == SQLITE_FULL) throw Poco::Data::SQLite::DatabaseFullException(message);
+  if ((code & 0xff) == SQLITE_IOERR) throw Poco::Data::SQLite::IOErrorException(message);
   throw Poco::Data::DataException(message);
 }
 

@@ -7,7 +7,8 @@
 // bounded. Like a Poco session, a connection is used by one thread at a time.
 //
 // Errors are thrown as Poco::Data exceptions (ConstraintViolationException for a constraint,
-// DataException otherwise) carrying the SQL text and SQLite's message, never bound values.
+// DBLockedException, DatabaseFullException for SQLITE_FULL, IOErrorException, DataException
+// otherwise) carrying the SQL text and SQLite's message, never bound values.
 #pragma once
 
 #include <cstdint>

@@ -32,6 +32,7 @@
 #include "store/rows.h"
 #include "store/sqlite_connection.h"
 #include "store/store.h"
+#include "store/write_health.h"
 
 namespace bcauth::store {
 namespace {
@@ -42,6 +43,8 @@ using Poco::Data::Keywords::into;
 using Poco::Data::Keywords::now;
 
 constexpr std::size_t kMaxReaders = 8;
+// writable()'s probe: more than a use case usually writes, so that when it fits, they do too.
+constexpr Poco::Int64 kProbeBytes = 64 * 1024;
 
 // The schema, as an ordered list of migrations. Migration i (0-based) brings the database to
 // version i + 1; each runs in its own transaction. Never edit a released migration: append one.
@@ -171,6 +174,10 @@ const std::vector<std::vector<std::string>>& migrations() {
       {
           "ALTER TABLE auth_requests ADD COLUMN idempotency_body_sha256 TEXT",
       },
+      // 8: where writable() tries a small write while writes fail (always empty between probes).
+      {
+          "CREATE TABLE store_probe (id INTEGER PRIMARY KEY, pad BLOB NOT NULL)",
+      },
   };
   return kMigrations;
 }
@@ -189,15 +196,24 @@ class ScopeExit {
   F f_;
 };
 
-// Runs f, turning Poco's exceptions (whose what() is only the class name) into
-// std::runtime_error with the full text. Messages carry SQL text and SQLite's error, never bound
-// values, so no secret can end up in them.
+// Turns Poco's exceptions (whose what() is only the class name) into std::runtime_error with
+// the full text — UnavailableError for a full disk or an I/O error. Messages carry SQL text and
+// SQLite's error, never bound values, so no secret can end up in them.
+[[noreturn]] void rethrow(const char* what, const Poco::Exception& e) {
+  const std::string message = std::string("store: ") + what + ": " + e.displayText();
+  if (dynamic_cast<const Poco::Data::SQLite::DatabaseFullException*>(&e) != nullptr ||
+      dynamic_cast<const Poco::Data::SQLite::IOErrorException*>(&e) != nullptr) {
+    throw UnavailableError(message);
+  }
+  throw std::runtime_error(message);
+}
+
 template <typename F>
 auto guarded(const char* what, F&& f) -> decltype(f()) {
   try {
     return f();
   } catch (const Poco::Exception& e) {
-    throw std::runtime_error(std::string("store: ") + what + ": " + e.displayText());
+    rethrow(what, e);
   }
 }
 
@@ -368,7 +384,7 @@ class SqliteTransaction final : public Transaction {
       }
       throw std::runtime_error("store: insertRequest: " + text);
     } catch (const Poco::Exception& e) {
-      throw std::runtime_error("store: insertRequest: " + e.displayText());
+      rethrow("insertRequest", e);
     }
   }
 
@@ -541,6 +557,15 @@ class SqliteTransaction final : public Transaction {
     });
   }
 
+  // A write of kProbeBytes that leaves nothing behind but must find the room for it.
+  void probe() {
+    check();
+    guarded("probe", [&] {
+      session_.run("INSERT INTO store_probe (pad) VALUES (zeroblob(?))", Poco::Int64{kProbeBytes});
+      session_.run("DELETE FROM store_probe");
+    });
+  }
+
  private:
   void check() const {
     if (!active_) throw std::logic_error("store: Transaction used after its transaction() call ended");
@@ -556,11 +581,18 @@ class SqliteTransaction final : public Transaction {
 class SqliteStore final : public Store {
  public:
   // Throws Poco::Exception or std::runtime_error; openSqliteStore adds the path.
-  explicit SqliteStore(const std::string& dbPath)
+  SqliteStore(const std::string& dbPath, const SqliteOptions& options)
       : readers_(dbPath), writer_(std::make_unique<SqliteConnection>(dbPath, false)) {
     std::string mode;
     writer_->session() << "PRAGMA main.journal_mode = WAL", into(mode), now;
     if (mode != "wal") throw std::runtime_error("cannot switch the database to WAL mode (it stays " + mode + ")");
+    if (options.maxBytes > 0) {
+      // Only the writer grows the file. SQLite keeps the limit at least the current size.
+      Poco::Int64 pageSize = 0;
+      writer_->session() << "PRAGMA page_size", into(pageSize), now;
+      const Poco::Int64 pages = std::max<Poco::Int64>(1, options.maxBytes / pageSize);
+      exec(*writer_, "PRAGMA max_page_count = " + std::to_string(pages));
+    }
     migrate();
   }
 
@@ -571,6 +603,11 @@ class SqliteStore final : public Store {
   // One process per SQLite file: its own commits are the only ones to announce.
   std::unique_ptr<EventWatch> watchEvents(std::function<void()> onEvents) override {
     return watchers_.add(std::move(onEvents));
+  }
+
+  bool writable() override {
+    return health_.writable(
+        [&] { transaction([](Transaction& tx) { static_cast<SqliteTransaction&>(tx).probe(); }); });
   }
 
   bool ping() override {
@@ -789,18 +826,22 @@ class SqliteStore final : public Store {
     writerThread_.store(std::this_thread::get_id());
     ScopeExit clearOwner([&] { writerThread_.store(std::thread::id()); });
 
-    guarded("begin", [&] { writer_->run("BEGIN IMMEDIATE"); });
-    SqliteTransaction tx(*writer_);
-    try {
-      fn(tx);
-      tx.end();
-      guarded("commit", [&] { writer_->run("COMMIT"); });
-    } catch (...) {
-      tx.end();
-      rollbackQuietly();
-      throw;
-    }
-    return tx.appendedEvent();
+    bool appendedEvent = false;
+    health_.track([&] {
+      guarded("begin", [&] { writer_->run("BEGIN IMMEDIATE"); });
+      SqliteTransaction tx(*writer_);
+      try {
+        fn(tx);
+        tx.end();
+        guarded("commit", [&] { writer_->run("COMMIT"); });
+      } catch (...) {
+        tx.end();
+        rollbackQuietly();
+        throw;
+      }
+      appendedEvent = tx.appendedEvent();
+    });
+    return appendedEvent;
   }
 
   template <typename F>
@@ -855,6 +896,7 @@ class SqliteStore final : public Store {
 
   ReaderPool readers_;
   std::unique_ptr<SqliteConnection> writer_;
+  WriteHealth health_;
   std::mutex writeMutex_;
   std::atomic<std::thread::id> writerThread_{};
   EventWatchers watchers_;
@@ -862,7 +904,7 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
-std::unique_ptr<Store> openSqliteStore(const std::string& dataDir) {
+std::unique_ptr<Store> openSqliteStore(const std::string& dataDir, const SqliteOptions& options) {
   if (dataDir.empty()) throw std::invalid_argument("store: the data directory is empty");
   const std::filesystem::path dir(dataDir);
   std::error_code ec;
@@ -874,7 +916,7 @@ std::unique_ptr<Store> openSqliteStore(const std::string& dataDir) {
   registerConnectorOnce();
   const std::string dbPath = (dir / "bcauth.db").string();
   try {
-    return std::make_unique<SqliteStore>(dbPath);
+    return std::make_unique<SqliteStore>(dbPath, options);
   } catch (const Poco::Exception& e) {
     throw std::runtime_error("store: cannot open " + dbPath + ": " + e.displayText());
   } catch (const std::exception& e) {

@@ -139,6 +139,14 @@ class EventWatch {
   virtual ~EventWatch() = default;
 };
 
+// Thrown when the database cannot take a write now — a full disk (or BCAUTH_SQLITE_MAX_BYTES
+// reached), an I/O error, a lost PostgreSQL connection — but may later: the transaction kept
+// nothing, and retrying after a while is the cure. Reads may throw it too when the database is
+// gone. The message carries SQL text and the database's error, never bound values.
+struct UnavailableError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 // The writes of one use case. Everything done through one Transaction commits together or
 // not at all.
 class Transaction {
@@ -201,6 +209,10 @@ class Store {
   virtual void transaction(const std::function<void(Transaction&)>& fn) = 0;
 
   virtual bool ping() = 0;  // the database answers
+  // False while writes fail with UnavailableError. Once one has, each call (at most one a
+  // second) tries a small write of its own, so readiness comes back when space does, without
+  // waiting for a real write to succeed; any committed transaction also clears it.
+  virtual bool writable() = 0;
 
   // Calls onEvents whenever events may have been committed: after each transaction of this
   // Store that appended one and, for a database several processes share, after theirs too
@@ -253,8 +265,14 @@ class Store {
   virtual std::vector<Delivery> dueDeliveries(std::int64_t now, std::size_t limit) = 0;
 };
 
+struct SqliteOptions {
+  // The database file may grow to this many bytes (PRAGMA max_page_count), then writes throw
+  // UnavailableError as on a full disk. 0: no limit but the disk's. The WAL comes on top.
+  std::int64_t maxBytes = 0;
+};
+
 // Opens (creating when needed) the SQLite store in dataDir/bcauth.db: WAL, migrations applied.
-std::unique_ptr<Store> openSqliteStore(const std::string& dataDir);
+std::unique_ptr<Store> openSqliteStore(const std::string& dataDir, const SqliteOptions& options = {});
 
 // Opens the PostgreSQL store (libpq connection string, e.g. "host=127.0.0.1 port=5432
 // dbname=bcauth user=bcauth"), applying migrations. Several bcauth processes may share it.
