@@ -64,6 +64,7 @@ class CountingStore final : public store::Store {
   }
   void transaction(const std::function<void(store::Transaction&)>& fn) override { inner_.transaction(fn); }
   bool ping() override { return inner_.ping(); }
+  bool writable() override { return inner_.writable(); }
   std::unique_ptr<store::EventWatch> watchEvents(std::function<void()> onEvents) override {
     return inner_.watchEvents(std::move(onEvents));
   }
