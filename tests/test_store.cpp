@@ -1002,8 +1002,10 @@ STORE_TEST_CASE(data_persists_across_reopen) {
 // its version row taken away again) upgrades in place, and its requests read back without one.
 STORE_TEST_CASE(migration_7_adds_the_idempotency_body_hash) {
   store.reset();
+  // Everything from 7 on is taken away: migrations apply in order past the highest version.
+  h.exec("DROP TABLE store_probe");
   h.exec("ALTER TABLE auth_requests DROP COLUMN idempotency_body_sha256");
-  h.exec("DELETE FROM schema_version WHERE version = 7");
+  h.exec("DELETE FROM schema_version WHERE version >= 7");
   AuthRequest old = makeRequest("before-7");
   h.exec("INSERT INTO auth_requests (id, request_identifier, conversation_id, business_id, provider_id, flow, scopes,"
          " status, status_reason, created_at, updated_at, expires_at, message_json, idempotency_key)"
