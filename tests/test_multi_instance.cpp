@@ -1,6 +1,6 @@
 // Two bcauth instances on one PostgreSQL database, as operators run them behind a load balancer.
 // Runs when BCAUTH_TEST_POSTGRES_URL names a database (scripts/with-postgres sets it; so does
-// scripts/test); otherwise every case says it was skipped.
+// scripts/test); otherwise every case is reported skipped (tests/postgres_database.h).
 #define BOOST_TEST_MODULE multi_instance
 #include <boost/test/unit_test.hpp>
 
@@ -9,13 +9,12 @@
 #include <set>
 #include <thread>
 
-#include <Poco/Data/Session.h>
-#include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/TemporaryFile.h>
 
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
+#include "postgres_database.h"
 #include "server_harness.h"
 #include "service/auth_service.h"
 
@@ -24,26 +23,12 @@ using bcauth::test::TestServer;
 
 namespace {
 
-std::string postgresUrl() {
-  const char* url = std::getenv("BCAUTH_TEST_POSTGRES_URL");
-  return url == nullptr ? std::string() : std::string(url);
-}
-
-// A clean database for each case.
-void resetDatabase(const std::string& url) {
-  Poco::Data::PostgreSQL::Connector::registerConnector();
-  Poco::Data::Session session("PostgreSQL", url);
-  session << "DROP SCHEMA public CASCADE", Poco::Data::Keywords::now;
-  session << "CREATE SCHEMA public", Poco::Data::Keywords::now;
-}
-
 struct Pair {
-  std::string url = postgresUrl();
+  std::string url = bcauth::test::freshPostgresDatabase();
   std::string masterKey = crypto::base64Encode(crypto::randomBytes(32));
   std::unique_ptr<TestServer> a, b;
 
   Pair() {
-    resetDatabase(url);
     a = std::make_unique<TestServer>(settings());
     b = std::make_unique<TestServer>(settings());
     BOOST_REQUIRE_EQUAL(a->call("PUT", "/v1/providers/idp",
@@ -74,16 +59,9 @@ int count(const TestServer& server, const std::string& type) {
   return n;
 }
 
-#define REQUIRE_POSTGRES()                                                                    \
-  if (postgresUrl().empty()) {                                                                \
-    BOOST_TEST_MESSAGE("skipped: BCAUTH_TEST_POSTGRES_URL is not set (run under scripts/with-postgres)"); \
-    return;                                                                                   \
-  }
-
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(created_on_a_completed_through_b) {
-  REQUIRE_POSTGRES();
+BOOST_AUTO_TEST_CASE(created_on_a_completed_through_b, BCAUTH_NEEDS_POSTGRES) {
   Pair pair;
   auto created = pair.a->call("POST", "/v1/auth-requests",
                               R"({"conversationId":"urn:mbid:x","businessId":"biz","providerId":"idp","flow":"legacy"})");
@@ -98,8 +76,7 @@ BOOST_AUTO_TEST_CASE(created_on_a_completed_through_b) {
   BOOST_TEST(fromA.json()->getValue<std::string>("accessToken") == "cross-instance");
 }
 
-BOOST_AUTO_TEST_CASE(one_reply_to_both_instances_succeeds_once) {
-  REQUIRE_POSTGRES();
+BOOST_AUTO_TEST_CASE(one_reply_to_both_instances_succeeds_once, BCAUTH_NEEDS_POSTGRES) {
   Pair pair;
   auto created = pair.a->call("POST", "/v1/auth-requests",
                               R"({"conversationId":"urn:mbid:y","businessId":"biz","providerId":"idp","flow":"legacy"})").json();
@@ -119,11 +96,10 @@ BOOST_AUTO_TEST_CASE(one_reply_to_both_instances_succeeds_once) {
   BOOST_TEST(count(*pair.a, "auth.succeeded") == 1);
 }
 
-BOOST_AUTO_TEST_CASE(sweeps_on_both_instances_never_duplicate) {
-  REQUIRE_POSTGRES();
-  resetDatabase(postgresUrl());
-  auto first = store::openPostgresStore(postgresUrl());
-  auto second = store::openPostgresStore(postgresUrl());
+BOOST_AUTO_TEST_CASE(sweeps_on_both_instances_never_duplicate, BCAUTH_NEEDS_POSTGRES) {
+  const std::string url = bcauth::test::freshPostgresDatabase();
+  auto first = store::openPostgresStore(url);
+  auto second = store::openPostgresStore(url);
   std::atomic<std::int64_t> now{1'700'000'000'000};
   const auto sealer = crypto::Sealer::fromBase64Key(crypto::base64Encode(crypto::randomBytes(32))).value();
   service::ServiceConfig config;
@@ -153,8 +129,7 @@ BOOST_AUTO_TEST_CASE(sweeps_on_both_instances_never_duplicate) {
   BOOST_TEST(events == 20);
 }
 
-BOOST_AUTO_TEST_CASE(readers_see_a_strictly_increasing_gap_free_feed) {
-  REQUIRE_POSTGRES();
+BOOST_AUTO_TEST_CASE(readers_see_a_strictly_increasing_gap_free_feed, BCAUTH_NEEDS_POSTGRES) {
   Pair pair;
   std::atomic<bool> done{false};
   std::atomic<int> refused{0};  // counted here, checked after the join: Boost.Test is not thread-safe
@@ -193,10 +168,8 @@ BOOST_AUTO_TEST_CASE(readers_see_a_strictly_increasing_gap_free_feed) {
 
 #include "service/rekey.h"
 
-BOOST_AUTO_TEST_CASE(rekey_on_postgres) {
-  REQUIRE_POSTGRES();
-  resetDatabase(postgresUrl());
-  auto db = store::openPostgresStore(postgresUrl());
+BOOST_AUTO_TEST_CASE(rekey_on_postgres, BCAUTH_NEEDS_POSTGRES) {
+  auto db = store::openPostgresStore(bcauth::test::freshPostgresDatabase());
   const auto oldKey = crypto::Sealer::fromBase64Key(crypto::base64Encode(crypto::randomBytes(32))).value();
   const auto newKey = crypto::Sealer::fromBase64Key(crypto::base64Encode(crypto::randomBytes(32))).value();
   service::ServiceConfig config;

@@ -2,7 +2,7 @@
 // built with STORE_TEST_CASE runs twice: against SQLite (<name>_sqlite) and against PostgreSQL
 // (<name>_postgres, each on a freshly emptied database) — the latter only when
 // BCAUTH_TEST_POSTGRES_URL names a database (scripts/with-postgres sets it); otherwise it is
-// reported as skipped.
+// reported as skipped (tests/postgres_database.h; CTest runs them as test_store_postgres).
 #define BOOST_TEST_MODULE store
 #include <boost/test/unit_test.hpp>
 
@@ -24,10 +24,10 @@
 #include <thread>
 #include <vector>
 
-#include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
 
+#include "postgres_database.h"
 #include "store/json_codec.h"
 #include "store/store.h"
 
@@ -66,35 +66,8 @@ class TempDir {
   fs::path path_;
 };
 
-std::string postgresUrl() {
-  const char* url = std::getenv("BCAUTH_TEST_POSTGRES_URL");
-  return url == nullptr ? std::string() : std::string(url);
-}
-
-// The precondition of every PostgreSQL case: without a database, Boost.Test reports it skipped.
-boost::test_tools::assertion_result postgresConfigured(boost::unit_test::test_unit_id id) {
-  boost::test_tools::assertion_result result(!postgresUrl().empty());
-  if (!result) {
-    const auto& name = boost::unit_test::framework::get(id, boost::unit_test::TUT_ANY).p_name.get();
-    BOOST_TEST_MESSAGE("skipped " << name << ": BCAUTH_TEST_POSTGRES_URL is not set (run under scripts/with-postgres)");
-    result.message() << "BCAUTH_TEST_POSTGRES_URL is not set (run under scripts/with-postgres)";
-  }
-  return result;
-}
-
-Poco::Data::Session postgresSession(const std::string& url) {
-  static std::once_flag once;
-  std::call_once(once, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
-  return Poco::Data::Session(Poco::Data::PostgreSQL::Connector::KEY, url);
-}
-
-// Everything the store created goes: the next store starts from an empty database.
-void resetPostgres(const std::string& url) {
-  auto session = postgresSession(url);
-  session << "SET client_min_messages = warning", Poco::Data::Keywords::now;  // no "drop cascades" NOTICEs
-  session << "DROP SCHEMA public CASCADE", Poco::Data::Keywords::now;
-  session << "CREATE SCHEMA public", Poco::Data::Keywords::now;
-}
+using bcauth::test::emptyPostgresDatabase;
+using bcauth::test::postgresSession;
 
 enum class Backend { kSqlite, kPostgres };
 
@@ -107,8 +80,7 @@ class Harness {
       dir_ = std::make_unique<TempDir>();
       location_ = (dir_->path() / "nested" / "data").string();
     } else {
-      location_ = postgresUrl();
-      resetPostgres(location_);
+      location_ = bcauth::test::freshPostgresDatabase();
       BOOST_TEST_MESSAGE("PostgreSQL: database emptied");
     }
     store = open();
@@ -144,7 +116,7 @@ class Harness {
     Harness harness(Backend::kSqlite);                                                             \
     name##_body(harness, harness.store);                                                           \
   }                                                                                                \
-  BOOST_AUTO_TEST_CASE(name##_postgres, *boost::unit_test::precondition(postgresConfigured)) {     \
+  BOOST_AUTO_TEST_CASE(name##_postgres, BCAUTH_NEEDS_POSTGRES) {                                   \
     Harness harness(Backend::kPostgres);                                                           \
     name##_body(harness, harness.store);                                                           \
   }                                                                                                \
@@ -153,7 +125,7 @@ class Harness {
 // Same, PostgreSQL only.
 #define POSTGRES_TEST_CASE(name)                                                                   \
   void name##_body(Harness& h, std::unique_ptr<Store>& store);                                     \
-  BOOST_AUTO_TEST_CASE(name, *boost::unit_test::precondition(postgresConfigured)) {                \
+  BOOST_AUTO_TEST_CASE(name, BCAUTH_NEEDS_POSTGRES) {                                              \
     Harness harness(Backend::kPostgres);                                                           \
     name##_body(harness, harness.store);                                                           \
   }                                                                                                \
@@ -923,7 +895,7 @@ STORE_TEST_CASE(two_stores_race_on_one_database) {
 // every migration exactly once.
 STORE_TEST_CASE(concurrent_opens_migrate_once) {
   store.reset();
-  if (h.isPostgres()) resetPostgres(h.location());
+  if (h.isPostgres()) emptyPostgresDatabase(h.location());
   std::atomic<int> failures{0};
   std::vector<std::unique_ptr<Store>> opened(4);
   std::vector<std::thread> threads;
