@@ -6,11 +6,15 @@
 
 #include <sys/stat.h>
 
+#include <sstream>
+
+#include <Poco/Base64Encoder.h>
 #include <Poco/File.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Path.h>
 #include <Poco/PipeStream.h>
 #include <Poco/Process.h>
+#include <Poco/SHA2Engine.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/TemporaryFile.h>
 
@@ -149,6 +153,22 @@ BOOST_AUTO_TEST_CASE(build_legacy_writes_the_key_and_a_valid_message) {
   BOOST_TEST(v.out.find("valid authenticate-request") != std::string::npos);
 }
 
+// PKCE S256 (RFC 7636 §4.2) made with Poco's SHA-256 and base64url, not bcauth's: the CLI's
+// challenge is checked against it (and it against the RFC's Appendix B example).
+namespace {
+std::string s256(const std::string& verifier) {
+  Poco::SHA2Engine sha256;
+  sha256.update(verifier);
+  const auto& digest = sha256.digest();
+  std::ostringstream out;
+  Poco::Base64Encoder encoder(out, Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING);
+  encoder.rdbuf()->setLineLength(0);
+  encoder.write(reinterpret_cast<const char*>(digest.data()), static_cast<std::streamsize>(digest.size()));
+  encoder.close();
+  return out.str();
+}
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(build_v2_with_pkce) {
   Poco::TemporaryFile verifierFile;
   auto r = cli({"build", "--flow", "v2", "--business-id", "biz", "--customer-id", "c", "--scope", "openid",
@@ -157,8 +177,9 @@ BOOST_AUTO_TEST_CASE(build_v2_with_pkce) {
   const auto oauth2 = json(r.out)->getObject("interactiveData")->getObject("data")->getObject("authenticate")->getObject("oauth2");
   const std::string verifier = trimmed(bt::readFile(verifierFile.path()));
   BOOST_TEST(verifier.size() == 43u);
+  BOOST_TEST(s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
   BOOST_TEST(oauth2->getValue<std::string>("additionalParameters") ==
-             "code_challenge=" + crypto::pkceChallengeS256(verifier) + "&code_challenge_method=S256");
+             "code_challenge=" + s256(verifier) + "&code_challenge_method=S256");
   BOOST_TEST(oauth2->getValue<std::string>("state").size() == 22u);
 }
 

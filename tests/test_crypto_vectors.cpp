@@ -290,3 +290,8 @@ BOOST_AUTO_TEST_CASE(p384_sha384_variable_iv_does_not_decrypt) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// PKCE S256 (RFC 7636 §4.2), with the RFC's own example, Appendix B.
+BOOST_AUTO_TEST_CASE(pkce_s256_rfc7636_appendix_b) {
+  BOOST_TEST(pkceChallengeS256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+}

@@ -2,9 +2,12 @@
 #define BOOST_TEST_MODULE outcome
 #include <boost/test/unit_test.hpp>
 
+#include <regex>
 #include <set>
+#include <sstream>
 
 #include "bcauth/outcome.h"
+#include "test_support.h"
 
 using namespace bcauth::protocol;
 
@@ -32,6 +35,27 @@ AuthenticateReply legacyReply(std::string status) {
   r.status = std::move(status);
   r.flow = Flow::kLegacy;
   return r;
+}
+
+// One row of the table in docs/redirect-error-codes.md.
+struct DocumentedCode {
+  std::int64_t code;
+  std::string name;
+  bool retryable;
+  bool alertOps;
+};
+
+// The rows of docs/redirect-error-codes.md's table, read from the document itself:
+// "| N | `name` | meaning | yes/no | yes/no |".
+std::vector<DocumentedCode> documentedRedirectCodes() {
+  std::istringstream doc(bcauth::test::readFile(bcauth::test::kSourceDir + "/docs/redirect-error-codes.md"));
+  const std::regex row(R"(^\| (-?[0-9]+) \| `([a-z_]+)` \| .* \| (yes|no) \| (yes|no) \|$)");
+  std::vector<DocumentedCode> rows;
+  std::smatch m;
+  for (std::string line; std::getline(doc, line);) {
+    if (std::regex_match(line, m, row)) rows.push_back({std::stoll(m[1]), m[2], m[3] == "yes", m[4] == "yes"});
+  }
+  return rows;
 }
 
 }  // namespace
@@ -68,6 +92,26 @@ BOOST_AUTO_TEST_CASE(redirect_codes_are_ours_and_documented) {
   BOOST_TEST(unknownCode.reason == "provider_error");
   BOOST_TEST(unknownCode.alertOps);
   BOOST_TEST(findRedirectErrorCode(999) == nullptr);
+}
+
+// The codes bcauth sends and maps back are exactly the documented ones, with the documented
+// name, retryable and alertOps (expected values from the document, not from the code's table).
+BOOST_AUTO_TEST_CASE(redirect_codes_match_the_document) {
+  const auto documented = documentedRedirectCodes();
+  BOOST_TEST(documented.size() == 7u);  // the table's rows, 1 to 7
+  BOOST_TEST(redirectErrorCodes().size() == documented.size());
+  for (const auto& doc : documented) {
+    BOOST_TEST_CONTEXT("code " << doc.code) {
+      const auto* row = findRedirectErrorCode(doc.code);
+      BOOST_REQUIRE(row != nullptr);
+      BOOST_TEST(row->name == doc.name);
+      const Outcome o = outcomeForDeviceError({doc.code, std::string(kRedirectDomain), "OAuth Error"});
+      BOOST_TEST(o.eventType == "auth.failed");
+      BOOST_TEST(o.reason == "provider_error");
+      BOOST_TEST(o.retryable == doc.retryable);
+      BOOST_TEST(o.alertOps == doc.alertOps);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(legacy_replies) {

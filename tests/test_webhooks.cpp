@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include <Poco/HMACEngine.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -15,6 +16,7 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/SHA2Engine.h>
 #include <Poco/StreamCopier.h>
 
 #include "bcauth/crypto.h"
@@ -27,6 +29,17 @@ using bcauth::test::TestServer;
 namespace {
 
 const std::string kWebhookSecret = "webhook-secret-0123456789";
+
+// A subscriber's check, written from docs/webhooks.md ("Verifying a delivery") with Poco's HMAC
+// and SHA-256 rather than bcauth's: "v1=" + lower-case hex of HMAC-SHA256(secret, timestamp "." body).
+struct PocoSha256 : Poco::SHA2Engine {
+  enum { BLOCK_SIZE = 64, DIGEST_SIZE = 32 };  // what Poco::HMACEngine asks of its engine
+};
+std::string documentedSignature(const std::string& secret, const std::string& timestamp, const std::string& body) {
+  Poco::HMACEngine<PocoSha256> hmac(secret);
+  hmac.update(timestamp + "." + body);
+  return "v1=" + Poco::DigestEngine::digestToHex(hmac.digest());
+}
 
 // A CSP endpoint that records what it receives and fails on demand.
 class Receiver {
@@ -138,6 +151,19 @@ BOOST_AUTO_TEST_CASE(subscriptions_keep_the_secret_write_only) {
   BOOST_TEST(server->call("GET", "/v1/webhooks/desk").status == 404);
 }
 
+// A fixed vector, made once by running the docs' own shell recipe (docs/webhooks.md):
+//   printf '%s.%s' 1795318800 "$BODY" | openssl dgst -sha256 -hmac webhook-secret-0123456789 -hex
+// with BODY the `body` below.
+// Both bcauth's signer and the subscriber's check above must give it.
+BOOST_AUTO_TEST_CASE(signature_is_the_documented_recipe) {
+  const std::string timestamp = "1795318800";
+  const std::string body =
+      R"({"seq":42,"type":"auth.succeeded","at":"2026-11-22T04:40:00.000Z","conversationId":"urn:mbid:docs","authRequestId":"r-42","data":{}})";
+  const std::string expected = "v1=845b9efde456e7e091c62f14d44a4edbe9b3f2ae96cc0463f167c80e4dfbe972";
+  BOOST_TEST(service::webhookSignature(kWebhookSecret, timestamp, body) == expected);
+  BOOST_TEST(documentedSignature(kWebhookSecret, timestamp, body) == expected);
+}
+
 BOOST_AUTO_TEST_CASE(events_arrive_signed_and_in_order) {
   auto server = makeServer();
   Receiver receiver;
@@ -157,7 +183,7 @@ BOOST_AUTO_TEST_CASE(events_arrive_signed_and_in_order) {
   for (std::size_t i = 0; i < hits.size(); ++i) {
     BOOST_TEST(hits[i].type == "message.received");
     if (i > 0) BOOST_TEST(hits[i].seq > hits[i - 1].seq);
-    BOOST_TEST(hits[i].signature == service::webhookSignature(kWebhookSecret, hits[i].timestamp, hits[i].body));
+    BOOST_TEST(hits[i].signature == documentedSignature(kWebhookSecret, hits[i].timestamp, hits[i].body));
   }
 }
 
