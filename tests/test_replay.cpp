@@ -44,6 +44,7 @@ BOOST_AUTO_TEST_CASE(every_inbound_fixture_over_http) {
         const auto outcome = entry->getObject("outcome");
         BOOST_TEST(result.httpStatus == 200);
         BOOST_REQUIRE_EQUAL(result.eventTypes.size(), 1u);
+        BOOST_REQUIRE_EQUAL(result.reasons.size(), 1u);  // one reason per event, "" when none
         if (outcome->getValue<std::string>("event") == "auth.succeeded" && outcome->getValue<std::string>("flow") == "v2") {
           // Over HTTP only bcauth's own callback completes a v2 request; a device "success"
           // for a request the callback never completed proves nothing.

@@ -44,6 +44,20 @@ struct Fixture {
   }
 };
 
+// The event type a delivery of `message` produced; the case stops if the delivery was refused.
+std::string inboundEvent(service::AuthService& auth, const std::string& message) {
+  const auto inbound = auth.handleInbound(message, "");
+  BOOST_REQUIRE_MESSAGE(inbound.isOk(), inbound.status().toString());
+  return inbound->eventType;
+}
+
+// The stored request `id`; the case stops if there is none.
+store::AuthRequest storedRequest(store::Store& db, const std::string& id) {
+  auto request = db.request(id);
+  BOOST_REQUIRE_MESSAGE(request.has_value(), "no stored request " << id);
+  return *request;
+}
+
 int count(store::Store& db, const std::string& type) {
   int n = 0;
   for (const auto& e : db.events(0, 1000)) n += e.type == type;
@@ -62,7 +76,7 @@ BOOST_FIXTURE_TEST_CASE(expiry_deletes_the_key_and_rejects_late_replies, Fixture
   BOOST_TEST(service.expireDue() == 0);
   BOOST_TEST(count(*db, "auth.expired") == 1);
   BOOST_TEST(!db->secret(id, store::secret::kPrivateKey).has_value());
-  BOOST_TEST(db->request(id)->status == "expired");
+  BOOST_TEST(storedRequest(*db, id).status == "expired");
 
   const std::string reply = R"({"id":"m1","type":"interactive","sourceId":"urn:mbid:x","destinationId":"b","interactiveData":{"data":{"requestIdentifier":")" +
                             created.body->getValue<std::string>("requestIdentifier") +
@@ -78,7 +92,7 @@ BOOST_FIXTURE_TEST_CASE(a_reply_after_the_ttl_but_before_the_sweep_is_rejected, 
   const std::string reply = R"({"id":"m2","type":"interactive","sourceId":"urn:mbid:y","destinationId":"b","interactiveData":{"data":{"requestIdentifier":")" +
                             created.body->getValue<std::string>("requestIdentifier") +
                             R"(","authenticate":{"status":"failed"}}}})";
-  BOOST_TEST(service.handleInbound(reply, "")->eventType == "auth.rejected");
+  BOOST_TEST(inboundEvent(service, reply) == "auth.rejected");
 }
 
 BOOST_FIXTURE_TEST_CASE(reply_from_another_conversation_is_rejected, Fixture) {
@@ -86,8 +100,8 @@ BOOST_FIXTURE_TEST_CASE(reply_from_another_conversation_is_rejected, Fixture) {
   const std::string reply = R"({"id":"m3","type":"interactive","sourceId":"urn:mbid:intruder","destinationId":"b","interactiveData":{"data":{"requestIdentifier":")" +
                             created.body->getValue<std::string>("requestIdentifier") +
                             R"(","authenticate":{"status":"failed"}}}})";
-  BOOST_TEST(service.handleInbound(reply, "")->eventType == "auth.rejected");
-  BOOST_TEST(db->request(created.body->getValue<std::string>("id"))->status == "pending");
+  BOOST_TEST(inboundEvent(service, reply) == "auth.rejected");
+  BOOST_TEST(storedRequest(*db, created.body->getValue<std::string>("id")).status == "pending");
 }
 
 // Issue 12 §8: the rejected reply is recorded on the sender's timeline without naming the other
@@ -97,7 +111,7 @@ BOOST_FIXTURE_TEST_CASE(a_reply_from_another_conversation_names_no_request_there
   const std::string requestIdentifier = created.body->getValue<std::string>("requestIdentifier");
   const std::string reply = R"({"id":"m-b","type":"interactive","sourceId":"urn:mbid:intruder-b","destinationId":"b","interactiveData":{"data":{"requestIdentifier":")" +
                             requestIdentifier + R"(","authenticate":{"status":"failed"}}}})";
-  BOOST_TEST(service.handleInbound(reply, "")->eventType == "auth.rejected");
+  BOOST_TEST(inboundEvent(service, reply) == "auth.rejected");
   const auto intruder = db->conversationEvents("urn:mbid:intruder-b", 0, 10);
   BOOST_REQUIRE_EQUAL(intruder.size(), 1u);
   BOOST_TEST(intruder[0].type == "auth.rejected");
@@ -110,7 +124,7 @@ BOOST_FIXTURE_TEST_CASE(a_reply_from_another_conversation_names_no_request_there
   now += 901'000;
   const std::string late = R"({"id":"m-a","type":"interactive","sourceId":"urn:mbid:owner-a","destinationId":"b","interactiveData":{"data":{"requestIdentifier":")" +
                            requestIdentifier + R"(","authenticate":{"status":"failed"}}}})";
-  BOOST_TEST(service.handleInbound(late, "")->eventType == "auth.rejected");
+  BOOST_TEST(inboundEvent(service, late) == "auth.rejected");
   BOOST_TEST(db->conversationEvents("urn:mbid:owner-a", 0, 10).back().authRequestId == created.body->getValue<std::string>("id"));
 }
 
@@ -131,7 +145,7 @@ BOOST_FIXTURE_TEST_CASE(legacy_messages_carry_a_fresh_url_safe_state, Fixture) {
     states.insert(state);
     // Stored in the message as sent (GET shows it), never as a state the callback accepts.
     const std::string id = created.body->getValue<std::string>("id");
-    BOOST_TEST(!db->request(id)->state.has_value());
+    BOOST_TEST(!storedRequest(*db, id).state.has_value());
     BOOST_TEST(!db->requestByState(state).has_value());
     BOOST_TEST(service.request(id).value()->getObject("message")->getObject("interactiveData")->getObject("data")
                    ->getObject("authenticate")->getObject("oauth2")->getValue<std::string>("state") == state);
@@ -342,7 +356,7 @@ BOOST_FIXTURE_TEST_CASE(legacy_profile_failure_is_recorded_not_fatal, IdpFixture
   const std::string reply = R"({"id":"p1","type":"interactive","sourceId":"urn:mbid:t","destinationId":"b","interactiveData":{"data":{"requestIdentifier":")" +
                             created->getValue<std::string>("requestIdentifier") +
                             R"(","authenticate":{"status":"authenticated","token":")" + token + R"("}}}})";
-  BOOST_TEST(service.handleInbound(reply, "")->eventType == "auth.succeeded");
+  BOOST_TEST(inboundEvent(service, reply) == "auth.succeeded");
   BOOST_TEST(count(*db, "auth.succeeded") == 0);  // waits for the profile
   BOOST_TEST(service.token(created->getValue<std::string>("id")).isOk());  // the token does not
   BOOST_TEST(service.completeProfiles() == 1);
