@@ -3,7 +3,9 @@
 #define BOOST_TEST_MODULE webhooks
 #include <boost/test/unit_test.hpp>
 
+#include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -18,6 +20,7 @@
 #include <Poco/StreamCopier.h>
 
 #include "bcauth/crypto.h"
+#include "doubles/gateway_double.h"
 #include "server_harness.h"
 #include "service/auth_service.h"
 
@@ -101,6 +104,77 @@ class Receiver {
   std::vector<Hit> hits_;
   int failures_ = 0;
 };
+
+// A CSP endpoint that takes each POST and holds it, unanswered, until released (bounded, so a
+// failing test still ends): a webhook call to it is in flight until bcauth's 10 s timeout.
+class HangingEndpoint {
+ public:
+  HangingEndpoint() {
+    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), socket, new Poco::Net::HTTPServerParams());
+    server_->start();
+  }
+  ~HangingEndpoint() {
+    release();
+    server_->stopAll(true);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/hooks"; }
+  int held() {
+    std::lock_guard lock(mutex_);
+    return held_;
+  }
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      released_ = true;
+    }
+    releasedCv_.notify_all();
+  }
+
+ private:
+  struct Handler : Poco::Net::HTTPRequestHandler {
+    explicit Handler(HangingEndpoint& e) : endpoint(e) {}
+    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+      std::string body;
+      Poco::StreamCopier::copyToString(request.stream(), body);
+      {
+        std::unique_lock lock(endpoint.mutex_);
+        ++endpoint.held_;
+        endpoint.releasedCv_.wait_for(lock, std::chrono::seconds(60), [this] { return endpoint.released_; });
+      }
+      response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_OK);
+      response.setContentLength(0);
+      response.send();
+    }
+    HangingEndpoint& endpoint;
+  };
+  struct Factory : Poco::Net::HTTPRequestHandlerFactory {
+    explicit Factory(HangingEndpoint& e) : endpoint(e) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+      return new Handler(endpoint);
+    }
+    HangingEndpoint& endpoint;
+  };
+
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::mutex mutex_;
+  std::condition_variable releasedCv_;
+  int held_ = 0;
+  bool released_ = false;
+};
+
+// Polls until the condition holds; false when the deadline passes first.
+bool waitUntil(std::chrono::milliseconds bound, const std::function<bool()>& condition) {
+  for (const auto deadline = std::chrono::steady_clock::now() + bound; std::chrono::steady_clock::now() < deadline;) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
+// Below bcauth's 10 s webhook timeout: while it runs, the held webhook call is still in flight,
+// so whatever happens in it happened beside that call, not after it.
+constexpr std::chrono::milliseconds kWhileTheWebhookHangs{8000};
 
 std::unique_ptr<TestServer> makeServer() {
   auto settings = bcauth::test::testSettings(TestServer::freshDir());
@@ -215,4 +289,67 @@ BOOST_AUTO_TEST_CASE(event_stream_resumes_with_last_event_id) {
   BOOST_TEST(ids[0] == first + 1);
   BOOST_TEST(ids[1] == first + 2);
   session.reset();
+}
+
+// Apple deliveries, identity-provider fetches, webhooks and the expiry sweep are separate lanes:
+// with a webhook call hanging, a due Apple delivery and a due expiry still happen at once. On one
+// serial worker both waited for the webhook's 10 s timeout (and for each further hanging call).
+BOOST_AUTO_TEST_CASE(a_hanging_webhook_endpoint_delays_neither_apple_nor_expiry) {
+  bcauth::test::GatewayDouble gateway{bcauth::test::kCspId, bcauth::test::kAppleSecret};
+  HangingEndpoint hanging;
+  auto settings = bcauth::test::testSettings(TestServer::freshDir());
+  settings.appleGatewayUrl = gateway.baseUrl();
+  settings.defaultTtlSeconds = 1;  // below the API's 30 s floor: only a request created without ttlSeconds
+  settings.sweepSeconds = 1;
+  TestServer server(settings);
+  BOOST_REQUIRE_EQUAL(server.call("PUT", "/v1/providers/idp",
+                                  R"({"name":"IdP","authorizationUrl":"https://idp.example.com/a",)"
+                                  R"("tokenUrl":"https://idp.example.com/t","clientId":"c","clientSecret":"client-secret-0123","scopes":["openid"]})").status,
+                      200);
+  BOOST_REQUIRE_EQUAL(server.call("PUT", "/v1/webhooks/slow", R"({"url":")" + hanging.url() + R"(","secret":")" +
+                                                                  kWebhookSecret + R"(","eventTypes":["message.received"]})").status,
+                      200);
+  server.deliver(textMessage("urn:mbid:hang"), "AUTH");
+  BOOST_REQUIRE_MESSAGE(waitUntil(std::chrono::seconds(60), [&] { return hanging.held() == 1; }),
+                        "the webhook never reached the hanging endpoint");
+  const auto create = [&](const std::string& extra) {
+    const auto r = server.call("POST", "/v1/auth-requests",
+                               R"({"conversationId":"urn:mbid:lanes","businessId":"biz","providerId":"idp","flow":"legacy")" + extra + "}");
+    BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
+    return r.json()->getValue<std::string>("id");
+  };
+  const auto status = [&](const std::string& id, bool ofDelivery) {
+    const auto view = server.call("GET", "/v1/auth-requests/" + id).json();
+    return ofDelivery ? view->getObject("delivery")->getValue<std::string>("status") : view->getValue<std::string>("status");
+  };
+  const auto delivered = create(R"(,"ttlSeconds":60)");
+  const auto expiring = create(R"(,"deliver":false)");
+  // One bound for both, counted from the hang: each must happen while the webhook call is held.
+  waitUntil(kWhileTheWebhookHangs,
+            [&] { return status(delivered, true) == "delivered" && status(expiring, false) == "expired"; });
+  BOOST_TEST(status(delivered, true) == "delivered", "the Apple delivery waited for the hanging webhook");
+  BOOST_TEST(status(expiring, false) == "expired", "the expiry waited for the hanging webhook");
+  BOOST_TEST(hanging.held() == 1);  // still the first call: the wait ended before its timeout
+  BOOST_TEST(gateway.received().size() == 1u);
+  hanging.release();  // the webhook call ends now, so the server stops at once
+}
+
+// Each subscription's deliveries go on their own thread (a few at once): one hanging endpoint
+// does not hold another subscription's deliveries of the same round. On one serial loop the
+// fast endpoint waited behind the slow one (whose delivery comes first: same event, lower id).
+BOOST_AUTO_TEST_CASE(a_hanging_webhook_endpoint_delays_no_other_subscription) {
+  auto server = makeServer();
+  HangingEndpoint hanging;
+  Receiver receiver;
+  BOOST_REQUIRE_EQUAL(server->call("PUT", "/v1/webhooks/a-slow",
+                                   R"({"url":")" + hanging.url() + R"(","secret":")" + kWebhookSecret + R"("})").status,
+                      200);
+  BOOST_REQUIRE_EQUAL(server->call("PUT", "/v1/webhooks/b-fast",
+                                   R"({"url":")" + receiver.url() + R"(","secret":")" + kWebhookSecret + R"("})").status,
+                      200);
+  server->deliver(textMessage("urn:mbid:fanout"), "AUTH");
+  BOOST_TEST(waitUntil(kWhileTheWebhookHangs, [&] { return receiver.hits().size() == 1u; }),
+             "the fast subscription waited for the hanging one");
+  BOOST_TEST(waitUntil(kWhileTheWebhookHangs, [&] { return hanging.held() == 1; }));
+  hanging.release();
 }
