@@ -353,3 +353,28 @@ BOOST_AUTO_TEST_CASE(a_hanging_webhook_endpoint_delays_no_other_subscription) {
   BOOST_TEST(waitUntil(kWhileTheWebhookHangs, [&] { return hanging.held() == 1; }));
   hanging.release();
 }
+
+// A stop does not wait for a whole round of slow webhook calls: the call in flight finishes (here
+// when released; at worst at its 10 s timeout), the round's next deliveries are not started, and
+// the lanes are asked to stop before anything is waited for. On the old worker the stop waited
+// for the round, which then sent every delivery in it.
+BOOST_AUTO_TEST_CASE(a_stop_waits_only_for_the_webhook_call_in_flight) {
+  HangingEndpoint hanging;
+  app::Runtime runtime(bcauth::test::testSettings(TestServer::freshDir()));
+  auto& service = runtime.service();
+  Poco::JSON::Parser parser;
+  const auto subscription = parser.parse(R"({"url":")" + hanging.url() + R"(","secret":")" + kWebhookSecret + R"("})")
+                                .extract<Poco::JSON::Object::Ptr>();
+  BOOST_REQUIRE(static_cast<bool>(service.putWebhook("slow", subscription)));
+  for (const auto* conversation : {"urn:mbid:one", "urn:mbid:two", "urn:mbid:three"}) {
+    BOOST_REQUIRE(static_cast<bool>(service.handleInbound(textMessage(conversation), "AUTH")));  // three due in one round
+  }
+  runtime.start();
+  BOOST_REQUIRE(waitUntil(std::chrono::seconds(60), [&] { return hanging.held() == 1; }));
+  std::thread stopper([&] { runtime.stop(); });
+  const bool askedAtOnce = waitUntil(kWhileTheWebhookHangs, [&] { return service.stopping(); });
+  hanging.release();
+  stopper.join();
+  BOOST_TEST(askedAtOnce, "the stop waited for the webhook round before asking anything else to stop");
+  BOOST_TEST(hanging.held() == 1);
+}
