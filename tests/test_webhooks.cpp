@@ -31,6 +31,53 @@ namespace {
 
 const std::string kWebhookSecret = "webhook-secret-0123456789";
 
+// Polls until the condition holds; false when the bound passes first.
+bool waitUntil(std::chrono::milliseconds bound, const std::function<bool()>& condition) {
+  for (const auto deadline = std::chrono::steady_clock::now() + bound; std::chrono::steady_clock::now() < deadline;) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
+// An HTTP server on 127.0.0.1, port 0, answering each request (its body read) with the status
+// a function picks and an empty body: the CSP endpoint doubles below are made of one.
+class LoopbackEndpoint {
+ public:
+  using Answer = std::function<Poco::Net::HTTPResponse::HTTPStatus(const Poco::Net::HTTPServerRequest&, const std::string&)>;
+
+  explicit LoopbackEndpoint(Answer answer) : answer_(std::move(answer)) {
+    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(answer_), socket, new Poco::Net::HTTPServerParams());
+    server_->start();
+  }
+  ~LoopbackEndpoint() { server_->stopAll(true); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/hooks"; }
+
+ private:
+  struct Handler : Poco::Net::HTTPRequestHandler {
+    explicit Handler(const Answer& a) : answer(a) {}
+    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+      std::string body;
+      Poco::StreamCopier::copyToString(request.stream(), body);
+      response.setStatusAndReason(answer(request, body));
+      response.setContentLength(0);
+      response.send();
+    }
+    const Answer& answer;
+  };
+  struct Factory : Poco::Net::HTTPRequestHandlerFactory {
+    explicit Factory(const Answer& a) : answer(a) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+      return new Handler(answer);
+    }
+    const Answer& answer;
+  };
+
+  Answer answer_;
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+};
+
 // A CSP endpoint that records what it receives and fails on demand.
 class Receiver {
  public:
@@ -40,13 +87,7 @@ class Receiver {
     std::string type, conversationId;
   };
 
-  Receiver() {
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), socket, new Poco::Net::HTTPServerParams());
-    server_->start();
-  }
-  ~Receiver() { server_->stopAll(true); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/hooks"; }
+  std::string url() const { return endpoint_.url(); }
   void failNext(int count) {
     std::lock_guard lock(mutex_);
     failures_ = count;
@@ -55,70 +96,38 @@ class Receiver {
     std::lock_guard lock(mutex_);
     return hits_;
   }
-  // Returns as soon as count hits arrived; the deadline only bounds a hang (sanitizer builds are slow).
+  // Returns as soon as count hits arrived; the bound only ends a hang (sanitizer builds are slow).
   bool waitFor(std::size_t count) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (hits().size() >= count) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
+    return waitUntil(std::chrono::seconds(60), [&] { return hits().size() >= count; });
   }
 
  private:
-  struct Handler : Poco::Net::HTTPRequestHandler {
-    explicit Handler(Receiver& r) : receiver(r) {}
-    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
-      std::string body;
-      Poco::StreamCopier::copyToString(request.stream(), body);
-      bool fail = false;
-      {
-        std::lock_guard lock(receiver.mutex_);
-        if (receiver.failures_ > 0) {
-          --receiver.failures_;
-          fail = true;
-        } else {
-          Poco::JSON::Parser parser;
-          auto json = parser.parse(body).extract<Poco::JSON::Object::Ptr>();
-          receiver.hits_.push_back({body, request.get("X-Bcauth-Timestamp", ""), request.get("X-Bcauth-Signature", ""),
-                                    json->getValue<std::int64_t>("seq"), json->getValue<std::string>("type"),
-                                    json->getValue<std::string>("conversationId")});
-        }
-      }
-      response.setStatusAndReason(fail ? Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE : Poco::Net::HTTPResponse::HTTP_OK);
-      response.setContentLength(0);
-      response.send();
+  Poco::Net::HTTPResponse::HTTPStatus answer(const Poco::Net::HTTPServerRequest& request, const std::string& body) {
+    std::lock_guard lock(mutex_);
+    if (failures_ > 0) {
+      --failures_;
+      return Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE;
     }
-    Receiver& receiver;
-  };
-  struct Factory : Poco::Net::HTTPRequestHandlerFactory {
-    explicit Factory(Receiver& r) : receiver(r) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-      return new Handler(receiver);
-    }
-    Receiver& receiver;
-  };
+    Poco::JSON::Parser parser;
+    auto json = parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+    hits_.push_back({body, request.get("X-Bcauth-Timestamp", ""), request.get("X-Bcauth-Signature", ""),
+                     json->getValue<std::int64_t>("seq"), json->getValue<std::string>("type"),
+                     json->getValue<std::string>("conversationId")});
+    return Poco::Net::HTTPResponse::HTTP_OK;
+  }
 
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
   std::mutex mutex_;
   std::vector<Hit> hits_;
   int failures_ = 0;
+  LoopbackEndpoint endpoint_{[this](const auto& request, const auto& body) { return answer(request, body); }};  // last: stops first
 };
 
 // A CSP endpoint that takes each POST and holds it, unanswered, until released (bounded, so a
 // failing test still ends): a webhook call to it is in flight until bcauth's 10 s timeout.
 class HangingEndpoint {
  public:
-  HangingEndpoint() {
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), socket, new Poco::Net::HTTPServerParams());
-    server_->start();
-  }
-  ~HangingEndpoint() {
-    release();
-    server_->stopAll(true);
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/hooks"; }
+  ~HangingEndpoint() { release(); }  // then endpoint_ stops, its held requests answered
+  std::string url() const { return endpoint_.url(); }
   int held() {
     std::lock_guard lock(mutex_);
     return held_;
@@ -132,45 +141,19 @@ class HangingEndpoint {
   }
 
  private:
-  struct Handler : Poco::Net::HTTPRequestHandler {
-    explicit Handler(HangingEndpoint& e) : endpoint(e) {}
-    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
-      std::string body;
-      Poco::StreamCopier::copyToString(request.stream(), body);
-      {
-        std::unique_lock lock(endpoint.mutex_);
-        ++endpoint.held_;
-        endpoint.releasedCv_.wait_for(lock, std::chrono::seconds(60), [this] { return endpoint.released_; });
-      }
-      response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_OK);
-      response.setContentLength(0);
-      response.send();
-    }
-    HangingEndpoint& endpoint;
-  };
-  struct Factory : Poco::Net::HTTPRequestHandlerFactory {
-    explicit Factory(HangingEndpoint& e) : endpoint(e) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-      return new Handler(endpoint);
-    }
-    HangingEndpoint& endpoint;
-  };
+  Poco::Net::HTTPResponse::HTTPStatus hold() {
+    std::unique_lock lock(mutex_);
+    ++held_;
+    releasedCv_.wait_for(lock, std::chrono::seconds(60), [this] { return released_; });
+    return Poco::Net::HTTPResponse::HTTP_OK;
+  }
 
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
   std::mutex mutex_;
   std::condition_variable releasedCv_;
   int held_ = 0;
   bool released_ = false;
+  LoopbackEndpoint endpoint_{[this](const auto&, const auto&) { return hold(); }};  // last: stops first
 };
-
-// Polls until the condition holds; false when the deadline passes first.
-bool waitUntil(std::chrono::milliseconds bound, const std::function<bool()>& condition) {
-  for (const auto deadline = std::chrono::steady_clock::now() + bound; std::chrono::steady_clock::now() < deadline;) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
-}
 
 // Below bcauth's 10 s webhook timeout: while it runs, the held webhook call is still in flight,
 // so whatever happens in it happened beside that call, not after it.
