@@ -22,23 +22,17 @@
 #include "bcauth/crypto.h"
 #include "doubles/gateway_double.h"
 #include "server_harness.h"
+#include "test_support.h"
 #include "service/auth_service.h"
 
 using namespace bcauth;
 using bcauth::test::TestServer;
 
+using bcauth::test::waitUntil;
+
 namespace {
 
 const std::string kWebhookSecret = "webhook-secret-0123456789";
-
-// Polls until the condition holds; false when the bound passes first.
-bool waitUntil(std::chrono::milliseconds bound, const std::function<bool()>& condition) {
-  for (const auto deadline = std::chrono::steady_clock::now() + bound; std::chrono::steady_clock::now() < deadline;) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
-}
 
 // An HTTP server on 127.0.0.1, port 0, answering each request (its body read) with the status
 // a function picks and an empty body: the CSP endpoint doubles below are made of one.
