@@ -1,11 +1,14 @@
-// Small helpers shared by the test suites: hex, files.
+// Small helpers shared by the test suites: hex, files, bounded waits.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <Poco/JSON/Object.h>
@@ -14,6 +17,16 @@
 namespace bcauth::test {
 
 inline const std::string kSourceDir = BCAUTH_SOURCE_DIR;
+
+// Polls until the condition holds: true as soon as it does, false when the bound passes first
+// (the bound only ends a hang; sanitizer builds are slow).
+inline bool waitUntil(std::chrono::milliseconds bound, const std::function<bool()>& condition) {
+  for (const auto deadline = std::chrono::steady_clock::now() + bound; std::chrono::steady_clock::now() < deadline;) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
 
 inline std::vector<std::uint8_t> hex(const std::string& text) {
   if (text.size() % 2 != 0) throw std::invalid_argument("odd hex length");

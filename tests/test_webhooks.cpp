@@ -3,7 +3,9 @@
 #define BOOST_TEST_MODULE webhooks
 #include <boost/test/unit_test.hpp>
 
+#include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -20,11 +22,15 @@
 #include <Poco/StreamCopier.h>
 
 #include "bcauth/crypto.h"
+#include "doubles/gateway_double.h"
 #include "server_harness.h"
+#include "test_support.h"
 #include "service/auth_service.h"
 
 using namespace bcauth;
 using bcauth::test::TestServer;
+
+using bcauth::test::waitUntil;
 
 namespace {
 
@@ -41,6 +47,44 @@ std::string documentedSignature(const std::string& secret, const std::string& ti
   return "v1=" + Poco::DigestEngine::digestToHex(hmac.digest());
 }
 
+// An HTTP server on 127.0.0.1, port 0, answering each request (its body read) with the status
+// a function picks and an empty body: the CSP endpoint doubles below are made of one.
+class LoopbackEndpoint {
+ public:
+  using Answer = std::function<Poco::Net::HTTPResponse::HTTPStatus(const Poco::Net::HTTPServerRequest&, const std::string&)>;
+
+  explicit LoopbackEndpoint(Answer answer) : answer_(std::move(answer)) {
+    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(answer_), socket, new Poco::Net::HTTPServerParams());
+    server_->start();
+  }
+  ~LoopbackEndpoint() { server_->stopAll(true); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/hooks"; }
+
+ private:
+  struct Handler : Poco::Net::HTTPRequestHandler {
+    explicit Handler(const Answer& a) : answer(a) {}
+    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+      std::string body;
+      Poco::StreamCopier::copyToString(request.stream(), body);
+      response.setStatusAndReason(answer(request, body));
+      response.setContentLength(0);
+      response.send();
+    }
+    const Answer& answer;
+  };
+  struct Factory : Poco::Net::HTTPRequestHandlerFactory {
+    explicit Factory(const Answer& a) : answer(a) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+      return new Handler(answer);
+    }
+    const Answer& answer;
+  };
+
+  Answer answer_;
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+};
+
 // A CSP endpoint that records what it receives and fails on demand.
 class Receiver {
  public:
@@ -50,13 +94,7 @@ class Receiver {
     std::string type, conversationId;
   };
 
-  Receiver() {
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), socket, new Poco::Net::HTTPServerParams());
-    server_->start();
-  }
-  ~Receiver() { server_->stopAll(true); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/hooks"; }
+  std::string url() const { return endpoint_.url(); }
   void failNext(int count) {
     std::lock_guard lock(mutex_);
     failures_ = count;
@@ -65,55 +103,68 @@ class Receiver {
     std::lock_guard lock(mutex_);
     return hits_;
   }
-  // Returns as soon as count hits arrived; the deadline only bounds a hang (sanitizer builds are slow).
+  // Returns as soon as count hits arrived; the bound only ends a hang (sanitizer builds are slow).
   bool waitFor(std::size_t count) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (hits().size() >= count) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
+    return waitUntil(std::chrono::seconds(60), [&] { return hits().size() >= count; });
   }
 
  private:
-  struct Handler : Poco::Net::HTTPRequestHandler {
-    explicit Handler(Receiver& r) : receiver(r) {}
-    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
-      std::string body;
-      Poco::StreamCopier::copyToString(request.stream(), body);
-      bool fail = false;
-      {
-        std::lock_guard lock(receiver.mutex_);
-        if (receiver.failures_ > 0) {
-          --receiver.failures_;
-          fail = true;
-        } else {
-          Poco::JSON::Parser parser;
-          auto json = parser.parse(body).extract<Poco::JSON::Object::Ptr>();
-          receiver.hits_.push_back({body, request.get("X-Bcauth-Timestamp", ""), request.get("X-Bcauth-Signature", ""),
-                                    json->getValue<std::int64_t>("seq"), json->getValue<std::string>("type"),
-                                    json->getValue<std::string>("conversationId")});
-        }
-      }
-      response.setStatusAndReason(fail ? Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE : Poco::Net::HTTPResponse::HTTP_OK);
-      response.setContentLength(0);
-      response.send();
+  Poco::Net::HTTPResponse::HTTPStatus answer(const Poco::Net::HTTPServerRequest& request, const std::string& body) {
+    std::lock_guard lock(mutex_);
+    if (failures_ > 0) {
+      --failures_;
+      return Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE;
     }
-    Receiver& receiver;
-  };
-  struct Factory : Poco::Net::HTTPRequestHandlerFactory {
-    explicit Factory(Receiver& r) : receiver(r) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-      return new Handler(receiver);
-    }
-    Receiver& receiver;
-  };
+    Poco::JSON::Parser parser;
+    auto json = parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+    hits_.push_back({body, request.get("X-Bcauth-Timestamp", ""), request.get("X-Bcauth-Signature", ""),
+                     json->getValue<std::int64_t>("seq"), json->getValue<std::string>("type"),
+                     json->getValue<std::string>("conversationId")});
+    return Poco::Net::HTTPResponse::HTTP_OK;
+  }
 
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
   std::mutex mutex_;
   std::vector<Hit> hits_;
   int failures_ = 0;
+  LoopbackEndpoint endpoint_{[this](const auto& request, const auto& body) { return answer(request, body); }};  // last: stops first
 };
+
+// A CSP endpoint that takes each POST and holds it, unanswered, until released (bounded, so a
+// failing test still ends): a webhook call to it is in flight until bcauth's 10 s timeout.
+class HangingEndpoint {
+ public:
+  ~HangingEndpoint() { release(); }  // then endpoint_ stops, its held requests answered
+  std::string url() const { return endpoint_.url(); }
+  int held() {
+    std::lock_guard lock(mutex_);
+    return held_;
+  }
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      released_ = true;
+    }
+    releasedCv_.notify_all();
+  }
+
+ private:
+  Poco::Net::HTTPResponse::HTTPStatus hold() {
+    std::unique_lock lock(mutex_);
+    ++held_;
+    releasedCv_.wait_for(lock, std::chrono::seconds(60), [this] { return released_; });
+    return Poco::Net::HTTPResponse::HTTP_OK;
+  }
+
+  std::mutex mutex_;
+  std::condition_variable releasedCv_;
+  int held_ = 0;
+  bool released_ = false;
+  LoopbackEndpoint endpoint_{[this](const auto&, const auto&) { return hold(); }};  // last: stops first
+};
+
+// Below bcauth's 10 s webhook timeout: while it runs, the held webhook call is still in flight,
+// so whatever happens in it happened beside that call, not after it.
+constexpr std::chrono::milliseconds kWhileTheWebhookHangs{8000};
 
 std::unique_ptr<TestServer> makeServer() {
   auto settings = bcauth::test::testSettings(TestServer::freshDir());
@@ -241,4 +292,92 @@ BOOST_AUTO_TEST_CASE(event_stream_resumes_with_last_event_id) {
   BOOST_TEST(ids[0] == first + 1);
   BOOST_TEST(ids[1] == first + 2);
   session.reset();
+}
+
+// Apple deliveries, identity-provider fetches, webhooks and the expiry sweep are separate lanes:
+// with a webhook call hanging, a due Apple delivery and a due expiry still happen at once. On one
+// serial worker both waited for the webhook's 10 s timeout (and for each further hanging call).
+BOOST_AUTO_TEST_CASE(a_hanging_webhook_endpoint_delays_neither_apple_nor_expiry) {
+  bcauth::test::GatewayDouble gateway{bcauth::test::kCspId, bcauth::test::kAppleSecret};
+  HangingEndpoint hanging;
+  auto settings = bcauth::test::testSettings(TestServer::freshDir());
+  settings.appleGatewayUrl = gateway.baseUrl();
+  settings.defaultTtlSeconds = 1;  // below the API's 30 s floor: only a request created without ttlSeconds
+  settings.sweepSeconds = 1;
+  TestServer server(settings);
+  BOOST_REQUIRE_EQUAL(server.call("PUT", "/v1/providers/idp",
+                                  R"({"name":"IdP","authorizationUrl":"https://idp.example.com/a",)"
+                                  R"("tokenUrl":"https://idp.example.com/t","clientId":"c","clientSecret":"client-secret-0123","scopes":["openid"]})").status,
+                      200);
+  BOOST_REQUIRE_EQUAL(server.call("PUT", "/v1/webhooks/slow", R"({"url":")" + hanging.url() + R"(","secret":")" +
+                                                                  kWebhookSecret + R"(","eventTypes":["message.received"]})").status,
+                      200);
+  server.deliver(textMessage("urn:mbid:hang"), "AUTH");
+  BOOST_REQUIRE_MESSAGE(waitUntil(std::chrono::seconds(60), [&] { return hanging.held() == 1; }),
+                        "the webhook never reached the hanging endpoint");
+  const auto create = [&](const std::string& extra) {
+    const auto r = server.call("POST", "/v1/auth-requests",
+                               R"({"conversationId":"urn:mbid:lanes","businessId":"biz","providerId":"idp","flow":"legacy")" + extra + "}");
+    BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
+    return r.json()->getValue<std::string>("id");
+  };
+  const auto status = [&](const std::string& id, bool ofDelivery) {
+    const auto view = server.call("GET", "/v1/auth-requests/" + id).json();
+    return ofDelivery ? view->getObject("delivery")->getValue<std::string>("status") : view->getValue<std::string>("status");
+  };
+  const auto delivered = create(R"(,"ttlSeconds":60)");
+  const auto expiring = create(R"(,"deliver":false)");
+  // One bound for both, counted from the hang: each must happen while the webhook call is held.
+  waitUntil(kWhileTheWebhookHangs,
+            [&] { return status(delivered, true) == "delivered" && status(expiring, false) == "expired"; });
+  BOOST_TEST(status(delivered, true) == "delivered", "the Apple delivery waited for the hanging webhook");
+  BOOST_TEST(status(expiring, false) == "expired", "the expiry waited for the hanging webhook");
+  BOOST_TEST(hanging.held() == 1);  // still the first call: the wait ended before its timeout
+  BOOST_TEST(gateway.received().size() == 1u);
+  hanging.release();  // the webhook call ends now, so the server stops at once
+}
+
+// Each subscription's deliveries go on their own thread (a few at once): one hanging endpoint
+// does not hold another subscription's deliveries of the same round. On one serial loop the
+// fast endpoint waited behind the slow one (whose delivery comes first: same event, lower id).
+BOOST_AUTO_TEST_CASE(a_hanging_webhook_endpoint_delays_no_other_subscription) {
+  auto server = makeServer();
+  HangingEndpoint hanging;
+  Receiver receiver;
+  BOOST_REQUIRE_EQUAL(server->call("PUT", "/v1/webhooks/a-slow",
+                                   R"({"url":")" + hanging.url() + R"(","secret":")" + kWebhookSecret + R"("})").status,
+                      200);
+  BOOST_REQUIRE_EQUAL(server->call("PUT", "/v1/webhooks/b-fast",
+                                   R"({"url":")" + receiver.url() + R"(","secret":")" + kWebhookSecret + R"("})").status,
+                      200);
+  server->deliver(textMessage("urn:mbid:fanout"), "AUTH");
+  BOOST_TEST(waitUntil(kWhileTheWebhookHangs, [&] { return receiver.hits().size() == 1u; }),
+             "the fast subscription waited for the hanging one");
+  BOOST_TEST(waitUntil(kWhileTheWebhookHangs, [&] { return hanging.held() == 1; }));
+  hanging.release();
+}
+
+// A stop does not wait for a whole round of slow webhook calls: the call in flight finishes (here
+// when released; at worst at its 10 s timeout), the round's next deliveries are not started, and
+// the lanes are asked to stop before anything is waited for. On the old worker the stop waited
+// for the round, which then sent every delivery in it.
+BOOST_AUTO_TEST_CASE(a_stop_waits_only_for_the_webhook_call_in_flight) {
+  HangingEndpoint hanging;
+  app::Runtime runtime(bcauth::test::testSettings(TestServer::freshDir()));
+  auto& service = runtime.service();
+  Poco::JSON::Parser parser;
+  const auto subscription = parser.parse(R"({"url":")" + hanging.url() + R"(","secret":")" + kWebhookSecret + R"("})")
+                                .extract<Poco::JSON::Object::Ptr>();
+  BOOST_REQUIRE(static_cast<bool>(service.putWebhook("slow", subscription)));
+  for (const auto* conversation : {"urn:mbid:one", "urn:mbid:two", "urn:mbid:three"}) {
+    BOOST_REQUIRE(static_cast<bool>(service.handleInbound(textMessage(conversation), "AUTH")));  // three due in one round
+  }
+  runtime.start();
+  BOOST_REQUIRE(waitUntil(std::chrono::seconds(60), [&] { return hanging.held() == 1; }));
+  std::thread stopper([&] { runtime.stop(); });
+  const bool askedAtOnce = waitUntil(kWhileTheWebhookHangs, [&] { return service.stopping(); });
+  hanging.release();
+  stopper.join();
+  BOOST_TEST(askedAtOnce, "the stop waited for the webhook round before asking anything else to stop");
+  BOOST_TEST(hanging.held() == 1);
 }

@@ -102,10 +102,25 @@ Runtime::Runtime(const Settings& settings, const Poco::Net::ServerSocket& socket
 
 Runtime::~Runtime() { stop(); }
 
+// One lane per kind of outbound work, each on its own thread: a hanging webhook endpoint or
+// identity provider holds only its own lane, never Apple deliveries or the expiry sweep.
 void Runtime::start() {
   server_->start();
   started_ = true;
-  sweeper_ = std::thread([this] { sweepLoop(sweepSeconds_); });
+  constexpr auto kTick = std::chrono::milliseconds(200);
+  auto& service = *service_;
+  const auto lane = [this](std::string name, std::chrono::milliseconds tick, BackgroundLane::Work work) {
+    lanes_.push_back(std::make_unique<BackgroundLane>(std::move(name), tick, std::move(work)));
+    lanes_.back()->start();
+  };
+  lane("apple", kTick, [&service](std::stop_token stop) { return service.deliverDue(stop); });
+  lane("profiles", kTick, [&service](std::stop_token stop) { return service.completeProfiles(stop); });
+  lane("webhooks", kTick, [&service](std::stop_token stop) { return service.deliverWebhooks(stop); });
+  lane("expiry", std::chrono::seconds(sweepSeconds_), [&service](std::stop_token) {
+    const int expired = service.expireDue();
+    if (expired > 0) Poco::Logger::get("bcauth.sweeper").information(std::to_string(expired) + " requests expired");
+    return expired;
+  });
 }
 
 void Runtime::stop() {
@@ -114,35 +129,10 @@ void Runtime::stop() {
     if (stopping_) return;
     stopping_ = true;
   }
-  stopRequested_.notify_all();
-  if (sweeper_.joinable()) sweeper_.join();
+  for (auto& lane : lanes_) lane->requestStop();  // all at once: their in-flight calls end together
   service_->shutdown();  // open long-polls answer now instead of holding the stop
   if (started_) server_->stop();
-}
-
-// One background worker: deliveries every tick, the expiry sweep every sweepSeconds.
-void Runtime::sweepLoop(std::int64_t everySeconds) {
-  constexpr auto kTick = std::chrono::milliseconds(200);
-  auto nextSweep = std::chrono::steady_clock::now() + std::chrono::seconds(everySeconds);
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    stopRequested_.wait_for(lock, kTick, [this] { return stopping_; });
-    if (stopping_) break;
-    lock.unlock();
-    try {
-      service_->deliverDue();
-      service_->completeProfiles();
-      service_->deliverWebhooks();
-      if (std::chrono::steady_clock::now() >= nextSweep) {
-        nextSweep = std::chrono::steady_clock::now() + std::chrono::seconds(everySeconds);
-        const int expired = service_->expireDue();
-        if (expired > 0) Poco::Logger::get("bcauth.sweeper").information(std::to_string(expired) + " requests expired");
-      }
-    } catch (const std::exception& e) {
-      Poco::Logger::get("bcauth.sweeper").error(std::string("background work failed: ") + e.what());
-    }
-    lock.lock();
-  }
+  for (auto& lane : lanes_) lane->join();
 }
 
 }  // namespace bcauth::app

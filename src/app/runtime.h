@@ -1,15 +1,14 @@
-// A running bcauth server: store, service, HTTP server and expiry sweeper, wired from Settings.
+// A running bcauth server: store, service, HTTP server and background lanes, wired from Settings.
 // The `serve` command and the integration tests both use it.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <thread>
+#include <vector>
 
 #include <Poco/Net/ServerSocket.h>
 
+#include "app/background_lane.h"
 #include "app/settings.h"
 #include "http/server.h"
 #include "service/auth_service.h"
@@ -26,20 +25,20 @@ class Runtime {
   ~Runtime();
 
   void start();
-  void stop();  // graceful: in-flight requests finish first
+  // Graceful: in-flight requests finish first, and so does each lane's outbound call in flight
+  // (within its own timeout: 10 s for a webhook or an IdP, 15 s for Apple's gateway);
+  // no lane starts another one.
+  void stop();
   std::uint16_t port() const { return server_->port(); }
   service::AuthService& service() { return *service_; }
 
  private:
-  void sweepLoop(std::int64_t everySeconds);
-
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<service::AuthService> service_;
   std::unique_ptr<http::Server> server_;
   std::int64_t sweepSeconds_;
-  std::thread sweeper_;
+  std::vector<std::unique_ptr<BackgroundLane>> lanes_;
   std::mutex mutex_;
-  std::condition_variable stopRequested_;
   bool stopping_ = false;
   bool started_ = false;
 };

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -74,8 +75,12 @@ class AuthService {
   Status deleteWebhook(const std::string& id);
   Result<JsonObject> deadLetters(std::size_t limit);
   Result<JsonObject> replayDeadLetter(std::int64_t deliveryId);
-  // POSTs every due webhook delivery (signed, in order per conversation); returns how many were tried.
-  int deliverWebhooks();
+  // POSTs every due webhook delivery (signed, in order per conversation); returns how many were
+  // tried. Each subscription's deliveries go in order on one thread, up to kWebhookParallelism
+  // subscriptions at once, so one slow endpoint does not hold the others' first attempts. A
+  // stop request is honoured between deliveries (the ones in flight finish).
+  static constexpr std::size_t kWebhookParallelism = 4;
+  int deliverWebhooks(std::stop_token stop = {});
 
   // Authenticate requests. A create whose Idempotency-Key is taken answers with the first request
   // when the body is the same (canonical JSON, compared by SHA-256), idempotency_conflict when it
@@ -103,7 +108,7 @@ class AuthService {
   Result<Inbound> handleInbound(std::string_view body, const std::string& capabilityList);
 
   // Sends every delivery that is due (first attempts and retries); returns how many were tried.
-  int deliverDue();
+  int deliverDue(std::stop_token stop = {});  // stops between deliveries when asked
   // One attempt for one request's delivery, if it is due and not claimed by another attempt.
   void deliverOne(const std::string& requestId);
   // One attempt of a delivery this thread has claimed (its lease written): send, then record.
@@ -111,7 +116,7 @@ class AuthService {
 
   // Legacy successes with a userinfo URL: fetches each profile (outside the intake, which never
   // waits on an outbound call) and then records their auth.succeeded; returns how many.
-  int completeProfiles();
+  int completeProfiles(std::stop_token stop = {});  // stops between fetches when asked
 
   // Turns pending requests past their TTL into auth.expired; returns how many.
   int expireDue();

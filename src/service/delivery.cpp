@@ -30,9 +30,10 @@ std::string reasonFor(const clients::GatewayAnswer& answer) {
 
 }  // namespace
 
-int AuthService::deliverDue() {
+int AuthService::deliverDue(std::stop_token stop) {
   int tried = 0;
   for (const auto& due : store_.dueDeliveries(now_(), 20)) {
+    if (stop.stop_requested()) break;
     deliverOne(due.requestId);
     ++tried;
   }

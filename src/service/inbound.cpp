@@ -152,9 +152,10 @@ Result<Inbound> AuthService::handleInbound(std::string_view body, const std::str
   return result;
 }
 
-int AuthService::completeProfiles() {
+int AuthService::completeProfiles(std::stop_token stop) {
   int completed = 0;
   for (const auto& request : store_.profilePending(20)) {
+    if (stop.stop_requested()) break;
     const auto provider = store_.provider(request.providerId);
     auto data = protocol::outcomeForReply(protocol::AuthenticateReply{request.requestIdentifier, {}, {}, {}, {},
                                                                       "authenticated", protocol::Flow::kLegacy, {}, {}, {}},

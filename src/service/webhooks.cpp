@@ -6,7 +6,12 @@
 // Signature (docs/webhooks.md): X-Bcauth-Timestamp: <unix seconds>,
 // X-Bcauth-Signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>.
 #include <algorithm>
+#include <atomic>
+#include <map>
+#include <thread>
 #include <random>
+
+#include <Poco/Logger.h>
 
 #include "bcauth/secure.h"
 #include "clients/http_call.h"
@@ -151,12 +156,36 @@ Result<JsonObject> AuthService::replayDeadLetter(std::int64_t deliveryId) {
   return deliveryView(replayed);
 }
 
-int AuthService::deliverWebhooks() {
-  int tried = 0;
-  for (const auto& due : store_.dueWebhookDeliveries(now_(), 50)) {
-    deliverWebhook(due);
-    ++tried;
-  }
+// The due list holds at most one delivery per (subscription, conversation) — the next waits for
+// the one before it — so sending each subscription's share in order on one thread keeps the
+// order, and subscriptions on different threads cannot reorder anything. The round still ends
+// when its slowest subscription does: a hanging endpoint delays the others' next round, not
+// their first attempts in this one.
+int AuthService::deliverWebhooks(std::stop_token stop) {
+  std::map<std::string, std::vector<store::WebhookDelivery>> bySubscription;
+  for (auto& due : store_.dueWebhookDeliveries(now_(), 50)) bySubscription[due.subscriptionId].push_back(std::move(due));
+  std::vector<const std::vector<store::WebhookDelivery>*> groups;
+  for (const auto& [id, deliveries] : bySubscription) groups.push_back(&deliveries);
+  std::atomic<std::size_t> next{0};
+  std::atomic<int> tried{0};
+  const auto work = [&] {
+    for (std::size_t i = next++; i < groups.size(); i = next++) {
+      for (const auto& due : *groups[i]) {
+        if (stop.stop_requested()) return;
+        try {  // on a helper thread an escaping exception would end the process
+          deliverWebhook(due);
+        } catch (const std::exception& e) {
+          Poco::Logger::get("bcauth.service").error("webhook delivery " + std::to_string(due.id) + ": " + e.what());
+        }
+        ++tried;
+      }
+    }
+  };
+  {
+    std::vector<std::jthread> helpers;
+    for (std::size_t n = 1; n < std::min(groups.size(), kWebhookParallelism); ++n) helpers.emplace_back(work);
+    work();
+  }  // the helpers join here
   return tried;
 }
 

@@ -738,7 +738,7 @@ class SqliteStore final : public Store {
           "WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e"
           " WHERE e.status = 'pending' AND e.subscription_id = d.subscription_id AND e.conversation_id = "
           "d.conversation_id"
-          " AND e.event_seq < d.event_seq) ORDER BY d.event_seq LIMIT ?",
+          " AND e.event_seq < d.event_seq) ORDER BY d.event_seq, d.id LIMIT ?",
           Poco::Int64{nowMs}, toLimit(limit));
       std::vector<WebhookDelivery> out;
       for (const auto& row : rows) out.push_back(toWebhook(row));
