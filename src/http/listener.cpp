@@ -1,5 +1,6 @@
 #include "http/listener.h"
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -27,7 +28,8 @@ constexpr int kListenId = -2;           // epoll data of the listening socket
 
 int fdOf(const Poco::Net::Socket& socket) { return static_cast<int>(socket.impl()->sockfd()); }
 
-// The end of a request head: an empty line, whether lines end in CRLF or (leniently) LF.
+}  // namespace
+
 bool headComplete(std::string_view bytes) {
   for (std::size_t i = bytes.find('\n'); i != std::string_view::npos; i = bytes.find('\n', i + 1)) {
     if (i + 1 < bytes.size() && bytes[i + 1] == '\n') return true;
@@ -36,7 +38,18 @@ bool headComplete(std::string_view bytes) {
   return false;
 }
 
-}  // namespace
+bool nextHeadArrives(const Poco::Net::StreamSocket& socket, std::chrono::milliseconds wait, std::vector<char>& buffer,
+                     LaneId& lane) {
+  const int fd = static_cast<int>(socket.impl()->sockfd());
+  pollfd readable{fd, POLLIN, 0};
+  if (::poll(&readable, 1, static_cast<int>(wait.count())) <= 0) return false;
+  const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT);
+  if (n <= 0) return false;
+  const std::string_view bytes(buffer.data(), static_cast<std::size_t>(n));
+  if (!headComplete(bytes)) return false;
+  lane = laneOf(bytes);
+  return true;
+}
 
 // Apple's intake is told apart by its request line alone: POST /message (with or without a
 // query); the operations endpoints likewise, so health checks answer while the API is busy.
@@ -121,7 +134,9 @@ void Listener::run() {
   std::vector<epoll_event> events(256);
   auto nextExpiry = Clock::now() + kTick;
   while (!stop_) {
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(nextExpiry - Clock::now());
+    // Rounded up, so the loop sleeps until the deadline instead of spinning through its last
+    // millisecond.
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(nextExpiry - Clock::now());
     const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()),
                                static_cast<int>(std::max<std::int64_t>(0, wait.count())));
     for (int i = 0; i < n; ++i) {
@@ -176,6 +191,12 @@ void Listener::acceptSome() {
         metrics_.countConnectionRefused("descriptors");
       }
       return;
+    }
+    // An answer is written as it is formed (head, then body): without TCP_NODELAY the body would
+    // wait for the client's delayed ACK of the head (Poco's own TCPServer sets it too).
+    try {
+      accepted.setNoDelay(true);
+    } catch (const Poco::Exception&) {
     }
     AddressTable::Refusal refusal;
     auto slot = addresses_->admit(peer.host().toString(), config_.maxConnectionsPerAddress, config_.maxConnections,

@@ -40,6 +40,13 @@ enum class LaneId { kApple, kOps, kApi, kTls };
 
 // The lane a request line ("METHOD target HTTP/x.y") belongs to.
 LaneId laneOf(std::string_view requestLine);
+// Whether `bytes` hold a whole request head: an empty line, after CRLF or (leniently) LF lines.
+bool headComplete(std::string_view bytes);
+// A worker's short wait after an answer: true when a whole next head arrives on the plain
+// connection within `wait` (its lane in `lane`), so the worker may read it at once instead of
+// handing the connection back to the listener. `buffer` bounds what is peeked at.
+bool nextHeadArrives(const Poco::Net::StreamSocket& socket, std::chrono::milliseconds wait, std::vector<char>& buffer,
+                     LaneId& lane);
 
 class Listener {
  public:

@@ -615,6 +615,10 @@ std::vector<std::pair<std::string, std::string>> registeredRoutes() {
   return out;
 }
 
+// How long a worker waits for the next request on a kept-alive connection before handing it
+// back to the listener (a client that answers faster than this keeps its worker).
+constexpr std::chrono::milliseconds kNextHeadWait{3};
+
 struct Server::Parts {
   std::shared_ptr<HttpConfig> config;
   std::shared_ptr<Context> context;
@@ -637,11 +641,28 @@ struct Server::Parts {
   }
 
   // A worker's turn with a connection: read the head if the listener has not, answer it and what
-  // is pipelined behind it, then hand the connection back to wait for its next request.
-  void serve(Connection&& connection) {
+  // is pipelined behind it. A client on a kept-alive connection usually sends its next request
+  // at once: the worker waits a moment for a whole next head (never a partial one: a head still
+  // arriving goes back to the listener) and answers it itself, sparing the trip through the
+  // listener and another worker's wake-up. Lanes stay honest: an Apple or operations worker hands
+  // an API request to the API lane, so API traffic never runs on the workers kept for Apple;
+  // Apple's requests and health checks may run on any worker.
+  void serve(Connection&& connection, LaneId id) {
+    thread_local std::vector<char> peek;
+    peek.resize(config->maxHeaderBytes + 1);
     if (!connection.head) connection.head = exchange->readHead(connection);
-    if (!connection.head) return;
-    if (exchange->serve(connection)) listener->park(std::move(connection));
+    while (connection.head) {
+      if (!exchange->serve(connection)) return;  // closed
+      LaneId next = id;
+      if (connection.secure || lane(id).queued() > 0 || !nextHeadArrives(connection.socket, kNextHeadWait, peek, next)) {
+        return listener->park(std::move(connection));
+      }
+      if (next == LaneId::kApi && id != LaneId::kApi) {
+        if (!api->offer(std::move(connection))) listener->park(std::move(connection));
+        return;
+      }
+      connection.head = exchange->readHead(connection);
+    }
   }
 
   // TLS: the head, once read, says which lane answers it.
@@ -689,9 +710,12 @@ Server::Server(service::AuthService& service, HttpConfig config, const Poco::Net
       parts.stopping);
 
   const auto queued = static_cast<std::size_t>(c.maxQueued);
-  parts.apple = std::make_unique<Lane>("apple", c.appleThreads, queued, [&parts](Connection&& connection) { parts.serve(std::move(connection)); });
-  parts.ops = std::make_unique<Lane>("ops", 2, queued, [&parts](Connection&& connection) { parts.serve(std::move(connection)); });
-  parts.api = std::make_unique<Lane>("api", c.maxThreads, queued, [&parts](Connection&& connection) { parts.serve(std::move(connection)); });
+  parts.apple = std::make_unique<Lane>("apple", c.appleThreads, queued,
+                                       [&parts](Connection&& connection) { parts.serve(std::move(connection), LaneId::kApple); });
+  parts.ops = std::make_unique<Lane>("ops", 2, queued,
+                                     [&parts](Connection&& connection) { parts.serve(std::move(connection), LaneId::kOps); });
+  parts.api = std::make_unique<Lane>("api", c.maxThreads, queued,
+                                     [&parts](Connection&& connection) { parts.serve(std::move(connection), LaneId::kApi); });
   parts.tls = std::make_unique<Lane>("tls", socket.secure() ? c.maxThreads : 0, queued,
                                      [&parts](Connection&& connection) { parts.readTls(std::move(connection)); });
   parts.context->connectionGauges = [&parts](Metrics::Gauges& gauges) {
