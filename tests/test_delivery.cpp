@@ -41,6 +41,21 @@ struct Setup {
     return r.json();
   }
 
+  // Restarts on `settings`, creates a request whose first delivery attempt Apple refuses (503),
+  // and returns once that attempt has been made.
+  Poco::JSON::Object::Ptr createWithFailedFirstAttempt(const app::Settings& settings) {
+    gateway.failNext({503});
+    server.reset();
+    server = std::make_unique<TestServer>(settings);
+    auto created = create();
+    for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+         gateway.received().empty() && std::chrono::steady_clock::now() < deadline;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    BOOST_REQUIRE_EQUAL(gateway.received().size(), 1u);
+    return created;
+  }
+
   Poco::JSON::Object::Ptr waitFor(const std::string& id, const std::string& status) {
     // Returns as soon as the status is reached; the deadline only bounds a hang.
     for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -163,17 +178,9 @@ BOOST_AUTO_TEST_CASE(wait_for_delivery_answers_with_the_outcome) {
 
 BOOST_AUTO_TEST_CASE(a_restart_between_attempts_neither_loses_nor_repeats) {
   Setup s;
-  s.gateway.failNext({503});
   auto settings = s.server->settings();
   settings.deliveryRetryBaseMs = 1500;  // the retry falls after the restart
-  s.server.reset();
-  s.server = std::make_unique<TestServer>(settings);
-  const auto created = s.create();
-  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-       s.gateway.received().empty() && std::chrono::steady_clock::now() < deadline;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  BOOST_REQUIRE_EQUAL(s.gateway.received().size(), 1u);
+  const auto created = s.createWithFailedFirstAttempt(settings);
   s.server->restart();
   s.waitFor(created->getValue<std::string>("id"), "delivered");
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
@@ -187,17 +194,9 @@ BOOST_AUTO_TEST_CASE(a_restart_between_attempts_neither_loses_nor_repeats) {
 // the delivery fails, and what the API shows of it says so without the details (issue 12 §5).
 BOOST_AUTO_TEST_CASE(an_outbox_message_that_does_not_unseal_shows_no_internals) {
   Setup s;
-  s.gateway.failNext({503});
   auto settings = s.server->settings();
   settings.deliveryRetryBaseMs = 5000;  // the retry falls after the restart
-  s.server.reset();
-  s.server = std::make_unique<TestServer>(settings);
-  const auto created = s.create();
-  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-       s.gateway.received().empty() && std::chrono::steady_clock::now() < deadline;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  BOOST_REQUIRE_EQUAL(s.gateway.received().size(), 1u);
+  const auto created = s.createWithFailedFirstAttempt(settings);
   settings.masterKey = crypto::base64Encode(crypto::randomBytes(32));
   s.server.reset();
   s.server = std::make_unique<TestServer>(settings);
