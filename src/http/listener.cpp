@@ -202,7 +202,7 @@ void Listener::acceptSome() {
     auto slot = addresses_->admit(peer.host().toString(), config_.maxConnectionsPerAddress, config_.maxConnections,
                                   refusal);
     const int fd = fdOf(accepted);
-    Connection connection{accepted, slot, secure_, nullptr};
+    Connection connection(accepted, slot, secure_);
     watch(std::move(connection), State::kHead, Clock::now() + config_.headerTimeout);
     if (refusal == AddressTable::Refusal::kPerAddress) {
       metrics_.countConnectionRefused("per_address");
