@@ -3,9 +3,9 @@
 // for programming errors and resource exhaustion only.
 #pragma once
 
-#include <cassert>
 #include <optional>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -86,22 +86,38 @@ class Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
-    assert(!status_.isOk() && "a Result without a value needs a failed Status");
+    if (status_.isOk()) throw std::logic_error("a Result without a value needs a failed Status");
   }
 
   bool isOk() const { return value_.has_value(); }
   explicit operator bool() const { return isOk(); }
   const Status& status() const { return status_; }
 
-  T& value() & { assert(isOk()); return *value_; }
-  const T& value() const& { assert(isOk()); return *value_; }
-  T&& value() && { assert(isOk()); return std::move(*value_); }
+  // Reading the value of a failed Result is a programming error, in every build (an assert would
+  // be gone in release builds, leaving undefined behaviour): it throws std::logic_error naming
+  // the Status.
+  T& value() & {
+    if (!value_) failedValue();
+    return *value_;
+  }
+  const T& value() const& {
+    if (!value_) failedValue();
+    return *value_;
+  }
+  T&& value() && {
+    if (!value_) failedValue();
+    return std::move(*value_);
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
  private:
+  [[noreturn]] void failedValue() const {
+    throw std::logic_error("value() of a failed Result: " + status_.toString());
+  }
+
   std::optional<T> value_;
   Status status_;
 };
