@@ -33,8 +33,7 @@ void sendJson(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus 
   response.send() << body;
 }
 
-void sendError(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const std::string& code,
-               const std::string& message, const std::string& field) {
+std::string errorBody(const std::string& code, const std::string& message, const std::string& field) {
   // The last line of defence for "every error body is UTF-8 JSON": Poco's stringify copies
   // bytes as they are, so whatever a message quotes (a field path from the body, an id from the
   // URL) is made valid UTF-8 here, invalid sequences becoming U+FFFD.
@@ -46,7 +45,12 @@ void sendError(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus
   body.set("error", error);
   std::ostringstream out;
   body.stringify(out);
-  sendJson(response, status, out.str());
+  return out.str();
+}
+
+void sendError(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const std::string& code,
+               const std::string& message, const std::string& field) {
+  sendJson(response, status, errorBody(code, message, field));
 }
 
 void sendStatus(Poco::Net::HTTPServerResponse& response, const Status& status) {

@@ -3,6 +3,8 @@
 // Retry-After to a storage_unavailable 503.
 #pragma once
 
+#include <string>
+
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
@@ -17,6 +19,8 @@ inline constexpr int kStorageRetryAfterSeconds = 5;
 
 void sendJson(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse::HTTPStatus status,
               const std::string& body);
+// The error body alone, for answers written below Poco's response classes (the listener's).
+std::string errorBody(const std::string& code, const std::string& message, const std::string& field = {});
 void sendError(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse::HTTPStatus status,
                const std::string& code, const std::string& message, const std::string& field = {});
 // An internal status's message is logged under the response's X-Request-Id, never sent: the

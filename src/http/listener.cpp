@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <string>
 #include <string_view>
 
-#include <Poco/Logger.h>
 #include <Poco/Net/NetException.h>
+
+#include "http/errors.h"
 
 namespace bcauth::http {
 namespace {
@@ -69,8 +69,7 @@ LaneId laneOf(std::string_view head) {
 namespace {
 
 std::string errorResponse(int status, const char* reason, const char* code, const char* message) {
-  // Fixed ASCII texts only, so no escaping is needed; the same body shape as every other error.
-  const std::string body = std::string(R"({"error":{"code":")") + code + R"(","message":")" + message + "\"}}";
+  const std::string body = errorBody(code, message);
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason +
                     "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
                     "X-Content-Type-Options: nosniff\r\nConnection: close\r\n";

@@ -6,7 +6,6 @@
 #include <functional>
 #include <map>
 #include <sstream>
-#include <thread>
 
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPServerParams.h>
@@ -23,7 +22,6 @@
 #include "http/lane.h"
 #include "http/listener.h"
 #include "http/rate_limit.h"
-#include "protocol/ids.h"
 #include "protocol/json_util.h"
 #include "store/store.h"
 
