@@ -39,26 +39,26 @@ struct RequestHead;  // http/exchange.h
 // Owned by one thread at a time: moving it really moves the socket (Poco's sockets copy, sharing
 // the descriptor), so the thread that lets go never closes a descriptor another thread now uses.
 struct Connection {
-  Connection(Poco::Net::StreamSocket s, std::shared_ptr<void> admission, bool tls)
-      : socket(std::move(s)), slot(std::move(admission)), secure(tls) {}
-  Connection(Connection&& other) : socket(other.socket), slot(std::move(other.slot)), secure(other.secure),
-                                   head(std::move(other.head)) {
+  Connection(Poco::Net::StreamSocket s, std::shared_ptr<void> admission)
+      : socket(std::move(s)), slot(std::move(admission)) {}
+  Connection(Connection&& other) : socket(other.socket), slot(std::move(other.slot)), head(std::move(other.head)) {
     other.socket = Poco::Net::StreamSocket();
   }
   Connection& operator=(Connection&& other) {
     socket = other.socket;
     other.socket = Poco::Net::StreamSocket();
     slot = std::move(other.slot);
-    secure = other.secure;
     head = std::move(other.head);
     return *this;
   }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // TLS: its head cannot be seen before the handshake.
+  bool secure() const { return socket.secure(); }
+
   Poco::Net::StreamSocket socket;
   std::shared_ptr<void> slot;  // the client address's admission; released with the last copy
-  bool secure = false;         // TLS: its head cannot be seen before the handshake
   std::shared_ptr<RequestHead> head;  // read already (TLS: by the TLS lane), to be answered
 };
 

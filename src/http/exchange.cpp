@@ -137,7 +137,7 @@ bool Exchange::serve(Connection& connection) {
       keep = false;  // the client went away mid-answer
     }
     const bool pipelined = keep && (connection.head->session->hasBuffered() ||
-                                    (connection.secure && connection.socket.available() > 0));
+                                    (connection.secure() && connection.socket.available() > 0));
     // The session keeps what it read ahead: a pipelined request is read from it, not the socket.
     std::unique_ptr<DeadlineSession> session = std::move(connection.head->session);
     connection.head.reset();

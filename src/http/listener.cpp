@@ -85,7 +85,6 @@ Listener::Listener(const Poco::Net::ServerSocket& socket, ListenerConfig config,
       config_(config),
       metrics_(metrics),
       dispatch_(std::move(dispatch)),
-      secure_(socket.secure()),
       peek_(config.maxHeaderBytes + 1) {
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -201,7 +200,7 @@ void Listener::acceptSome() {
     auto slot = addresses_->admit(peer.host().toString(), config_.maxConnectionsPerAddress, config_.maxConnections,
                                   refusal);
     const int fd = fdOf(accepted);
-    Connection connection(accepted, slot, secure_);
+    Connection connection(accepted, slot);
     watch(std::move(connection), State::kHead, Clock::now() + config_.headerTimeout);
     if (refusal == AddressTable::Refusal::kPerAddress) {
       metrics_.countConnectionRefused("per_address");
@@ -266,7 +265,7 @@ void Listener::examine(int fd) {
   waiting.sawBytes = true;
   const std::string_view bytes(peek_.data(), static_cast<std::size_t>(n));
   LaneId lane = LaneId::kTls;
-  if (!waiting.connection.secure) {
+  if (!waiting.connection.secure()) {
     if (!headComplete(bytes)) {
       if (bytes.size() <= config_.maxHeaderBytes) return;  // wait for more
       const bool lineTooLong = bytes.find('\n') == std::string_view::npos;
@@ -294,7 +293,7 @@ void Listener::examine(int fd) {
 void Listener::refuse(int fd, int status, const char* reason, const char* code, const char* message) {
   auto it = waiting_.find(fd);
   if (it == waiting_.end()) return;
-  if (!it->second.connection.secure) {
+  if (!it->second.connection.secure()) {
     const std::string answer = errorResponse(status, reason, code, message);
     (void)!::send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   }

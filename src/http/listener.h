@@ -96,7 +96,6 @@ class Listener {
   const ListenerConfig config_;
   Metrics& metrics_;
   const Dispatch dispatch_;
-  const bool secure_;
   std::shared_ptr<AddressTable> addresses_ = std::make_shared<AddressTable>();
   Watchdog watchdog_;
 

@@ -652,7 +652,7 @@ struct Server::Parts {
     while (connection.head) {
       if (!exchange->serve(connection)) return;  // closed
       LaneId next = id;
-      if (connection.secure || lane(id).queued() > 0 || !nextHeadArrives(connection.socket, kNextHeadWait, peek, next)) {
+      if (connection.secure() || lane(id).queued() > 0 || !nextHeadArrives(connection.socket, kNextHeadWait, peek, next)) {
         return listener->park(std::move(connection));
       }
       if (next == LaneId::kApi && id != LaneId::kApi) {
