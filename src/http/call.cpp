@@ -48,6 +48,12 @@ bool readJsonBody(Call& call, Poco::JSON::Object::Ptr& object) {
   return true;
 }
 
+void answerNoContent(Call& call, const Status& status) {
+  if (!status) return sendStatus(call.response, status);
+  call.response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+  call.response.send();
+}
+
 void sendRateLimited(Call& call, std::int64_t retryAfterSeconds, const std::string& what) {
   call.response.set("Retry-After", std::to_string(retryAfterSeconds));
   sendStatus(call.response, Status::refusal(StatusCode::kTooManyRequests,

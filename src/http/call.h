@@ -66,6 +66,9 @@ bool readJsonBody(Call& call, Poco::JSON::Object::Ptr& object);
 // A 429 with Retry-After (whole seconds), from a limiter's refusal.
 void sendRateLimited(Call& call, std::int64_t retryAfterSeconds, const std::string& what);
 
+// 204 for a done deletion, or its failure through the error table.
+void answerNoContent(Call& call, const Status& status);
+
 // A result's JSON with status `ok`, or its failure through the error table.
 template <typename T>
 void answer(Call& call, const Result<T>& result,

@@ -55,15 +55,32 @@ bool match(const std::vector<std::string>& parts, const std::vector<std::string>
 }  // namespace
 
 const std::vector<RouteSpec>& routeTable() {
-  static const std::vector<RouteSpec> all = [] {
-    std::vector<RouteSpec> out;
-    for (const auto& group : {operationRoutes, appleRoutes, providerRoutes, requestRoutes, oauthRoutes, eventRoutes,
-                              webhookRoutes}) {
-      const auto routes = group();
-      out.insert(out.end(), routes.begin(), routes.end());
-    }
-    return out;
-  }();
+  using namespace routes;
+  static const std::vector<RouteSpec> all = {
+      {"GET", "/healthz", false, healthz},
+      {"GET", "/readyz", false, readyz},
+      {"GET", "/metrics", false, metrics},
+      {"POST", "/message", false, appleMessage},
+      {"GET", "/v1/providers", true, listProviders},
+      {"PUT", "/v1/providers/{}", true, putProvider},
+      {"GET", "/v1/providers/{}", true, getProvider},
+      {"DELETE", "/v1/providers/{}", true, deleteProvider},
+      {"POST", "/v1/auth-requests", true, createRequest, true},
+      {"GET", "/v1/auth-requests/{}", true, getRequest},
+      {"POST", "/v1/auth-requests/{}/cancel", true, cancelRequest},
+      {"GET", "/v1/auth-requests/{}/token", true, requestToken},
+      {"POST", "/v1/auth-requests/{}/refresh", true, refreshToken},
+      {"GET", "/oauth/callback", false, oauthCallback},
+      {"GET", "/v1/conversations/{}/events", true, conversationEvents},
+      {"GET", "/v1/events", true, events},
+      {"GET", "/v1/events/stream", true, eventStream},
+      {"GET", "/v1/webhooks", true, listWebhooks},
+      {"GET", "/v1/webhooks/dead-letters", true, deadLetters},
+      {"POST", "/v1/webhooks/dead-letters/{}/replay", true, replayDeadLetter},
+      {"PUT", "/v1/webhooks/{}", true, putWebhook},
+      {"GET", "/v1/webhooks/{}", true, getWebhook},
+      {"DELETE", "/v1/webhooks/{}", true, deleteWebhook},
+  };
   return all;
 }
 

@@ -27,7 +27,7 @@ struct RouteSpec {
   bool idempotent = false;
 };
 
-// Every route, in the order they are tried.
+// Every route, in the order they are tried (the handlers are in src/http/routes/).
 const std::vector<RouteSpec>& routeTable();
 
 // Where a request goes: its route and path parameters, or (no route for this method) the methods

@@ -5,8 +5,7 @@
 #include "http/apple_jwt.h"
 #include "http/routes/routes.h"
 
-namespace bcauth::http {
-namespace {
+namespace bcauth::http::routes {
 
 using Poco::Net::HTTPResponse;
 
@@ -32,12 +31,4 @@ void appleMessage(Call& call) {
            result->duplicate ? R"({"status":"duplicate"})" : R"({"status":"accepted"})");
 }
 
-}  // namespace
-
-std::vector<RouteSpec> appleRoutes() {
-  return {
-      {"POST", "/message", false, appleMessage},
-  };
-}
-
-}  // namespace bcauth::http
+}  // namespace bcauth::http::routes

@@ -4,8 +4,7 @@
 #include "http/long_poll.h"
 #include "http/routes/routes.h"
 
-namespace bcauth::http {
-namespace {
+namespace bcauth::http::routes {
 
 // Server-Sent Events of the global feed, resumable with Last-Event-ID (or ?after=). Holds a
 // worker thread, so it counts against the same cap as long-polls.
@@ -70,14 +69,4 @@ void events(Call& call) {
   answer(call, call.context.service.events(*after, static_cast<std::size_t>(*limit), 0));
 }
 
-}  // namespace
-
-std::vector<RouteSpec> eventRoutes() {
-  return {
-      {"GET", "/v1/conversations/{}/events", true, conversationEvents},
-      {"GET", "/v1/events", true, events},
-      {"GET", "/v1/events/stream", true, eventStream},
-  };
-}
-
-}  // namespace bcauth::http
+}  // namespace bcauth::http::routes

@@ -4,8 +4,7 @@
 
 #include "http/routes/routes.h"
 
-namespace bcauth::http {
-namespace {
+namespace bcauth::http::routes {
 
 using Poco::Net::HTTPResponse;
 
@@ -22,12 +21,4 @@ void oauthCallback(Call& call) {
   call.response.send() << body;
 }
 
-}  // namespace
-
-std::vector<RouteSpec> oauthRoutes() {
-  return {
-      {"GET", "/oauth/callback", false, oauthCallback},
-  };
-}
-
-}  // namespace bcauth::http
+}  // namespace bcauth::http::routes

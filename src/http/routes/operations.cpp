@@ -1,8 +1,7 @@
 // The operations endpoints: liveness, readiness and the Prometheus metrics (no API key).
 #include "http/routes/routes.h"
 
-namespace bcauth::http {
-namespace {
+namespace bcauth::http::routes {
 
 using Poco::Net::HTTPResponse;
 
@@ -29,14 +28,4 @@ void metrics(Call& call) {
   call.response.send() << body;
 }
 
-}  // namespace
-
-std::vector<RouteSpec> operationRoutes() {
-  return {
-      {"GET", "/healthz", false, healthz},
-      {"GET", "/readyz", false, readyz},
-      {"GET", "/metrics", false, metrics},
-  };
-}
-
-}  // namespace bcauth::http
+}  // namespace bcauth::http::routes

@@ -1,10 +1,7 @@
 // /v1/providers: the identity providers the CSP signs its customers in with.
 #include "http/routes/routes.h"
 
-namespace bcauth::http {
-namespace {
-
-using Poco::Net::HTTPResponse;
+namespace bcauth::http::routes {
 
 void putProvider(Call& call) {
   Poco::JSON::Object::Ptr body;
@@ -13,12 +10,7 @@ void putProvider(Call& call) {
 
 void getProvider(Call& call) { answer(call, call.context.service.provider(call.params[0])); }
 
-void deleteProvider(Call& call) {
-  const Status status = call.context.service.deleteProvider(call.params[0]);
-  if (!status) return sendStatus(call.response, status);
-  call.response.setStatus(HTTPResponse::HTTP_NO_CONTENT);
-  call.response.send();
-}
+void deleteProvider(Call& call) { answerNoContent(call, call.context.service.deleteProvider(call.params[0])); }
 
 void listProviders(Call& call) {
   auto list = call.context.service.providers(queryValue(call, "enabled") == "true");
@@ -27,15 +19,4 @@ void listProviders(Call& call) {
   answer(call, Result<Poco::JSON::Object::Ptr>(body));
 }
 
-}  // namespace
-
-std::vector<RouteSpec> providerRoutes() {
-  return {
-      {"GET", "/v1/providers", true, listProviders},
-      {"PUT", "/v1/providers/{}", true, putProvider},
-      {"GET", "/v1/providers/{}", true, getProvider},
-      {"DELETE", "/v1/providers/{}", true, deleteProvider},
-  };
-}
-
-}  // namespace bcauth::http
+}  // namespace bcauth::http::routes

@@ -4,8 +4,7 @@
 
 #include "http/routes/routes.h"
 
-namespace bcauth::http {
-namespace {
+namespace bcauth::http::routes {
 
 using Poco::Net::HTTPResponse;
 
@@ -38,16 +37,4 @@ void requestToken(Call& call) { answer(call, call.context.service.token(call.par
 
 void refreshToken(Call& call) { answer(call, call.context.service.refreshToken(call.params[0])); }
 
-}  // namespace
-
-std::vector<RouteSpec> requestRoutes() {
-  return {
-      {"POST", "/v1/auth-requests", true, createRequest, true},
-      {"GET", "/v1/auth-requests/{}", true, getRequest},
-      {"POST", "/v1/auth-requests/{}/cancel", true, cancelRequest},
-      {"GET", "/v1/auth-requests/{}/token", true, requestToken},
-      {"POST", "/v1/auth-requests/{}/refresh", true, refreshToken},
-  };
-}
-
-}  // namespace bcauth::http
+}  // namespace bcauth::http::routes

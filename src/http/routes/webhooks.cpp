@@ -3,10 +3,7 @@
 #include "http/integer.h"
 #include "http/routes/routes.h"
 
-namespace bcauth::http {
-namespace {
-
-using Poco::Net::HTTPResponse;
+namespace bcauth::http::routes {
 
 void putWebhook(Call& call) {
   Poco::JSON::Object::Ptr body;
@@ -17,12 +14,7 @@ void getWebhook(Call& call) { answer(call, call.context.service.webhook(call.par
 
 void listWebhooks(Call& call) { answer(call, call.context.service.webhooks()); }
 
-void deleteWebhook(Call& call) {
-  const Status status = call.context.service.deleteWebhook(call.params[0]);
-  if (!status) return sendStatus(call.response, status);
-  call.response.setStatusAndReason(HTTPResponse::HTTP_NO_CONTENT);
-  call.response.send();
-}
+void deleteWebhook(Call& call) { answerNoContent(call, call.context.service.deleteWebhook(call.params[0])); }
 
 void deadLetters(Call& call) {
   auto limit = queryInteger(call, "limit", 100, 1, 1000);
@@ -36,17 +28,4 @@ void replayDeadLetter(Call& call) {
   answer(call, call.context.service.replayDeadLetter(*id));
 }
 
-}  // namespace
-
-std::vector<RouteSpec> webhookRoutes() {
-  return {
-      {"GET", "/v1/webhooks", true, listWebhooks},
-      {"GET", "/v1/webhooks/dead-letters", true, deadLetters},
-      {"POST", "/v1/webhooks/dead-letters/{}/replay", true, replayDeadLetter},
-      {"PUT", "/v1/webhooks/{}", true, putWebhook},
-      {"GET", "/v1/webhooks/{}", true, getWebhook},
-      {"DELETE", "/v1/webhooks/{}", true, deleteWebhook},
-  };
-}
-
-}  // namespace bcauth::http
+}  // namespace bcauth::http::routes
