@@ -1,4 +1,4 @@
-#include "doubles/device_simulator.h"
+#include "demo/device_simulator.h"
 
 #include <sstream>
 #include <stdexcept>
@@ -11,7 +11,7 @@
 #include "bcauth/secure.h"
 #include "clients/http_call.h"
 
-namespace bcauth::test {
+namespace bcauth::demo {
 namespace {
 
 std::string queryValue(const std::string& query, const std::string& name) {
@@ -172,4 +172,4 @@ std::string callCallback(const std::string& bcauthUrl, const std::string& query)
   return callback.headers.at("Location");
 }
 
-}  // namespace bcauth::test
+}  // namespace bcauth::demo

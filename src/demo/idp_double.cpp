@@ -1,4 +1,4 @@
-#include "doubles/idp_double.h"
+#include "demo/idp_double.h"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/Net/HTMLForm.h>
@@ -16,7 +16,7 @@
 #include "bcauth/secure.h"
 #include "clients/http_call.h"
 
-namespace bcauth::test {
+namespace bcauth::demo {
 
 namespace {
 
@@ -239,4 +239,4 @@ std::string IdpDouble::lastTokenError() const {
   return lastTokenError_;
 }
 
-}  // namespace bcauth::test
+}  // namespace bcauth::demo

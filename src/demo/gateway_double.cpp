@@ -1,7 +1,7 @@
-#include "doubles/gateway_double.h"
+#include "demo/gateway_double.h"
 
-#include <Poco/JWT/Signer.h>
-#include <Poco/JWT/Token.h>
+#include <chrono>
+
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
@@ -11,9 +11,14 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/String.h>
 
-#include "clients/apple_gateway.h"
+#include "protocol/apple_jwt.h"
 
-namespace bcauth::test {
+namespace bcauth::demo {
+namespace {
+// How far the iat of a CSP's token may be from the double's clock: bcauth signs each request
+// afresh, so a minute is plenty.
+constexpr std::int64_t kJwtWindowSeconds = 60;
+}  // namespace
 
 class GatewayHandler : public Poco::Net::HTTPRequestHandler {
  public:
@@ -25,14 +30,12 @@ class GatewayHandler : public Poco::Net::HTTPRequestHandler {
     for (const auto& [name, value] : request) r.headers[Poco::toLower(name)] = value;
     Poco::StreamCopier::copyToString(request.stream(), r.body);
     const std::string auth = request.get("Authorization", "");
-    try {
-      clients::holdPocoCrypto();
-      Poco::JWT::Signer signer(gateway_.secret_);
-      const auto token = signer.verify(auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : auth);
-      r.jwtValid = token.getIssuer() == gateway_.cspId_ && token.payload().has("iat");
-    } catch (const std::exception&) {
-      r.jwtValid = false;
-    }
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    r.jwtValid = auth.rfind("Bearer ", 0) == 0 &&
+                 protocol::verifyAppleJwt(std::string_view(auth).substr(7), gateway_.account_.secret,
+                                          gateway_.account_.cspId, protocol::AppleJwtDirection::kToApple, now.count(),
+                                          kJwtWindowSeconds)
+                     .isOk();
     int status = 200;
     {
       std::lock_guard lock(gateway_.mutex_);
@@ -67,7 +70,7 @@ class GatewayFactory : public Poco::Net::HTTPRequestHandlerFactory {
 };
 }  // namespace
 
-GatewayDouble::GatewayDouble(std::string cspId, std::string secret) : cspId_(std::move(cspId)), secret_(std::move(secret)) {
+GatewayDouble::GatewayDouble(std::string cspId, std::string secret) : account_{std::move(cspId), std::move(secret)} {
   Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
   server_ = std::make_unique<Poco::Net::HTTPServer>(new GatewayFactory(*this), socket, new Poco::Net::HTTPServerParams());
   server_->start();
@@ -87,4 +90,11 @@ std::vector<GatewayDouble::Received> GatewayDouble::received() const {
   return received_;
 }
 
-}  // namespace bcauth::test
+clients::HttpAnswer GatewayDouble::deliver(const std::string& cspUrl, const std::string& json,
+                                           const std::string& capabilities) const {
+  AppleMessageOptions options;
+  options.capabilities = capabilities;
+  return deliverAsApple(cspUrl, account_, json, options);
+}
+
+}  // namespace bcauth::demo

@@ -8,7 +8,7 @@
 
 #include <Poco/JSON/Object.h>
 
-namespace bcauth::test {
+namespace bcauth::demo {
 
 struct DeviceRun {
   std::string loginPage;       // the HTML the web view showed
@@ -38,4 +38,4 @@ std::string v2DeviceReply(const Poco::JSON::Object::Ptr& message, const std::str
 // Calls bcauth's callback directly (as a replayed or forged redirect would) and returns Location.
 std::string callCallback(const std::string& bcauthUrl, const std::string& query);
 
-}  // namespace bcauth::test
+}  // namespace bcauth::demo

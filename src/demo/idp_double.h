@@ -13,7 +13,7 @@
 
 #include <Poco/Net/HTTPServer.h>
 
-namespace bcauth::test {
+namespace bcauth::demo {
 
 class IdpDouble {
  public:
@@ -70,4 +70,4 @@ class IdpDouble {
   std::atomic<int> injectedHeaders_{0};
 };
 
-}  // namespace bcauth::test
+}  // namespace bcauth::demo
