@@ -23,6 +23,7 @@
 #include "bcauth/secure.h"
 #include "demo/apple_sender.h"
 #include "http/apple_jwt.h"
+#include "http/body.h"
 #include "protocol/apple_jwt.h"
 #include "temp_dir.h"
 

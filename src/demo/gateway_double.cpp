@@ -3,11 +3,8 @@
 #include <chrono>
 
 #include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/String.h>
 
@@ -57,28 +54,18 @@ class GatewayHandler : public Poco::Net::HTTPRequestHandler {
   GatewayDouble& gateway_;
 };
 
-namespace {
-class GatewayFactory : public Poco::Net::HTTPRequestHandlerFactory {
- public:
-  explicit GatewayFactory(GatewayDouble& gateway) : gateway_(gateway) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new GatewayHandler(gateway_);
-  }
-
- private:
-  GatewayDouble& gateway_;
-};
-}  // namespace
-
-GatewayDouble::GatewayDouble(std::string cspId, std::string secret) : account_{std::move(cspId), std::move(secret)} {
-  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-  server_ = std::make_unique<Poco::Net::HTTPServer>(new GatewayFactory(*this), socket, new Poco::Net::HTTPServerParams());
-  server_->start();
+GatewayDouble::GatewayDouble(std::string cspId, std::string secret)
+    : account_{std::move(cspId), std::move(secret)} {
+  // Started once every member its requests use is constructed.
+  server_ = std::make_unique<LoopbackServer>(
+      [this](Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+        GatewayHandler(*this).handleRequest(request, response);
+      });
 }
 
-GatewayDouble::~GatewayDouble() { server_->stopAll(true); }
+GatewayDouble::~GatewayDouble() { server_.reset(); }  // before the members its requests use
 
-std::string GatewayDouble::baseUrl() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/v1"; }
+std::string GatewayDouble::baseUrl() const { return server_->baseUrl() + "/v1"; }
 
 void GatewayDouble::failNext(std::vector<int> statuses) {
   std::lock_guard lock(mutex_);

@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include <Poco/Net/HTTPServer.h>
 
 #include "clients/http_call.h"
 #include "demo/apple_sender.h"
+#include "demo/loopback_server.h"
 
 namespace bcauth::demo {
 
@@ -45,7 +45,7 @@ class GatewayDouble {
  private:
   friend class GatewayHandler;
   AppleAccount account_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::unique_ptr<LoopbackServer> server_;
   mutable std::mutex mutex_;
   std::deque<int> script_;
   std::vector<Received> received_;

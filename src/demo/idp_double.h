@@ -11,7 +11,8 @@
 #include <set>
 #include <string>
 
-#include <Poco/Net/HTTPServer.h>
+#include "demo/loopback_server.h"
+
 
 namespace bcauth::demo {
 
@@ -55,7 +56,7 @@ class IdpDouble {
  private:
   friend class IdpHandler;
   Config config_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::unique_ptr<LoopbackServer> server_;
   mutable std::mutex mutex_;
   std::map<std::string, Grant> codes_;
   std::set<std::string> accessTokens_;
