@@ -156,7 +156,8 @@ class Demo {
     waitForOutcome(request->getValue<std::string>("id"));
   }
 
-  // A legacy success's event follows its profile fetch; the next step waits for it.
+  // A legacy success's event follows its profile fetch, a v2 outcome the callback; the next step
+  // (or the timeline) waits for it.
   void waitForOutcome(const std::string& requestId) {
     for (const auto deadline = std::chrono::steady_clock::now() + kSettleTimeout; std::chrono::steady_clock::now() < deadline;) {
       const auto events = api("GET", "/v1/events?limit=1000", "", 200)->getArray("events");
@@ -179,13 +180,13 @@ class Demo {
     const auto run = runV2Device(message, clientId, idp_->baseUrl(), base_, base_);
     log_ << "  the device's sheet closed on " << run.finalLocation << "\n";
     appleDelivers(v2DeviceReply(message, run.finalLocation), "AUTH,AUTH2");
+    waitForOutcome(request->getValue<std::string>("id"));
   }
 
   DemoTimeline timeline(const std::string& conversation) {
     std::string encoded;
     Poco::URI::encode(conversation, "/+=:", encoded);
-    // Wait for the asynchronous parts (deliveries) to settle.
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Nothing is left in flight: each step waited for its delivery and its outcome.
     const auto events = api("GET", "/v1/conversations/" + encoded + "/events?limit=1000", "", 200)->getArray("events");
     DemoTimeline t{conversation, {}};
     for (std::size_t i = 0; i < events->size(); ++i) {
