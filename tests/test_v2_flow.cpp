@@ -49,7 +49,7 @@ struct Setup {
 
   DeviceRun device(const Poco::JSON::Object::Ptr& created, bool deny = false, bool tamper = false) {
     return bcauth::demo::runV2Device(created->getObject("message"), idp.config().clientId, idp.baseUrl(),
-                                     server.settings().publicUrl, bcauthUrl, deny, tamper);
+                                     server.settings().publicUrl, bcauthUrl, {deny, tamper});
   }
 
   Poco::JSON::Array::Ptr events() {
