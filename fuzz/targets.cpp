@@ -459,6 +459,77 @@ std::string jwtSegment(std::string_view json) {
   return crypto::base64UrlEncode(std::span(reinterpret_cast<const std::uint8_t*>(json.data()), json.size()));
 }
 
+// --- the inbound oracle: the parser against the envelope schema --------------------------------
+
+// A refusal the parser makes before it looks at any field: bytes that are not one JSON object in
+// UTF-8 without repeated keys. The schema sees Poco's reading of such bytes, not the parser's.
+bool refusedAsJson(const Status& status) {
+  return status.field().empty() && (status.message().rfind("malformed JSON", 0) == 0 ||
+                                    status.message().find("the same key twice") != std::string::npos);
+}
+
+// Where the parser refused: inside an authenticate reply (interactiveData.data with an
+// authenticate key), which authenticate-reply.schema.json describes, or in the envelope.
+bool refusedInReply(const Poco::Dynamic::Var& payload, const Status& status) {
+  if (protocol::detectSchema(payload) == protocol::SchemaKind::kInboundMessage) return false;
+  const std::string& field = status.field();
+  return field.rfind("interactiveData.", 0) == 0;
+}
+
+// The parser and schemas/inbound-message.schema.json must agree on every JSON object: the
+// envelope the parser accepts (and everything it refuses there) is what the schema says. A
+// refusal inside an authenticate reply comes after the envelope passed, so the schema accepts it.
+void checkEnvelopeVerdict(const Poco::Dynamic::Var& payload, const Result<protocol::InboundMessage>& parsed) {
+  if (!parsed && refusedAsJson(parsed.status())) return;
+  const auto violations = protocol::validateSchema(protocol::SchemaKind::kInboundMessage, payload);
+  const bool schemaAccepts = violations.empty();
+  const bool parserAccepts = parsed.isOk() || refusedInReply(payload, parsed.status());
+  if (schemaAccepts == parserAccepts) return;
+  if (parserAccepts) {
+    violated("the parser accepts an envelope the schema refuses: " + violations.front().pointer + ": " +
+             violations.front().message);
+  }
+  violated("the schema accepts an envelope the parser refuses: " + protocol::toValidUtf8(parsed.status().toString()));
+}
+
+// What the parser read is what the message says: the fields it kept equal the JSON's, and the
+// message written out again parses to the same fields.
+void checkRoundTrip(const protocol::InboundMessage& message) {
+  const auto sameFields = [](const protocol::InboundMessage& a, const protocol::InboundMessage& b) {
+    const bool envelope = a.id == b.id && a.type == b.type && a.v == b.v && a.sourceId == b.sourceId &&
+                          a.destinationId == b.destinationId && a.locale == b.locale && a.body == b.body &&
+                          a.intent == b.intent && a.group == b.group;
+    const bool ref = a.interactiveDataRef.has_value() == b.interactiveDataRef.has_value() &&
+                     (!a.interactiveDataRef || (a.interactiveDataRef->url == b.interactiveDataRef->url &&
+                                                a.interactiveDataRef->bid == b.interactiveDataRef->bid &&
+                                                a.interactiveDataRef->size == b.interactiveDataRef->size));
+    const bool reply =
+        a.authenticate.has_value() == b.authenticate.has_value() &&
+        (!a.authenticate ||
+         (a.authenticate->requestIdentifier == b.authenticate->requestIdentifier &&
+          a.authenticate->version == b.authenticate->version &&
+          a.authenticate->sessionIdentifier == b.authenticate->sessionIdentifier &&
+          a.authenticate->status == b.authenticate->status && a.authenticate->flow == b.authenticate->flow &&
+          a.authenticate->token == b.authenticate->token && a.authenticate->errorCode == b.authenticate->errorCode &&
+          a.authenticate->errors.size() == b.authenticate->errors.size() &&
+          a.authenticate->receivedMessage.has_value() == b.authenticate->receivedMessage.has_value() &&
+          a.authenticate->replyMessage.has_value() == b.authenticate->replyMessage.has_value()));
+    return envelope && ref && reply;
+  };
+  const auto stringAt = [&message](const char* key) {
+    return message.json->has(key) && message.json->get(key).isString() ? message.json->getValue<std::string>(key)
+                                                                        : std::string(1, '\0');
+  };
+  if (stringAt("id") != message.id || stringAt("type") != message.type || stringAt("sourceId") != message.sourceId ||
+      stringAt("destinationId") != message.destinationId) {
+    violated("a parsed message's ids are not the JSON's");
+  }
+  if (message.body && stringAt("body") != *message.body) violated("a parsed message's body is not the JSON's");
+  auto again = protocol::parseInbound(stringify(message.json));
+  if (!again) violated("a parsed message written out again is refused: " + describe(again.status()));
+  if (!sameFields(message, *again)) violated("a parsed message written out again reads differently");
+}
+
 }  // namespace
 
 // --- the targets ----------------------------------------------------------------------------
@@ -472,6 +543,7 @@ int fuzzInbound(const std::uint8_t* data, std::size_t size) {
     if (message.json.isNull()) violated("a parsed message keeps no JSON");
     stringify(protocol::outcomeForMessage(message, false).toJson());
     if (message.authenticate) stringify(protocol::outcomeForReply(*message.authenticate, true).toJson());
+    checkRoundTrip(message);
   }
   // `bcauth validate`: Poco's parser (its Poco::Exception is the CLI's "malformed JSON"), then
   // schema detection and valijson.
@@ -486,6 +558,7 @@ int fuzzInbound(const std::uint8_t* data, std::size_t size) {
   for (const auto& violation : protocol::validateSchema(kind, payload)) {
     if (!violation.pointer.empty() && violation.pointer.front() != '/') violated("a schema violation's pointer is not a JSON pointer");
   }
+  checkEnvelopeVerdict(payload, parsed);
   return 0;
 }
 
