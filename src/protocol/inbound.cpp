@@ -115,19 +115,18 @@ Result<AuthenticateReply> parseReply(const Fields& interactiveData, const Fields
   return reply;
 }
 
-// An envelope integer as schemas/inbound-message.schema.json reads it: any JSON integer literal
-// (not 1.0, not "1"), so the parser and the schema agree on every envelope. One beyond int64
-// (an unsigned literal up to 2^64) is accepted as the schema does, and not kept: bcauth acts on
-// neither v nor size, and no real message comes near.
+// An envelope integer as schemas/inbound-message.schema.json reads it: a JSON integer literal
+// (not 1.0, not "1") within int64, so the parser and the schema agree on every envelope.
 Result<std::optional<std::int64_t>> envelopeInteger(const Fields& fields, const std::string& key) {
   if (!fields.has(key)) return std::optional<std::int64_t>();
   const auto& value = fields.object()->get(key);
-  if (!value.isInteger() || value.isBoolean()) return fields.wrongType(key, "an integer");
-  try {
-    return std::optional<std::int64_t>(value.convert<std::int64_t>());
-  } catch (const Poco::RangeException&) {
-    return std::optional<std::int64_t>();
+  if (value.isInteger() && !value.isBoolean()) {
+    try {
+      return std::optional<std::int64_t>(value.convert<std::int64_t>());
+    } catch (const Poco::RangeException&) {  // an unsigned literal above INT64_MAX
+    }
   }
+  return fields.wrongType(key, "an integer");
 }
 
 // interactiveDataRef (spec §4, §8): the fields bcauth reports are checked like the rest of the
