@@ -28,6 +28,7 @@
 
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
+#include "bcauth/defaults.h"
 #include "bcauth/outcome.h"
 #include "bcauth/protocol.h"
 #include "bcauth/schema.h"
@@ -54,8 +55,8 @@ const std::string kAppleSecret = "bcauth-fuzz-apple-messaging-secret";  // the B
 const std::string kCspId = "bcauth-fuzz-csp";
 constexpr std::int64_t kNowSeconds = 1'700'000'000;  // fixed, so a saved JWT stays valid
 constexpr std::int64_t kNowMillis = kNowSeconds * 1000;
-constexpr std::int64_t kJwtWindowSeconds = 3600;  // http::HttpConfig's default
-constexpr std::size_t kMaxBodyBytes = 1 << 20;    // http::HttpConfig's default
+constexpr std::int64_t kJwtWindowSeconds = defaults::kJwtWindowSeconds;  // as the server runs by default
+constexpr std::size_t kMaxBodyBytes = defaults::kMaxBodyBytes;
 
 const std::string kRequestId = "fuzz-request";
 const std::string kProviderId = "idp";

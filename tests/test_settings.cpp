@@ -12,6 +12,7 @@
 
 #include "app/runtime.h"
 #include "app/settings.h"
+#include "http/listener.h"
 #include "http/server.h"
 #include "service/auth_service.h"
 #include "temp_dir.h"
@@ -237,7 +238,14 @@ BOOST_AUTO_TEST_CASE(every_declared_setting_has_help_a_default_within_bounds_and
   BOOST_TEST(http.maxHeaderBytes == static_cast<std::size_t>(defaults.maxHeaderBytes));
   BOOST_TEST(http.idleTimeoutSeconds == defaults.idleTimeoutSeconds);
   BOOST_TEST(http.readTimeoutSeconds == defaults.readTimeoutSeconds);
+  const http::ListenerConfig listener;
+  BOOST_TEST(listener.maxConnections == defaults.maxConnections);
+  BOOST_TEST(listener.maxConnectionsPerAddress == defaults.maxConnectionsPerAddress);
+  BOOST_TEST(listener.headerTimeout.count() == defaults.headerTimeoutSeconds * 1000);
+  BOOST_TEST(listener.idleTimeout.count() == defaults.idleTimeoutSeconds * 1000);
+  BOOST_TEST(listener.maxHeaderBytes == static_cast<std::size_t>(defaults.maxHeaderBytes));
   const service::ServiceConfig service;
+  BOOST_TEST(service.gateway.baseUrl == defaults.appleGatewayUrl);
   BOOST_TEST(service.defaultTtlSeconds == defaults.defaultTtlSeconds);
   BOOST_TEST(service.v2MessageVersion == defaults.v2MessageVersion);
   BOOST_TEST(service.deliveryMaxAttempts == defaults.deliveryMaxAttempts);

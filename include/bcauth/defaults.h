@@ -1,7 +1,8 @@
-// The default of every server setting, written once. app::Settings (what an operator sets),
-// http::HttpConfig and service::ServiceConfig (what code and tests build) initialise their
-// members from these; the settings table in src/app/settings.cpp shows them in
-// `bcauth serve --help`. Header-only, below every layer, so each can use it.
+// The default of every server setting, written once. app::Settings (what an operator sets) and
+// the configs code and tests build (http::HttpConfig, http::ListenerConfig,
+// service::ServiceConfig, clients::GatewayConfig) initialise their members from these; the
+// settings table in src/app/settings.cpp shows them in `bcauth serve --help`. Header-only,
+// below every layer, so each can use it.
 #pragma once
 
 #include <cstddef>

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "bcauth/defaults.h"
+
 namespace bcauth::clients {
 
 // {"alg":"HS256","typ":"JWT"} over claims, keyed with the decoded Messaging API secret.
@@ -19,7 +21,7 @@ std::string signAppleJwt(const std::string& secret, const std::string& cspId, st
 void holdPocoCrypto();
 
 struct GatewayConfig {
-  std::string baseUrl = "https://mspgw.push.apple.com/v1";  // empty: delivery disabled
+  std::string baseUrl = defaults::kAppleGatewayUrl;  // empty: delivery disabled
   std::string cspId;
   std::string secret;  // decoded bytes
   int timeoutSeconds = 15;
