@@ -484,16 +484,27 @@ bool refusedInReply(const Poco::Dynamic::Var& payload, const Status& status) {
 // the two cannot agree on; the parser's exact bound is the one that holds.
 bool beyondInt64(const Poco::Dynamic::Var& payload, const Status& status) {
   if (status.message() != "must be an integer") return false;
+  // The field is a dotted path with array indexes: interactiveData.data.authenticate.errors[0].code
   Poco::Dynamic::Var at = payload;
   std::string_view path = status.field();
   while (!path.empty()) {
-    const auto dot = path.find('.');
-    const std::string key(path.substr(0, dot));
+    const auto end = std::min(path.find('.'), path.find('['));
+    const std::string key(path.substr(0, end));
     if (at.type() != typeid(Poco::JSON::Object::Ptr)) return false;
     const auto object = at.extract<Poco::JSON::Object::Ptr>();
     if (!object->has(key)) return false;
     at = object->get(key);
-    path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
+    path = end == std::string_view::npos ? std::string_view() : path.substr(end);
+    while (!path.empty() && path.front() == '[') {
+      const auto close = path.find(']');
+      const auto index = std::strtoul(std::string(path.substr(1, close - 1)).c_str(), nullptr, 10);
+      if (close == std::string_view::npos || at.type() != typeid(Poco::JSON::Array::Ptr)) return false;
+      const auto array = at.extract<Poco::JSON::Array::Ptr>();
+      if (index >= array->size()) return false;
+      at = array->get(static_cast<unsigned>(index));
+      path = path.substr(close + 1);
+    }
+    if (!path.empty() && path.front() == '.') path.remove_prefix(1);
   }
   return at.type() == typeid(Poco::UInt64);
 }
@@ -512,6 +523,16 @@ void checkEnvelopeVerdict(const Poco::Dynamic::Var& payload, const Result<protoc
              violations.front().message);
   }
   violated("the schema accepts an envelope the parser refuses: " + protocol::toValidUtf8(parsed.status().toString()));
+}
+
+// An authenticate reply that schemas/authenticate-reply.schema.json accepts, the parser accepts
+// too. (Not the converse: the schema is strict on the values bcauth acts on, the parser lenient
+// where Apple's wire shape is unconfirmed, e.g. a status word it does not know.)
+void checkReplyVerdict(const Poco::Dynamic::Var& payload, const Result<protocol::InboundMessage>& parsed) {
+  if (parsed || refusedAsJson(parsed.status()) || beyondInt64(payload, parsed.status())) return;
+  if (protocol::detectSchema(payload) != protocol::SchemaKind::kAuthenticateReply) return;
+  if (!protocol::validateSchema(protocol::SchemaKind::kAuthenticateReply, payload).empty()) return;
+  violated("the reply schema accepts a reply the parser refuses: " + protocol::toValidUtf8(parsed.status().toString()));
 }
 
 // What the parser read is what the message says: the fields it kept equal the JSON's, and the
@@ -581,6 +602,7 @@ int fuzzInbound(const std::uint8_t* data, std::size_t size) {
     if (!violation.pointer.empty() && violation.pointer.front() != '/') violated("a schema violation's pointer is not a JSON pointer");
   }
   checkEnvelopeVerdict(payload, parsed);
+  checkReplyVerdict(payload, parsed);
   return 0;
 }
 
