@@ -6,7 +6,9 @@
 #include <set>
 
 #include <Poco/AutoPtr.h>
+#include <Poco/String.h>
 #include <Poco/Util/MapConfiguration.h>
+#include <Poco/Util/PropertyFileConfiguration.h>
 
 #include <fstream>
 
@@ -222,6 +224,28 @@ BOOST_AUTO_TEST_CASE(every_declared_setting_has_help_a_default_within_bounds_and
       const auto loaded = app::loadSettings(*c);
       BOOST_REQUIRE_MESSAGE(loaded.isOk(), loaded.status().toString());
       BOOST_TEST(setting.value(*loaded) == setting.defaultText);
+    }
+  }
+  // The commented example configuration sets defaults only, and only declared keys.
+  Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> example =
+      new Poco::Util::PropertyFileConfiguration(std::string(BCAUTH_SOURCE_DIR) + "/docs/bcauth.example.properties");
+  Poco::Util::AbstractConfiguration::Keys exampleKeys;
+  std::vector<std::string> pending = {""};
+  while (!pending.empty()) {  // every leaf key, depth first
+    const std::string prefix = pending.back();
+    pending.pop_back();
+    Poco::Util::AbstractConfiguration::Keys children;
+    example->keys(prefix, children);
+    if (children.empty() && !prefix.empty()) exampleKeys.push_back(prefix);
+    for (const auto& child : children) pending.push_back(prefix.empty() ? child : prefix + "." + child);
+  }
+  BOOST_TEST(exampleKeys.size() >= 20u);  // the walk found them
+  for (const auto& key : exampleKeys) {
+    BOOST_TEST_CONTEXT(key) {
+      BOOST_TEST(keys.count(key) == 1u);  // a declared setting
+      for (const auto& setting : app::settingKeys()) {
+        if (key == setting.key) BOOST_TEST(Poco::trim(example->getRawString(key)) == setting.defaultText);
+      }
     }
   }
   // The structs code builds (tests, the demo) start from the same defaults as the settings.
