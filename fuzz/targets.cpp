@@ -460,7 +460,7 @@ std::string jwtSegment(std::string_view json) {
   return crypto::base64UrlEncode(std::span(reinterpret_cast<const std::uint8_t*>(json.data()), json.size()));
 }
 
-// --- the inbound oracle: the parser against the envelope schema --------------------------------
+// --- the inbound oracle: the parser against the schemas ---------------------------------------
 
 // A refusal the parser makes before it looks at any field: bytes that are not one JSON object in
 // UTF-8 without repeated keys. The schema sees Poco's reading of such bytes, not the parser's.
@@ -480,8 +480,8 @@ bool refusedInReply(const Poco::Dynamic::Var& payload, const Status& status) {
 // JSON Schema has no int64: "integer" takes an unsigned literal from 2^63 to 2^64 (Poco's
 // UInt64), which the parser refuses, as it did before the oracle ("must be an integer"). A bound
 // in the schema cannot help: valijson compares numbers as doubles, where INT64_MAX is 2^63, and
-// its Poco adapter throws converting such a literal for a minimum or maximum. The one envelope
-// the two cannot agree on; the parser's exact bound is the one that holds.
+// its Poco adapter throws converting such a literal for a minimum or maximum. The one input the
+// two cannot agree on; the parser's exact bound is the one that holds.
 bool beyondInt64(const Poco::Dynamic::Var& payload, const Status& status) {
   if (status.message() != "must be an integer") return false;
   // The field is a dotted path with array indexes: interactiveData.data.authenticate.errors[0].code
@@ -497,8 +497,8 @@ bool beyondInt64(const Poco::Dynamic::Var& payload, const Status& status) {
     path = end == std::string_view::npos ? std::string_view() : path.substr(end);
     while (!path.empty() && path.front() == '[') {
       const auto close = path.find(']');
-      const auto index = std::strtoul(std::string(path.substr(1, close - 1)).c_str(), nullptr, 10);
       if (close == std::string_view::npos || at.type() != typeid(Poco::JSON::Array::Ptr)) return false;
+      const auto index = std::strtoul(std::string(path.substr(1, close - 1)).c_str(), nullptr, 10);
       const auto array = at.extract<Poco::JSON::Array::Ptr>();
       if (index >= array->size()) return false;
       at = array->get(static_cast<unsigned>(index));
