@@ -1,0 +1,31 @@
+// /v1/webhooks: subscriptions, and the deliveries that ran out of attempts (dead letters) with
+// their replay.
+#include "http/integer.h"
+#include "http/routes/routes.h"
+
+namespace bcauth::http::routes {
+
+void putWebhook(Call& call) {
+  Poco::JSON::Object::Ptr body;
+  if (readJsonBody(call, body)) answer(call, call.context.service.putWebhook(call.params[0], body));
+}
+
+void getWebhook(Call& call) { answer(call, call.context.service.webhook(call.params[0])); }
+
+void listWebhooks(Call& call) { answer(call, call.context.service.webhooks()); }
+
+void deleteWebhook(Call& call) { answerNoContent(call, call.context.service.deleteWebhook(call.params[0])); }
+
+void deadLetters(Call& call) {
+  auto limit = queryInteger(call, "limit", 100, 1, 1000);
+  if (!limit) return sendStatus(call.response, limit.status());
+  answer(call, call.context.service.deadLetters(static_cast<std::size_t>(*limit)));
+}
+
+void replayDeadLetter(Call& call) {
+  const auto id = parseInteger(call.params[0], "deliveryId", 0, INT64_MAX);
+  if (!id) return sendStatus(call.response, id.status());
+  answer(call, call.context.service.replayDeadLetter(*id));
+}
+
+}  // namespace bcauth::http::routes
