@@ -28,6 +28,7 @@
 
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
+#include "bcauth/defaults.h"
 #include "bcauth/outcome.h"
 #include "bcauth/protocol.h"
 #include "bcauth/schema.h"
@@ -57,8 +58,8 @@ const std::string kAppleSecret = "bcauth-fuzz-apple-messaging-secret";  // the B
 const std::string kCspId = "bcauth-fuzz-csp";
 constexpr std::int64_t kNowSeconds = 1'700'000'000;  // fixed, so a saved JWT stays valid
 constexpr std::int64_t kNowMillis = kNowSeconds * 1000;
-constexpr std::int64_t kJwtWindowSeconds = 3600;  // http::HttpConfig's default
-constexpr std::size_t kMaxBodyBytes = 1 << 20;    // http::HttpConfig's default
+constexpr std::int64_t kJwtWindowSeconds = defaults::kJwtWindowSeconds;  // as the server runs by default
+constexpr std::size_t kMaxBodyBytes = defaults::kMaxBodyBytes;
 
 const std::string kRequestId = "fuzz-request";
 const std::string kProviderId = "idp";
@@ -458,6 +459,119 @@ std::string jwtSegment(std::string_view json) {
   return crypto::base64UrlEncode(std::span(reinterpret_cast<const std::uint8_t*>(json.data()), json.size()));
 }
 
+// --- the inbound oracle: the parser against the schemas ---------------------------------------
+
+// A refusal the parser makes before it looks at any field: bytes that are not one JSON object in
+// UTF-8 without repeated keys. The schema sees Poco's reading of such bytes, not the parser's.
+bool refusedAsJson(const Status& status) {
+  return status.field().empty() && (status.message().rfind("malformed JSON", 0) == 0 ||
+                                    status.message().find("the same key twice") != std::string::npos);
+}
+
+// Where the parser refused: inside an authenticate reply (interactiveData.data with an
+// authenticate key), which authenticate-reply.schema.json describes, or in the envelope.
+bool refusedInReply(const Poco::Dynamic::Var& payload, const Status& status) {
+  if (protocol::detectSchema(payload) == protocol::SchemaKind::kInboundMessage) return false;
+  const std::string& field = status.field();
+  return field.rfind("interactiveData.", 0) == 0;
+}
+
+// JSON Schema has no int64: "integer" takes an unsigned literal from 2^63 to 2^64 (Poco's
+// UInt64), which the parser refuses, as it did before the oracle ("must be an integer"). A bound
+// in the schema cannot help: valijson compares numbers as doubles, where INT64_MAX is 2^63, and
+// its Poco adapter throws converting such a literal for a minimum or maximum. The one input the
+// two cannot agree on; the parser's exact bound is the one that holds.
+bool beyondInt64(const Poco::Dynamic::Var& payload, const Status& status) {
+  if (status.message() != "must be an integer") return false;
+  // The field is a dotted path with array indexes: interactiveData.data.authenticate.errors[0].code
+  Poco::Dynamic::Var at = payload;
+  std::string_view path = status.field();
+  while (!path.empty()) {
+    const auto end = std::min(path.find('.'), path.find('['));
+    const std::string key(path.substr(0, end));
+    if (at.type() != typeid(Poco::JSON::Object::Ptr)) return false;
+    const auto object = at.extract<Poco::JSON::Object::Ptr>();
+    if (!object->has(key)) return false;
+    at = object->get(key);
+    path = end == std::string_view::npos ? std::string_view() : path.substr(end);
+    while (!path.empty() && path.front() == '[') {
+      const auto close = path.find(']');
+      if (close == std::string_view::npos || at.type() != typeid(Poco::JSON::Array::Ptr)) return false;
+      const auto index = std::strtoul(std::string(path.substr(1, close - 1)).c_str(), nullptr, 10);
+      const auto array = at.extract<Poco::JSON::Array::Ptr>();
+      if (index >= array->size()) return false;
+      at = array->get(static_cast<unsigned>(index));
+      path = path.substr(close + 1);
+    }
+    if (!path.empty() && path.front() == '.') path.remove_prefix(1);
+  }
+  return at.type() == typeid(Poco::UInt64);
+}
+
+// The parser and schemas/inbound-message.schema.json must agree on every JSON object: the
+// envelope the parser accepts (and everything it refuses there) is what the schema says. A
+// refusal inside an authenticate reply comes after the envelope passed, so the schema accepts it.
+void checkEnvelopeVerdict(const Poco::Dynamic::Var& payload, const Result<protocol::InboundMessage>& parsed) {
+  if (!parsed && (refusedAsJson(parsed.status()) || beyondInt64(payload, parsed.status()))) return;
+  const auto violations = protocol::validateSchema(protocol::SchemaKind::kInboundMessage, payload);
+  const bool schemaAccepts = violations.empty();
+  const bool parserAccepts = parsed.isOk() || refusedInReply(payload, parsed.status());
+  if (schemaAccepts == parserAccepts) return;
+  if (parserAccepts) {
+    violated("the parser accepts an envelope the schema refuses: " + violations.front().pointer + ": " +
+             violations.front().message);
+  }
+  violated("the schema accepts an envelope the parser refuses: " + protocol::toValidUtf8(parsed.status().toString()));
+}
+
+// An authenticate reply that schemas/authenticate-reply.schema.json accepts, the parser accepts
+// too. (Not the converse: the schema is strict on the values bcauth acts on, the parser lenient
+// where Apple's wire shape is unconfirmed, e.g. a status word it does not know.)
+void checkReplyVerdict(const Poco::Dynamic::Var& payload, const Result<protocol::InboundMessage>& parsed) {
+  if (parsed || refusedAsJson(parsed.status()) || beyondInt64(payload, parsed.status())) return;
+  if (protocol::detectSchema(payload) != protocol::SchemaKind::kAuthenticateReply) return;
+  if (!protocol::validateSchema(protocol::SchemaKind::kAuthenticateReply, payload).empty()) return;
+  violated("the reply schema accepts a reply the parser refuses: " + protocol::toValidUtf8(parsed.status().toString()));
+}
+
+// What the parser read is what the message says: the fields it kept equal the JSON's, and the
+// message written out again parses to the same fields.
+void checkRoundTrip(const protocol::InboundMessage& message) {
+  const auto sameFields = [](const protocol::InboundMessage& a, const protocol::InboundMessage& b) {
+    const bool envelope = a.id == b.id && a.type == b.type && a.v == b.v && a.sourceId == b.sourceId &&
+                          a.destinationId == b.destinationId && a.locale == b.locale && a.body == b.body &&
+                          a.intent == b.intent && a.group == b.group;
+    const bool ref = a.interactiveDataRef.has_value() == b.interactiveDataRef.has_value() &&
+                     (!a.interactiveDataRef || (a.interactiveDataRef->url == b.interactiveDataRef->url &&
+                                                a.interactiveDataRef->bid == b.interactiveDataRef->bid &&
+                                                a.interactiveDataRef->size == b.interactiveDataRef->size));
+    const bool reply =
+        a.authenticate.has_value() == b.authenticate.has_value() &&
+        (!a.authenticate ||
+         (a.authenticate->requestIdentifier == b.authenticate->requestIdentifier &&
+          a.authenticate->version == b.authenticate->version &&
+          a.authenticate->sessionIdentifier == b.authenticate->sessionIdentifier &&
+          a.authenticate->status == b.authenticate->status && a.authenticate->flow == b.authenticate->flow &&
+          a.authenticate->token == b.authenticate->token && a.authenticate->errorCode == b.authenticate->errorCode &&
+          a.authenticate->errors.size() == b.authenticate->errors.size() &&
+          a.authenticate->receivedMessage.has_value() == b.authenticate->receivedMessage.has_value() &&
+          a.authenticate->replyMessage.has_value() == b.authenticate->replyMessage.has_value()));
+    return envelope && ref && reply;
+  };
+  const auto stringAt = [&message](const char* key) {
+    return message.json->has(key) && message.json->get(key).isString() ? message.json->getValue<std::string>(key)
+                                                                        : std::string(1, '\0');
+  };
+  if (stringAt("id") != message.id || stringAt("type") != message.type || stringAt("sourceId") != message.sourceId ||
+      stringAt("destinationId") != message.destinationId) {
+    violated("a parsed message's ids are not the JSON's");
+  }
+  if (message.body && stringAt("body") != *message.body) violated("a parsed message's body is not the JSON's");
+  auto again = protocol::parseInbound(stringify(message.json));
+  if (!again) violated("a parsed message written out again is refused: " + describe(again.status()));
+  if (!sameFields(message, *again)) violated("a parsed message written out again reads differently");
+}
+
 }  // namespace
 
 // --- the targets ----------------------------------------------------------------------------
@@ -471,6 +585,7 @@ int fuzzInbound(const std::uint8_t* data, std::size_t size) {
     if (message.json.isNull()) violated("a parsed message keeps no JSON");
     stringify(protocol::outcomeForMessage(message, false).toJson());
     if (message.authenticate) stringify(protocol::outcomeForReply(*message.authenticate, true).toJson());
+    checkRoundTrip(message);
   }
   // `bcauth validate`: Poco's parser (its Poco::Exception is the CLI's "malformed JSON"), then
   // schema detection and valijson.
@@ -485,6 +600,8 @@ int fuzzInbound(const std::uint8_t* data, std::size_t size) {
   for (const auto& violation : protocol::validateSchema(kind, payload)) {
     if (!violation.pointer.empty() && violation.pointer.front() != '/') violated("a schema violation's pointer is not a JSON pointer");
   }
+  checkEnvelopeVerdict(payload, parsed);
+  checkReplyVerdict(payload, parsed);
   return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "http/body.h"
 #include "protocol/apple_jwt.h"
 #include "temp_dir.h"
+#include "test_support.h"
 
 namespace bcauth::test {
 
@@ -118,6 +119,30 @@ class TestServer {
                               std::int64_t skewSeconds = 0) {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
     return protocol::signAppleJwt(secret, audience, now.count() + skewSeconds, protocol::AppleJwtDirection::kToCsp);
+  }
+
+  // A metric's value from /metrics (0 when absent); line is its name with any labels, e.g.
+  // bcauth_connections_timed_out_total{phase="idle"}.
+  double metric(const std::string& line) const {
+    const std::string body = call("GET", "/metrics", "", {}, false).body;
+    const auto at = body.find("\n" + line + " ");
+    if (at == std::string::npos) return 0;
+    return std::stod(body.substr(at + line.size() + 2));
+  }
+
+  // The metric once it reached at least `expected` (a bounded wait): a request is counted just
+  // after its answer is sent, so the client may read /metrics first.
+  double metricOnceAtLeast(const std::string& line, double expected) const {
+    waitUntil(std::chrono::seconds(10), [&] { return metric(line) >= expected; });
+    return metric(line);
+  }
+
+  // Returns once the background lane ("apple", "profiles", "webhooks", "expiry") has completed a
+  // whole round that began after this call: whatever it would do with the state seen now, it has
+  // done. The positive witness for "nothing more was sent", instead of a sleep.
+  bool waitForFullRound(const std::string& lane) {
+    const std::uint64_t seen = runtime_->laneRounds(lane);
+    return waitUntil(std::chrono::seconds(60), [&] { return runtime_->laneRounds(lane) >= seen + 2; });
   }
 
  private:

@@ -65,3 +65,19 @@ BOOST_AUTO_TEST_CASE(the_work_sees_the_stop_it_is_asked_for) {
   BOOST_TEST(stopsWithin(lane, std::chrono::seconds(30)));
   BOOST_TEST(sawStop.load());
 }
+
+// rounds() counts every completed round, one that threw too: the tests' witness that a whole
+// round ran after some moment (TestServer::waitForFullRound) instead of a sleep.
+BOOST_AUTO_TEST_CASE(rounds_counts_every_completed_round) {
+  std::atomic<int> calls{0};
+  BackgroundLane lane("counted", std::chrono::milliseconds(1), [&calls](std::stop_token) -> int {
+    if (++calls % 2 == 1) throw std::runtime_error("store unavailable");
+    return 1;
+  });
+  BOOST_TEST(lane.name() == "counted");
+  BOOST_TEST(lane.rounds() == 0u);
+  lane.start();
+  BOOST_TEST(waitUntil(std::chrono::seconds(60), [&] { return lane.rounds() >= 4u; }));
+  BOOST_TEST(stopsWithin(lane, std::chrono::seconds(30)));
+  BOOST_TEST(lane.rounds() == static_cast<std::uint64_t>(calls.load()));  // every call ran to its end
+}

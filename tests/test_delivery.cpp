@@ -48,24 +48,20 @@ struct Setup {
     server.reset();
     server = std::make_unique<TestServer>(settings);
     auto created = create();
-    for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-         gateway.received().empty() && std::chrono::steady_clock::now() < deadline;) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    bcauth::test::waitUntil(std::chrono::seconds(60), [this] { return !gateway.received().empty(); });
     BOOST_REQUIRE_EQUAL(gateway.received().size(), 1u);
     return created;
   }
 
   Poco::JSON::Object::Ptr waitFor(const std::string& id, const std::string& status) {
-    // Returns as soon as the status is reached; the deadline only bounds a hang.
-    for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-         std::chrono::steady_clock::now() < deadline;) {
-      auto r = server->call("GET", "/v1/auth-requests/" + id).json();
-      if (r->getObject("delivery")->getValue<std::string>("status") == status) return r;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    BOOST_FAIL("delivery never reached " << status);
-    return nullptr;
+    // Returns as soon as the status is reached; the bound only ends a hang.
+    Poco::JSON::Object::Ptr view;
+    const bool reached = bcauth::test::waitUntil(std::chrono::seconds(60), [&] {
+      view = server->call("GET", "/v1/auth-requests/" + id).json();
+      return view->getObject("delivery")->getValue<std::string>("status") == status;
+    });
+    if (!reached) BOOST_FAIL("delivery never reached " << status);
+    return view;
   }
 
   int count(const std::string& type) {
@@ -145,7 +141,9 @@ BOOST_AUTO_TEST_CASE(gateway_400_is_not_retried) {
   const auto created = s.create();
   const auto view = s.waitFor(created->getValue<std::string>("id"), "failed");
   BOOST_TEST(view->getObject("delivery")->getValue<int>("appleStatus") == 400);
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // A whole round of the Apple lane after the failure (at least one 200 ms tick later, past the
+  // 50 ms retry a retryable status would have got) sent nothing more.
+  BOOST_REQUIRE(s.server->waitForFullRound("apple"));
   BOOST_TEST(s.gateway.received().size() == 1u);
   auto events = s.server->call("GET", "/v1/events?limit=1000").json()->getArray("events");
   bool found = false;
@@ -173,7 +171,7 @@ BOOST_AUTO_TEST_CASE(wait_for_delivery_answers_with_the_outcome) {
   BOOST_TEST(created->getObject("delivery")->getValue<std::string>("status") == "delivered");
   const auto none = s.create(R"(,"deliver":false)");
   BOOST_TEST(none->getObject("delivery")->getValue<std::string>("status") == "not_requested");
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  BOOST_REQUIRE(s.server->waitForFullRound("apple"));  // a round that saw the second request sent nothing
   BOOST_TEST(s.gateway.received().size() == 1u);
 }
 
@@ -184,7 +182,7 @@ BOOST_AUTO_TEST_CASE(a_restart_between_attempts_neither_loses_nor_repeats) {
   const auto created = s.createWithFailedFirstAttempt(settings);
   s.server->restart();
   s.waitFor(created->getValue<std::string>("id"), "delivered");
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  BOOST_REQUIRE(s.server->waitForFullRound("apple"));  // and a round after it sent it no second time
   const auto received = s.gateway.received();
   BOOST_TEST(received.size() == 2u);
   BOOST_TEST(received[0].headers.at("id") == received[1].headers.at("id"));

@@ -118,14 +118,6 @@ std::string textMessage(int n) {
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-// A metric's value from /metrics (0 when absent).
-double metric(const TestServer& server, const std::string& line) {
-  const std::string body = server.call("GET", "/metrics", "", {}, false).body;
-  const auto at = body.find("\n" + line + " ");
-  if (at == std::string::npos) return 0;
-  return std::stod(body.substr(at + line.size() + 2));
-}
-
 }  // namespace
 
 // --- connection exhaustion ---------------------------------------------------------------------
@@ -151,8 +143,8 @@ BOOST_AUTO_TEST_CASE(idle_and_one_byte_a_second_clients_starve_no_one) {
   });
   // Let every attacker connection be accepted and start sending before the honest clients come.
   const auto settle = Clock::now() + 10s;
-  while (metric(server, "bcauth_connections_open") < 330 && Clock::now() < settle) std::this_thread::sleep_for(50ms);
-  BOOST_TEST(metric(server, "bcauth_connections_open") >= 330);
+  while (server.metric("bcauth_connections_open") < 330 && Clock::now() < settle) std::this_thread::sleep_for(50ms);
+  BOOST_TEST(server.metric("bcauth_connections_open") >= 330);
   std::this_thread::sleep_for(1500ms);
 
   auto timed = [](auto&& call) {
@@ -172,7 +164,7 @@ BOOST_AUTO_TEST_CASE(idle_and_one_byte_a_second_clients_starve_no_one) {
   BOOST_TEST(api.second < 2.0);
   BOOST_TEST(apple.second < 2.0);
   // The attackers cost descriptors, not workers.
-  BOOST_TEST(metric(server, "bcauth_connections_waiting") >= 300);
+  BOOST_TEST(server.metric("bcauth_connections_waiting") >= 300);
   stopSlow = true;
   dribbler.join();
 }
@@ -201,7 +193,7 @@ BOOST_AUTO_TEST_CASE(a_request_head_has_a_total_deadline) {
   BOOST_TEST(answer.rfind("HTTP/1.1 408", 0) == 0, answer);
   BOOST_TEST(answer.find(R"("code":"request_timeout")") != std::string::npos);
   BOOST_TEST(took < 6.0, took);
-  BOOST_TEST(metric(server, "bcauth_connections_timed_out_total{phase=\"header\"}") >= 1);
+  BOOST_TEST(server.metric("bcauth_connections_timed_out_total{phase=\"header\"}") >= 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_slow_body_holds_a_worker_only_until_its_deadline) {
@@ -227,7 +219,7 @@ BOOST_AUTO_TEST_CASE(a_slow_body_holds_a_worker_only_until_its_deadline) {
   dribbler.join();
   BOOST_TEST(closed);
   BOOST_TEST(took < 6.0, took);
-  BOOST_TEST(metric(server, "bcauth_connections_timed_out_total{phase=\"request\"}") >= 1);
+  BOOST_TEST(server.metric("bcauth_connections_timed_out_total{phase=\"request\"}") >= 1);
 }
 
 BOOST_AUTO_TEST_CASE(one_address_over_its_cap_is_refused_and_others_are_served) {
@@ -246,7 +238,7 @@ BOOST_AUTO_TEST_CASE(one_address_over_its_cap_is_refused_and_others_are_served) 
   BOOST_TEST(closed);
   // Another address is not affected.
   BOOST_TEST(server.call("GET", "/healthz", "", {}, false).status == 200);
-  BOOST_TEST(metric(server, "bcauth_connections_refused_total{reason=\"per_address\"}") >= 1);
+  BOOST_TEST(server.metric("bcauth_connections_refused_total{reason=\"per_address\"}") >= 1);
   // And a slot comes back when one of the four closes.
   held.pop_back();
   const auto deadline = Clock::now() + 10s;
@@ -276,8 +268,8 @@ BOOST_AUTO_TEST_CASE(apples_intake_keeps_its_workers_when_the_api_is_saturated) 
                       test::kApiKey + "\r\nContent-Length: 100\r\n\r\n{");
   }
   const auto settle = Clock::now() + 10s;
-  while (metric(server, "bcauth_workers_busy_api") < 2 && Clock::now() < settle) std::this_thread::sleep_for(20ms);
-  BOOST_TEST(metric(server, "bcauth_workers_busy_api") == 2);
+  while (server.metric("bcauth_workers_busy_api") < 2 && Clock::now() < settle) std::this_thread::sleep_for(20ms);
+  BOOST_TEST(server.metric("bcauth_workers_busy_api") == 2);
   // Apple's POST /message is answered by its own worker all the same.
   const auto started = Clock::now();
   const auto delivered = server.deliver(textMessage(2), "QUICK,LIST,AUTH");

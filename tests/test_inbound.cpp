@@ -137,3 +137,28 @@ BOOST_AUTO_TEST_CASE(capability_list_header) {
   BOOST_TEST(!hasCapability(parseCapabilityList("AUTH2"), "AUTH"));
   BOOST_TEST(parseCapabilityList("").empty());
 }
+
+// Issue 13: the parser and schemas/inbound-message.schema.json agree on every envelope (the
+// inbound fuzz target's oracle). v and interactiveDataRef.size are JSON integers as the schema
+// says (not 1.0, not "1"); interactiveDataRef's fields are typed, its url not empty; v may be
+// absent; interactiveData.data is an object.
+BOOST_AUTO_TEST_CASE(the_envelope_is_read_as_the_schema_describes_it) {
+  const std::string head = R"({"id":"1","type":"interactive","sourceId":"s","destinationId":"d")";
+  BOOST_TEST(*parseOk(head + R"(,"v":1})").v == 1);
+  BOOST_TEST(!parseOk(head + "}").v);
+  expectError(head + R"(,"v":1.0})", "v");
+  expectError(head + R"(,"v":"1"})", "v");
+  expectError(head + R"(,"v":9223372036854775808})", "v");
+  expectError(head + R"(,"interactiveDataRef":{"size":"12"}})", "interactiveDataRef.size");
+  expectError(head + R"(,"interactiveDataRef":{"size":12.0}})", "interactiveDataRef.size");
+  expectError(head + R"(,"interactiveDataRef":{"url":""}})", "interactiveDataRef.url");
+  expectError(head + R"(,"interactiveDataRef":{"url":7}})", "interactiveDataRef.url");
+  expectError(head + R"(,"interactiveDataRef":{"bid":false}})", "interactiveDataRef.bid");
+  expectError(head + R"(,"interactiveDataRef":{"owner":7}})", "interactiveDataRef.owner");
+  expectError(head + R"(,"interactiveDataRef":{"signature":[]}})", "interactiveDataRef.signature");
+  expectError(head + R"(,"interactiveDataRef":{"key":{}}})", "interactiveDataRef.key");
+  expectError(head + R"(,"interactiveData":{"data":[1]}})", "interactiveData.data");
+  const auto ref = parseOk(head + R"(,"interactiveDataRef":{"url":"https://x","bid":"b","owner":"o","signature":"5e","key":"00ab","size":9223372036854775807}})");
+  BOOST_REQUIRE(ref.interactiveDataRef);
+  BOOST_TEST(*ref.interactiveDataRef->size == 9223372036854775807);
+}

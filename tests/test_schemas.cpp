@@ -2,6 +2,9 @@
 #define BOOST_TEST_MODULE schemas
 #include <boost/test/unit_test.hpp>
 
+#include <string>
+#include <vector>
+
 #include <Poco/JSON/Parser.h>
 
 #include "bcauth/schema.h"
@@ -90,4 +93,32 @@ BOOST_AUTO_TEST_CASE(huge_tokens_do_not_crash_validation) {
                            token + R"("}}}})";
   const auto violations = validateSchema(SchemaKind::kAuthenticateReply, parse(body));
   BOOST_TEST(violations.empty());
+}
+
+// The id rules (issue 13: the schemas say what the parser accepts) are a bounded repetition, so
+// a 4 MiB id is refused without std::regex recursing once per character.
+BOOST_AUTO_TEST_CASE(huge_ids_do_not_crash_validation) {
+  const std::string huge(4 << 20, 'a');
+  for (const auto kind : {SchemaKind::kInboundMessage, SchemaKind::kAuthenticateReply}) {
+    const std::string body = R"({"id":")" + huge + R"(","type":"interactive","v":1,"sourceId":"s","destinationId":"d",)" +
+                             R"("interactiveData":{"data":{"requestIdentifier":"r","authenticate":{"status":"failed"}}}})";
+    const auto violations = validateSchema(kind, parse(body));
+    BOOST_REQUIRE(!violations.empty());
+    BOOST_TEST(violations.front().pointer == "/id");
+  }
+  // And the rules themselves: bcauth's id characters, not . or .., at most 256.
+  const std::vector<std::string> bad = {"m id", ".", "..", "a\\nb", std::string(257, 'a')};
+  for (const std::string& id : bad) {
+    BOOST_TEST(!validateSchema(SchemaKind::kInboundMessage,
+                               parse(R"({"id":")" + id + R"(","type":"text","sourceId":"s","destinationId":"d"})"))
+                    .empty(),
+               id);
+  }
+  const std::vector<std::string> good = {"urn:mbid:AQAAY4Yyh+/=", "...", "a.b", std::string(256, 'a')};
+  for (const std::string& id : good) {
+    BOOST_TEST(validateSchema(SchemaKind::kInboundMessage,
+                              parse(R"({"id":")" + id + R"(","type":"text","sourceId":"s","destinationId":"d"})"))
+                   .empty(),
+               id);
+  }
 }

@@ -510,11 +510,10 @@ BOOST_AUTO_TEST_CASE(a_full_store_answers_503_and_recovers_by_itself) {
   }
   // /readyz probes the store again at most once a second: a bounded wait for it to say ready.
   int readyStatus = 0;
-  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-       readyStatus != 200 && std::chrono::steady_clock::now() < deadline;) {
+  bcauth::test::waitUntil(std::chrono::seconds(20), [&] {
     readyStatus = server.call("GET", "/readyz", "", {}, false).status;
-    if (readyStatus != 200) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // poll backoff
-  }
+    return readyStatus == 200;
+  });
   BOOST_TEST(readyStatus == 200);
   BOOST_TEST(server.deliver(textMessage(refusedMessage, "urn:mbid:full")).json()->getValue<std::string>("status") ==
              "accepted");
@@ -609,14 +608,17 @@ BOOST_AUTO_TEST_CASE(long_poll_wakes_on_a_new_event) {
   TestServer server;
   const auto last = server.call("GET", "/v1/events").json()->getValue<std::int64_t>("next");
   std::thread later([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Once the poll is open and waiting (its slot shows in the gauge), not after a guessed sleep.
+    bcauth::test::waitUntil(std::chrono::seconds(20), [&] { return server.metric("bcauth_long_polls_open") == 1; });
     server.deliver(textMessage(uuid(), "urn:mbid:poll"), "AUTH");
   });
-  const auto started = std::chrono::steady_clock::now();
-  auto polled = server.call("GET", "/v1/events?after=" + std::to_string(last) + "&waitSeconds=10");
+  // The poll may wait 60 s, twice the harness client's 30 s timeout: only a poll the event ends
+  // answers this call at all (one held to its wait would throw here).
+  auto polled = server.call("GET", "/v1/events?after=" + std::to_string(last) + "&waitSeconds=60");
   later.join();
   BOOST_TEST(polled.json()->getArray("events")->size() == 1u);
-  BOOST_TEST((std::chrono::steady_clock::now() - started < std::chrono::seconds(8)));
+  // Its slot is given back just after the answer is sent.
+  BOOST_TEST(bcauth::test::waitUntil(std::chrono::seconds(10), [&] { return server.metric("bcauth_long_polls_open") == 0; }));
   BOOST_TEST(server.call("GET", "/v1/events?waitSeconds=99").status == 400);
 }
 
@@ -708,20 +710,24 @@ BOOST_AUTO_TEST_CASE(long_polls_are_capped_and_end_at_shutdown) {
   auto settings = bcauth::test::testSettings(TestServer::freshDir());
   settings.maxThreads = 4;  // one long-poll at a time
   TestServer server(settings);
-  std::thread first([&] { server.call("GET", "/v1/events?waitSeconds=30"); });
+  std::atomic<int> firstStatus{0};
+  std::thread first([&] {
+    try {
+      firstStatus = server.call("GET", "/v1/events?waitSeconds=60").status;
+    } catch (const Poco::Exception&) {  // the client's timeout: the poll was never answered
+      firstStatus = -1;
+    }
+  });
   // The first long-poll holds the only slot once the gauge says so (not after a guessed sleep).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (server.call("GET", "/metrics", "", {}, false).body.find("\nbcauth_long_polls_open 1\n") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  bcauth::test::waitUntil(std::chrono::seconds(20), [&] { return server.metric("bcauth_long_polls_open") == 1; });
   auto second = server.call("GET", "/v1/events?waitSeconds=30");
   BOOST_TEST(second.status == 429);
   BOOST_TEST(second.headers["Retry-After"] == "1");
-  const auto started = std::chrono::steady_clock::now();
-  server.stop();  // the open long-poll must not hold the stop for its 30 seconds
+  server.stop();  // the open long-poll must not hold the stop for its 60 seconds
   first.join();
-  BOOST_TEST((std::chrono::steady_clock::now() - started < std::chrono::seconds(10)));
+  // The stop answered the poll: a poll held to its 60 s wait would have outlasted the harness
+  // client's 30 s timeout and never been answered.
+  BOOST_TEST(firstStatus == 200);
 }
 
 // --- issue 12 §5: every error body is UTF-8 JSON; internals stay in the log ---------------------

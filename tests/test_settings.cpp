@@ -3,14 +3,20 @@
 #include <boost/test/unit_test.hpp>
 
 #include <fstream>
+#include <set>
 
 #include <Poco/AutoPtr.h>
+#include <Poco/String.h>
 #include <Poco/Util/MapConfiguration.h>
+#include <Poco/Util/PropertyFileConfiguration.h>
 
 #include <fstream>
 
 #include "app/runtime.h"
 #include "app/settings.h"
+#include "http/listener.h"
+#include "http/server.h"
+#include "service/auth_service.h"
 #include "temp_dir.h"
 
 using namespace bcauth;
@@ -175,4 +181,100 @@ BOOST_AUTO_TEST_CASE(outbound_allow_cidrs) {
   expectRefused("bcauth.outboundAllowCidrs", "10.1/16", "BCAUTH_OUTBOUND_ALLOW_CIDRS");
   expectRefused("bcauth.outboundAllowCidrs", "10.1.0.1/16", "BCAUTH_OUTBOUND_ALLOW_CIDRS");
   expectRefused("bcauth.outboundAllowCidrs", "private", "BCAUTH_OUTBOUND_ALLOW_CIDRS");
+}
+
+// Issue 13: each setting is declared once (settings.cpp's table). Every one has help text, shows
+// its default and bounds in --help, has a default within its bounds that reads back as itself,
+// and is documented; the config structs code builds start from the same defaults.
+BOOST_AUTO_TEST_CASE(every_declared_setting_has_help_a_default_within_bounds_and_reads_it_back) {
+  std::ifstream in(std::string(BCAUTH_SOURCE_DIR) + "/docs/operations.md");
+  const std::string operations((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const app::Settings defaults;
+  std::set<std::string> envs, keys;
+  BOOST_TEST(app::settingKeys().size() >= 40u);
+  for (const auto& setting : app::settingKeys()) {
+    BOOST_TEST_CONTEXT(setting.env) {
+      BOOST_TEST(envs.insert(setting.env).second);  // each declared once
+      BOOST_TEST(keys.insert(setting.key).second);
+      BOOST_TEST(std::string(setting.env).rfind("BCAUTH_", 0) == 0u);
+      BOOST_TEST(std::string(setting.key).rfind("bcauth.", 0) == 0u);
+      BOOST_TEST(std::string(setting.meaning).size() > 10u);
+      BOOST_TEST(operations.find("`" + std::string(setting.env) + "`") != std::string::npos);
+      BOOST_TEST(setting.defaultText == setting.value(defaults));
+      if (!setting.defaultText.empty()) {
+        // The default is written in one place: the help line shows it, the meaning does not repeat it.
+        BOOST_TEST(std::string(setting.meaning).find("(default") == std::string::npos);
+        BOOST_TEST(setting.help().find("(default " + setting.defaultText) != std::string::npos, setting.help());
+      }
+      if (setting.integer) {
+        const long long value = std::stoll(setting.defaultText);
+        BOOST_TEST(setting.min <= value);
+        BOOST_TEST(value <= setting.max);
+        BOOST_TEST(setting.help().find(std::to_string(setting.min) + " to " + std::to_string(setting.max)) !=
+                       std::string::npos,
+                   setting.help());
+        // One past each bound is refused, naming the setting.
+        expectRefused(setting.key, std::to_string(setting.min - 1), setting.env);
+        expectRefused(setting.key, std::to_string(setting.max + 1), setting.env);
+      }
+      if (setting.defaultText.empty()) continue;
+      // Written out as the default, the setting reads back as the default.
+      auto c = complete();
+      c->setString(setting.key, setting.defaultText);
+      const auto loaded = app::loadSettings(*c);
+      BOOST_REQUIRE_MESSAGE(loaded.isOk(), loaded.status().toString());
+      BOOST_TEST(setting.value(*loaded) == setting.defaultText);
+    }
+  }
+  // The commented example configuration sets defaults only, and only declared keys.
+  Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> example =
+      new Poco::Util::PropertyFileConfiguration(std::string(BCAUTH_SOURCE_DIR) + "/docs/bcauth.example.properties");
+  Poco::Util::AbstractConfiguration::Keys exampleKeys;
+  std::vector<std::string> pending = {""};
+  while (!pending.empty()) {  // every leaf key, depth first
+    const std::string prefix = pending.back();
+    pending.pop_back();
+    Poco::Util::AbstractConfiguration::Keys children;
+    example->keys(prefix, children);
+    if (children.empty() && !prefix.empty()) exampleKeys.push_back(prefix);
+    for (const auto& child : children) pending.push_back(prefix.empty() ? child : prefix + "." + child);
+  }
+  BOOST_TEST(exampleKeys.size() >= 20u);  // the walk found them
+  for (const auto& key : exampleKeys) {
+    BOOST_TEST_CONTEXT(key) {
+      BOOST_TEST(keys.count(key) == 1u);  // a declared setting
+      for (const auto& setting : app::settingKeys()) {
+        if (key == setting.key) BOOST_TEST(Poco::trim(example->getRawString(key)) == setting.defaultText);
+      }
+    }
+  }
+  // The structs code builds (tests, the demo) start from the same defaults as the settings.
+  const http::HttpConfig http;
+  BOOST_TEST(http.jwtWindowSeconds == defaults.jwtWindowSeconds);
+  BOOST_TEST(http.maxBodyBytes == defaults.maxBodyBytes);
+  BOOST_TEST(http.maxThreads == defaults.maxThreads);
+  BOOST_TEST(http.appleThreads == defaults.appleThreads);
+  BOOST_TEST(http.maxQueued == defaults.maxQueued);
+  BOOST_TEST(http.maxConnections == defaults.maxConnections);
+  BOOST_TEST(http.maxConnectionsPerAddress == defaults.maxConnectionsPerAddress);
+  BOOST_TEST(http.headerTimeoutSeconds == defaults.headerTimeoutSeconds);
+  BOOST_TEST(http.bodyTimeoutSeconds == defaults.bodyTimeoutSeconds);
+  BOOST_TEST(http.maxHeaderBytes == static_cast<std::size_t>(defaults.maxHeaderBytes));
+  BOOST_TEST(http.idleTimeoutSeconds == defaults.idleTimeoutSeconds);
+  BOOST_TEST(http.readTimeoutSeconds == defaults.readTimeoutSeconds);
+  const http::ListenerConfig listener;
+  BOOST_TEST(listener.maxConnections == defaults.maxConnections);
+  BOOST_TEST(listener.maxConnectionsPerAddress == defaults.maxConnectionsPerAddress);
+  BOOST_TEST(listener.headerTimeout.count() == defaults.headerTimeoutSeconds * 1000);
+  BOOST_TEST(listener.idleTimeout.count() == defaults.idleTimeoutSeconds * 1000);
+  BOOST_TEST(listener.maxHeaderBytes == static_cast<std::size_t>(defaults.maxHeaderBytes));
+  const service::ServiceConfig service;
+  BOOST_TEST(service.gateway.baseUrl == defaults.appleGatewayUrl);
+  BOOST_TEST(service.defaultTtlSeconds == defaults.defaultTtlSeconds);
+  BOOST_TEST(service.v2MessageVersion == defaults.v2MessageVersion);
+  BOOST_TEST(service.deliveryMaxAttempts == defaults.deliveryMaxAttempts);
+  BOOST_TEST(service.deliveryRetryBaseMs == defaults.deliveryRetryBaseMs);
+  BOOST_TEST(service.webhookMaxAttempts == defaults.webhookMaxAttempts);
+  BOOST_TEST(service.webhookRetryBaseMs == defaults.webhookRetryBaseMs);
+  BOOST_TEST(service.eventsRecheckMillis == defaults.eventsRecheckMs);
 }

@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(events_arrive_signed_and_in_order) {
   receiver.failNext(1);  // the first attempt fails: order must still hold
   for (int i = 0; i < 5; ++i) server->deliver(textMessage("urn:mbid:ordered"), "AUTH");
   BOOST_REQUIRE(receiver.waitFor(5));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  BOOST_REQUIRE(server->waitForFullRound("webhooks"));  // a whole round after the fifth sent nothing more
   const auto hits = receiver.hits();
   BOOST_TEST(hits.size() == 5u);  // the filtered subscription wants none of these
   for (std::size_t i = 0; i < hits.size(); ++i) {
@@ -245,12 +245,10 @@ BOOST_AUTO_TEST_CASE(dead_letters_are_listed_and_replayable) {
   receiver.failNext(2);  // both allowed attempts fail
   server->deliver(textMessage("urn:mbid:dead"), "AUTH");
   Poco::JSON::Array::Ptr dead;
-  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-       std::chrono::steady_clock::now() < deadline;) {
+  bcauth::test::waitUntil(std::chrono::seconds(60), [&] {
     dead = server->call("GET", "/v1/webhooks/dead-letters").json()->getArray("deadLetters");
-    if (dead->size() == 1) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+    return dead->size() == 1;
+  });
   BOOST_REQUIRE_EQUAL(dead->size(), 1u);
   const auto letter = dead->getObject(0);
   BOOST_TEST(letter->getValue<int>("attempts") == 2);
@@ -270,7 +268,8 @@ BOOST_AUTO_TEST_CASE(event_stream_resumes_with_last_event_id) {
   server->deliver(textMessage("urn:mbid:sse"), "AUTH");
   const auto first = server->call("GET", "/v1/events").json()->getValue<std::int64_t>("next");
   std::thread producer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // Once the stream is open and waiting (its slot shows in the gauge), not after a guessed sleep.
+    bcauth::test::waitUntil(std::chrono::seconds(60), [&] { return server->metric("bcauth_long_polls_open") == 1; });
     server->deliver(textMessage("urn:mbid:sse"), "AUTH");
     server->deliver(textMessage("urn:mbid:sse"), "AUTH");
   });

@@ -43,6 +43,7 @@ void BackgroundLane::run(std::stop_token stop) {
     } catch (...) {
       log.error("background work failed with an unknown exception");
     }
+    ++rounds_;
     lock.lock();
   }
 }

@@ -3,7 +3,9 @@
 // the expiry sweep), so a slow endpoint holds only its own lane.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -30,6 +32,11 @@ class BackgroundLane {
   void requestStop();
   void join();
 
+  const std::string& name() const { return name_; }
+  // Rounds completed so far (one that threw counts too). Two more than seen at some moment mean
+  // a whole round began after it: what the lane would do with the state of that moment is done.
+  std::uint64_t rounds() const { return rounds_.load(); }
+
  private:
   void run(std::stop_token stop);
 
@@ -38,6 +45,7 @@ class BackgroundLane {
   Work work_;
   std::mutex mutex_;
   std::condition_variable_any wake_;
+  std::atomic<std::uint64_t> rounds_{0};
   std::jthread thread_;
 };
 

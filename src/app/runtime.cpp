@@ -102,6 +102,13 @@ Runtime::Runtime(const Settings& settings, const Poco::Net::ServerSocket& socket
 
 Runtime::~Runtime() { stop(); }
 
+std::uint64_t Runtime::laneRounds(std::string_view lane) const {
+  for (const auto& each : lanes_) {
+    if (each->name() == lane) return each->rounds();
+  }
+  return 0;
+}
+
 // One lane per kind of outbound work, each on its own thread: a hanging webhook endpoint or
 // identity provider holds only its own lane, never Apple deliveries or the expiry sweep.
 void Runtime::start() {

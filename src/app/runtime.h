@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 #include <Poco/Net/ServerSocket.h>
@@ -31,6 +32,9 @@ class Runtime {
   void stop();
   std::uint16_t port() const { return server_->port(); }
   service::AuthService& service() { return *service_; }
+  // Rounds completed by the background lane of that name ("apple", "profiles", "webhooks",
+  // "expiry"; 0 before start or for another name): tests wait on it instead of sleeping.
+  std::uint64_t laneRounds(std::string_view lane) const;
 
  private:
   std::unique_ptr<store::Store> store_;

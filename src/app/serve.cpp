@@ -38,7 +38,7 @@ class ServeApplication : public Poco::Util::ServerApplication {
     help.setCommand("bcauth serve");
     help.setUsage("[--port N] [--data-dir DIR] [--config FILE]");
     std::string footer = "Settings (environment variable = configuration key: meaning):\n";
-    for (const auto& k : settingKeys()) footer += std::string("  ") + k.env + " = " + k.key + ": " + k.meaning + "\n";
+    for (const auto& k : settingKeys()) footer += std::string("  ") + k.env + " = " + k.key + ": " + k.help() + "\n";
     help.setFooter(footer);
     help.setHeader("Runs the bcauth HTTP server until SIGINT or SIGTERM.");
     help.format(std::cout);

@@ -4,10 +4,12 @@
 
 #include <string>
 
+#include "bcauth/defaults.h"
+
 namespace bcauth::clients {
 
 struct GatewayConfig {
-  std::string baseUrl = "https://mspgw.push.apple.com/v1";  // empty: delivery disabled
+  std::string baseUrl = defaults::kAppleGatewayUrl;  // empty: delivery disabled
   std::string cspId;
   std::string secret;  // decoded bytes
   int timeoutSeconds = 15;

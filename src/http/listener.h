@@ -23,6 +23,7 @@
 
 #include <Poco/Net/ServerSocket.h>
 
+#include "bcauth/defaults.h"
 #include "bcauth/status.h"
 #include "http/connection.h"
 #include "http/metrics.h"
@@ -30,11 +31,13 @@
 namespace bcauth::http {
 
 struct ListenerConfig {
-  int maxConnections = 4096;           // open connections in all (0: no cap)
-  int maxConnectionsPerAddress = 128;  // open connections from one client address (0: no cap)
-  std::chrono::milliseconds headerTimeout{10000};  // a request head must be whole by then
-  std::chrono::milliseconds idleTimeout{5000};     // a kept-alive connection with no new request
-  std::size_t maxHeaderBytes = 16384;              // request line and header fields together
+  int maxConnections = defaults::kMaxConnections;                      // open connections in all (0: no cap)
+  int maxConnectionsPerAddress = defaults::kMaxConnectionsPerAddress;  // from one client address (0: no cap)
+  // A request head must be whole by then.
+  std::chrono::milliseconds headerTimeout = std::chrono::seconds(defaults::kHeaderTimeoutSeconds);
+  // A kept-alive connection with no new request is closed then.
+  std::chrono::milliseconds idleTimeout = std::chrono::seconds(defaults::kIdleTimeoutSeconds);
+  std::size_t maxHeaderBytes = defaults::kMaxHeaderBytes;  // request line and header fields together
 };
 
 enum class LaneId { kApple, kOps, kApi, kTls };

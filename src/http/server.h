@@ -9,27 +9,31 @@
 
 #include <Poco/Net/ServerSocket.h>
 
+#include "bcauth/defaults.h"
 #include "http/metrics.h"
 #include "service/auth_service.h"
 
 namespace bcauth::http {
 
 struct HttpConfig {
-  std::vector<std::string> apiKeys;      // Bearer keys for the CSP API
-  std::string cspId;                     // expected JWT aud on /message
-  std::string appleSecret;               // the Base64-decoded Messaging API secret (raw bytes)
-  std::int64_t jwtWindowSeconds = 3600;  // accepted |now − iat|
-  std::size_t maxBodyBytes = 1 << 20;    // larger bodies (compressed or not) → 413
-  int maxThreads = 16;                   // workers for everything but Apple's POST /message
-  int appleThreads = 4;                  // workers kept for Apple's POST /message alone
-  int maxQueued = 256;                   // requests (head arrived) waiting for a worker, per lane
-  int maxConnections = 4096;             // open connections in all; more are refused (503)
-  int maxConnectionsPerAddress = 128;    // open connections from one client address (429 beyond)
-  int headerTimeoutSeconds = 10;         // a request head must be whole this long after it began
-  int bodyTimeoutSeconds = 30;           // a request body must be whole this long after its head
-  std::size_t maxHeaderBytes = 16384;    // request line and header fields together
-  int idleTimeoutSeconds = 5;            // a kept-alive connection with no new request is closed
-  int readTimeoutSeconds = 15;           // longest wait for any single read or write
+  std::vector<std::string> apiKeys;  // Bearer keys for the CSP API
+  std::string cspId;                 // expected JWT aud on /message
+  std::string appleSecret;           // the Base64-decoded Messaging API secret (raw bytes)
+  std::int64_t jwtWindowSeconds = defaults::kJwtWindowSeconds;  // accepted |now − iat|
+  std::size_t maxBodyBytes = defaults::kMaxBodyBytes;  // larger bodies (compressed or not) → 413
+  int maxThreads = defaults::kMaxThreads;              // workers for everything but Apple's POST /message
+  int appleThreads = defaults::kAppleThreads;          // workers kept for Apple's POST /message alone
+  int maxQueued = defaults::kMaxQueued;                // requests (head arrived) waiting for a worker, per lane
+  int maxConnections = defaults::kMaxConnections;      // open connections in all; more are refused (503)
+  // Open connections from one client address (429 beyond).
+  int maxConnectionsPerAddress = defaults::kMaxConnectionsPerAddress;
+  int headerTimeoutSeconds = defaults::kHeaderTimeoutSeconds;  // a request head must be whole this long after it began
+  int bodyTimeoutSeconds = defaults::kBodyTimeoutSeconds;      // a request body must be whole this long after its head
+  std::size_t maxHeaderBytes = defaults::kMaxHeaderBytes;      // request line and header fields together
+  int idleTimeoutSeconds = defaults::kIdleTimeoutSeconds;      // a kept-alive connection with no new request is closed
+  int readTimeoutSeconds = defaults::kReadTimeoutSeconds;      // longest wait for any single read or write
+  // The rate limits are off in a config built in code (tests); the server's settings turn them
+  // on (defaults::kRateLimitPerKey, …).
   double apiKeyRatePerSecond = 0;        // CSP API requests per API key (0: no limit) ...
   double apiKeyBurst = 0;                // ... with bursts up to this many
   double conversationRatePerMinute = 0;  // auth requests created per conversation (0: no limit) ...

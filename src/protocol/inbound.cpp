@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <Poco/Exception.h>
+
 #include "bcauth/protocol.h"
 #include "protocol/ids.h"
 #include "protocol/json_util.h"
@@ -113,6 +115,40 @@ Result<AuthenticateReply> parseReply(const Fields& interactiveData, const Fields
   return reply;
 }
 
+// An envelope integer as schemas/inbound-message.schema.json reads it: a JSON integer literal
+// (not 1.0, not "1") within int64, so the parser and the schema agree on every envelope.
+Result<std::optional<std::int64_t>> envelopeInteger(const Fields& fields, const std::string& key) {
+  if (!fields.has(key)) return std::optional<std::int64_t>();
+  const auto& value = fields.object()->get(key);
+  if (value.isInteger() && !value.isBoolean()) {
+    try {
+      return std::optional<std::int64_t>(value.convert<std::int64_t>());
+    } catch (const Poco::RangeException&) {  // an unsigned literal above INT64_MAX
+    }
+  }
+  return fields.wrongType(key, "an integer");
+}
+
+// interactiveDataRef (spec §4, §8): the fields bcauth reports are checked like the rest of the
+// envelope, so a mistyped one is named instead of silently dropped.
+Result<InteractiveDataRef> parseDataRef(const Fields& ref) {
+  InteractiveDataRef dataRef;
+  for (const char* key : {"owner", "signature", "key"}) {
+    if (auto text = ref.optionalString(key); !text) return text.status();
+  }
+  auto url = ref.optionalString("url");
+  if (!url) return url.status();
+  if (*url && (*url)->empty()) return Status::invalidArgument("must not be empty", ref.path("url"));
+  dataRef.url = std::move(*url);
+  auto bid = ref.optionalString("bid");
+  if (!bid) return bid.status();
+  dataRef.bid = std::move(*bid);
+  auto size = envelopeInteger(ref, "size");
+  if (!size) return size.status();
+  dataRef.size = *size;
+  return dataRef;
+}
+
 }  // namespace
 
 Result<InboundMessage> parseInbound(std::string_view body) {
@@ -135,7 +171,7 @@ Result<InboundMessage> parseInbound(std::string_view body) {
                             ids::checkBusinessId(message.destinationId, "destinationId")}) {
     if (!valid) return valid;
   }
-  auto v = fields.optionalInteger("v");
+  auto v = envelopeInteger(fields, "v");
   if (!v) return v.status();
   message.v = *v;
   for (auto [key, target] : {std::pair{"locale", &message.locale}, std::pair{"body", &message.body},
@@ -155,12 +191,9 @@ Result<InboundMessage> parseInbound(std::string_view body) {
   auto ref = fields.optionalObject("interactiveDataRef");
   if (!ref) return ref.status();
   if (*ref) {
-    const Fields refFields(*ref, "interactiveDataRef");
-    InteractiveDataRef dataRef;
-    if (auto url = refFields.optionalString("url"); url) dataRef.url = *url;
-    if (auto bid = refFields.optionalString("bid"); bid) dataRef.bid = *bid;
-    if (auto size = refFields.optionalInteger("size"); size) dataRef.size = *size;
-    message.interactiveDataRef = std::move(dataRef);
+    auto dataRef = parseDataRef(Fields(*ref, "interactiveDataRef"));
+    if (!dataRef) return dataRef.status();
+    message.interactiveDataRef = std::move(*dataRef);
   }
 
   auto interactiveDataObject = fields.optionalObject("interactiveData");

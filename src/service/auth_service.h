@@ -17,6 +17,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
+#include "bcauth/defaults.h"
 #include "bcauth/seal.h"
 #include "service/key_pool.h"
 #include "clients/apple_gateway.h"
@@ -28,21 +29,22 @@ namespace bcauth::service {
 
 struct ServiceConfig {
   std::string publicUrl;  // BCAUTH_PUBLIC_URL; the v2 redirectURI is publicUrl + /oauth/callback
-  std::int64_t defaultTtlSeconds = 900;
+  std::int64_t defaultTtlSeconds = defaults::kDefaultTtlSeconds;
   std::int64_t maxTtlSeconds = 86400;
   bool allowHttpLoopbackProviders = false;  // dev only: http:// IdP URLs on 127.0.0.1/localhost, loopback calls
   std::vector<clients::Cidr> outboundAllowCidrs;  // ranges IdP and webhook calls may reach after all
-  std::string v2MessageVersion = "1.0";     // data.version for the new flow (spec §3.6)
+  std::string v2MessageVersion = defaults::kV2MessageVersion;  // data.version for the new flow (spec §3.6)
   clients::GatewayConfig gateway;           // Apple's gateway; an empty baseUrl disables delivery
-  int deliveryMaxAttempts = 6;              // then auth.delivery_failed
-  std::int64_t deliveryRetryBaseMs = 1000;  // backoff: base·2^(attempt−1), ±25% jitter, ≤ 5 min
+  int deliveryMaxAttempts = defaults::kDeliveryMaxAttempts;  // then auth.delivery_failed
+  // Backoff: base·2^(attempt−1), ±25% jitter, ≤ 5 min.
+  std::int64_t deliveryRetryBaseMs = defaults::kDeliveryRetryBaseMs;
   std::int64_t deliveryLeaseMs = 60000;     // an attempt in flight is not started again before this
-  int webhookMaxAttempts = 8;               // then the delivery is dead (listed, replayable)
-  std::int64_t webhookRetryBaseMs = 1000;
+  int webhookMaxAttempts = defaults::kWebhookMaxAttempts;  // then the delivery is dead (listed, replayable)
+  std::int64_t webhookRetryBaseMs = defaults::kWebhookRetryBaseMs;
   KeyPoolConfig keyPool;                    // request keys made ahead of time (none by default)
   // A waiting long-poll or stream re-reads the store at least this often, even without a
   // notification: the safety net should one be lost (e.g. while a listener reconnects).
-  std::int64_t eventsRecheckMillis = 250;
+  std::int64_t eventsRecheckMillis = defaults::kEventsRecheckMs;
 };
 
 using JsonObject = Poco::JSON::Object::Ptr;

@@ -68,7 +68,8 @@ Result<crypto::PrivateKey> KeyPool::take() {
 }
 
 KeyPool::Stats KeyPool::stats() const {
-  return Stats{readyCount_.load(), config_.capacity, taken_.load(), generatedInline_.load(), generated_.load()};
+  return Stats{readyCount_.load(), config_.capacity, taken_.load(), generatedInline_.load(), generated_.load(),
+               refillWakeups_.load()};
 }
 
 bool KeyPool::waitFull(std::int64_t timeoutMillis) const {
@@ -81,6 +82,7 @@ bool KeyPool::waitFull(std::int64_t timeoutMillis) const {
 }
 
 void KeyPool::wakeRefill() {
+  ++refillWakeups_;
   wake_.fetch_add(1);
   wake_.notify_all();
 }

@@ -47,6 +47,7 @@ class KeyPool {
     std::uint64_t taken = 0;      // keys handed out from the pool
     std::uint64_t generatedInline = 0;  // take() found the pool dry
     std::uint64_t generated = 0;  // keys the refill threads made
+    std::uint64_t refillWakeups = 0;  // times take() woke the refill threads (below the threshold, or dry)
   };
   Stats stats() const;
 
@@ -82,7 +83,7 @@ class KeyPool {
   std::atomic<std::uint32_t> wake_{0};
   std::atomic<std::int64_t> lastTakeMicros_{0};  // steady clock
   std::atomic<bool> stopping_{false};
-  std::atomic<std::uint64_t> taken_{0}, generatedInline_{0}, generated_{0};
+  std::atomic<std::uint64_t> taken_{0}, generatedInline_{0}, generated_{0}, refillWakeups_{0};
   std::vector<std::thread> threads_;
 };
 
