@@ -43,7 +43,7 @@ int fuzzDecrypt(const std::uint8_t* data, std::size_t size);
 // the callback.
 int fuzzIntake(const std::uint8_t* data, std::size_t size);
 
-// The CSP API's JSON bodies, through protocol::detail::parseObject (as the HTTP handlers read
+// The CSP API's JSON bodies, through protocol::json::parseObject (as the HTTP handlers read
 // them) and the service call each route makes. The first byte selects:
 //   (byte & 0x0F) % 3 == 0: PUT /v1/providers/{id}     1: POST /v1/auth-requests
 //                        2: PUT /v1/webhooks/{id}

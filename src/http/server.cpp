@@ -22,6 +22,8 @@
 #include "http/lane.h"
 #include "http/listener.h"
 #include "http/rate_limit.h"
+#include "http/inputs.h"
+#include "http/views.h"
 #include "protocol/json_util.h"
 #include "store/store.h"
 
@@ -130,7 +132,7 @@ bool readJsonBody(Call& call, Poco::JSON::Object::Ptr& object) {
     case BodyError::kNone:
       break;
   }
-  auto parsed = protocol::detail::parseObject(body);
+  auto parsed = protocol::json::parseObject(body);
   if (!parsed) {
     sendStatus(call.response, parsed.status());
     return false;
@@ -160,7 +162,7 @@ bool isReplay(const Call& call) {
   if (call.request.getMethod() != HTTPRequest::HTTP_POST || !call.request.has("Idempotency-Key")) return false;
   const std::string& uri = call.request.getURI();
   if (uri.substr(0, uri.find('?')) != "/v1/auth-requests") return false;
-  return call.context.service.idempotencyKeyUsed(call.request.get("Idempotency-Key"));
+  return call.context.service.requests.idempotencyKeyUsed(call.request.get("Idempotency-Key"));
 }
 
 // The CSP API's Bearer key: 401 without one, 403 with a wrong one, 429 past its rate limit.
@@ -263,7 +265,7 @@ void appleMessage(Call& call) {
     case BodyError::kNone:
       break;
   }
-  const auto result = call.context.service.handleInbound(body, call.request.get("capability-list", call.request.get("capabilities", "")));
+  const auto result = call.context.service.intake.handleInbound(body, call.request.get("capability-list", call.request.get("capabilities", "")));
   if (!result) return sendStatus(call.response, result.status());
   call.context.metrics.countInbound(result->duplicate ? "duplicate" : result->eventType);
   call.context.metrics.observeInboundSeconds(
@@ -274,20 +276,19 @@ void appleMessage(Call& call) {
 
 void putProvider(Call& call) {
   Poco::JSON::Object::Ptr body;
-  if (readJsonBody(call, body)) answer(call, call.context.service.putProvider(call.params[0], body));
+  if (readJsonBody(call, body)) {
+    answer(call, views::of(call.context.service.admin.putProvider(call.params[0], inputs::provider(body))));
+  }
 }
-void getProvider(Call& call) { answer(call, call.context.service.provider(call.params[0])); }
+void getProvider(Call& call) { answer(call, views::of(call.context.service.admin.provider(call.params[0]))); }
 void deleteProvider(Call& call) {
-  const Status status = call.context.service.deleteProvider(call.params[0]);
+  const Status status = call.context.service.admin.deleteProvider(call.params[0]);
   if (!status) return sendStatus(call.response, status);
   call.response.setStatus(HTTPResponse::HTTP_NO_CONTENT);
   call.response.send();
 }
 void listProviders(Call& call) {
-  auto list = call.context.service.providers(queryValue(call, "enabled") == "true");
-  Poco::JSON::Object::Ptr body = new Poco::JSON::Object();
-  body->set("providers", *list);
-  answer(call, Result<Poco::JSON::Object::Ptr>(body));
+  answer(call, Result<views::Json>(views::providers(call.context.service.admin.providers(queryValue(call, "enabled") == "true"))));
 }
 
 void createRequest(Call& call) {
@@ -299,25 +300,26 @@ void createRequest(Call& call) {
   // sign-in prompts (and one conversation cannot spend the whole API key's rate). The service
   // asks only for a valid request that is not a replay: retries and bad bodies cost nothing.
   std::optional<std::int64_t> wait;
-  auto created = call.context.service.createRequest(body, key, [&](const std::string& conversation) {
+  auto created = call.context.service.requests.create(inputs::createRequest(body), inputs::idempotencyKey(key, body),
+                                                      [&](const std::string& conversation) {
     wait = call.context.conversationLimiter.acquire(conversation);
     return wait ? Status::conflict("rate limited") : Status::ok();
   });
   if (wait) return sendRateLimited(call, *wait, "too many authenticate requests for this conversation");
   if (!created) return sendStatus(call.response, created.status());
   std::ostringstream out;
-  created->body->stringify(out);
+  views::request(created->state)->stringify(out);
   if (!created->created) call.response.set("Idempotent-Replayed", "true");
   sendJson(call.response, created->created ? HTTPResponse::HTTP_CREATED : HTTPResponse::HTTP_OK, out.str());
 }
-void getRequest(Call& call) { answer(call, call.context.service.request(call.params[0])); }
-void cancelRequest(Call& call) { answer(call, call.context.service.cancelRequest(call.params[0])); }
-void requestToken(Call& call) { answer(call, call.context.service.token(call.params[0])); }
+void getRequest(Call& call) { answer(call, views::of(call.context.service.requests.request(call.params[0]))); }
+void cancelRequest(Call& call) { answer(call, views::of(call.context.service.requests.cancel(call.params[0]))); }
+void requestToken(Call& call) { answer(call, views::of(call.context.service.requests.token(call.params[0]))); }
 
 void oauthCallback(Call& call) {
   std::map<std::string, std::string> query;
   for (const auto& [key, value] : call.query) query.emplace(key, value);
-  const std::string location = call.context.service.completeRedirect(query);
+  const std::string location = call.context.service.redirect.complete(query);
   call.response.set("Location", location);
   call.response.set("Cache-Control", "no-store");
   call.response.setStatus(HTTPResponse::HTTP_FOUND);
@@ -329,12 +331,14 @@ void oauthCallback(Call& call) {
 
 void putWebhook(Call& call) {
   Poco::JSON::Object::Ptr body;
-  if (readJsonBody(call, body)) answer(call, call.context.service.putWebhook(call.params[0], body));
+  if (readJsonBody(call, body)) {
+    answer(call, views::of(call.context.service.admin.putWebhook(call.params[0], inputs::webhook(body))));
+  }
 }
-void getWebhook(Call& call) { answer(call, call.context.service.webhook(call.params[0])); }
-void listWebhooks(Call& call) { answer(call, call.context.service.webhooks()); }
+void getWebhook(Call& call) { answer(call, views::of(call.context.service.admin.webhook(call.params[0]))); }
+void listWebhooks(Call& call) { answer(call, Result<views::Json>(views::webhooks(call.context.service.admin.webhooks()))); }
 void deleteWebhook(Call& call) {
-  const Status status = call.context.service.deleteWebhook(call.params[0]);
+  const Status status = call.context.service.admin.deleteWebhook(call.params[0]);
   if (!status) return sendStatus(call.response, status);
   call.response.setStatusAndReason(HTTPResponse::HTTP_NO_CONTENT);
   call.response.send();
@@ -342,7 +346,7 @@ void deleteWebhook(Call& call) {
 void deadLetters(Call& call) {
   auto limit = queryInteger(call, "limit", 100, 1, 1000);
   if (!limit) return sendStatus(call.response, limit.status());
-  answer(call, call.context.service.deadLetters(static_cast<std::size_t>(*limit)));
+  answer(call, Result<views::Json>(views::deadLetters(call.context.service.admin.deadLetters(static_cast<std::size_t>(*limit)))));
 }
 void replayDeadLetter(Call& call) {
   std::int64_t id = 0;
@@ -353,7 +357,7 @@ void replayDeadLetter(Call& call) {
   } catch (const std::exception&) {
     return sendError(call.response, HTTPResponse::HTTP_BAD_REQUEST, "invalid_argument", "must be a delivery id", "deliveryId");
   }
-  answer(call, call.context.service.replayDeadLetter(id));
+  answer(call, views::of(call.context.service.admin.replayDeadLetter(id)));
 }
 
 // Server-Sent Events of the global feed, resumable with Last-Event-ID (or ?after=). Holds a
@@ -380,7 +384,7 @@ void eventStream(Call& call) {
   std::ostream& out = call.response.send();
   out << "retry: 2000\n\n" << std::flush;
   while (out.good() && !call.context.service.stopping()) {
-    auto batch = call.context.service.events(after, 100, 15000);
+    auto batch = views::of(call.context.service.events.read(after, 100, 15000));
     if (!batch) break;
     const auto events = (*batch)->getArray("events");
     if (events->size() == 0) {
@@ -399,14 +403,14 @@ void eventStream(Call& call) {
   }
 }
 
-void refreshToken(Call& call) { answer(call, call.context.service.refreshToken(call.params[0])); }
+void refreshToken(Call& call) { answer(call, views::of(call.context.service.requests.refresh(call.params[0]))); }
 
 void conversationEvents(Call& call) {
   auto after = queryInteger(call, "after", 0, 0, INT64_MAX);
   if (!after) return sendStatus(call.response, after.status());
   auto limit = queryInteger(call, "limit", 100, 1, 1000);
   if (!limit) return sendStatus(call.response, limit.status());
-  answer(call, call.context.service.conversationEvents(call.params[0], *after, static_cast<std::size_t>(*limit)));
+  answer(call, views::of(call.context.service.events.conversation(call.params[0], *after, static_cast<std::size_t>(*limit))));
 }
 
 void events(Call& call) {
@@ -419,9 +423,9 @@ void events(Call& call) {
   if (*wait > 0) {
     LongPollSlot slot(call);
     if (!slot) return;
-    return answer(call, call.context.service.events(*after, static_cast<std::size_t>(*limit), *wait * 1000));
+    return answer(call, views::of(call.context.service.events.read(*after, static_cast<std::size_t>(*limit), *wait * 1000)));
   }
-  answer(call, call.context.service.events(*after, static_cast<std::size_t>(*limit), 0));
+  answer(call, views::of(call.context.service.events.read(*after, static_cast<std::size_t>(*limit), 0)));
 }
 
 // --- routing --------------------------------------------------------------------

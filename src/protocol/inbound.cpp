@@ -12,7 +12,7 @@
 namespace bcauth::protocol {
 namespace {
 
-using detail::Fields;
+using json::Fields;
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -41,7 +41,7 @@ Result<std::optional<MessageInfo>> findMessageInfo(const Fields& data, const Fie
     auto object = where->optionalObject(key);
     if (!object) return object.status();
     if (*object) {
-      auto info = detail::parseMessageInfo(*object, where->path(key));
+      auto info = json::parseMessageInfo(*object, where->path(key));
       if (!info) return info.status();
       return std::optional<MessageInfo>(std::move(*info));
     }
@@ -116,7 +116,7 @@ Result<AuthenticateReply> parseReply(const Fields& interactiveData, const Fields
 }  // namespace
 
 Result<InboundMessage> parseInbound(std::string_view body) {
-  auto root = detail::parseObject(body);
+  auto root = json::parseObject(body);
   if (!root) return root.status();
   const Fields fields(*root, "");
 
