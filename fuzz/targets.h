@@ -35,7 +35,7 @@ int fuzzDecrypt(const std::uint8_t* data, std::size_t size);
 //   rest:   the body, plain or gzip (detected by its magic bytes, as the server does)
 // The JWT is verified for real (HS256, aud, iat window) against a fixed secret and clock; when
 // it does not pass, a correctly signed one is verified instead so the body still goes on. The
-// body is then gunzipped as the server does and handed to AuthService::handleInbound on a real
+// body is then gunzipped as the server does and handed to AppleIntake::handleInbound on a real
 // SQLite store, in which a pending request answering the reply's requestIdentifier (same
 // conversation and flow, private key = the spec-c key) has been provisioned. The first character
 // of the message's "id" picks another request state instead: '!' none, '#' another

@@ -10,7 +10,7 @@
 #include "bcauth/crypto.h"
 #include "bcauth/outcome.h"
 #include "bcauth/protocol.h"
-#include "protocol/text.h"
+#include "service/profile.h"
 
 namespace bcauth::service {
 namespace {
@@ -45,25 +45,6 @@ std::string rejectionOf(const std::optional<store::AuthRequest>& current, const 
 }
 
 }  // namespace
-
-Poco::JSON::Object::Ptr customerFrom(const store::Provider& provider, const Poco::JSON::Object::Ptr& claims) {
-  auto customer = Poco::JSON::Object::Ptr(new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER));
-  if (provider.profileFields.empty()) {
-    for (const char* claim : {"sub", "email", "name"}) {
-      if (claims->has(claim)) customer->set(claim, claims->get(claim));
-    }
-  }
-  for (const auto& [field, claim] : provider.profileFields) {
-    if (claims->has(claim)) customer->set(field, claims->get(claim));
-  }
-  return customer;
-}
-
-void addProfile(ConclusionData& data, const store::Provider& provider, const clients::UserinfoResponse& profile) {
-  // A profile failure does not undo the sign-in: it is recorded beside it.
-  if (profile.failure == clients::IdpFailure::kNone) data.customer = customerFrom(provider, profile.claims);
-  else data.profileError = protocol::boundedText(profile.detail);
-}
 
 Result<Inbound> AppleIntake::handleInbound(std::string_view body, const std::string& capabilityList) {
   auto parsed = protocol::parseInbound(body);

@@ -36,11 +36,4 @@ class AppleIntake {
   std::function<void(double)> decryptObserver_;
 };
 
-// The customer{…} of auth.succeeded: the provider's profileFields (customer field → claim), or
-// sub, email and name when it maps none.
-Poco::JSON::Object::Ptr customerFrom(const store::Provider& provider, const Poco::JSON::Object::Ptr& claims);
-
-// A profile fetch's result as auth.succeeded carries it: customer{…}, or profileError.
-void addProfile(ConclusionData& data, const store::Provider& provider, const clients::UserinfoResponse& profile);
-
 }  // namespace bcauth::service

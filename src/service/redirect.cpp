@@ -4,7 +4,7 @@
 
 #include "bcauth/outcome.h"
 #include "protocol/text.h"
-#include "service/intake.h"
+#include "service/profile.h"
 #include "service/provider_access.h"
 
 namespace bcauth::service {
