@@ -226,7 +226,7 @@ void checkJwtVerdict(const std::string& header, const http::JwtCheck& check) {
   }
 }
 
-// What server.cpp's readBody does with a body it has read: the same cap, the same inflation.
+// What readBody (src/http/body.cpp) does with a body it has read: the same cap, the same inflation.
 http::BodyError readLikeTheServer(std::string_view raw, std::string& body) {
   body.assign(raw);
   if (body.size() > kMaxBodyBytes) return http::BodyError::kTooLarge;

@@ -22,6 +22,21 @@ enum class StatusCode {
   kIdempotencyConflict,  // an Idempotency-Key already used with a different body
   kInternal,
   kStorageUnavailable,  // the store cannot take writes now (disk full, I/O error, lost connection): retry later
+  // The HTTP edge's own refusals, so that one table (http::httpStatusFor) answers every failure.
+  kBadRequest,               // a request whose framing or head is malformed
+  kUnauthorized,             // no credentials
+  kForbidden,                // credentials that are not valid
+  kMethodNotAllowed,         // a known path, another method
+  kRequestTimeout,           // a request head that did not arrive in time
+  kPayloadTooLarge,          // a body over the cap
+  kUriTooLong,               // a request line over the cap
+  kTooManyRequests,          // over a rate limit or the cap on open long-polls: retry later
+  kTooManyConnections,       // too many open connections from one address
+  kHeadersTooLarge,          // header fields over the cap
+  kNotImplemented,           // a Transfer-Encoding the server does not speak
+  kServerBusy,               // no worker or connection free: retry later
+  kHttpVersionNotSupported,  // anything but HTTP/1.1 and HTTP/1.0
+  kLast = kHttpVersionNotSupported,
 };
 
 constexpr std::string_view toString(StatusCode code) {
@@ -34,6 +49,19 @@ constexpr std::string_view toString(StatusCode code) {
     case StatusCode::kIdempotencyConflict: return "idempotency_conflict";
     case StatusCode::kInternal: return "internal";
     case StatusCode::kStorageUnavailable: return "storage_unavailable";
+    case StatusCode::kBadRequest: return "bad_request";
+    case StatusCode::kUnauthorized: return "unauthorized";
+    case StatusCode::kForbidden: return "forbidden";
+    case StatusCode::kMethodNotAllowed: return "method_not_allowed";
+    case StatusCode::kRequestTimeout: return "request_timeout";
+    case StatusCode::kPayloadTooLarge: return "payload_too_large";
+    case StatusCode::kUriTooLong: return "uri_too_long";
+    case StatusCode::kTooManyRequests: return "too_many_requests";
+    case StatusCode::kTooManyConnections: return "too_many_connections";
+    case StatusCode::kHeadersTooLarge: return "headers_too_large";
+    case StatusCode::kNotImplemented: return "not_implemented";
+    case StatusCode::kServerBusy: return "server_busy";
+    case StatusCode::kHttpVersionNotSupported: return "http_version_not_supported";
   }
   return "unknown";
 }
@@ -60,6 +88,8 @@ class Status {
   static Status storageUnavailable(std::string message) {
     return Status(StatusCode::kStorageUnavailable, std::move(message), {});
   }
+  // One of the HTTP edge's refusals (kBadRequest … kHttpVersionNotSupported), with its message.
+  static Status refusal(StatusCode code, std::string message) { return Status(code, std::move(message), {}); }
 
   bool isOk() const { return code_ == StatusCode::kOk; }
   explicit operator bool() const { return isOk(); }

@@ -5,7 +5,32 @@
 #include <Poco/DeflatingStream.h>
 #include <zlib.h>
 
+#include "http/exchange.h"
+
 namespace bcauth::http {
+namespace {
+
+// The one loop that reads a body: chunk by chunk until the body ends or more than `limit` bytes
+// have been read, keeping them in `kept` (or dropping them when it is null). True when the body
+// ended within the bound.
+bool readAtMost(std::istream& in, std::size_t limit, std::string* kept) {
+  char buffer[8192];
+  std::size_t read = 0;
+  while (in && read <= limit) {
+    in.read(buffer, sizeof buffer);
+    const auto n = static_cast<std::size_t>(in.gcount());
+    read += n;
+    if (kept != nullptr) kept->append(buffer, n);
+  }
+  return !in;
+}
+
+// Drops up to `limit` more bytes of the body; a body that goes on past them closes the connection.
+void dropRest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response, std::size_t limit) {
+  if (!readAtMost(request.stream(), limit, nullptr)) response.setKeepAlive(false);
+}
+
+}  // namespace
 
 std::string gzip(std::string_view plain) {
   std::ostringstream out;
@@ -46,6 +71,34 @@ BodyError inflateIfGzip(std::string& body, std::size_t cap) {
   if (!complete) return BodyError::kBadGzip;
   body.swap(plain);
   return BodyError::kNone;
+}
+
+BodyError readBody(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response, std::size_t cap,
+                   std::string& body) {
+  body.clear();
+  if (!hasBody(request)) return BodyError::kNone;  // nothing to wait for (RFC 9112 §6.3)
+  const std::size_t excess = 4 * cap;  // what is read and dropped before a 413 at most
+  if (request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(cap)) {
+    if (request.getContentLength64() > static_cast<Poco::Int64>(excess)) response.setKeepAlive(false);
+    else dropRest(request, response, excess);
+    return BodyError::kTooLarge;
+  }
+  readAtMost(request.stream(), cap, &body);
+  if (body.size() > cap) {
+    dropRest(request, response, excess);
+    return BodyError::kTooLarge;
+  }
+  // Apple gzips its bodies, with or without Content-Encoding (§8).
+  return inflateIfGzip(body, cap);
+}
+
+void drainBody(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response, std::size_t cap) {
+  if (!hasBody(request)) return;
+  try {
+    dropRest(request, response, cap);
+  } catch (const std::exception&) {
+    response.setKeepAlive(false);
+  }
 }
 
 }  // namespace bcauth::http

@@ -9,8 +9,8 @@ namespace bcauth::http {
 
 using Poco::Net::HTTPResponse;
 
-HTTPResponse::HTTPStatus httpStatusFor(const Status& status) {
-  switch (status.code()) {
+HTTPResponse::HTTPStatus httpStatusFor(StatusCode code) {
+  switch (code) {
     case StatusCode::kOk: return HTTPResponse::HTTP_OK;
     case StatusCode::kInvalidArgument: return HTTPResponse::HTTP_BAD_REQUEST;
     case StatusCode::kDecryptionFailed: return HTTPResponse::HTTP_BAD_REQUEST;
@@ -21,6 +21,20 @@ HTTPResponse::HTTPStatus httpStatusFor(const Status& status) {
     case StatusCode::kIdempotencyConflict: return HTTPResponse::HTTP_UNPROCESSABLE_ENTITY;
     case StatusCode::kInternal: return HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
     case StatusCode::kStorageUnavailable: return HTTPResponse::HTTP_SERVICE_UNAVAILABLE;
+    case StatusCode::kBadRequest: return HTTPResponse::HTTP_BAD_REQUEST;
+    case StatusCode::kUnauthorized: return HTTPResponse::HTTP_UNAUTHORIZED;
+    case StatusCode::kForbidden: return HTTPResponse::HTTP_FORBIDDEN;
+    case StatusCode::kMethodNotAllowed: return HTTPResponse::HTTP_METHOD_NOT_ALLOWED;
+    case StatusCode::kRequestTimeout: return HTTPResponse::HTTP_REQUEST_TIMEOUT;
+    case StatusCode::kPayloadTooLarge: return HTTPResponse::HTTP_REQUEST_ENTITY_TOO_LARGE;
+    case StatusCode::kUriTooLong: return HTTPResponse::HTTP_REQUEST_URI_TOO_LONG;
+    // Both ask the client to come back later, one for its request rate, one for its connections.
+    case StatusCode::kTooManyRequests: return HTTPResponse::HTTP_TOO_MANY_REQUESTS;
+    case StatusCode::kTooManyConnections: return HTTPResponse::HTTP_TOO_MANY_REQUESTS;
+    case StatusCode::kHeadersTooLarge: return HTTPResponse::HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
+    case StatusCode::kNotImplemented: return HTTPResponse::HTTP_NOT_IMPLEMENTED;
+    case StatusCode::kServerBusy: return HTTPResponse::HTTP_SERVICE_UNAVAILABLE;
+    case StatusCode::kHttpVersionNotSupported: return HTTPResponse::HTTP_VERSION_NOT_SUPPORTED;
   }
   return HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
 }
@@ -48,25 +62,41 @@ std::string errorBody(const std::string& code, const std::string& message, const
   return out.str();
 }
 
-void sendError(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const std::string& code,
-               const std::string& message, const std::string& field) {
-  sendJson(response, status, errorBody(code, message, field));
+namespace {
+
+std::string errorBodyOf(const Status& status) {
+  return errorBody(std::string(toString(status.code())), status.message(), status.field());
+}
+
+}  // namespace
+
+std::string errorResponse(const Status& status) {
+  const auto code = httpStatusFor(status.code());
+  const std::string body = errorBodyOf(status);
+  std::string out = "HTTP/1.1 " + std::to_string(static_cast<int>(code)) + " " + HTTPResponse::getReasonForStatus(code) +
+                    "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
+                    "X-Content-Type-Options: nosniff\r\nConnection: close\r\n";
+  if (code == HTTPResponse::HTTP_SERVICE_UNAVAILABLE || code == HTTPResponse::HTTP_TOO_MANY_REQUESTS) {
+    out += "Retry-After: 1\r\n";
+  }
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  return out;
 }
 
 void sendStatus(Poco::Net::HTTPServerResponse& response, const Status& status) {
+  Status answered = status;
   if (status.code() == StatusCode::kInternal) {
     // What went wrong inside (a secret that does not unseal, an OpenSSL failure) is for the
     // operator, under the request id the Handler put on the response; the client gets only that.
     Poco::Logger::get("bcauth.http").error("request " + response.get("X-Request-Id", "-") +
                                            " internal error: " + protocol::boundedText(status.toString(), 500));
-    return sendError(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "internal",
-                     "internal error (the server log has the details under this response's X-Request-Id)");
+    answered = Status::internal("internal error (the server log has the details under this response's X-Request-Id)");
   }
   // A passing condition: the client (Apple included) is told when to try again.
   if (status.code() == StatusCode::kStorageUnavailable) {
     response.set("Retry-After", std::to_string(kStorageRetryAfterSeconds));
   }
-  sendError(response, httpStatusFor(status), std::string(toString(status.code())), status.message(), status.field());
+  sendJson(response, httpStatusFor(answered.code()), errorBodyOf(answered));
 }
 
 }  // namespace bcauth::http

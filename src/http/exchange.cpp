@@ -1,6 +1,5 @@
 #include "http/exchange.h"
 
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,30 +8,22 @@
 #include <Poco/Timestamp.h>
 
 #include "http/errors.h"
+#include "http/integer.h"
 
 namespace bcauth::http {
 namespace {
 
 using Poco::Net::HTTPResponse;
 
-struct Fault {
-  HTTPResponse::HTTPStatus status;
-  const char* code;
-  const char* message;
-};
-
-bool isDecimal(const std::string& text) {
-  return !text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos;
-}
+Status refusal(StatusCode code, const char* message) { return Status::refusal(code, message); }
 
 // What RFC 9112 asks a server to refuse before it looks at a request's meaning. Poco reads the
 // first Content-Length it finds and ignores Transfer-Encoding values it does not know, so a
 // request a proxy framed one way could be read another way here (request smuggling).
-std::optional<Fault> framingFault(const Poco::Net::HTTPServerRequest& request) {
+Status framingFault(const Poco::Net::HTTPServerRequest& request) {
   const std::string& version = request.getVersion();
   if (version != HTTPResponse::HTTP_1_1 && version != HTTPResponse::HTTP_1_0) {
-    return Fault{HTTPResponse::HTTP_VERSION_NOT_SUPPORTED, "http_version_not_supported",
-                 "only HTTP/1.1 and HTTP/1.0 are served"};
+    return refusal(StatusCode::kHttpVersionNotSupported, "only HTTP/1.1 and HTTP/1.0 are served");
   }
   std::vector<std::string> lengths;
   std::vector<std::string> encodings;
@@ -41,42 +32,38 @@ std::optional<Fault> framingFault(const Poco::Net::HTTPServerRequest& request) {
     if (Poco::icompare(name, "Transfer-Encoding") == 0) encodings.push_back(Poco::trim(value));
   }
   if (!lengths.empty() && !encodings.empty()) {
-    return Fault{HTTPResponse::HTTP_BAD_REQUEST, "bad_request",
-                 "Content-Length and Transfer-Encoding together are refused"};
+    return refusal(StatusCode::kBadRequest, "Content-Length and Transfer-Encoding together are refused");
   }
   for (const auto& length : lengths) {
-    if (!isDecimal(length)) {
-      return Fault{HTTPResponse::HTTP_BAD_REQUEST, "bad_request", "Content-Length must be one decimal number"};
+    if (!parseInteger(length, "Content-Length", 0, INT64_MAX)) {
+      return refusal(StatusCode::kBadRequest, "Content-Length must be one decimal number");
     }
     if (length != lengths.front()) {
-      return Fault{HTTPResponse::HTTP_BAD_REQUEST, "bad_request", "the request has conflicting Content-Length values"};
+      return refusal(StatusCode::kBadRequest, "the request has conflicting Content-Length values");
     }
   }
   if (encodings.size() > 1 || (encodings.size() == 1 && Poco::icompare(encodings.front(), "chunked") != 0)) {
-    return Fault{HTTPResponse::HTTP_NOT_IMPLEMENTED, "not_implemented", "the only Transfer-Encoding served is chunked"};
+    return refusal(StatusCode::kNotImplemented, "the only Transfer-Encoding served is chunked");
   }
-  return std::nullopt;
+  return Status::ok();
 }
 
 // A malformed head, as Poco's parser reports it, in the terms of the error table.
-Fault headFault(const Poco::Net::MessageException& e) {
+Status headFault(const Poco::Net::MessageException& e) {
   const std::string& what = e.message();
-  if (what.find("URI") != std::string::npos) {
-    return {HTTPResponse::HTTP_REQUEST_URI_TOO_LONG, "uri_too_long", "the request target is too long"};
-  }
+  if (what.find("URI") != std::string::npos) return refusal(StatusCode::kUriTooLong, "the request target is too long");
   if (what.find("ield") != std::string::npos) {  // "Field name too long", "Too many header fields"
-    return {HTTPResponse::HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
-            "the request has too many or too large header fields"};
+    return refusal(StatusCode::kHeadersTooLarge, "the request has too many or too large header fields");
   }
-  return {HTTPResponse::HTTP_BAD_REQUEST, "bad_request", "the request head is malformed"};
+  return refusal(StatusCode::kBadRequest, "the request head is malformed");
 }
 
 // Head faults are answered before (or without) a parsed request: in HTTP/1.1, and closing.
-void sendFault(Poco::Net::HTTPServerResponse& response, const Fault& fault) {
+void sendFault(Poco::Net::HTTPServerResponse& response, const Status& fault) {
   response.setVersion(HTTPResponse::HTTP_1_1);
   response.set("X-Content-Type-Options", "nosniff");
   response.setKeepAlive(false);
-  sendError(response, fault.status, fault.code, fault.message);
+  sendStatus(response, fault);
 }
 
 }  // namespace
@@ -116,7 +103,7 @@ std::shared_ptr<RequestHead> Exchange::readHead(Connection& connection, std::uni
   } catch (const Poco::SyntaxException&) {
     // Poco parses Content-Length while it builds the request: a value that is not a number.
     try {
-      sendFault(*head->response, {HTTPResponse::HTTP_BAD_REQUEST, "bad_request", "Content-Length must be one decimal number"});
+      sendFault(*head->response, refusal(StatusCode::kBadRequest, "Content-Length must be one decimal number"));
     } catch (const Poco::Exception&) {
     }
     return nullptr;
@@ -158,8 +145,8 @@ bool Exchange::answer(RequestHead& head) {
   auto& response = *head.response;
   response.setDate(Poco::Timestamp());
   response.set("X-Content-Type-Options", "nosniff");
-  if (const auto fault = framingFault(request)) {
-    sendFault(response, *fault);
+  if (const Status fault = framingFault(request); !fault) {
+    sendFault(response, fault);
     return false;
   }
   response.setVersion(request.getVersion());

@@ -66,20 +66,6 @@ LaneId laneOf(std::string_view head) {
   return LaneId::kApi;
 }
 
-namespace {
-
-std::string errorResponse(int status, const char* reason, const char* code, const char* message) {
-  const std::string body = errorBody(code, message);
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason +
-                    "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
-                    "X-Content-Type-Options: nosniff\r\nConnection: close\r\n";
-  if (status == 503 || status == 429) out += "Retry-After: 1\r\n";
-  out += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  return out;
-}
-
-}  // namespace
-
 Listener::Listener(const Poco::Net::ServerSocket& socket, ListenerConfig config, Metrics& metrics, Dispatch dispatch)
     : socket_(socket),
       config_(config),
@@ -204,11 +190,11 @@ void Listener::acceptSome() {
     watch(std::move(connection), State::kHead, Clock::now() + config_.headerTimeout);
     if (refusal == AddressTable::Refusal::kPerAddress) {
       metrics_.countConnectionRefused("per_address");
-      refuse(fd, 429, "Too Many Requests", "too_many_connections",
-             "too many open connections from your address; close some and retry");
+      refuse(fd, Status::refusal(StatusCode::kTooManyConnections,
+                                 "too many open connections from your address; close some and retry"));
     } else if (refusal == AddressTable::Refusal::kTotal) {
       metrics_.countConnectionRefused("capacity");
-      refuse(fd, 503, "Service Unavailable", "server_busy", "the server has too many open connections; retry");
+      refuse(fd, Status::refusal(StatusCode::kServerBusy, "the server has too many open connections; retry"));
     }
   }
 }
@@ -270,9 +256,9 @@ void Listener::examine(int fd) {
       if (bytes.size() <= config_.maxHeaderBytes) return;  // wait for more
       const bool lineTooLong = bytes.find('\n') == std::string_view::npos;
       metrics_.countConnectionRefused(lineTooLong ? "uri_too_long" : "headers_too_large");
-      return lineTooLong ? refuse(fd, 414, "URI Too Long", "uri_too_long", "the request line is too long")
-                         : refuse(fd, 431, "Request Header Fields Too Large", "headers_too_large",
-                                  "the request head is larger than the server accepts");
+      return refuse(fd, lineTooLong ? Status::refusal(StatusCode::kUriTooLong, "the request line is too long")
+                                    : Status::refusal(StatusCode::kHeadersTooLarge,
+                                                      "the request head is larger than the server accepts"));
     }
     lane = laneOf(bytes);
   }
@@ -287,14 +273,14 @@ void Listener::examine(int fd) {
   event.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
   event.data.fd = fd;
   ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event);
-  refuse(fd, 503, "Service Unavailable", "server_busy", "every worker is busy; retry");
+  refuse(fd, Status::refusal(StatusCode::kServerBusy, "every worker is busy; retry"));
 }
 
-void Listener::refuse(int fd, int status, const char* reason, const char* code, const char* message) {
+void Listener::refuse(int fd, const Status& status) {
   auto it = waiting_.find(fd);
   if (it == waiting_.end()) return;
   if (!it->second.connection.secure()) {
-    const std::string answer = errorResponse(status, reason, code, message);
+    const std::string answer = errorResponse(status);
     (void)!::send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   }
   ::shutdown(fd, SHUT_WR);
@@ -320,7 +306,7 @@ void Listener::expireWaiting(Clock::time_point now) {
       forget(fd);
     } else {
       metrics_.countConnectionTimedOut("header");
-      refuse(fd, 408, "Request Timeout", "request_timeout", "the request head did not arrive in time");
+      refuse(fd, Status::refusal(StatusCode::kRequestTimeout, "the request head did not arrive in time"));
     }
   }
 }

@@ -23,6 +23,7 @@
 
 #include <Poco/Net/ServerSocket.h>
 
+#include "bcauth/status.h"
 #include "http/connection.h"
 #include "http/metrics.h"
 
@@ -88,8 +89,9 @@ class Listener {
   void expireWaiting(Clock::time_point now);
   void watch(Connection&& connection, State state, Clock::time_point deadline);
   void forget(int fd);
-  // Answers a plain connection with a JSON error and lets it linger until the client has read it.
-  void refuse(int fd, int status, const char* reason, const char* code, const char* message);
+  // Answers a plain connection with a JSON error (errorResponse: its status line from the error
+  // table) and lets it linger until the client has read it.
+  void refuse(int fd, const Status& status);
   void closeAll();
 
   Poco::Net::ServerSocket socket_;

@@ -1,0 +1,41 @@
+// /v1/auth-requests: create (idempotent, rate limited per conversation), read, cancel, and the
+// token and its refresh.
+#include <optional>
+
+#include "http/routes/routes.h"
+
+namespace bcauth::http::routes {
+
+using Poco::Net::HTTPResponse;
+
+void createRequest(Call& call) {
+  Poco::JSON::Object::Ptr body;
+  if (!readJsonBody(call, body)) return;
+  std::optional<std::string> key;
+  if (call.request.has("Idempotency-Key")) key = call.request.get("Idempotency-Key");
+  // Each conversation has its own budget of new requests, so one customer cannot be flooded with
+  // sign-in prompts (and one conversation cannot spend the whole API key's rate). The service
+  // asks only for a valid request that is not a replay: retries and bad bodies cost nothing.
+  std::optional<std::int64_t> wait;
+  auto created = call.context.service.requests.create(inputs::createRequest(body), inputs::idempotencyKey(key, body),
+                                                      [&](const std::string& conversation) {
+    wait = call.context.conversationLimiter.acquire(conversation);
+    return wait ? Status::conflict("rate limited") : Status::ok();
+  });
+  if (wait) return sendRateLimited(call, *wait, "too many authenticate requests for this conversation");
+  if (!created) return sendStatus(call.response, created.status());
+  std::ostringstream out;
+  views::request(created->state)->stringify(out);
+  if (!created->created) call.response.set("Idempotent-Replayed", "true");
+  sendJson(call.response, created->created ? HTTPResponse::HTTP_CREATED : HTTPResponse::HTTP_OK, out.str());
+}
+
+void getRequest(Call& call) { answer(call, views::of(call.context.service.requests.request(call.params[0]))); }
+
+void cancelRequest(Call& call) { answer(call, views::of(call.context.service.requests.cancel(call.params[0]))); }
+
+void requestToken(Call& call) { answer(call, views::of(call.context.service.requests.token(call.params[0]))); }
+
+void refreshToken(Call& call) { answer(call, views::of(call.context.service.requests.refresh(call.params[0]))); }
+
+}  // namespace bcauth::http::routes
