@@ -12,6 +12,6 @@ string(JSON BCAUTH_FUZZ_PRIVATE_KEY GET "${_bcauth_keys_json}" "spec-c" "private
 
 add_library(bcauth_fuzz_targets STATIC "${CMAKE_CURRENT_LIST_DIR}/targets.cpp")
 target_include_directories(bcauth_fuzz_targets PUBLIC "${CMAKE_CURRENT_LIST_DIR}" PRIVATE src)
-target_link_libraries(bcauth_fuzz_targets PUBLIC bcauth_http bcauth_service Poco::DataSQLite Poco::Data
+target_link_libraries(bcauth_fuzz_targets PUBLIC bcauth_http bcauth_service bcauth_demo Poco::DataSQLite Poco::Data
   PRIVATE bcauth_warnings)
 target_compile_definitions(bcauth_fuzz_targets PRIVATE BCAUTH_FUZZ_PRIVATE_KEY="${BCAUTH_FUZZ_PRIVATE_KEY}")

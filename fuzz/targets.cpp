@@ -32,10 +32,13 @@
 #include "bcauth/protocol.h"
 #include "bcauth/schema.h"
 #include "bcauth/seal.h"
+#include "demo/apple_sender.h"
+#include "demo/temp_dir.h"
 #include "http/apple_jwt.h"
 #include "http/body.h"
 #include "http/inputs.h"
 #include "http/views.h"
+#include "protocol/apple_jwt.h"
 #include "protocol/json_util.h"
 #include "protocol/text.h"
 #include "service/auth_service.h"
@@ -122,7 +125,7 @@ void removeStaleTempDirs(const std::filesystem::path& base) {
   }
 }
 
-std::filesystem::path makeTempDir() {
+demo::TempDir makeTempDir() {
   // tmpfs when there is one: the store commits with synchronous=FULL, and fsync there is free.
   std::filesystem::path base = "/dev/shm";
   std::error_code ec;
@@ -130,9 +133,7 @@ std::filesystem::path makeTempDir() {
     base = std::filesystem::temp_directory_path();
   }
   removeStaleTempDirs(base);
-  std::string pattern = (base / ("bcauth-fuzz-" + std::to_string(::getpid()) + "-XXXXXX")).string();
-  if (::mkdtemp(pattern.data()) == nullptr) violated("cannot create a temporary directory in " + base.string());
-  return pattern;
+  return demo::TempDir("bcauth-fuzz-" + std::to_string(::getpid()) + "-", base.string());
 }
 
 class Harness {
@@ -178,7 +179,7 @@ class Harness {
  private:
   Harness()
       : dir_(makeTempDir()),
-        store_(store::openSqliteStore(dir_.string())),
+        store_(store::openSqliteStore(dir_.path())),
         sealer_(crypto::Sealer::fromKey(std::array<std::uint8_t, crypto::Sealer::kKeySize>{1, 2, 3, 4}).value()) {
     service::ServiceConfig config;
     config.publicUrl = "https://bcauth.fuzz.example";
@@ -186,7 +187,7 @@ class Harness {
     service_ = std::make_unique<service::AuthService>(*store_, sealer_, config, [] { return kNowMillis; });
     // A second connection empties the tables between inputs (the Store interface deletes no
     // rows wholesale). Every table is listed, so new ones are emptied too.
-    wipe_ = std::make_unique<Poco::Data::Session>(Poco::Data::SQLite::Connector::KEY, (dir_ / "bcauth.db").string());
+    wipe_ = std::make_unique<Poco::Data::Session>(Poco::Data::SQLite::Connector::KEY, (std::filesystem::path(dir_.path()) / "bcauth.db").string());
     *wipe_ << "PRAGMA busy_timeout = 5000", Poco::Data::Keywords::now;
     std::vector<std::string> names;
     *wipe_ << "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_version'",
@@ -198,11 +199,9 @@ class Harness {
     wipe_.reset();
     service_.reset();
     store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
-  std::filesystem::path dir_;
+  demo::TempDir dir_;  // removed last, once the store above is closed
   std::unique_ptr<store::Store> store_;
   crypto::Sealer sealer_;
   std::unique_ptr<service::AuthService> service_;
@@ -584,8 +583,28 @@ const Target* findTarget(std::string_view name) {
   return nullptr;
 }
 
+namespace {
+
+// A POST /message as Apple makes it (demo/apple_sender.h) at the targets' fixed clock, as
+// fuzzIntake reads it: the Authorization header, the capabilities and the body, one per line.
+std::string intakeInput(const std::string& json, const std::string& capabilities, bool gzip) {
+  demo::AppleMessageOptions options;
+  options.capabilities = capabilities;
+  options.gzip = gzip;
+  options.issuedAt = kNowSeconds;
+  const auto message = demo::appleMessage({kCspId, kAppleSecret}, json, options);
+  return message.headers.at("Authorization") + "\n" + capabilities + "\n" + message.body;
+}
+
+std::string appleJwt(const std::string& secret, const std::string& cspId, std::int64_t iat,
+                     protocol::AppleJwtDirection direction = protocol::AppleJwtDirection::kToCsp) {
+  return "Bearer " + protocol::signAppleJwt(secret, cspId, iat, direction);
+}
+
+}  // namespace
+
 std::string validAuthorization() {
-  static const std::string header = "Bearer " + http::signAppleJwt(kAppleSecret, kCspId, kNowSeconds, true);
+  static const std::string header = appleJwt(kAppleSecret, kCspId, kNowSeconds);
   return header;
 }
 
@@ -599,9 +618,8 @@ std::vector<Seed> fixtureSeeds(std::string_view target, const std::filesystem::p
   } else if (target == "intake") {
     const std::string capabilities = "AUTH, AUTH2";
     for (const auto& seed : inbound) {
-      const std::string head = validAuthorization() + "\n" + capabilities + "\n";
-      seeds.push_back({seed.name, head + seed.bytes});
-      seeds.push_back({seed.name + ".gz", head + http::gzip(seed.bytes)});
+      seeds.push_back({seed.name, intakeInput(seed.bytes, capabilities, false)});
+      seeds.push_back({seed.name + ".gz", intakeInput(seed.bytes, capabilities, true)});
     }
     // One reply under each way a JWT is refused.
     const std::string reply = readFile(fixtures / "inbound" / "legacy-success.json");
@@ -611,10 +629,10 @@ std::vector<Seed> fixtureSeeds(std::string_view target, const std::filesystem::p
         {"no-authorization", ""},
         {"basic-authorization", "Basic dXNlcjpwYXNz"},
         {"two-segments", "Bearer " + header + "." + payload},
-        {"wrong-secret", "Bearer " + http::signAppleJwt("not-the-secret", kCspId, kNowSeconds, true)},
-        {"wrong-audience", "Bearer " + http::signAppleJwt(kAppleSecret, "another-csp", kNowSeconds, true)},
-        {"issuer-not-audience", "Bearer " + http::signAppleJwt(kAppleSecret, kCspId, kNowSeconds, false)},
-        {"iat-too-old", "Bearer " + http::signAppleJwt(kAppleSecret, kCspId, kNowSeconds - 2 * kJwtWindowSeconds, true)},
+        {"wrong-secret", appleJwt("not-the-secret", kCspId, kNowSeconds)},
+        {"wrong-audience", appleJwt(kAppleSecret, "another-csp", kNowSeconds)},
+        {"issuer-not-audience", appleJwt(kAppleSecret, kCspId, kNowSeconds, protocol::AppleJwtDirection::kToApple)},
+        {"iat-too-old", appleJwt(kAppleSecret, kCspId, kNowSeconds - 2 * kJwtWindowSeconds)},
         {"alg-none", "Bearer " + jwtSegment(R"({"alg":"none","typ":"JWT"})") + "." + payload + "."},
     };
     for (const auto& [name, authorization] : refused) {
@@ -631,8 +649,7 @@ std::vector<Seed> fixtureSeeds(std::string_view target, const std::filesystem::p
       for (const auto& [marker, state] : states) {
         std::string marked = fixture;
         marked.insert(at + 7, 1, marker);
-        seeds.push_back({"request-" + std::string(state) + "-" + file,
-                         validAuthorization() + "\n" + capabilities + "\n" + marked});
+        seeds.push_back({"request-" + std::string(state) + "-" + file, intakeInput(marked, capabilities, false)});
       }
     }
   } else if (target == "decrypt") {

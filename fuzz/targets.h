@@ -79,6 +79,5 @@ std::vector<Seed> fixtureSeeds(std::string_view target, const std::filesystem::p
 
 // Helpers the seeds and tests share with the targets.
 std::string validAuthorization();  // "Bearer <JWT>" that fuzzIntake's verification accepts
-std::string gzip(std::string_view plain);
 
 }  // namespace bcauth::fuzz

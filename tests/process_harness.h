@@ -16,11 +16,10 @@
 #include <Poco/PipeStream.h>
 #include <Poco/Process.h>
 #include <Poco/StreamCopier.h>
-#include <Poco/TemporaryFile.h>
 
 #include "bcauth/base64.h"
-#include "clients/apple_gateway.h"
 #include "clients/http_call.h"
+#include "demo/apple_sender.h"
 #include "temp_dir.h"
 
 namespace bcauth::test {
@@ -98,13 +97,11 @@ class ServeProcess {
     return clients::httpCall(method, base_ + path,
                              {{"Authorization", "Bearer " + kProcessApiKey}, {"Content-Type", "application/json"}}, body, 30);
   }
+  // POSTs json to /message as Apple does (demo/apple_sender.h), with capability-list AUTH.
   clients::HttpAnswer deliver(const std::string& json) const {
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-    return clients::httpCall("POST", base_ + "/message",
-                             {{"Authorization", "Bearer " + clients::signAppleJwt(kProcessSecret, kProcessCspId, now.count(), true)},
-                              {"Content-Type", "application/json"},
-                              {"capability-list", "AUTH"}},
-                             json, 30);
+    demo::AppleMessageOptions options;
+    options.capabilities = "AUTH";
+    return demo::deliverAsApple(base_, {kProcessCspId, kProcessSecret}, json, options);
   }
 
  private:

@@ -21,8 +21,10 @@
 #include "app/runtime.h"
 #include "bcauth/base64.h"
 #include "bcauth/secure.h"
+#include "demo/apple_sender.h"
 #include "http/apple_jwt.h"
 #include "http/body.h"
+#include "protocol/apple_jwt.h"
 #include "temp_dir.h"
 
 namespace bcauth::test {
@@ -100,21 +102,22 @@ class TestServer {
     return out;
   }
 
-  // POSTs to /message as Apple does: gzip body, HS256 JWT with aud = the CSP id, headers.
+  // POSTs to /message as Apple does (demo/apple_sender.h): gzip body, HS256 JWT with aud = the
+  // CSP id, headers. authorization replaces the JWT ("": no Authorization header).
   Response deliver(const std::string& json, const std::string& capabilities = "", bool gzip = true,
                    std::optional<std::string> authorization = std::nullopt) const {
-    const std::string body = gzip ? http::gzip(json) : json;
-    std::map<std::string, std::string> headers = {{"Content-Type", "application/octet-stream"}};
-    headers["Authorization"] = authorization ? *authorization : "Bearer " + appleJwt();
-    if (!capabilities.empty()) headers["capability-list"] = capabilities;
-    if (authorization && authorization->empty()) headers.erase("Authorization");
-    return call("POST", "/message", body, headers, false);
+    demo::AppleMessageOptions options;
+    options.capabilities = capabilities;
+    options.gzip = gzip;
+    options.authorization = std::move(authorization);
+    const auto message = demo::appleMessage({kCspId, kAppleSecret}, json, options);
+    return call("POST", "/message", message.body, message.headers, false);
   }
 
   static std::string appleJwt(const std::string& secret = kAppleSecret, const std::string& audience = kCspId,
                               std::int64_t skewSeconds = 0) {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-    return http::signAppleJwt(secret, audience, now.count() + skewSeconds, true);
+    return protocol::signAppleJwt(secret, audience, now.count() + skewSeconds, protocol::AppleJwtDirection::kToCsp);
   }
 
  private:

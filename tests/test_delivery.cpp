@@ -6,13 +6,13 @@
 #include <thread>
 
 #include "bcauth/crypto.h"
-#include "clients/apple_gateway.h"
-#include "doubles/gateway_double.h"
+#include "demo/gateway_double.h"
 #include "http/apple_jwt.h"
+#include "protocol/apple_jwt.h"
 #include "server_harness.h"
 
 using namespace bcauth;
-using bcauth::test::GatewayDouble;
+using bcauth::demo::GatewayDouble;
 using bcauth::test::TestServer;
 
 namespace {
@@ -81,14 +81,15 @@ struct Setup {
 // Each Poco::JWT::Signer takes and drops a Poco::Crypto reference; two threads crossing zero at
 // once freed OpenSSL's lock table twice (a heap corruption, seen under ThreadSanitizer). The
 // deliverer and waitForDelivery creates sign on several threads at once. Under scripts/test-tsan
-// this fails without clients::holdPocoCrypto(); everywhere it checks every token verifies.
+// this fails without protocol::holdPocoCrypto(); everywhere it checks every token verifies.
 BOOST_AUTO_TEST_CASE(apple_jwts_signed_on_many_threads_at_once) {
   std::vector<std::thread> threads;
   std::vector<std::vector<std::string>> signedBy(4);
   for (std::size_t t = 0; t < signedBy.size(); ++t) {
     threads.emplace_back([&signedBy, t] {
       for (int i = 0; i < 200; ++i) {
-        signedBy[t].push_back(clients::signAppleJwt(bcauth::test::kAppleSecret, bcauth::test::kCspId, 1'700'000'000, true));
+        signedBy[t].push_back(protocol::signAppleJwt(bcauth::test::kAppleSecret, bcauth::test::kCspId, 1'700'000'000,
+                                                     protocol::AppleJwtDirection::kToCsp));
       }
     });
   }

@@ -6,11 +6,11 @@
 #include <sstream>
 
 #include "app/cli.h"
-#include "app/demo.h"
+#include "demo/demo.h"
 
 BOOST_AUTO_TEST_CASE(both_flows_and_one_failure_each) {
   std::ostringstream log;
-  const auto timelines = bcauth::app::runDemo(log);
+  const auto timelines = bcauth::demo::runDemo(log);
   BOOST_REQUIRE_EQUAL(timelines.size(), 2u);
   const std::vector<std::string> legacy = {"message.received", "auth.requested", "auth.delivered",
                                            "auth.succeeded customer customer@example.com",

@@ -12,11 +12,11 @@
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
 #include "bcauth/secure.h"
+#include "demo/temp_dir.h"
 #include "service/auth_service.h"
 #include "service/delivery_envelope.h"
 #include "service/event_type.h"
 #include "service/vault.h"
-#include "temp_dir.h"
 
 using namespace bcauth;
 
@@ -68,8 +68,8 @@ struct IdpDouble final : service::IdentityProviderPort {
 };
 
 struct Kernel {
-  std::string dir = test::freshTempDir();
-  std::unique_ptr<store::Store> db = store::openSqliteStore(dir);
+  demo::TempDir dir;
+  std::unique_ptr<store::Store> db = store::openSqliteStore(dir.path());
   std::atomic<std::int64_t> now{1'700'000'000'000};
   std::shared_ptr<GatewayDouble> gateway = std::make_shared<GatewayDouble>();
   std::shared_ptr<IdpDouble> idp = std::make_shared<IdpDouble>();

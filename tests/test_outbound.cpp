@@ -19,13 +19,13 @@
 #include "clients/http_call.h"
 #include "clients/idp_client.h"
 #include "clients/outbound_url.h"
-#include "doubles/idp_double.h"
+#include "demo/idp_double.h"
 #include "server_harness.h"
 #include "http/views.h"
 #include "service/auth_service.h"
 
 using namespace bcauth;
-using bcauth::test::IdpDouble;
+using bcauth::demo::IdpDouble;
 using bcauth::test::TestServer;
 
 namespace {

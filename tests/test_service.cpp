@@ -8,10 +8,10 @@
 #include <thread>
 
 #include <Poco/JSON/Parser.h>
-#include <Poco/TemporaryFile.h>
 
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
+#include "demo/temp_dir.h"
 #include "protocol/json_util.h"
 #include "service/auth_service.h"
 #include "service_json.h"
@@ -21,14 +21,13 @@ using namespace bcauth;
 namespace {
 
 struct Fixture {
-  std::string dir = Poco::TemporaryFile::tempName();
-  std::unique_ptr<store::Store> db = store::openSqliteStore(dir);
+  demo::TempDir dir;
+  std::unique_ptr<store::Store> db = store::openSqliteStore(dir.path());
   std::atomic<std::int64_t> now{1'700'000'000'000};
   service::AuthService service{*db, crypto::Sealer::fromBase64Key(crypto::base64Encode(crypto::randomBytes(32))).value(),
                                service::ServiceConfig{}, [this] { return now.load(); }};
 
   Fixture() {
-    Poco::TemporaryFile::registerForDeletion(dir);
     Poco::JSON::Parser parser;
     auto body = parser.parse(R"({"name":"IdP","authorizationUrl":"https://i/a","tokenUrl":"https://i/t","clientId":"c","scopes":["openid"]})")
                     .extract<Poco::JSON::Object::Ptr>();
@@ -269,14 +268,14 @@ BOOST_FIXTURE_TEST_CASE(concurrent_creates_with_one_idempotency_key, Fixture) {
 #include <Poco/URI.h>
 
 #include "clients/http_call.h"
-#include "doubles/idp_double.h"
+#include "demo/idp_double.h"
 
 namespace {
 
 struct IdpFixture {
-  bcauth::test::IdpDouble idp;
-  std::string dir = Poco::TemporaryFile::tempName();
-  std::unique_ptr<store::Store> db = store::openSqliteStore(dir);
+  bcauth::demo::IdpDouble idp;
+  demo::TempDir dir;
+  std::unique_ptr<store::Store> db = store::openSqliteStore(dir.path());
   std::atomic<std::int64_t> now{1'700'000'000'000};
   service::AuthService service{*db, crypto::Sealer::fromBase64Key(crypto::base64Encode(crypto::randomBytes(32))).value(),
                                config(), [this] { return now.load(); }};
@@ -290,7 +289,6 @@ struct IdpFixture {
   }
 
   IdpFixture() {
-    Poco::TemporaryFile::registerForDeletion(dir);
     Poco::JSON::Parser parser;
     auto body = parser.parse(R"({"name":"IdP","authorizationUrl":")" + idp.baseUrl() + R"(/authorize","tokenUrl":")" +
                              idp.baseUrl() + R"(/token","userinfoUrl":")" + idp.baseUrl() + R"(/userinfo","clientId":")" +

@@ -27,6 +27,7 @@
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
 
+#include "demo/temp_dir.h"
 #include "postgres_database.h"
 #include "store/json_codec.h"
 #include "service/kernel.h"
@@ -46,26 +47,7 @@ void noteFromThread(const std::string& what) {
 }
 
 // A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "bcauth-store-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using bcauth::demo::TempDir;
 
 using bcauth::test::emptyPostgresDatabase;
 
@@ -84,7 +66,7 @@ class Harness {
   explicit Harness(Backend backend) : backend_(backend) {
     if (backend_ == Backend::kSqlite) {
       dir_ = std::make_unique<TempDir>();
-      location_ = (dir_->path() / "nested" / "data").string();
+      location_ = (fs::path(dir_->path()) / "nested" / "data").string();
     } else {
       location_ = bcauth::test::freshPostgresDatabase();
       BOOST_TEST_MESSAGE("PostgreSQL: database emptied");
@@ -1414,7 +1396,7 @@ STORE_TEST_CASE(event_by_seq) {
 
 BOOST_AUTO_TEST_CASE(uncreatable_directory_is_a_clear_error) {
   TempDir dir;
-  const fs::path file = dir.path() / "a-file";
+  const fs::path file = fs::path(dir.path()) / "a-file";
   std::ofstream(file) << "not a directory";
   for (const auto& bad : {file / "sub", file}) {
     try {
@@ -1449,7 +1431,7 @@ bool becomesWritable(Store& store) {
 // as room is made elsewhere — without a write of its own succeeding first.
 BOOST_AUTO_TEST_CASE(sqlite_full_is_unavailable_and_recovers) {
   TempDir dir;
-  auto store = openSqliteStore(dir.str(), {256 * 1024});
+  auto store = openSqliteStore(dir.path(), {256 * 1024});
   BOOST_TEST(store->writable());
   Provider pad = makeProvider("pad");
   pad.name = std::string(100 * 1024, 'p');
@@ -1472,7 +1454,7 @@ BOOST_AUTO_TEST_CASE(sqlite_full_is_unavailable_and_recovers) {
   BOOST_TEST(!store->writable());
   BOOST_TEST(store->ping());  // reads still work
 
-  openSqliteStore(dir.str())->transaction([](Transaction& tx) { tx.deleteProvider("pad"); });
+  openSqliteStore(dir.path())->transaction([](Transaction& tx) { tx.deleteProvider("pad"); });
   BOOST_TEST(becomesWritable(*store));
   store->transaction([&](Transaction& tx) { tx.putProvider(makeProvider(refused)); });
   for (const auto& id : accepted) BOOST_TEST(store->provider(id).has_value(), id);

@@ -6,13 +6,13 @@
 #include <Poco/URI.h>
 
 #include "bcauth/crypto.h"
-#include "doubles/device_simulator.h"
-#include "doubles/idp_double.h"
+#include "demo/device_simulator.h"
+#include "demo/idp_double.h"
 #include "server_harness.h"
 
 using namespace bcauth;
-using bcauth::test::DeviceRun;
-using bcauth::test::IdpDouble;
+using bcauth::demo::DeviceRun;
+using bcauth::demo::IdpDouble;
 using bcauth::test::TestServer;
 
 namespace {
@@ -48,8 +48,8 @@ struct Setup {
   }
 
   DeviceRun device(const Poco::JSON::Object::Ptr& created, bool deny = false, bool tamper = false) {
-    return bcauth::test::runV2Device(created->getObject("message"), idp.config().clientId, idp.baseUrl(),
-                                     server.settings().publicUrl, bcauthUrl, deny, tamper);
+    return bcauth::demo::runV2Device(created->getObject("message"), idp.config().clientId, idp.baseUrl(),
+                                     server.settings().publicUrl, bcauthUrl, {deny, tamper});
   }
 
   Poco::JSON::Array::Ptr events() {
@@ -117,7 +117,7 @@ BOOST_AUTO_TEST_CASE(success_end_to_end) {
   BOOST_TEST(refreshed.json()->getValue<std::string>("accessToken") != token->getValue<std::string>("accessToken"));
 
   // The state is single use: replaying the IdP's redirect fails and is recorded.
-  BOOST_TEST(bcauth::test::callCallback(s.bcauthUrl, run.callbackUrl.substr(run.callbackUrl.find('?') + 1)) ==
+  BOOST_TEST(bcauth::demo::callCallback(s.bcauthUrl, run.callbackUrl.substr(run.callbackUrl.find('?') + 1)) ==
              "messages-auth://?status=failure&error_code=1");
   BOOST_TEST(s.count("auth.rejected") == 1);
 }
@@ -174,13 +174,13 @@ BOOST_AUTO_TEST_CASE(profile_failure_does_not_undo_the_success) {
 
 BOOST_AUTO_TEST_CASE(unknown_state_and_missing_code) {
   Setup s;
-  BOOST_TEST(bcauth::test::callCallback(s.bcauthUrl, "code=abc&state=never-issued") ==
+  BOOST_TEST(bcauth::demo::callCallback(s.bcauthUrl, "code=abc&state=never-issued") ==
              "messages-auth://?status=failure&error_code=1");
-  BOOST_TEST(bcauth::test::callCallback(s.bcauthUrl, "code=abc") == "messages-auth://?status=failure&error_code=1");
+  BOOST_TEST(bcauth::demo::callCallback(s.bcauthUrl, "code=abc") == "messages-auth://?status=failure&error_code=1");
   const auto created = s.create();
   const std::string state = created->getObject("message")->getObject("interactiveData")->getObject("data")
                                 ->getObject("authenticate")->getObject("oauth2")->getValue<std::string>("state");
-  BOOST_TEST(bcauth::test::callCallback(s.bcauthUrl, "state=" + state) == "messages-auth://?status=failure&error_code=5");
+  BOOST_TEST(bcauth::demo::callCallback(s.bcauthUrl, "state=" + state) == "messages-auth://?status=failure&error_code=5");
   // A cancelled request's state no longer completes anything.
   const auto second = s.create();
   s.server.call("POST", "/v1/auth-requests/" + second->getValue<std::string>("id") + "/cancel");

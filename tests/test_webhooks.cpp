@@ -22,7 +22,7 @@
 #include <Poco/StreamCopier.h>
 
 #include "bcauth/crypto.h"
-#include "doubles/gateway_double.h"
+#include "demo/gateway_double.h"
 #include "server_harness.h"
 #include "test_support.h"
 #include "http/inputs.h"
@@ -299,7 +299,7 @@ BOOST_AUTO_TEST_CASE(event_stream_resumes_with_last_event_id) {
 // with a webhook call hanging, a due Apple delivery and a due expiry still happen at once. On one
 // serial worker both waited for the webhook's 10 s timeout (and for each further hanging call).
 BOOST_AUTO_TEST_CASE(a_hanging_webhook_endpoint_delays_neither_apple_nor_expiry) {
-  bcauth::test::GatewayDouble gateway{bcauth::test::kCspId, bcauth::test::kAppleSecret};
+  bcauth::demo::GatewayDouble gateway{bcauth::test::kCspId, bcauth::test::kAppleSecret};
   HangingEndpoint hanging;
   auto settings = bcauth::test::testSettings(TestServer::freshDir());
   settings.appleGatewayUrl = gateway.baseUrl();

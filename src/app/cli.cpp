@@ -14,7 +14,6 @@
 #include <Poco/JSON/Parser.h>
 
 #include "app/cli_args.h"
-#include "app/demo.h"
 #include "app/replay.h"
 #include "app/runtime.h"
 #include "bcauth/base64.h"
@@ -22,6 +21,7 @@
 #include "bcauth/outcome.h"
 #include "bcauth/protocol.h"
 #include "bcauth/schema.h"
+#include "demo/demo.h"
 #include "service/rekey.h"
 #include "store/store.h"
 
@@ -397,7 +397,7 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return kExitOk;
   }
   if (args.front() == "serve") return runServe(std::vector<std::string>(args.begin() + 1, args.end()));
-  if (args.front() == "demo") return runDemoCommand(std::vector<std::string>(args.begin() + 1, args.end()), out, err);
+  if (args.front() == "demo") return demo::runDemoCommand(std::vector<std::string>(args.begin() + 1, args.end()), out, err);
   if (args.front() == "replay") return runReplay(std::vector<std::string>(args.begin() + 1, args.end()), out, err);
   const Command* command = nullptr;
   for (const auto& c : commands()) {

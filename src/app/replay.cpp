@@ -1,7 +1,7 @@
 #include "app/replay.h"
 
-#include <chrono>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <Poco/JSON/Array.h>
@@ -17,8 +17,7 @@
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
 #include "bcauth/protocol.h"
-#include "http/apple_jwt.h"
-#include "http/body.h"
+#include "demo/apple_sender.h"
 
 namespace bcauth::app {
 namespace {
@@ -29,7 +28,7 @@ struct Reply {
 };
 
 Reply send(const ReplayOptions& options, const std::string& method, const std::string& path, const std::string& body,
-           const std::vector<std::pair<std::string, std::string>>& headers) {
+           const std::map<std::string, std::string>& headers) {
   const Poco::URI base(options.server);
   Poco::Net::HTTPClientSession session(base.getHost(), base.getPort());
   session.setTimeout(Poco::Timespan(30, 0));
@@ -133,17 +132,11 @@ ReplayResult replayPayload(const ReplayOptions& options, const std::string& payl
   }
   if (options.apiKey) before = lastSeq(options);
 
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-  std::vector<std::pair<std::string, std::string>> headers = {
-      {"Authorization", "Bearer " + http::signAppleJwt(options.secret, options.cspId, now.count(), true)},
-      {"Content-Type", "application/octet-stream"},
-      {"capability-list", options.capabilities}};
-  if (parsed) {
-    headers.emplace_back("id", parsed->json->getValue<std::string>("id"));
-    headers.emplace_back("source-id", parsed->sourceId);
-    headers.emplace_back("destination-id", parsed->destinationId);
-  }
-  const Reply delivered = send(options, "POST", "/message", http::gzip(body), headers);
+  demo::AppleMessageOptions apple;
+  apple.capabilities = options.capabilities;
+  if (parsed) apple.ids = {parsed->json->getValue<std::string>("id"), parsed->sourceId, parsed->destinationId};
+  const auto message = demo::appleMessage({options.cspId, options.secret}, body, apple);
+  const Reply delivered = send(options, "POST", "/message", message.body, message.headers);
   result.httpStatus = delivered.status;
   result.answer = delivered.body;
 

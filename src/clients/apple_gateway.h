@@ -1,22 +1,10 @@
 // Apple's Messages for Business gateway, outbound: POST {base}/authenticate with a fresh HS256
-// JWT {iss: CSP id, iat} per request and Apple's headers (spec §1.2, §1.3).
+// JWT {iss: CSP id, iat} per request (protocol/apple_jwt.h) and Apple's headers (spec §1.2, §1.3).
 #pragma once
 
-#include <cstdint>
 #include <string>
 
 namespace bcauth::clients {
-
-// {"alg":"HS256","typ":"JWT"} over claims, keyed with the decoded Messaging API secret.
-// Outbound (to Apple) the CSP id is the issuer; Apple's inbound tokens name it as audience.
-std::string signAppleJwt(const std::string& secret, const std::string& cspId, std::int64_t nowSeconds, bool asAudience);
-
-// Poco::Crypto counts its users and frees OpenSSL's lock table when the count drops to zero;
-// two threads crossing zero at once (a Poco::JWT::Signer made and dropped on each of two
-// threads) free it twice and corrupt the heap (found by ThreadSanitizer). Taking one reference
-// for the life of the process keeps the count above zero. Idempotent and thread-safe: call it
-// before using Poco::JWT::Signer.
-void holdPocoCrypto();
 
 struct GatewayConfig {
   std::string baseUrl = "https://mspgw.push.apple.com/v1";  // empty: delivery disabled

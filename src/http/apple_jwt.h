@@ -1,15 +1,12 @@
-// Verifying the JWT Apple puts on every POST /message (spec §1.2): HS256 only, keyed with the
-// Base64-decoded Messaging API secret, aud = the CSP id (string or array), iat in a window;
-// exp and nbf, when present, honoured with kJwtClockSkewSeconds of leeway (at most the window).
+// The JWT Apple puts on every POST /message, as the HTTP edge sees it: the Authorization header
+// (missing or not Bearer: 401; anything wrong with the token: 403). The token itself is checked
+// by protocol/apple_jwt.h (HS256, aud = the CSP id, iat window, exp and nbf).
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 namespace bcauth::http {
-
-// Clock skew allowed on exp and nbf (capped by the iat window when that is smaller).
-inline constexpr std::int64_t kJwtClockSkewSeconds = 60;
 
 enum class JwtVerdict { kValid, kMissing, kInvalid };
 
@@ -20,9 +17,5 @@ struct JwtCheck {
 
 JwtCheck verifyAppleJwt(const std::string& authorizationHeader, const std::string& secret, const std::string& cspId,
                         std::int64_t nowSeconds, std::int64_t windowSeconds);
-
-// The outbound form (CSP → Apple): {"iss": cspId, "iat": now}, HS256. Used by tests and replay.
-std::string signAppleJwt(const std::string& secret, const std::string& issuerOrAudience, std::int64_t nowSeconds,
-                         bool asAudience);
 
 }  // namespace bcauth::http

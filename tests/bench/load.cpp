@@ -41,6 +41,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <tuple>
 #include <sstream>
@@ -58,10 +59,11 @@
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
 #include "bcauth/secure.h"
-#include "clients/apple_gateway.h"
 #include "crypto/primitives.h"
-#include "http/body.h"
+#include "demo/apple_sender.h"
+#include "demo/temp_dir.h"
 #include "json_field.h"
+#include "protocol/apple_jwt.h"
 #include "process_harness.h"
 #include "raw_p384.h"
 
@@ -201,10 +203,10 @@ class Client {
     session_.setTimeout(Poco::Timespan(30, 0));
   }
   int call(const std::string& method, const std::string& path, const std::string& body,
-           const std::vector<std::pair<std::string, std::string>>& headers, std::string& answer) {
+           const std::map<std::string, std::string>& headers, std::string& answer) {
     Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
     for (const auto& [name, value] : headers) request.set(name, value);
-    request.setContentType("application/json");
+    if (!request.has("Content-Type")) request.setContentType("application/json");
     request.setContentLength(static_cast<std::streamsize>(body.size()));
     session_.sendRequest(request) << body;
     Poco::Net::HTTPResponse response;
@@ -219,9 +221,10 @@ class Client {
     if (status != expected) throw std::runtime_error(method + " " + path + " answered " + std::to_string(status) + ": " + answer);
     return answer;
   }
-  void reply(const std::string& body, const std::string& jwt) {
+  // A POST /message as Apple's gateway makes it (appleMessage below).
+  void reply(const bcauth::demo::AppleMessage& message) {
     std::string answer;
-    const int status = call("POST", "/message", body, {{"Authorization", "Bearer " + jwt}, {"capability-list", "AUTH"}}, answer);
+    const int status = call("POST", "/message", message.body, message.headers, answer);
     if (status != 200) throw std::runtime_error("/message answered " + std::to_string(status) + ": " + answer);
   }
 
@@ -249,17 +252,32 @@ Pending create(Client& client, const std::string& conversation) {
   return {conversation, field(answer, "requestIdentifier"), field(answer, "responseEncryptionKey")};
 }
 
-// Apple gzips what it POSTs to /message (spec §8), so the load generator does too.
-std::string replyBody(const Pending& p) {
-  return bcauth::http::gzip(R"({"id":")" + bcauth::crypto::randomUuid() + R"(","type":"interactive","v":1,"sourceId":")" +
-         p.conversationId + R"(","destinationId":"biz-load","interactiveData":{"data":{"requestIdentifier":")" +
-         p.requestIdentifier + R"(","authenticate":{"status":"authenticated","token":")" +
-         deviceToken(p.responseEncryptionKey, "access-token-" + p.requestIdentifier) + R"("}}}})");
-}
-
+// One JWT per phase, signed when the phase begins (its iat stays well inside the window).
 std::string appleJwt() {
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-  return bcauth::clients::signAppleJwt(kProcessSecret, kProcessCspId, now.count(), true);
+  return bcauth::protocol::signAppleJwt(kProcessSecret, kProcessCspId, now.count(),
+                                        bcauth::protocol::AppleJwtDirection::kToCsp);
+}
+
+// What Apple POSTs to /message (demo/apple_sender.h: gzipped, its headers), with the phase's JWT
+// and the ids the caller knows, so the load generator parses no JSON (its CPU is the server's).
+bcauth::demo::AppleMessage appleMessage(const std::string& json, const std::string& jwt, const std::string& id,
+                                        const std::string& conversation) {
+  bcauth::demo::AppleMessageOptions options;
+  options.capabilities = "AUTH";
+  options.authorization = "Bearer " + jwt;
+  options.ids = bcauth::demo::AppleMessageIds{id, conversation, "biz-load"};
+  return bcauth::demo::appleMessage({kProcessCspId, kProcessSecret}, json, options);
+}
+
+// The device's reply, as Apple delivers it.
+bcauth::demo::AppleMessage reply(const Pending& p, const std::string& jwt) {
+  const std::string id = bcauth::crypto::randomUuid();
+  return appleMessage(R"({"id":")" + id + R"(","type":"interactive","v":1,"sourceId":")" + p.conversationId +
+                          R"(","destinationId":"biz-load","interactiveData":{"data":{"requestIdentifier":")" +
+                          p.requestIdentifier + R"(","authenticate":{"status":"authenticated","token":")" +
+                          deviceToken(p.responseEncryptionKey, "access-token-" + p.requestIdentifier) + R"("}}}})",
+                      jwt, id, p.conversationId);
 }
 
 // --- phases ----------------------------------------------------------------------------------
@@ -345,15 +363,15 @@ std::string conversation(const std::string& phase, int clients, int i) {
 PhaseResult roundTrips(const Server& server, int clients, int ops) {
   const std::string jwt = appleJwt();
   runPhase(server, clients, 200, [&](Client& c, int i, PhaseResult&) {
-    c.reply(replyBody(create(c, conversation("warm", clients, i))), jwt);
+    c.reply(reply(create(c, conversation("warm", clients, i)), jwt));
   });
   return runPhase(server, clients, ops, [&](Client& c, int i, PhaseResult& r) {
     const auto t0 = Clock::now();
     const Pending p = create(c, conversation("rt", clients, i));
     r.create.ms.push_back(msSince(t0));
-    const std::string body = replyBody(p);
+    const auto message = reply(p, jwt);
     const auto t1 = Clock::now();
-    c.reply(body, jwt);
+    c.reply(message);
     r.reply.ms.push_back(msSince(t1));
     r.total.ms.push_back(msSince(t0));
   });
@@ -376,8 +394,9 @@ void printRow(const char* name, int clients, const PhaseResult& r, const Latenci
               rawCpuMsPerOp);
 }
 
-std::string makeDataDir(const std::string& store) {
-  return bcauth::test::freshTempDir(store == "tmpfs" ? "/dev/shm/" : Poco::Path::temp());
+// Removed when the phase that made it is over.
+bcauth::demo::TempDir makeDataDir(const std::string& store) {
+  return bcauth::demo::TempDir("bcauth-load-", store == "tmpfs" ? "/dev/shm" : "");
 }
 
 // --- the attack phase -------------------------------------------------------------------------
@@ -416,11 +435,12 @@ AttackLatencies measureHonest(const Server& server, int requests) {
     t0 = Clock::now();
     api.api("GET", "/v1/providers", "", 200);
     out.api.ms.push_back(msSince(t0));
-    const std::string text = bcauth::http::gzip(R"({"id":")" + bcauth::crypto::randomUuid() +
-                                                R"(","type":"text","v":1,"sourceId":"urn:mbid:attack-)" +
-                                                std::to_string(i) + R"(","destinationId":"biz-load","body":"hi"})");
+    const std::string id = bcauth::crypto::randomUuid(), from = "urn:mbid:attack-" + std::to_string(i);
+    const auto text = appleMessage(R"({"id":")" + id + R"(","type":"text","v":1,"sourceId":")" + from +
+                                       R"(","destinationId":"biz-load","body":"hi"})",
+                                   jwt, id, from);
     t0 = Clock::now();
-    apple.reply(text, jwt);
+    apple.reply(text);
     out.apple.ms.push_back(msSince(t0));
   }
   return out;
@@ -431,9 +451,9 @@ void printAttackRow(const char* when, const char* what, const Latencies& lat) {
 }
 
 void attackPhase(const std::string& binary, const std::string& store, int requests) {
-  const std::string dir = makeDataDir(store);
+  const auto dir = makeDataDir(store);
   {
-    Server server(binary, dir, 0, 16, 1000);
+    Server server(binary, dir.path(), 0, 16, 1000);
     setUp(server);
     const AttackLatencies quiet = measureHonest(server, requests);
     std::vector<int> idle, slow;
@@ -466,7 +486,6 @@ void attackPhase(const std::string& binary, const std::string& store, int reques
                 attacked.apple.at(0.99) / quiet.apple.at(0.99),
                 std::max({attacked.healthz.at(1.0), attacked.api.at(1.0), attacked.apple.at(1.0)}) < 2000 ? "met" : "NOT met");
   }
-  std::filesystem::remove_all(dir);
 }
 
 int usage() {
@@ -530,30 +549,29 @@ int main(int argc, char** argv) {
     Row row{clients, {}, {}, {}, {}, 0, 0};
     const int threads = std::max(16, clients + 4);
     {
-      const std::string dir = makeDataDir(o.store);
+      const auto dir = makeDataDir(o.store);
       {
-        Server server(o.binary, dir, 0, threads);
+        Server server(o.binary, dir.path(), 0, threads);
         setUp(server);
         row.roundTrip = roundTrips(server, clients, o.roundTrips);
         // Reply-only: requests and device replies prepared first, untimed.
         const std::string jwt = appleJwt();
-        std::vector<std::string> bodies(static_cast<std::size_t>(o.replies));
+        std::vector<bcauth::demo::AppleMessage> bodies(static_cast<std::size_t>(o.replies));
         runPhase(server, clients, o.replies, [&](Client& c, int i, PhaseResult&) {
-          bodies[static_cast<std::size_t>(i)] = replyBody(create(c, conversation("ro", clients, i)));
+          bodies[static_cast<std::size_t>(i)] = reply(create(c, conversation("ro", clients, i)), jwt);
         });
         row.replyOnly = runPhase(server, clients, o.replies, [&](Client& c, int i, PhaseResult& r) {
           const auto t0 = Clock::now();
-          c.reply(bodies[static_cast<std::size_t>(i)], jwt);
+          c.reply(bodies[static_cast<std::size_t>(i)]);
           r.total.ms.push_back(msSince(t0));
         });
         row.rssRoundTrip = server.peakRssMiB();
       }
-      std::filesystem::remove_all(dir);
     }
     {
-      const std::string dir = makeDataDir(o.store);
+      const auto dir = makeDataDir(o.store);
       {
-        Server server(o.binary, dir, o.creates, threads);
+        Server server(o.binary, dir.path(), o.creates, threads);
         setUp(server);
         if (!waitForPool(server, o.creates, 120)) throw std::runtime_error("the key pool did not fill");
         row.createOnly = runPhase(server, clients, o.creates, [&](Client& c, int i, PhaseResult& r) {
@@ -563,7 +581,6 @@ int main(int argc, char** argv) {
         });
         row.rssCreate = server.peakRssMiB();
       }
-      std::filesystem::remove_all(dir);
     }
     {
       const Server floor(o.floorBinary, "unused: bcauth_floor stores nothing", 0, threads);

@@ -8,7 +8,7 @@
 
 #include <Poco/JSON/Object.h>
 
-namespace bcauth::test {
+namespace bcauth::demo {
 
 struct DeviceRun {
   std::string loginPage;       // the HTML the web view showed
@@ -16,12 +16,16 @@ struct DeviceRun {
   std::string callbackUrl;     // where the IdP redirected (bcauth's /oauth/callback?code&state)
 };
 
+// What the customer (or a hostile device) does on the way; by default, signs in.
+struct V2DeviceActions {
+  bool deny = false;             // presses Cancel on the login form
+  bool tamperChallenge = false;  // sends the IdP a different PKCE challenge
+};
+
 // message: the authenticate message bcauth built; clientId: what Apple injects from ABR;
 // publicUrl/bcauthUrl: the redirectURI's base as configured, and where bcauth really listens.
-// tamperChallenge sends a different PKCE challenge to the IdP; deny presses Cancel.
 DeviceRun runV2Device(const Poco::JSON::Object::Ptr& message, const std::string& clientId, const std::string& idpBaseUrl,
-                      const std::string& publicUrl, const std::string& bcauthUrl, bool deny = false,
-                      bool tamperChallenge = false);
+                      const std::string& publicUrl, const std::string& bcauthUrl, const V2DeviceActions& actions = {});
 
 // Plays the device in the legacy flow on the message Apple delivered (client secret included):
 // opens the authorization URL with redirect_uri=https://auth.businesschat.apple.com and the
@@ -38,4 +42,4 @@ std::string v2DeviceReply(const Poco::JSON::Object::Ptr& message, const std::str
 // Calls bcauth's callback directly (as a replayed or forged redirect would) and returns Location.
 std::string callCallback(const std::string& bcauthUrl, const std::string& query);
 
-}  // namespace bcauth::test
+}  // namespace bcauth::demo

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace bcauth::app {
+namespace bcauth::demo {
 
 struct DemoTimeline {
   std::string conversationId;
@@ -19,4 +19,4 @@ std::vector<DemoTimeline> runDemo(std::ostream& log);
 
 int runDemoCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
-}  // namespace bcauth::app
+}  // namespace bcauth::demo

@@ -1,4 +1,4 @@
-#include "doubles/device_simulator.h"
+#include "demo/device_simulator.h"
 
 #include <sstream>
 #include <stdexcept>
@@ -11,7 +11,7 @@
 #include "bcauth/secure.h"
 #include "clients/http_call.h"
 
-namespace bcauth::test {
+namespace bcauth::demo {
 namespace {
 
 std::string queryValue(const std::string& query, const std::string& name) {
@@ -30,7 +30,7 @@ std::string queryValue(const std::string& query, const std::string& name) {
 }  // namespace
 
 DeviceRun runV2Device(const Poco::JSON::Object::Ptr& message, const std::string& clientId, const std::string& idpBaseUrl,
-                      const std::string& publicUrl, const std::string& bcauthUrl, bool deny, bool tamperChallenge) {
+                      const std::string& publicUrl, const std::string& bcauthUrl, const V2DeviceActions& actions) {
   const auto oauth2 = message->getObject("interactiveData")->getObject("data")->getObject("authenticate")->getObject("oauth2");
   std::string scope;
   const auto scopes = oauth2->getArray("scope");
@@ -48,11 +48,11 @@ DeviceRun runV2Device(const Poco::JSON::Object::Ptr& message, const std::string&
   run.loginPage = page.body;
 
   std::string challenge = queryValue(extra, "code_challenge");
-  if (tamperChallenge) challenge = crypto::pkceChallengeS256("not-the-verifier");
+  if (actions.tamperChallenge) challenge = crypto::pkceChallengeS256("not-the-verifier");
   std::string form = "redirect_uri=" + clients::urlEncode(redirectUri) + "&state=" + clients::urlEncode(state) + "&scope=" + clients::urlEncode(scope) +
                      "&code_challenge=" + clients::urlEncode(challenge) + "&code_challenge_method=" +
                      clients::urlEncode(queryValue(extra, "code_challenge_method")) + "&username=casey&password=hunter2";
-  if (deny) form += "&deny=1";
+  if (actions.deny) form += "&deny=1";
   const auto login = clients::httpCall("POST", idpBaseUrl + "/login",
                                        {{"Content-Type", "application/x-www-form-urlencoded"}}, form, 10);
   if (!login.reached || login.status != 302) throw std::runtime_error("login failed: " + std::to_string(login.status));
@@ -172,4 +172,4 @@ std::string callCallback(const std::string& bcauthUrl, const std::string& query)
   return callback.headers.at("Location");
 }
 
-}  // namespace bcauth::test
+}  // namespace bcauth::demo

@@ -1,14 +1,11 @@
-#include "doubles/idp_double.h"
+#include "demo/idp_double.h"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/Net/HTMLForm.h>
 #include <Poco/Net/HTTPBasicCredentials.h>
 #include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/ServerSocket.h>
 #include <Poco/URI.h>
 
 #include <sstream>
@@ -16,7 +13,7 @@
 #include "bcauth/secure.h"
 #include "clients/http_call.h"
 
-namespace bcauth::test {
+namespace bcauth::demo {
 
 namespace {
 
@@ -204,30 +201,20 @@ class IdpHandler : public Poco::Net::HTTPRequestHandler {
   IdpDouble& idp_;
 };
 
-namespace {
-class IdpFactory : public Poco::Net::HTTPRequestHandlerFactory {
- public:
-  explicit IdpFactory(IdpDouble& idp) : idp_(idp) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new IdpHandler(idp_);
-  }
-
- private:
-  IdpDouble& idp_;
-};
-}  // namespace
-
 IdpDouble::IdpDouble() : IdpDouble(Config{}) {}
 
-IdpDouble::IdpDouble(Config config) : config_(std::move(config)) {
-  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-  server_ = std::make_unique<Poco::Net::HTTPServer>(new IdpFactory(*this), socket, new Poco::Net::HTTPServerParams());
-  server_->start();
+IdpDouble::IdpDouble(Config config)
+    : config_(std::move(config)) {
+  // Started once every member its requests use is constructed.
+  server_ = std::make_unique<LoopbackServer>(
+      [this](Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+        IdpHandler(*this).handleRequest(request, response);
+      });
 }
 
-IdpDouble::~IdpDouble() { server_->stopAll(true); }
+IdpDouble::~IdpDouble() { server_.reset(); }  // before the members its requests use
 
-std::string IdpDouble::baseUrl() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+std::string IdpDouble::baseUrl() const { return server_->baseUrl(); }
 
 std::string IdpDouble::lastHost() const {
   std::lock_guard lock(mutex_);
@@ -239,4 +226,4 @@ std::string IdpDouble::lastTokenError() const {
   return lastTokenError_;
 }
 
-}  // namespace bcauth::test
+}  // namespace bcauth::demo

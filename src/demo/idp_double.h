@@ -11,9 +11,10 @@
 #include <set>
 #include <string>
 
-#include <Poco/Net/HTTPServer.h>
+#include "demo/loopback_server.h"
 
-namespace bcauth::test {
+
+namespace bcauth::demo {
 
 class IdpDouble {
  public:
@@ -55,7 +56,7 @@ class IdpDouble {
  private:
   friend class IdpHandler;
   Config config_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::unique_ptr<LoopbackServer> server_;
   mutable std::mutex mutex_;
   std::map<std::string, Grant> codes_;
   std::set<std::string> accessTokens_;
@@ -70,4 +71,4 @@ class IdpDouble {
   std::atomic<int> injectedHeaders_{0};
 };
 
-}  // namespace bcauth::test
+}  // namespace bcauth::demo

@@ -1,27 +1,24 @@
-#include "app/demo.h"
+#include "demo/demo.h"
 
 #include <chrono>
 #include <thread>
 
-#include <Poco/File.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/ServerSocket.h>
-#include <Poco/TemporaryFile.h>
 #include <Poco/URI.h>
 
 #include "app/runtime.h"
 #include "bcauth/base64.h"
 #include "bcauth/secure.h"
-#include "clients/apple_gateway.h"
 #include "clients/http_call.h"
-#include "doubles/device_simulator.h"
-#include "doubles/gateway_double.h"
-#include "doubles/idp_double.h"
-#include "http/body.h"
+#include "demo/device_simulator.h"
+#include "demo/gateway_double.h"
+#include "demo/idp_double.h"
+#include "demo/temp_dir.h"
 
-namespace bcauth::app {
+namespace bcauth::demo {
 namespace {
 
 const std::string kCspId = "demo-csp";
@@ -43,20 +40,19 @@ class Demo {
   explicit Demo(std::ostream& log) : log_(log) {}
 
   std::vector<DemoTimeline> run() {
-    const std::string dir = Poco::TemporaryFile::tempName();
-    Poco::TemporaryFile::registerForDeletion(dir);
+    const TempDir dir("bcauth-demo-");
     const auto secretBytes = crypto::randomBytes(32);
-    secret_.assign(secretBytes.begin(), secretBytes.end());
-    gateway_ = std::make_unique<test::GatewayDouble>(kCspId, secret_);
-    test::IdpDouble::Config idpConfig;
-    idp_ = std::make_unique<test::IdpDouble>(idpConfig);
+    const std::string secret(secretBytes.begin(), secretBytes.end());
+    gateway_ = std::make_unique<GatewayDouble>(kCspId, secret);
+    IdpDouble::Config idpConfig;
+    idp_ = std::make_unique<IdpDouble>(idpConfig);
 
-    Settings settings;
+    app::Settings settings;
     settings.cspId = kCspId;
-    settings.appleSecret = secret_;
+    settings.appleSecret = secret;
     settings.apiKeys = {kApiKey};
     settings.masterKey = crypto::base64Encode(crypto::randomBytes(32));
-    settings.dataDir = dir;
+    settings.dataDir = dir.path();
     // Bound here, not probed and released: the publicUrl names the port bcauth listens on.
     const Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
     settings.port = socket.address().port();
@@ -65,9 +61,9 @@ class Demo {
     settings.appleGatewayUrl = gateway_->baseUrl();
     settings.deliveryRetryBaseMs = 100;
     base_ = settings.publicUrl;
-    Runtime runtime(settings, socket);
+    app::Runtime runtime(settings, socket);
     runtime.start();
-    log_ << "bcauth on " << base_ << " (SQLite in " << dir << "), Apple gateway double on " << gateway_->baseUrl()
+    log_ << "bcauth on " << base_ << " (SQLite in " << dir.path() << "), Apple gateway double on " << gateway_->baseUrl()
          << ", IdP double on " << idp_->baseUrl() << "\n\n";
 
     api("PUT", "/v1/providers/example",
@@ -82,13 +78,13 @@ class Demo {
     step("legacy: the customer signs in; the device returns the token encrypted to the request key");
     legacy(idpConfig.clientId);
     step("legacy failure: the IdP's token response has no access_token");
-    idp_->setTokenMode(test::IdpDouble::TokenMode::kNoAccessToken);
+    idp_->setTokenMode(IdpDouble::TokenMode::kNoAccessToken);
     legacy(idpConfig.clientId);
-    idp_->setTokenMode(test::IdpDouble::TokenMode::kOk);
+    idp_->setTokenMode(IdpDouble::TokenMode::kOk);
     step("iOS 16+: bcauth's /oauth/callback exchanges the code with PKCE and fetches the profile");
     v2(idpConfig.clientId);
     step("iOS 16+ failure: the IdP's token URL answers 500");
-    idp_->setTokenMode(test::IdpDouble::TokenMode::kHttp500);
+    idp_->setTokenMode(IdpDouble::TokenMode::kHttp500);
     v2(idpConfig.clientId);
 
     std::vector<DemoTimeline> timelines;
@@ -111,14 +107,9 @@ class Demo {
     return answer.body.empty() ? nullptr : parse(answer.body);
   }
 
-  // Apple's gateway POSTing an inbound message to bcauth: gzip, JWT, headers.
+  // Apple's gateway POSTing an inbound message to bcauth.
   void appleDelivers(const std::string& json, const std::string& capabilities) {
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-    const auto answer = clients::httpCall(
-        "POST", base_ + "/message",
-        {{"Authorization", "Bearer " + clients::signAppleJwt(secret_, kCspId, now.count(), true)},
-         {"capability-list", capabilities}, {"Content-Type", "application/octet-stream"}},
-        http::gzip(json), 30);
+    const auto answer = gateway_->deliver(base_, json, capabilities);
     if (!answer.reached || answer.status != 200) throw std::runtime_error("POST /message answered " + answer.body);
   }
 
@@ -161,11 +152,12 @@ class Demo {
   void legacy(const std::string& clientId) {
     const auto request = create(kLegacyCustomer);
     const auto message = deliveredMessage(request);
-    appleDelivers(test::runLegacyDevice(message, clientId, idp_->baseUrl(), idp_->baseUrl() + "/token"), "AUTH");
+    appleDelivers(runLegacyDevice(message, clientId, idp_->baseUrl(), idp_->baseUrl() + "/token"), "AUTH");
     waitForOutcome(request->getValue<std::string>("id"));
   }
 
-  // A legacy success's event follows its profile fetch; the next step waits for it.
+  // A legacy success's event follows its profile fetch, a v2 outcome the callback; the next step
+  // (or the timeline) waits for it.
   void waitForOutcome(const std::string& requestId) {
     for (const auto deadline = std::chrono::steady_clock::now() + kSettleTimeout; std::chrono::steady_clock::now() < deadline;) {
       const auto events = api("GET", "/v1/events?limit=1000", "", 200)->getArray("events");
@@ -185,16 +177,16 @@ class Demo {
   void v2(const std::string& clientId) {
     const auto request = create(kV2Customer);
     const auto message = deliveredMessage(request);
-    const auto run = test::runV2Device(message, clientId, idp_->baseUrl(), base_, base_);
+    const auto run = runV2Device(message, clientId, idp_->baseUrl(), base_, base_);
     log_ << "  the device's sheet closed on " << run.finalLocation << "\n";
-    appleDelivers(test::v2DeviceReply(message, run.finalLocation), "AUTH,AUTH2");
+    appleDelivers(v2DeviceReply(message, run.finalLocation), "AUTH,AUTH2");
+    waitForOutcome(request->getValue<std::string>("id"));
   }
 
   DemoTimeline timeline(const std::string& conversation) {
     std::string encoded;
     Poco::URI::encode(conversation, "/+=:", encoded);
-    // Wait for the asynchronous parts (deliveries) to settle.
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Nothing is left in flight: each step waited for its delivery and its outcome.
     const auto events = api("GET", "/v1/conversations/" + encoded + "/events?limit=1000", "", 200)->getArray("events");
     DemoTimeline t{conversation, {}};
     for (std::size_t i = 0; i < events->size(); ++i) {
@@ -212,10 +204,9 @@ class Demo {
   }
 
   std::ostream& log_;
-  std::string secret_;
   std::string base_;
-  std::unique_ptr<test::GatewayDouble> gateway_;
-  std::unique_ptr<test::IdpDouble> idp_;
+  std::unique_ptr<GatewayDouble> gateway_;
+  std::unique_ptr<IdpDouble> idp_;
 };
 
 }  // namespace
@@ -252,4 +243,4 @@ int runDemoCommand(const std::vector<std::string>& args, std::ostream& out, std:
   return 0;
 }
 
-}  // namespace bcauth::app
+}  // namespace bcauth::demo
