@@ -37,6 +37,8 @@
 #include "demo/temp_dir.h"
 #include "http/apple_jwt.h"
 #include "http/body.h"
+#include "http/inputs.h"
+#include "http/views.h"
 #include "protocol/apple_jwt.h"
 #include "protocol/json_util.h"
 #include "protocol/text.h"
@@ -158,13 +160,13 @@ class Harness {
     provider.authorizationUrl = "https://idp.example.com/authorize";
     provider.tokenUrl = "https://idp.example.com/token";
     provider.clientId = "client-1";
-    provider.sealedClientSecret = sealer_.seal("provider-client-secret", service::sealContext("provider", kProviderId));
+    provider.sealedClientSecret = sealer_.seal("provider-client-secret", service::sealContext(service::SealKind::kProviderSecret, kProviderId));
     provider.scopes = {"openid", "email", "profile"};
     provider.createdAt = provider.updatedAt = kNowMillis - 86'400'000;
     store::Subscription webhook;
     webhook.id = kWebhookId;
     webhook.url = "https://csp.example.com/hooks";
-    webhook.sealedSecret = sealer_.seal("webhook-secret-0123456789", service::sealContext("webhook", kWebhookId));
+    webhook.sealedSecret = sealer_.seal("webhook-secret-0123456789", service::sealContext(service::SealKind::kWebhookSecret, kWebhookId));
     webhook.createdAt = webhook.updatedAt = kNowMillis - 86'400'000;
     store_->transaction([&](store::Transaction& tx) {
       tx.putProvider(provider);
@@ -261,7 +263,7 @@ void provisionRequest(Harness& harness, const protocol::InboundMessage& message)
     tx.insertRequest(request);
     if (flow == protocol::Flow::kLegacy) {
       tx.putSecret(request.id, store::secret::kPrivateKey,
-                   harness.sealer().seal(kPrivateKeyBase64, service::sealContext(store::secret::kPrivateKey, request.id)));
+                   harness.sealer().seal(kPrivateKeyBase64, service::sealContext(service::SealKind::kPrivateKey, request.id)));
     }
     if (marker == '&') tx.updateRequestStatus(request.id, store::status::kFailed, "device_error", kNowMillis - 30'000);
     if (marker == '*') {  // v2: bcauth's callback already completed it
@@ -344,36 +346,42 @@ void putThenRead(const std::string& collection, const std::string& id, const Poc
 
 void putProvider(Harness& harness, const Poco::JSON::Object::Ptr& body, bool existing) {
   const std::string id = existing ? kProviderId : "fuzz-provider";
-  putThenRead("providers", id, body, "clientSecret", [&] { return harness.service().putProvider(id, body); },
-              [&] { return harness.service().provider(id); });
+  auto& admin = harness.service().admin;
+  putThenRead("providers", id, body, "clientSecret",
+              [&] { return http::views::of(admin.putProvider(id, http::inputs::provider(body))); },
+              [&] { return http::views::of(admin.provider(id)); });
 }
 
 void createRequest(Harness& harness, const Poco::JSON::Object::Ptr& body, bool idempotent) {
   std::optional<std::string> key;
   if (idempotent) key = "fuzz-idempotency-key";
-  auto created = harness.service().createRequest(body, key);
+  auto& requests = harness.service().requests;
+  const auto create = [&](const Poco::JSON::Object::Ptr& json) {
+    return requests.create(http::inputs::createRequest(json), http::inputs::idempotencyKey(key, json));
+  };
+  auto created = create(body);
   trace("POST /v1/auth-requests" + std::string(key ? " (Idempotency-Key)" : "") + ": " +
         (created ? std::string("created") : describe(created.status())));
   if (!created) return;
   if (!created->created) violated("POST /v1/auth-requests on an empty store answered with an earlier request");
-  stringify(created->body);
-  const std::string id = created->body->getValue<std::string>("id");
-  auto read = harness.service().request(id);
+  stringify(http::views::request(created->state));
+  const std::string id = created->state.request.id;
+  auto read = http::views::of(requests.request(id));
   if (!read) violated("a request just created cannot be read: " + read.status().toString());
   stringify(*read);
   if (key) {
-    auto again = harness.service().createRequest(body, key);
+    auto again = create(body);
     if (!again) violated("an Idempotency-Key replay failed: " + again.status().toString());
-    if (again->created || again->body->getValue<std::string>("id") != id) {
+    if (again->created || again->state.request.id != id) {
       violated("an Idempotency-Key replay made a second request");
     }
-    stringify(again->body);
+    stringify(http::views::request(again->state));
     // The key is bound to its body: any other body under it is refused and makes nothing.
     Poco::JSON::Object::Ptr changed = new Poco::JSON::Object(*body);
     const bool marked = body->has("fuzzChanged") && body->get("fuzzChanged").isString() &&
                         body->getValue<std::string>("fuzzChanged") == "a";
     changed->set("fuzzChanged", std::string(marked ? "b" : "a"));
-    auto other = harness.service().createRequest(changed, key);
+    auto other = create(changed);
     if (other || other.status().code() != StatusCode::kIdempotencyConflict) {
       violated("an Idempotency-Key reused with another body was not idempotency_conflict");
     }
@@ -382,8 +390,10 @@ void createRequest(Harness& harness, const Poco::JSON::Object::Ptr& body, bool i
 
 void putWebhook(Harness& harness, const Poco::JSON::Object::Ptr& body, bool existing) {
   const std::string id = existing ? kWebhookId : "fuzz-webhook";
-  putThenRead("webhooks", id, body, "secret", [&] { return harness.service().putWebhook(id, body); },
-              [&] { return harness.service().webhook(id); });
+  auto& admin = harness.service().admin;
+  putThenRead("webhooks", id, body, "secret",
+              [&] { return http::views::of(admin.putWebhook(id, http::inputs::webhook(body))); },
+              [&] { return http::views::of(admin.webhook(id)); });
 }
 
 // --- decrypt helpers --------------------------------------------------------------------------
@@ -641,7 +651,7 @@ int fuzzIntake(const std::uint8_t* data, std::size_t size) {
   harness.reset();
   auto parsed = protocol::parseInbound(body);
   if (parsed && parsed->authenticate) provisionRequest(harness, *parsed);
-  const auto result = harness.service().handleInbound(body, std::string(capabilityList));
+  const auto result = harness.service().intake.handleInbound(body, std::string(capabilityList));
   if (result.isOk() != parsed.isOk()) violated("handleInbound and parseInbound disagree on a body");
   if (!result) {
     trace("handleInbound: " + describe(result.status()));
@@ -658,7 +668,7 @@ int fuzzApiBodies(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::uint8_t selector = data[0];
   const bool variant = (selector & 0x40) != 0;
-  auto parsed = protocol::detail::parseObject(asText(data + 1, size - 1));
+  auto parsed = protocol::json::parseObject(asText(data + 1, size - 1));
   if (!parsed) {
     trace("body: " + describe(parsed.status()));
     return 0;  // 400 before any service call

@@ -35,7 +35,7 @@ int fuzzDecrypt(const std::uint8_t* data, std::size_t size);
 //   rest:   the body, plain or gzip (detected by its magic bytes, as the server does)
 // The JWT is verified for real (HS256, aud, iat window) against a fixed secret and clock; when
 // it does not pass, a correctly signed one is verified instead so the body still goes on. The
-// body is then gunzipped as the server does and handed to AuthService::handleInbound on a real
+// body is then gunzipped as the server does and handed to AppleIntake::handleInbound on a real
 // SQLite store, in which a pending request answering the reply's requestIdentifier (same
 // conversation and flow, private key = the spec-c key) has been provisioned. The first character
 // of the message's "id" picks another request state instead: '!' none, '#' another
@@ -43,7 +43,7 @@ int fuzzDecrypt(const std::uint8_t* data, std::size_t size);
 // the callback.
 int fuzzIntake(const std::uint8_t* data, std::size_t size);
 
-// The CSP API's JSON bodies, through protocol::detail::parseObject (as the HTTP handlers read
+// The CSP API's JSON bodies, through protocol::json::parseObject (as the HTTP handlers read
 // them) and the service call each route makes. The first byte selects:
 //   (byte & 0x0F) % 3 == 0: PUT /v1/providers/{id}     1: POST /v1/auth-requests
 //                        2: PUT /v1/webhooks/{id}

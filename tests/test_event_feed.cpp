@@ -14,6 +14,7 @@
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
 #include "postgres_database.h"
+#include "http/views.h"
 #include "service/auth_service.h"
 #include "temp_dir.h"
 
@@ -132,7 +133,7 @@ struct Feed {
   // returns the events answered and how long the answer took.
   std::pair<std::size_t, Clock::duration> waitAcrossACommit(std::int64_t waitMillis) {
     const auto started = Clock::now();
-    auto answer = std::async(std::launch::async, [&] { return service->events(0, 10, waitMillis); });
+    auto answer = std::async(std::launch::async, [&] { return http::views::of(service->events.read(0, 10, waitMillis)); });
     BOOST_REQUIRE(reads.waitFor(1));
     append(*other);
     const auto body = answer.get();
@@ -162,7 +163,7 @@ BOOST_AUTO_TEST_CASE(a_waiting_reader_rechecks_the_store_without_a_notification)
 BOOST_AUTO_TEST_CASE(a_commit_through_the_same_store_wakes_the_wait_at_once) {
   Feed feed(60'000);
   const auto started = Clock::now();
-  auto answer = std::async(std::launch::async, [&] { return feed.service->events(0, 10, 20'000); });
+  auto answer = std::async(std::launch::async, [&] { return http::views::of(feed.service->events.read(0, 10, 20'000)); });
   BOOST_REQUIRE(feed.reads.waitFor(1));
   append(*feed.db);
   BOOST_TEST((*answer.get())->getArray("events")->size() == 1u);

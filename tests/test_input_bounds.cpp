@@ -147,14 +147,14 @@ BOOST_AUTO_TEST_CASE(a_duplicate_key_is_refused_at_any_depth) {
   for (const std::string body : {R"({"a":1,"a":2})", R"({"a":1,"b":{"c":1,"c":1}})", R"({"a":[{"x":1},{"y":1,"y":2}]})",
                                  R"({"name":"a","name":"a"})"}) {
     BOOST_TEST_CONTEXT(body) {
-      auto parsed = protocol::detail::parseObject(body);
+      auto parsed = protocol::json::parseObject(body);
       BOOST_REQUIRE(!parsed);
       BOOST_TEST(parsed.status().code() == StatusCode::kInvalidArgument);
       BOOST_TEST(parsed.status().message().find("same key twice") != std::string::npos);
     }
   }
   // The same key in different objects is not a duplicate.
-  BOOST_TEST(protocol::detail::parseObject(R"({"a":{"x":1},"b":{"x":1},"c":[{"x":1},{"x":2}]})").isOk());
+  BOOST_TEST(protocol::json::parseObject(R"({"a":{"x":1},"b":{"x":1},"c":[{"x":1},{"x":2}]})").isOk());
 }
 
 BOOST_AUTO_TEST_CASE(a_duplicate_key_in_apples_payload_is_refused) {
@@ -169,7 +169,7 @@ BOOST_AUTO_TEST_CASE(parse_errors_quote_no_input_byte_and_no_parser_internals) {
   for (const std::string body : {"[1,2", "\x80", "{\"a\":\xFF}", "1", "\"text\"", "{\"a\":", "", "{\"a\":1} trailing",
                                  "{\"a\":\"\\ud800\"}"}) {
     BOOST_TEST_CONTEXT(protocol::toValidUtf8(body)) {
-      auto parsed = protocol::detail::parseObject(body);
+      auto parsed = protocol::json::parseObject(body);
       BOOST_REQUIRE(!parsed);
       const std::string& message = parsed.status().message();
       BOOST_TEST(protocol::isValidUtf8(message));
@@ -177,9 +177,9 @@ BOOST_AUTO_TEST_CASE(parse_errors_quote_no_input_byte_and_no_parser_internals) {
       BOOST_TEST(message.find('\'') == std::string::npos);  // Poco quotes the offending byte in '...'
     }
   }
-  BOOST_TEST(protocol::detail::parseObject("1").status().message() == "the body must be a JSON object");
-  BOOST_TEST(protocol::detail::parseObject("[1,2").status().message() == "the body must be a JSON object");
-  BOOST_TEST(protocol::detail::parseObject("{\"a\":").status().message().find("malformed JSON") == 0u);
+  BOOST_TEST(protocol::json::parseObject("1").status().message() == "the body must be a JSON object");
+  BOOST_TEST(protocol::json::parseObject("[1,2").status().message() == "the body must be a JSON object");
+  BOOST_TEST(protocol::json::parseObject("{\"a\":").status().message().find("malformed JSON") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(apples_ids_follow_the_rules) {

@@ -17,6 +17,7 @@
 #include "postgres_database.h"
 #include "server_harness.h"
 #include "service/auth_service.h"
+#include "service_json.h"
 
 using namespace bcauth;
 using bcauth::test::TestServer;
@@ -107,7 +108,7 @@ BOOST_AUTO_TEST_CASE(sweeps_on_both_instances_never_duplicate, BCAUTH_NEEDS_POST
   service::AuthService a(*first, sealer, config, [&] { return now.load(); });
   service::AuthService b(*second, sealer, config, [&] { return now.load(); });
   Poco::JSON::Parser parser;
-  BOOST_REQUIRE(a.putProvider("idp", parser.parse(R"({"name":"IdP","authorizationUrl":"https://i.example/a","tokenUrl":"https://i.example/t","clientId":"c","scopes":["openid"]})")
+  BOOST_REQUIRE(test::putProvider(a, "idp", parser.parse(R"({"name":"IdP","authorizationUrl":"https://i.example/a","tokenUrl":"https://i.example/t","clientId":"c","scopes":["openid"]})")
                                          .extract<Poco::JSON::Object::Ptr>())
                     .isOk());
   for (int i = 0; i < 20; ++i) {
@@ -115,12 +116,12 @@ BOOST_AUTO_TEST_CASE(sweeps_on_both_instances_never_duplicate, BCAUTH_NEEDS_POST
     auto body = parser.parse(R"({"conversationId":"urn:mbid:z)" + std::to_string(i) +
                              R"(","businessId":"b","providerId":"idp","flow":"legacy"})")
                     .extract<Poco::JSON::Object::Ptr>();
-    BOOST_REQUIRE((i % 2 ? a : b).createRequest(body, std::nullopt).isOk());
+    BOOST_REQUIRE(test::createRequest(i % 2 ? a : b, body, std::nullopt).isOk());
   }
   now += 901'000;
   std::atomic<int> expired{0};
-  std::thread left([&] { expired += a.expireDue(); });
-  std::thread right([&] { expired += b.expireDue(); });
+  std::thread left([&] { expired += a.requests.expireDue(); });
+  std::thread right([&] { expired += b.requests.expireDue(); });
   left.join();
   right.join();
   BOOST_TEST(expired.load() == 20);
@@ -177,15 +178,14 @@ BOOST_AUTO_TEST_CASE(rekey_on_postgres, BCAUTH_NEEDS_POSTGRES) {
   config.allowHttpLoopbackProviders = true;
   service::AuthService svc(*db, oldKey, config, [] { return std::int64_t{1'700'000'000'000}; });
   Poco::JSON::Parser parser;
-  BOOST_REQUIRE(svc.putProvider("idp", parser.parse(R"({"name":"IdP","authorizationUrl":"https://i.example/a","tokenUrl":"https://i.example/t","clientId":"c","clientSecret":"pg-secret","scopes":["openid"]})")
+  BOOST_REQUIRE(test::putProvider(svc, "idp", parser.parse(R"({"name":"IdP","authorizationUrl":"https://i.example/a","tokenUrl":"https://i.example/t","clientId":"c","clientSecret":"pg-secret","scopes":["openid"]})")
                                            .extract<Poco::JSON::Object::Ptr>())
                     .isOk());
   parser.reset();
-  BOOST_REQUIRE(svc.putWebhook("desk", parser.parse(R"({"url":"http://127.0.0.1:9/h","secret":"webhook-secret-0123456789"})")
-                                           .extract<Poco::JSON::Object::Ptr>())
+  BOOST_REQUIRE(svc.admin.putWebhook("desk", http::inputs::webhook(test::json(R"({"url":"http://127.0.0.1:9/h","secret":"webhook-secret-0123456789"})")))
                     .isOk());
   parser.reset();
-  BOOST_REQUIRE(svc.createRequest(parser.parse(R"({"conversationId":"c","businessId":"b","providerId":"idp","flow":"legacy"})")
+  BOOST_REQUIRE(test::createRequest(svc, parser.parse(R"({"conversationId":"c","businessId":"b","providerId":"idp","flow":"legacy"})")
                                       .extract<Poco::JSON::Object::Ptr>(),
                                   std::nullopt)
                     .isOk());
@@ -195,5 +195,5 @@ BOOST_AUTO_TEST_CASE(rekey_on_postgres, BCAUTH_NEEDS_POSTGRES) {
   BOOST_TEST(*count == 3);  // provider secret, webhook secret, request private key
   for (const auto& value : db->sealedValues()) BOOST_TEST(!oldKey.unseal(value.sealed, "x").isOk());
   const auto provider = db->provider("idp");
-  BOOST_TEST(std::string(newKey.unseal(*provider->sealedClientSecret, service::sealContext("provider", "idp"))->view()) == "pg-secret");
+  BOOST_TEST(std::string(newKey.unseal(*provider->sealedClientSecret, service::sealContext(service::SealKind::kProviderSecret, "idp"))->view()) == "pg-secret");
 }

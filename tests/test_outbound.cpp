@@ -21,6 +21,7 @@
 #include "clients/outbound_url.h"
 #include "demo/idp_double.h"
 #include "server_harness.h"
+#include "http/views.h"
 #include "service/auth_service.h"
 
 using namespace bcauth;
@@ -353,12 +354,12 @@ BOOST_AUTO_TEST_CASE(a_url_stored_before_the_check_is_refused_when_sent) {
   store::Subscription sub;
   sub.id = "old";
   sub.url = injected(idp.baseUrl(), "/hooks");
-  sub.sealedSecret = sealer.seal(kWebhookSecret, service::sealContext("webhook", sub.id));
+  sub.sealedSecret = sealer.seal(kWebhookSecret, service::sealContext(service::SealKind::kWebhookSecret, sub.id));
   db->transaction([&](store::Transaction& tx) { tx.putSubscription(sub); });
   service::AuthService service(*db, std::move(sealer), config, [] { return std::int64_t{1'700'000'000'000}; });
-  BOOST_REQUIRE(service.handleInbound(textMessage("urn:mbid:old"), "AUTH").isOk());
-  BOOST_TEST(service.deliverWebhooks() == 1);
-  const auto dead = service.deadLetters(10).value()->getArray("deadLetters");
+  BOOST_REQUIRE(service.intake.handleInbound(textMessage("urn:mbid:old"), "AUTH").isOk());
+  BOOST_TEST(service.webhookOutbox.deliverDue() == 1);
+  const auto dead = http::views::deadLetters(service.admin.deadLetters(10))->getArray("deadLetters");
   BOOST_REQUIRE_EQUAL(dead->size(), 1u);
   BOOST_TEST(dead->getObject(0)->getValue<std::string>("lastError").find("the URL is refused") == 0u);
   BOOST_TEST(idp.requests() == 0);

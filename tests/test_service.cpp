@@ -14,6 +14,7 @@
 #include "demo/temp_dir.h"
 #include "protocol/json_util.h"
 #include "service/auth_service.h"
+#include "service_json.h"
 
 using namespace bcauth;
 
@@ -30,14 +31,14 @@ struct Fixture {
     Poco::JSON::Parser parser;
     auto body = parser.parse(R"({"name":"IdP","authorizationUrl":"https://i/a","tokenUrl":"https://i/t","clientId":"c","scopes":["openid"]})")
                     .extract<Poco::JSON::Object::Ptr>();
-    BOOST_REQUIRE(service.putProvider("idp", body).isOk());
+    BOOST_REQUIRE(test::putProvider(service, "idp", body).isOk());
   }
 
-  service::Created create(const std::string& conversation, std::optional<std::string> key = std::nullopt) {
+  test::CreatedView create(const std::string& conversation, std::optional<std::string> key = std::nullopt) {
     Poco::JSON::Parser parser;
     auto body = parser.parse(R"({"conversationId":")" + conversation + R"(","businessId":"b","providerId":"idp","flow":"legacy"})")
                     .extract<Poco::JSON::Object::Ptr>();
-    auto created = service.createRequest(body, key);
+    auto created = test::createRequest(service, body, key);
     BOOST_REQUIRE_MESSAGE(created.isOk(), created.status().toString());
     return *created;
   }
@@ -45,7 +46,7 @@ struct Fixture {
 
 // The event type a delivery of `message` produced; the case stops if the delivery was refused.
 std::string inboundEvent(service::AuthService& auth, const std::string& message) {
-  const auto inbound = auth.handleInbound(message, "");
+  const auto inbound = auth.intake.handleInbound(message, "");
   BOOST_REQUIRE_MESSAGE(inbound.isOk(), inbound.status().toString());
   return inbound->eventType;
 }
@@ -69,10 +70,10 @@ BOOST_FIXTURE_TEST_CASE(expiry_deletes_the_key_and_rejects_late_replies, Fixture
   const auto created = create("urn:mbid:x");
   const std::string id = created.body->getValue<std::string>("id");
   BOOST_TEST(db->secret(id, store::secret::kPrivateKey).has_value());
-  BOOST_TEST(service.expireDue() == 0);
+  BOOST_TEST(service.requests.expireDue() == 0);
   now += 901'000;  // past the default 900-second TTL
-  BOOST_TEST(service.expireDue() == 1);
-  BOOST_TEST(service.expireDue() == 0);
+  BOOST_TEST(service.requests.expireDue() == 1);
+  BOOST_TEST(service.requests.expireDue() == 0);
   BOOST_TEST(count(*db, "auth.expired") == 1);
   BOOST_TEST(!db->secret(id, store::secret::kPrivateKey).has_value());
   BOOST_TEST(storedRequest(*db, id).status == "expired");
@@ -80,7 +81,7 @@ BOOST_FIXTURE_TEST_CASE(expiry_deletes_the_key_and_rejects_late_replies, Fixture
   const std::string reply = R"({"id":"m1","type":"interactive","sourceId":"urn:mbid:x","destinationId":"b","interactiveData":{"data":{"requestIdentifier":")" +
                             created.body->getValue<std::string>("requestIdentifier") +
                             R"(","authenticate":{"status":"failed"}}}})";
-  auto inbound = service.handleInbound(reply, "");
+  auto inbound = service.intake.handleInbound(reply, "");
   BOOST_REQUIRE(inbound.isOk());
   BOOST_TEST(inbound->eventType == "auth.rejected");
 }
@@ -146,7 +147,7 @@ BOOST_FIXTURE_TEST_CASE(legacy_messages_carry_a_fresh_url_safe_state, Fixture) {
     const std::string id = created.body->getValue<std::string>("id");
     BOOST_TEST(!storedRequest(*db, id).state.has_value());
     BOOST_TEST(!db->requestByState(state).has_value());
-    BOOST_TEST(service.request(id).value()->getObject("message")->getObject("interactiveData")->getObject("data")
+    BOOST_TEST(http::views::of(service.requests.request(id)).value()->getObject("message")->getObject("interactiveData")->getObject("data")
                    ->getObject("authenticate")->getObject("oauth2")->getValue<std::string>("state") == state);
   }
   BOOST_TEST(states.size() == 3u);
@@ -159,29 +160,29 @@ BOOST_FIXTURE_TEST_CASE(idempotency_and_admission, Fixture) {
   auto parse = [&](const std::string& text) { return parser.parse(text).extract<Poco::JSON::Object::Ptr>(); };
   int asked = 0;
   bool refuse = false;
-  const service::AuthService::Admission admit = [&](const std::string& conversation) {
+  const service::Requests::Admission admit = [&](const std::string& conversation) {
     ++asked;
     BOOST_TEST(conversation == "urn:mbid:admit");
     return refuse ? Status::conflict("refused by the test") : Status::ok();
   };
   const std::string body = R"({"conversationId":"urn:mbid:admit","businessId":"b","providerId":"idp","flow":"legacy","replyMessage":{"title":"Done","subtitle":"x"}})";
   // Invalid: refused before the admission is asked.
-  BOOST_TEST(!service.createRequest(parse(R"({"conversationId":"urn:mbid:admit","businessId":"b","providerId":"nope"})"), std::nullopt, admit).isOk());
+  BOOST_TEST(!test::createRequest(service, parse(R"({"conversationId":"urn:mbid:admit","businessId":"b","providerId":"nope"})"), std::nullopt, admit).isOk());
   BOOST_TEST(asked == 0);
-  auto first = service.createRequest(parse(body), std::string("k"), admit);
+  auto first = test::createRequest(service, parse(body), std::string("k"), admit);
   BOOST_REQUIRE(first.isOk());
   BOOST_TEST(first->created);
   BOOST_TEST(asked == 1);
   // Same object, other key order and nesting order: a replay, not asked.
-  auto replay = service.createRequest(
-      parse(R"({"replyMessage":{"subtitle":"x","title":"Done"},"flow":"legacy","providerId":"idp","businessId":"b","conversationId":"urn:mbid:admit"})"),
+  auto replay = test::createRequest(
+      service, parse(R"({"replyMessage":{"subtitle":"x","title":"Done"},"flow":"legacy","providerId":"idp","businessId":"b","conversationId":"urn:mbid:admit"})"),
       std::string("k"), admit);
   BOOST_REQUIRE(replay.isOk());
   BOOST_TEST(!replay->created);
   BOOST_TEST(replay->body->getValue<std::string>("id") == first->body->getValue<std::string>("id"));
   BOOST_TEST(asked == 1);
   // Another body: idempotency_conflict, not asked, nothing created.
-  auto conflict = service.createRequest(parse(R"({"conversationId":"urn:mbid:admit","businessId":"b","providerId":"idp","flow":"legacy"})"),
+  auto conflict = test::createRequest(service, parse(R"({"conversationId":"urn:mbid:admit","businessId":"b","providerId":"idp","flow":"legacy"})"),
                                         std::string("k"), admit);
   BOOST_REQUIRE(!conflict.isOk());
   BOOST_TEST(conflict.status().code() == StatusCode::kIdempotencyConflict);
@@ -189,7 +190,7 @@ BOOST_FIXTURE_TEST_CASE(idempotency_and_admission, Fixture) {
   BOOST_TEST(asked == 1);
   // A refusal is returned as is and leaves nothing behind.
   refuse = true;
-  auto refused = service.createRequest(parse(body), std::string("k2"), admit);
+  auto refused = test::createRequest(service, parse(body), std::string("k2"), admit);
   BOOST_REQUIRE(!refused.isOk());
   BOOST_TEST(refused.status().message() == "refused by the test");
   BOOST_TEST(!db->requestByIdempotencyKey("k2").has_value());
@@ -200,15 +201,15 @@ BOOST_AUTO_TEST_CASE(canonical_json_ignores_order_spacing_and_escapes) {
   Poco::JSON::Parser parser;
   const auto a = parser.parse(R"({"b":[1,{"y":true,"x":null}],"a":"é\/"})");
   const auto b = parser.parse(R"( { "a" : "é/" , "b" : [ 1 , { "x" : null , "y" : true } ] } )");
-  BOOST_TEST(protocol::detail::canonicalJson(a) == protocol::detail::canonicalJson(b));
-  BOOST_TEST(protocol::detail::canonicalJson(a) == R"({"a":"é/","b":[1,{"x":null,"y":true}]})");
+  BOOST_TEST(protocol::json::canonicalJson(a) == protocol::json::canonicalJson(b));
+  BOOST_TEST(protocol::json::canonicalJson(a) == R"({"a":"é/","b":[1,{"x":null,"y":true}]})");
   // Insertion-ordered objects (built in code) come out sorted too.
-  auto built = protocol::detail::newObject();
+  auto built = protocol::json::newObject();
   built->set("z", 1);
   built->set("a", 2);
-  BOOST_TEST(protocol::detail::canonicalJson(Poco::Dynamic::Var(built)) == R"({"a":2,"z":1})");
+  BOOST_TEST(protocol::json::canonicalJson(Poco::Dynamic::Var(built)) == R"({"a":2,"z":1})");
   // Different arrays order or values are different bodies.
-  BOOST_TEST(protocol::detail::canonicalJson(parser.parse("[1,2]")) != protocol::detail::canonicalJson(parser.parse("[2,1]")));
+  BOOST_TEST(protocol::json::canonicalJson(parser.parse("[1,2]")) != protocol::json::canonicalJson(parser.parse("[2,1]")));
 }
 
 BOOST_FIXTURE_TEST_CASE(concurrent_creates_with_one_idempotency_key_and_two_bodies, Fixture) {
@@ -223,7 +224,7 @@ BOOST_FIXTURE_TEST_CASE(concurrent_creates_with_one_idempotency_key_and_two_bodi
       const std::string conversation = i % 2 == 0 ? "urn:mbid:even" : "urn:mbid:odd";
       auto body = parser.parse(R"({"conversationId":")" + conversation + R"(","businessId":"b","providerId":"idp","flow":"legacy"})")
                       .extract<Poco::JSON::Object::Ptr>();
-      auto created = service.createRequest(body, std::string("raced-key"));
+      auto created = test::createRequest(service, body, std::string("raced-key"));
       std::lock_guard lock(mutex);
       outcomes.emplace_back(conversation, created.isOk() ? created->body->getValue<std::string>("conversationId")
                                                          : std::string(toString(created.status().code())));
@@ -250,7 +251,7 @@ BOOST_FIXTURE_TEST_CASE(concurrent_creates_with_one_idempotency_key, Fixture) {
       Poco::JSON::Parser parser;
       auto body = parser.parse(R"({"conversationId":"urn:mbid:idem","businessId":"b","providerId":"idp","flow":"legacy"})")
                       .extract<Poco::JSON::Object::Ptr>();
-      auto created = service.createRequest(body, std::string("same-key"));
+      auto created = test::createRequest(service, body, std::string("same-key"));
       std::lock_guard lock(mutex);
       if (created.isOk()) ids.insert(created->body->getValue<std::string>("id"));
       else failures.push_back(created.status().toString());
@@ -294,14 +295,14 @@ struct IdpFixture {
                              idp.config().clientId + R"(","clientSecret":")" + idp.config().clientSecret +
                              R"(","scopes":["openid"]})")
                     .extract<Poco::JSON::Object::Ptr>();
-    BOOST_REQUIRE(service.putProvider("idp", body).isOk());
+    BOOST_REQUIRE(test::putProvider(service, "idp", body).isOk());
   }
 
   Poco::JSON::Object::Ptr create(const std::string& flow) {
     Poco::JSON::Parser parser;
     auto body = parser.parse(R"({"conversationId":"urn:mbid:t","businessId":"b","providerId":"idp","flow":")" + flow + R"("})")
                     .extract<Poco::JSON::Object::Ptr>();
-    auto created = service.createRequest(body, std::nullopt);
+    auto created = test::createRequest(service, body, std::nullopt);
     BOOST_REQUIRE_MESSAGE(created.isOk(), created.status().toString());
     return created->body;
   }
@@ -330,19 +331,19 @@ BOOST_FIXTURE_TEST_CASE(expired_tokens_are_not_served_until_refreshed, IdpFixtur
                                            "&code_challenge=" + challenge + "&username=u&password=p",
                                        10);
   const std::string code = queryOf(login.headers.at("Location"), "code");
-  BOOST_TEST(service.completeRedirect({{"code", code}, {"state", state}}) == "messages-auth://?status=success");
+  BOOST_TEST(service.redirect.complete({{"code", code}, {"state", state}}) == "messages-auth://?status=success");
 
   const std::string id = created->getValue<std::string>("id");
-  const auto first = service.token(id);
+  const auto first = http::views::of(service.requests.token(id));
   BOOST_REQUIRE(first.isOk());
   now += 3'601'000;  // the IdP said expires_in 3600
-  const auto expired = service.token(id);
+  const auto expired = http::views::of(service.requests.token(id));
   BOOST_REQUIRE(!expired.isOk());
   BOOST_TEST(expired.status().message().find("expired") != std::string::npos);
-  const auto refreshed = service.refreshToken(id);
+  const auto refreshed = http::views::of(service.requests.refresh(id));
   BOOST_REQUIRE_MESSAGE(refreshed.isOk(), refreshed.status().toString());
   BOOST_TEST((*refreshed)->getValue<std::string>("accessToken") != (*first)->getValue<std::string>("accessToken"));
-  BOOST_TEST(service.token(id).isOk());
+  BOOST_TEST(service.requests.token(id).isOk());
 }
 
 BOOST_FIXTURE_TEST_CASE(legacy_profile_failure_is_recorded_not_fatal, IdpFixture) {
@@ -356,9 +357,9 @@ BOOST_FIXTURE_TEST_CASE(legacy_profile_failure_is_recorded_not_fatal, IdpFixture
                             R"(","authenticate":{"status":"authenticated","token":")" + token + R"("}}}})";
   BOOST_TEST(inboundEvent(service, reply) == "auth.succeeded");
   BOOST_TEST(count(*db, "auth.succeeded") == 0);  // waits for the profile
-  BOOST_TEST(service.token(created->getValue<std::string>("id")).isOk());  // the token does not
-  BOOST_TEST(service.completeProfiles() == 1);
-  BOOST_TEST(service.completeProfiles() == 0);
+  BOOST_TEST(service.requests.token(created->getValue<std::string>("id")).isOk());  // the token does not
+  BOOST_TEST(service.intake.completeProfiles() == 1);
+  BOOST_TEST(service.intake.completeProfiles() == 0);
   const auto events = db->events(0, 100);
   const auto& last = events.back();
   BOOST_TEST(last.type == "auth.succeeded");

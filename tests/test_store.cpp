@@ -30,6 +30,7 @@
 #include "demo/temp_dir.h"
 #include "postgres_database.h"
 #include "store/json_codec.h"
+#include "service/kernel.h"
 #include "store/store.h"
 
 namespace fs = std::filesystem;
@@ -49,6 +50,11 @@ void noteFromThread(const std::string& what) {
 using bcauth::demo::TempDir;
 
 using bcauth::test::emptyPostgresDatabase;
+
+// Events are appended as the service appends them: with their webhook deliveries (the fan-out
+// rule is the service's, service/kernel.h; the store gives it enabledSubscriptions and
+// enqueueWebhookDelivery in the same transaction).
+std::int64_t appendEvent(Transaction& tx, const Event& event) { return bcauth::service::appendEventWithWebhooks(tx, event); }
 using bcauth::test::postgresSession;
 
 enum class Backend { kSqlite, kPostgres };
@@ -394,7 +400,7 @@ STORE_TEST_CASE(reused_statements_see_every_commit) {
     const AuthRequest r = makeRequest("reuse-" + std::to_string(i));
     store->transaction([&](Transaction& tx) {
       tx.insertRequest(r);
-      tx.appendEvent(makeEvent("request.created", "conv-reuse"));
+      appendEvent(tx, makeEvent("request.created", "conv-reuse"));
       if (i % 2 == 0) tx.putSecret(r.id, secret::kPrivateKey, i % 4 == 0 ? std::string() : allBytes());
     });
     checkSame(store->request(r.id).value(), r);
@@ -444,7 +450,7 @@ STORE_TEST_CASE(duplicates_throw_and_roll_back) {
     BOOST_TEST_CONTEXT("duplicate " << c.name) {
       const std::string messageId = "msg-" + std::to_string(n++);
       BOOST_CHECK_THROW(store->transaction([&](Transaction& tx) {
-        tx.appendEvent(makeEvent("request.created", "conv-dup"));
+        appendEvent(tx, makeEvent("request.created", "conv-dup"));
         BOOST_TEST(tx.insertInboundMessageId(messageId, 5));
         tx.putSecret(original.id, secret::kPrivateKey, "would-be");
         tx.insertRequest(c.request);
@@ -467,7 +473,7 @@ STORE_TEST_CASE(duplicates_throw_and_roll_back) {
   // Caught inside the transaction, a duplicate undoes only itself: the rest commits.
   const AuthRequest other = makeRequest("other");
   store->transaction([&](Transaction& tx) {
-    tx.appendEvent(makeEvent("before", "conv-dup"));
+    appendEvent(tx, makeEvent("before", "conv-dup"));
     BOOST_CHECK_THROW(tx.insertRequest(original), DuplicateError);
     auto existing = tx.request(original.id);
     BOOST_TEST(existing.has_value());
@@ -555,7 +561,7 @@ STORE_TEST_CASE(throwing_transaction_rolls_back_everything) {
     store->transaction([&](Transaction& tx) {
       tx.insertRequest(r);
       tx.putSecret(r.id, secret::kPrivateKey, "k");
-      tx.appendEvent(makeEvent("request.created", r.conversationId, r.id));
+      appendEvent(tx, makeEvent("request.created", r.conversationId, r.id));
       BOOST_TEST(tx.insertInboundMessageId("m-rb", 1));
       tx.putProvider(makeProvider(h, "p-rb"));
       tx.recordCapabilities("conv-rb", {"AUTH2"}, 1);
@@ -586,7 +592,7 @@ STORE_TEST_CASE(transaction_misuse_is_refused) {
     store->transaction([](Transaction&) {});
   }),
                     std::logic_error);
-  store->transaction([](Transaction& tx) { tx.appendEvent(makeEvent("ok", "c")); });  // still usable
+  store->transaction([](Transaction& tx) { appendEvent(tx, makeEvent("ok", "c")); });  // still usable
   BOOST_TEST(store->events(0, 10).size() == 1u);
   (void)escaped;  // the Transaction object is gone; using it would be a bug the store cannot catch
 }
@@ -594,16 +600,16 @@ STORE_TEST_CASE(transaction_misuse_is_refused) {
 STORE_TEST_CASE(events_in_order) {
   std::vector<std::int64_t> seqs;
   store->transaction([&](Transaction& tx) {
-    seqs.push_back(tx.appendEvent(makeEvent("message.received", "c1")));
-    seqs.push_back(tx.appendEvent(makeEvent("request.created", "c2", "r2")));
+    seqs.push_back(appendEvent(tx, makeEvent("message.received", "c1")));
+    seqs.push_back(appendEvent(tx, makeEvent("request.created", "c2", "r2")));
   });
   store->transaction([&](Transaction& tx) {
-    seqs.push_back(tx.appendEvent(makeEvent("request.succeeded", "c1", "r1")));
-    seqs.push_back(tx.appendEvent(makeEvent("request.created", "c2", "r3")));
+    seqs.push_back(appendEvent(tx, makeEvent("request.succeeded", "c1", "r1")));
+    seqs.push_back(appendEvent(tx, makeEvent("request.created", "c2", "r3")));
     Event odd = makeEvent("odd", "c1", "");
     odd.dataJson = "{}";
     odd.at = -5;
-    seqs.push_back(tx.appendEvent(odd));
+    seqs.push_back(appendEvent(tx, odd));
   });
   BOOST_TEST(std::is_sorted(seqs.begin(), seqs.end()));
   BOOST_TEST((std::adjacent_find(seqs.begin(), seqs.end()) == seqs.end()));
@@ -664,7 +670,7 @@ STORE_TEST_CASE(concurrent_redeliveries_record_one_event) {
       try {
         store->transaction([&](Transaction& tx) {
           if (tx.insertInboundMessageId("same-id", 1)) {
-            tx.appendEvent(makeEvent("message.received", "conv"));
+            appendEvent(tx, makeEvent("message.received", "conv"));
             ++winners;
           }
         });
@@ -713,7 +719,7 @@ STORE_TEST_CASE(concurrent_appends_get_distinct_increasing_seqs) {
       try {
         for (int i = 0; i < kPerThread; ++i) {
           store->transaction([&](Transaction& tx) {
-            perThread[t].push_back(tx.appendEvent(makeEvent("tick", "conv-" + std::to_string(t))));
+            perThread[t].push_back(appendEvent(tx, makeEvent("tick", "conv-" + std::to_string(t))));
           });
         }
       } catch (...) {
@@ -757,7 +763,7 @@ STORE_TEST_CASE(two_stores_share_one_database) {
         for (int i = 0; i < 50; ++i) {
           one.transaction([&](Transaction& tx) {
             if (tx.insertInboundMessageId("shared-" + std::to_string(i), 1)) ++winners;
-            tx.appendEvent(makeEvent("tick", "c"));
+            appendEvent(tx, makeEvent("tick", "c"));
           });
         }
       } catch (const std::exception& e) {
@@ -790,7 +796,7 @@ STORE_TEST_CASE(two_stores_race_on_one_database) {
         try {
           stores[i % 2]->transaction([&](Transaction& tx) {
             if (tx.insertInboundMessageId("same-id", 1)) {
-              tx.appendEvent(makeEvent("message.received", "conv"));
+              appendEvent(tx, makeEvent("message.received", "conv"));
               ++winners;
             }
           });
@@ -843,7 +849,7 @@ STORE_TEST_CASE(two_stores_race_on_one_database) {
       try {
         for (int i = 0; i < kPerWriter; ++i) {
           stores[w % 2]->transaction([&](Transaction& tx) {
-            perWriter[w].push_back(tx.appendEvent(makeEvent("tick", "conv-" + std::to_string(w))));
+            perWriter[w].push_back(appendEvent(tx, makeEvent("tick", "conv-" + std::to_string(w))));
           });
         }
       } catch (const std::exception& e) {
@@ -913,7 +919,7 @@ STORE_TEST_CASE(data_persists_across_reopen) {
       tx.putProvider(p);
       tx.insertRequest(r);
       tx.putSecret(r.id, secret::kPrivateKey, allBytes());
-      seq = tx.appendEvent(makeEvent("request.created", r.conversationId, r.id));
+      seq = appendEvent(tx, makeEvent("request.created", r.conversationId, r.id));
       tx.insertInboundMessageId("m-persist", 1);
     });
   }
@@ -942,7 +948,7 @@ STORE_TEST_CASE(data_persists_across_reopen) {
     std::int64_t next = 0;
     second->transaction([&](Transaction& tx) {
       fresh = tx.insertInboundMessageId("m-persist", 2);
-      next = tx.appendEvent(makeEvent("again", "c"));
+      next = appendEvent(tx, makeEvent("again", "c"));
     });
     BOOST_TEST(!fresh);
     BOOST_TEST(next > seq);
@@ -1169,7 +1175,7 @@ STORE_TEST_CASE(subscriptions_round_trip) {
 
   // Deleting one takes its deliveries with it.
   std::int64_t seq = 0;
-  store->transaction([&](Transaction& tx) { seq = tx.appendEvent(makeEvent("auth.failed", "conv-del")); });
+  store->transaction([&](Transaction& tx) { seq = appendEvent(tx, makeEvent("auth.failed", "conv-del")); });
   auto due = store->dueWebhookDeliveries(std::numeric_limits<std::int64_t>::max(), 10);
   BOOST_TEST_REQUIRE(due.size() == 2u);  // b (every type) and c (auth.failed)
   std::int64_t cDelivery = 0;
@@ -1209,10 +1215,10 @@ STORE_TEST_CASE(append_event_fans_out_by_type) {
   std::int64_t other = 0;
   std::int64_t failed = 0;
   store->transaction([&](Transaction& tx) {
-    succeeded = tx.appendEvent(eventAt("auth.succeeded", "c1", 100));
-    received = tx.appendEvent(eventAt("message.received", "c2", 200));
-    other = tx.appendEvent(eventAt("request.created", "c3", 300));
-    failed = tx.appendEvent(eventAt("auth.failed", "c4", 400));
+    succeeded = appendEvent(tx, eventAt("auth.succeeded", "c1", 100));
+    received = appendEvent(tx, eventAt("message.received", "c2", 200));
+    other = appendEvent(tx, eventAt("request.created", "c3", 300));
+    failed = appendEvent(tx, eventAt("auth.failed", "c4", 400));
   });
   const std::multiset<std::pair<std::string, std::int64_t>> want = {
       {"all", succeeded},       {"all", received}, {"all", other}, {"all", failed},
@@ -1235,7 +1241,7 @@ STORE_TEST_CASE(append_event_fans_out_by_type) {
 
   // An event rolled back queues nothing; a subscription added later gets only later events.
   BOOST_CHECK_THROW(store->transaction([&](Transaction& tx) {
-    tx.appendEvent(eventAt("auth.succeeded", "c5", 500));
+    appendEvent(tx, eventAt("auth.succeeded", "c5", 500));
     throw std::runtime_error("boom");
   }),
                     std::runtime_error);
@@ -1243,7 +1249,7 @@ STORE_TEST_CASE(append_event_fans_out_by_type) {
   std::int64_t late = 0;
   store->transaction([&](Transaction& tx) {
     tx.putSubscription(makeSubscription("late", {"late.type"}));
-    late = tx.appendEvent(eventAt("late.type", "c6", 600));
+    late = appendEvent(tx, eventAt("late.type", "c6", 600));
   });
   auto withLate = want;
   withLate.insert({"all", late});
@@ -1258,10 +1264,10 @@ STORE_TEST_CASE(due_webhook_deliveries_in_conversation_order) {
   });
   std::vector<std::int64_t> seq;
   store->transaction([&](Transaction& tx) {
-    seq.push_back(tx.appendEvent(eventAt("first", "conv-a", 500)));       // 0: s1
-    seq.push_back(tx.appendEvent(eventAt("second", "conv-a", 100)));      // 1: s1 (due earlier, but behind 0)
-    seq.push_back(tx.appendEvent(eventAt("only.second", "conv-a", 50)));  // 2: s1, s2
-    seq.push_back(tx.appendEvent(eventAt("other", "conv-b", 700)));       // 3: s1
+    seq.push_back(appendEvent(tx, eventAt("first", "conv-a", 500)));       // 0: s1
+    seq.push_back(appendEvent(tx, eventAt("second", "conv-a", 100)));      // 1: s1 (due earlier, but behind 0)
+    seq.push_back(appendEvent(tx, eventAt("only.second", "conv-a", 50)));  // 2: s1, s2
+    seq.push_back(appendEvent(tx, eventAt("other", "conv-b", 700)));       // 3: s1
   });
   auto idsOf = [](const std::vector<WebhookDelivery>& ds) {
     std::vector<std::pair<std::string, std::int64_t>> out;
@@ -1325,7 +1331,7 @@ STORE_TEST_CASE(due_webhook_deliveries_in_conversation_order) {
 STORE_TEST_CASE(dead_webhook_deliveries_newest_first) {
   store->transaction([&](Transaction& tx) { tx.putSubscription(makeSubscription("s", {})); });
   store->transaction([&](Transaction& tx) {
-    for (int i = 0; i < 5; ++i) tx.appendEvent(eventAt("e", "conv-" + std::to_string(i), 10));
+    for (int i = 0; i < 5; ++i) appendEvent(tx, eventAt("e", "conv-" + std::to_string(i), 10));
   });
   auto due = store->dueWebhookDeliveries(100, 10);
   BOOST_TEST_REQUIRE(due.size() == 5u);
@@ -1370,8 +1376,8 @@ STORE_TEST_CASE(event_by_seq) {
   std::int64_t first = 0;
   std::int64_t second = 0;
   store->transaction([&](Transaction& tx) {
-    first = tx.appendEvent(makeEvent("message.received", "conv"));
-    second = tx.appendEvent(odd);
+    first = appendEvent(tx, makeEvent("message.received", "conv"));
+    second = appendEvent(tx, odd);
   });
   const auto got = store->event(second).value();
   BOOST_TEST(got.seq == second);
@@ -1531,17 +1537,17 @@ POSTGRES_TEST_CASE(postgres_failed_statement_aborts_the_transaction) {
   });
   bool caught = false;
   BOOST_CHECK_THROW(store->transaction([&](Transaction& tx) {
-    tx.appendEvent(makeEvent("lost", "c"));
+    appendEvent(tx, makeEvent("lost", "c"));
     try {
       tx.insertDelivery(d);  // the primary key is taken
     } catch (const std::runtime_error&) {
       caught = true;
     }
-    BOOST_CHECK_THROW(tx.appendEvent(makeEvent("refused", "c")), std::runtime_error);
+    BOOST_CHECK_THROW(appendEvent(tx, makeEvent("refused", "c")), std::runtime_error);
   }),
                     std::runtime_error);
   BOOST_TEST(caught);
   BOOST_TEST(store->events(0, 10).empty());
-  store->transaction([&](Transaction& tx) { tx.appendEvent(makeEvent("fine", "c")); });  // usable again
+  store->transaction([&](Transaction& tx) { appendEvent(tx, makeEvent("fine", "c")); });  // usable again
   BOOST_TEST(store->events(0, 10).size() == 1u);
 }

@@ -25,6 +25,7 @@
 #include "demo/gateway_double.h"
 #include "server_harness.h"
 #include "test_support.h"
+#include "http/inputs.h"
 #include "service/auth_service.h"
 
 using namespace bcauth;
@@ -367,9 +368,9 @@ BOOST_AUTO_TEST_CASE(a_stop_waits_only_for_the_webhook_call_in_flight) {
   Poco::JSON::Parser parser;
   const auto subscription = parser.parse(R"({"url":")" + hanging.url() + R"(","secret":")" + kWebhookSecret + R"("})")
                                 .extract<Poco::JSON::Object::Ptr>();
-  BOOST_REQUIRE(static_cast<bool>(service.putWebhook("slow", subscription)));
+  BOOST_REQUIRE(static_cast<bool>(service.admin.putWebhook("slow", http::inputs::webhook(subscription))));
   for (const auto* conversation : {"urn:mbid:one", "urn:mbid:two", "urn:mbid:three"}) {
-    BOOST_REQUIRE(static_cast<bool>(service.handleInbound(textMessage(conversation), "AUTH")));  // three due in one round
+    BOOST_REQUIRE(static_cast<bool>(service.intake.handleInbound(textMessage(conversation), "AUTH")));  // three due in one round
   }
   runtime.start();
   BOOST_REQUIRE(waitUntil(std::chrono::seconds(60), [&] { return hanging.held() == 1; }));

@@ -93,6 +93,9 @@ struct Outcome {
 // The outcome of one device error. Unknown (domain, code) pairs keep their raw values.
 Outcome outcomeForDeviceError(const DeviceError& error);
 
+// The outcome of a sign-in that worked (e.g. a legacy success recorded once its profile is in).
+Outcome outcomeForSuccess(Flow flow);
+
 // The outcome of a reply. For a legacy `authenticated` reply the caller decrypts the token
 // first and passes whether that worked: the protocol layer holds no keys.
 Outcome outcomeForReply(const AuthenticateReply& reply, bool tokenDecrypted);

@@ -89,9 +89,13 @@ class AuthenticateMessage {
   // The exact body for POST /v1/authenticate.
   Poco::JSON::Object::Ptr toJson() const;
   std::string toJsonString(bool pretty = false) const;
+  // The same, compact, with a legacy clientSecret shown as "[redacted]": the message as stored
+  // and read back through the API (the secret goes to Apple only).
+  std::string toRedactedJsonString() const;
 
  private:
   explicit AuthenticateMessage(AuthenticateRequest request) : request_(std::move(request)) {}
+  Poco::JSON::Object::Ptr render(bool redacted) const;
   AuthenticateRequest request_;
 };
 

@@ -120,11 +120,11 @@ void Runtime::start() {
     lanes_.push_back(std::make_unique<BackgroundLane>(std::move(name), tick, std::move(work)));
     lanes_.back()->start();
   };
-  lane("apple", kTick, [&service](std::stop_token stop) { return service.deliverDue(stop); });
-  lane("profiles", kTick, [&service](std::stop_token stop) { return service.completeProfiles(stop); });
-  lane("webhooks", kTick, [&service](std::stop_token stop) { return service.deliverWebhooks(stop); });
+  lane("apple", kTick, [&service](std::stop_token stop) { return service.appleOutbox.deliverDue(stop); });
+  lane("profiles", kTick, [&service](std::stop_token stop) { return service.intake.completeProfiles(stop); });
+  lane("webhooks", kTick, [&service](std::stop_token stop) { return service.webhookOutbox.deliverDue(stop); });
   lane("expiry", std::chrono::seconds(sweepSeconds_), [&service](std::stop_token) {
-    const int expired = service.expireDue();
+    const int expired = service.requests.expireDue();
     if (expired > 0) Poco::Logger::get("bcauth.sweeper").information(std::to_string(expired) + " requests expired");
     return expired;
   });

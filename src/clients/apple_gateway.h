@@ -22,13 +22,22 @@ struct GatewayAnswer {
   std::string error;
 };
 
+// One authenticate message as it goes to Apple: the body exactly as built (it is sent as is,
+// never parsed again) and the message's ids, which travel as headers beside it.
+struct GatewayMessage {
+  std::string id;             // the `id` header
+  std::string sourceId;       // `source-id`: the business
+  std::string destinationId;  // `destination-id`: the customer's opaque id
+  std::string body;           // the JSON for POST /v1/authenticate
+  bool autoReply = false;     // `auto-reply: true`
+};
+
 class AppleGateway {
  public:
   explicit AppleGateway(GatewayConfig config) : config_(std::move(config)) {}
   bool enabled() const { return !config_.baseUrl.empty(); }
 
-  // body: the authenticate message JSON; its id, sourceId and destinationId become the headers.
-  GatewayAnswer sendAuthenticate(const std::string& body, bool autoReply) const;
+  GatewayAnswer sendAuthenticate(const GatewayMessage& message) const;
 
  private:
   GatewayConfig config_;

@@ -9,7 +9,7 @@ namespace {
 // store (the first request, or idempotency_conflict), never creating anything.
 bool isReplay(const Call& call, const RouteSpec& route) {
   if (!route.idempotent || !call.request.has("Idempotency-Key")) return false;
-  return call.context.service.idempotencyKeyUsed(call.request.get("Idempotency-Key"));
+  return call.context.service.requests.idempotencyKeyUsed(call.request.get("Idempotency-Key"));
 }
 
 }  // namespace

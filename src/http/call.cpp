@@ -39,7 +39,7 @@ bool readRawBody(Call& call, std::string& body) {
 bool readJsonBody(Call& call, Poco::JSON::Object::Ptr& object) {
   std::string body;
   if (!readRawBody(call, body)) return false;
-  auto parsed = protocol::detail::parseObject(body);
+  auto parsed = protocol::json::parseObject(body);
   if (!parsed) {
     sendStatus(call.response, parsed.status());
     return false;

@@ -151,8 +151,8 @@ Status validateRedirect(const RedirectOAuth2& oauth2) {
   return Status::ok();
 }
 
-Poco::JSON::Object::Ptr renderOAuth2(const AuthenticateRequest& request) {
-  auto oauth2 = detail::newObject();
+Poco::JSON::Object::Ptr renderOAuth2(const AuthenticateRequest& request, bool redacted) {
+  auto oauth2 = json::newObject();
   auto scopes = [](const std::vector<std::string>& scope) {
     Poco::JSON::Array::Ptr array = new Poco::JSON::Array();
     for (const auto& s : scope) array->add(s);
@@ -161,16 +161,16 @@ Poco::JSON::Object::Ptr renderOAuth2(const AuthenticateRequest& request) {
   if (const auto* legacy = std::get_if<LegacyOAuth2>(&request.oauth2)) {
     oauth2->set("responseType", legacy->responseType);
     oauth2->set("scope", scopes(legacy->scope));
-    detail::setIf(*oauth2, "state", legacy->state);
+    json::setIf(*oauth2, "state", legacy->state);
     oauth2->set("responseEncryptionKey", legacy->responseEncryptionKey);
-    detail::setIf(*oauth2, "clientSecret", legacy->clientSecret);
+    if (legacy->clientSecret) oauth2->set("clientSecret", redacted ? std::string("[redacted]") : *legacy->clientSecret);
   } else {
     const auto& v2 = std::get<RedirectOAuth2>(request.oauth2);
     oauth2->set("responseType", v2.responseType);
     oauth2->set("scope", scopes(v2.scope));
     oauth2->set("state", v2.state);
     oauth2->set("redirectURI", v2.redirectURI);
-    detail::setIf(*oauth2, "additionalParameters", v2.additionalParameters);
+    json::setIf(*oauth2, "additionalParameters", v2.additionalParameters);
   }
   return oauth2;
 }
@@ -224,7 +224,7 @@ Status validate(const AuthenticateRequest& request) {
       {&request.receivedMessage, "interactiveData.receivedMessage"},
       {&request.replyMessage, "interactiveData.replyMessage"}};
   for (const auto& [info, path] : infos) {
-    if (auto s = detail::validateMessageInfo(*info, path); !s) return s;
+    if (auto s = json::validateMessageInfo(*info, path); !s) return s;
     if (info->imageIdentifier && imageIds.count(*info->imageIdentifier) == 0) {
       return Status::invalidArgument("\"" + *info->imageIdentifier + "\" names no image in " + kData + ".images",
                                      path + ".imageIdentifier");
@@ -243,40 +243,48 @@ Result<AuthenticateMessage> AuthenticateMessage::create(AuthenticateRequest requ
   return AuthenticateMessage(std::move(request));
 }
 
-Poco::JSON::Object::Ptr AuthenticateMessage::toJson() const {
+Poco::JSON::Object::Ptr AuthenticateMessage::toJson() const { return render(false); }
+
+std::string AuthenticateMessage::toRedactedJsonString() const {
+  std::ostringstream out;
+  render(true)->stringify(out);
+  return out.str();
+}
+
+Poco::JSON::Object::Ptr AuthenticateMessage::render(bool redacted) const {
   const auto& r = request_;
   Poco::JSON::Array::Ptr images = new Poco::JSON::Array();
   for (const auto& image : r.images) {
-    auto item = detail::newObject();
+    auto item = json::newObject();
     item->set("identifier", image.identifier);
     item->set("data", image.data);
-    detail::setIf(*item, "description", image.description);
+    json::setIf(*item, "description", image.description);
     images->add(item);
   }
 
-  auto authenticate = detail::newObject();
-  authenticate->set("oauth2", renderOAuth2(r));
+  auto authenticate = json::newObject();
+  authenticate->set("oauth2", renderOAuth2(r, redacted));
 
-  auto data = detail::newObject();
+  auto data = json::newObject();
   data->set("version", r.version);
   data->set("requestIdentifier", r.requestIdentifier);
   data->set("images", images);
   data->set("authenticate", authenticate);
 
-  auto interactiveData = detail::newObject();
+  auto interactiveData = json::newObject();
   interactiveData->set("bid", std::string(kBusinessExtensionBid));
   interactiveData->set("data", data);
-  interactiveData->set("receivedMessage", detail::renderMessageInfo(r.receivedMessage));
-  interactiveData->set("replyMessage", detail::renderMessageInfo(r.replyMessage));
-  detail::setIf(*interactiveData, "sessionIdentifier", r.sessionIdentifier);
+  interactiveData->set("receivedMessage", json::renderMessageInfo(r.receivedMessage));
+  interactiveData->set("replyMessage", json::renderMessageInfo(r.replyMessage));
+  json::setIf(*interactiveData, "sessionIdentifier", r.sessionIdentifier);
 
-  auto message = detail::newObject();
+  auto message = json::newObject();
   message->set("id", r.id);
   message->set("sourceId", r.sourceId);
   message->set("destinationId", r.destinationId);
   message->set("v", 1);
   message->set("type", std::string("interactive"));
-  detail::setIf(*message, "locale", r.locale);
+  json::setIf(*message, "locale", r.locale);
   message->set("interactiveData", interactiveData);
   return message;
 }

@@ -14,7 +14,7 @@
 namespace bcauth::protocol {
 namespace {
 
-using detail::Fields;
+using json::Fields;
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -43,7 +43,7 @@ Result<std::optional<MessageInfo>> findMessageInfo(const Fields& data, const Fie
     auto object = where->optionalObject(key);
     if (!object) return object.status();
     if (*object) {
-      auto info = detail::parseMessageInfo(*object, where->path(key));
+      auto info = json::parseMessageInfo(*object, where->path(key));
       if (!info) return info.status();
       return std::optional<MessageInfo>(std::move(*info));
     }
@@ -152,7 +152,7 @@ Result<InteractiveDataRef> parseDataRef(const Fields& ref) {
 }  // namespace
 
 Result<InboundMessage> parseInbound(std::string_view body) {
-  auto root = detail::parseObject(body);
+  auto root = json::parseObject(body);
   if (!root) return root.status();
   const Fields fields(*root, "");
 

@@ -13,7 +13,7 @@
 
 #include "protocol/text.h"
 
-namespace bcauth::protocol::detail {
+namespace bcauth::protocol::json {
 
 Result<std::string> Fields::requiredString(const std::string& key) const {
   if (!has(key)) return missing(key);
@@ -180,4 +180,4 @@ std::string canonicalJson(const Poco::Dynamic::Var& value) {
   return out.str();
 }
 
-}  // namespace bcauth::protocol::detail
+}  // namespace bcauth::protocol::json

@@ -1,4 +1,5 @@
-// Reading Poco::JSON values with errors that name the field by its dotted path.
+// Reading Poco::JSON values with errors that name the field by its dotted path. Public to the
+// layers above (the HTTP edge reads the CSP API's bodies with it) as protocol::json.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,7 @@
 
 #include "bcauth/status.h"
 
-namespace bcauth::protocol::detail {
+namespace bcauth::protocol::json {
 
 class Fields {
  public:
@@ -54,4 +55,5 @@ Poco::JSON::Object::Ptr newObject();  // keeps keys in insertion order
 // are compared by the SHA-256 of this). A repeated key counts once, as the parser keeps it.
 std::string canonicalJson(const Poco::Dynamic::Var& value);
 
-}  // namespace bcauth::protocol::detail
+}  // namespace bcauth::protocol::json
+

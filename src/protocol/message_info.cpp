@@ -1,6 +1,6 @@
 #include "protocol/message_info.h"
 
-namespace bcauth::protocol::detail {
+namespace bcauth::protocol::json {
 
 Result<MessageInfo> parseMessageInfo(const Poco::JSON::Object::Ptr& object, const std::string& path) {
   const Fields fields(object, path);
@@ -45,4 +45,4 @@ Status validateMessageInfo(const MessageInfo& info, const std::string& path) {
   return Status::ok();
 }
 
-}  // namespace bcauth::protocol::detail
+}  // namespace bcauth::protocol::json

@@ -1,14 +1,16 @@
-// receivedMessage / replyMessage: shared by the request builder and the reply parser.
+// receivedMessage / replyMessage: shared by the request builder, the reply parser and the HTTP
+// edge (a create body's texts).
 #pragma once
 
 #include "bcauth/protocol.h"
 #include "protocol/json_util.h"
 
-namespace bcauth::protocol::detail {
+namespace bcauth::protocol::json {
 
 Result<MessageInfo> parseMessageInfo(const Poco::JSON::Object::Ptr& object, const std::string& path);
 Poco::JSON::Object::Ptr renderMessageInfo(const MessageInfo& info);
 // The rules the device applies (BCMessageInfo): a title, a known style.
 Status validateMessageInfo(const MessageInfo& info, const std::string& path);
 
-}  // namespace bcauth::protocol::detail
+}  // namespace bcauth::protocol::json
+

@@ -26,7 +26,9 @@ Outcome failedWithoutDetail(Flow flow, std::string_view agentMessage) {
   return outcome;
 }
 
-Outcome succeeded(Flow flow) {
+}  // namespace
+
+Outcome outcomeForSuccess(Flow flow) {
   Outcome outcome;
   outcome.eventType = event::kSucceeded;
   outcome.flow = flow;
@@ -35,11 +37,9 @@ Outcome succeeded(Flow flow) {
   return outcome;
 }
 
-}  // namespace
-
 Outcome outcomeForReply(const AuthenticateReply& reply, bool tokenDecrypted) {
   if (reply.flow == Flow::kV2) {
-    if (equalsIgnoreCase(reply.status, "success")) return succeeded(Flow::kV2);
+    if (equalsIgnoreCase(reply.status, "success")) return outcomeForSuccess(Flow::kV2);
     if (equalsIgnoreCase(reply.status, "cancel")) {
       Outcome outcome;
       outcome.eventType = event::kCancelled;
@@ -56,7 +56,7 @@ Outcome outcomeForReply(const AuthenticateReply& reply, bool tokenDecrypted) {
   }
 
   if (equalsIgnoreCase(reply.status, "authenticated")) {
-    if (tokenDecrypted) return succeeded(Flow::kLegacy);
+    if (tokenDecrypted) return outcomeForSuccess(Flow::kLegacy);
     Outcome outcome;
     outcome.eventType = event::kFailed;
     outcome.flow = Flow::kLegacy;
@@ -86,13 +86,13 @@ Outcome outcomeForMessage(const InboundMessage& message, bool tokenDecrypted) {
 }
 
 Poco::JSON::Object::Ptr Outcome::toJson() const {
-  auto data = detail::newObject();
+  auto data = json::newObject();
   data->set("event", eventType);
   if (flow) data->set("flow", std::string(toString(*flow)));
   if (eventType == event::kFailed) {
     data->set("reason", reason);
     if (deviceError) {
-      auto error = detail::newObject();
+      auto error = json::newObject();
       error->set("domain", deviceError->domain);
       error->set("code", deviceError->code);
       error->set("message", deviceError->message);

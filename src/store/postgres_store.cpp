@@ -537,23 +537,29 @@ class PostgresTransaction final : public Transaction {
                   " VALUES ($1, $2, $3, $4, $5) RETURNING seq",
           bind(text(e.type)), bind(Poco::Int64{e.at}), bind(text(e.conversationId)), bind(text(e.authRequestId)),
           bind(text(e.dataJson)), into(seq), now;
-      // Fan out to the subscriptions that want this type, in the same transaction: an event
-      // and its webhook deliveries exist together or not at all. The types are matched in C++
-      // with the same decoder as SQLite, so both stores agree on every byte.
-      std::vector<Poco::Tuple<std::string, std::string>> subscribed;
-      session_ << "SELECT id, event_types FROM subscriptions WHERE enabled <> 0 ORDER BY id", into(subscribed), now;
-      for (const auto& row : subscribed) {
-        const auto types = json::decodeStringArray(row.get<1>());
-        if (!types.empty() && std::find(types.begin(), types.end(), e.type) == types.end()) continue;
-        session_ << "INSERT INTO webhook_deliveries (subscription_id, event_seq, conversation_id, status, attempts,"
-                    " next_attempt_at, last_http_status, last_error, updated_at)"
-                    " VALUES ($1, $2, $3, 'pending', 0, $4, 0, '', $4)",
-            bind(row.get<0>()), bind(seq), bind(e.conversationId), bind(Poco::Int64{e.at}), now;
-      }
       // Sent at COMMIT, and once however many events the transaction appends.
       if (!appendedEvent_) exec(session_, std::string("NOTIFY ") + kEventsChannel);
       appendedEvent_ = true;
       return std::int64_t{seq};
+    });
+  }
+
+  std::vector<Subscription> enabledSubscriptions() override {
+    return run("enabledSubscriptions", [&] {
+      return convertAll<SubscriptionRow, Subscription>(
+          selectRows<SubscriptionRow>(session_, kSubscriptionColumns, "subscriptions", "WHERE enabled <> 0 ORDER BY id"),
+          toSubscription);
+    });
+  }
+
+  void enqueueWebhookDelivery(const WebhookDelivery& d) override {
+    run("enqueueWebhookDelivery", [&] {
+      session_ << "INSERT INTO webhook_deliveries (subscription_id, event_seq, conversation_id, status, attempts,"
+                  " next_attempt_at, last_http_status, last_error, updated_at)"
+                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+          bind(text(d.subscriptionId)), bind(Poco::Int64{d.eventSeq}), bind(text(d.conversationId)), bind(text(d.status)),
+          bind(Poco::Int64{d.attempts}), bind(Poco::Int64{d.nextAttemptAt}), bind(Poco::Int64{d.lastHttpStatus}),
+          bind(text(d.lastError)), bind(Poco::Int64{d.updatedAt}), now;
     });
   }
 

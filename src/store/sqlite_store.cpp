@@ -482,19 +482,30 @@ class SqliteTransaction final : public Transaction {
                    e.type, Poco::Int64{e.at}, e.conversationId, e.authRequestId, e.dataJson);
       const Poco::Int64 seq = session_.lastInsertRowid();
       appendedEvent_ = true;
-      // Fan out to the subscriptions that want this type, in the same transaction: an event
-      // and its webhook deliveries exist together or not at all.
-      const auto subscribed =
-          selectRows<SubscriptionRow>(session_, kSubscriptionColumns, "subscriptions", "WHERE enabled = 1");
-      for (const auto& row : subscribed) {
-        const auto types = json::decodeStringArray(row.get<3>());
-        if (!types.empty() && std::find(types.begin(), types.end(), e.type) == types.end()) continue;
-        session_.run(
-            "INSERT INTO webhook_deliveries (subscription_id, event_seq, conversation_id, status, attempts,"
-            " next_attempt_at, last_http_status, last_error, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, 0, '', ?)",
-            row.get<0>(), seq, e.conversationId, Poco::Int64{e.at}, Poco::Int64{e.at});
-      }
       return std::int64_t{seq};
+    });
+  }
+
+  std::vector<Subscription> enabledSubscriptions() override {
+    check();
+    return guarded("enabledSubscriptions", [&] {
+      std::vector<Subscription> out;
+      for (const auto& row :
+           selectRows<SubscriptionRow>(session_, kSubscriptionColumns, "subscriptions", "WHERE enabled = 1 ORDER BY id")) {
+        out.push_back(toSubscription(row));
+      }
+      return out;
+    });
+  }
+
+  void enqueueWebhookDelivery(const WebhookDelivery& d) override {
+    check();
+    guarded("enqueueWebhookDelivery", [&] {
+      session_.run(
+          "INSERT INTO webhook_deliveries (subscription_id, event_seq, conversation_id, status, attempts,"
+          " next_attempt_at, last_http_status, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          d.subscriptionId, Poco::Int64{d.eventSeq}, d.conversationId, d.status, Poco::Int64{d.attempts},
+          Poco::Int64{d.nextAttemptAt}, Poco::Int64{d.lastHttpStatus}, d.lastError, Poco::Int64{d.updatedAt});
     });
   }
 

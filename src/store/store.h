@@ -185,10 +185,13 @@ class Transaction {
   virtual std::optional<Delivery> delivery(const std::string& requestId) = 0;
   virtual void deleteSecret(const std::string& requestId, const std::string& kind) = 0;
 
-  // Appends an event and returns its seq. In the same transaction it queues one pending
-  // WebhookDelivery (nextAttemptAt = event.at) for every enabled subscription whose eventTypes
-  // is empty or contains event.type.
+  // Appends an event and returns its seq. (Which webhooks it goes to is the service's rule:
+  // it queues them with enqueueWebhookDelivery in the same transaction.)
   virtual std::int64_t appendEvent(const Event& event) = 0;
+  // The enabled subscriptions, ordered by id, as this transaction sees them.
+  virtual std::vector<Subscription> enabledSubscriptions() = 0;
+  // Inserts one webhook delivery (its id is assigned by the store).
+  virtual void enqueueWebhookDelivery(const WebhookDelivery& delivery) = 0;
 
   // Writes value.sealed back to the row value names (see Store::sealedValues).
   virtual void replaceSealed(const SealedValue& value) = 0;

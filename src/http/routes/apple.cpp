@@ -22,7 +22,7 @@ void appleMessage(Call& call) {
   }
   std::string body;
   if (!readRawBody(call, body)) return;
-  const auto result = call.context.service.handleInbound(body, call.request.get("capability-list", call.request.get("capabilities", "")));
+  const auto result = call.context.service.intake.handleInbound(body, call.request.get("capability-list", call.request.get("capabilities", "")));
   if (!result) return sendStatus(call.response, result.status());
   call.context.metrics.countInbound(result->duplicate ? "duplicate" : result->eventType);
   call.context.metrics.observeInboundSeconds(

@@ -11,7 +11,7 @@ using Poco::Net::HTTPResponse;
 void oauthCallback(Call& call) {
   std::map<std::string, std::string> query;
   for (const auto& [key, value] : call.query) query.emplace(key, value);
-  const std::string location = call.context.service.completeRedirect(query);
+  const std::string location = call.context.service.redirect.complete(query);
   call.response.set("Location", location);
   call.response.set("Cache-Control", "no-store");
   call.response.setStatus(HTTPResponse::HTTP_FOUND);

@@ -5,18 +5,17 @@ namespace bcauth::http::routes {
 
 void putProvider(Call& call) {
   Poco::JSON::Object::Ptr body;
-  if (readJsonBody(call, body)) answer(call, call.context.service.putProvider(call.params[0], body));
+  if (readJsonBody(call, body)) {
+    answer(call, views::of(call.context.service.admin.putProvider(call.params[0], inputs::provider(body))));
+  }
 }
 
-void getProvider(Call& call) { answer(call, call.context.service.provider(call.params[0])); }
+void getProvider(Call& call) { answer(call, views::of(call.context.service.admin.provider(call.params[0]))); }
 
-void deleteProvider(Call& call) { answerNoContent(call, call.context.service.deleteProvider(call.params[0])); }
+void deleteProvider(Call& call) { answerNoContent(call, call.context.service.admin.deleteProvider(call.params[0])); }
 
 void listProviders(Call& call) {
-  auto list = call.context.service.providers(queryValue(call, "enabled") == "true");
-  Poco::JSON::Object::Ptr body = new Poco::JSON::Object();
-  body->set("providers", *list);
-  answer(call, Result<Poco::JSON::Object::Ptr>(body));
+  answer(call, Result<views::Json>(views::providers(call.context.service.admin.providers(queryValue(call, "enabled") == "true"))));
 }
 
 }  // namespace bcauth::http::routes

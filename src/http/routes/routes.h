@@ -3,6 +3,8 @@
 #pragma once
 
 #include "http/call.h"
+#include "http/inputs.h"
+#include "http/views.h"
 
 namespace bcauth::http::routes {
 

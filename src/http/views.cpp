@@ -1,0 +1,133 @@
+#include "http/views.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
+
+#include "service/event_codec.h"
+
+namespace bcauth::http::views {
+namespace {
+
+using service::isoTime;
+
+Json newObject() { return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER); }
+
+Poco::JSON::Array::Ptr stringArray(const std::vector<std::string>& items) {
+  Poco::JSON::Array::Ptr array = new Poco::JSON::Array();
+  for (const auto& item : items) array->add(item);
+  return array;
+}
+
+template <typename Row, typename View>
+Json listOf(const char* key, const std::vector<Row>& rows, View view) {
+  Poco::JSON::Array::Ptr list = new Poco::JSON::Array();
+  for (const auto& row : rows) list->add(view(row));
+  auto body = newObject();
+  body->set(key, list);
+  return body;
+}
+
+Json delivery(const std::optional<store::Delivery>& d) {
+  auto view = newObject();
+  if (!d) {
+    view->set("status", std::string("not_requested"));
+    return view;
+  }
+  view->set("status", d->status);
+  view->set("attempts", d->attempts);
+  if (d->lastHttpStatus != 0) view->set("appleStatus", d->lastHttpStatus);
+  if (!d->lastError.empty()) view->set("lastError", d->lastError);
+  return view;
+}
+
+}  // namespace
+
+Json provider(const store::Provider& p) {
+  auto view = newObject();
+  view->set("id", p.id);
+  view->set("name", p.name);
+  view->set("authorizationUrl", p.authorizationUrl);
+  view->set("tokenUrl", p.tokenUrl);
+  if (!p.userinfoUrl.empty()) view->set("userinfoUrl", p.userinfoUrl);
+  view->set("clientId", p.clientId);
+  view->set("clientSecretSet", p.sealedClientSecret.has_value());
+  view->set("tokenAuthMethod", p.tokenAuthMethod);
+  view->set("scopes", stringArray(p.scopes));
+  view->set("enabled", p.enabled);
+  auto profile = newObject();
+  for (const auto& [field, claim] : p.profileFields) profile->set(field, claim);
+  view->set("profileFields", profile);
+  view->set("createdAt", isoTime(p.createdAt));
+  view->set("updatedAt", isoTime(p.updatedAt));
+  return view;
+}
+
+Json webhook(const store::Subscription& sub) {
+  auto view = newObject();
+  view->set("id", sub.id);
+  view->set("url", sub.url);
+  view->set("eventTypes", stringArray(sub.eventTypes));
+  view->set("enabled", sub.enabled);
+  view->set("secretSet", !sub.sealedSecret.empty());
+  view->set("createdAt", isoTime(sub.createdAt));
+  view->set("updatedAt", isoTime(sub.updatedAt));
+  return view;
+}
+
+Json deadLetter(const store::WebhookDelivery& d) {
+  auto view = newObject();
+  view->set("id", d.id);
+  view->set("subscriptionId", d.subscriptionId);
+  view->set("eventSeq", d.eventSeq);
+  view->set("conversationId", d.conversationId);
+  view->set("status", d.status);
+  view->set("attempts", d.attempts);
+  if (d.lastHttpStatus != 0) view->set("lastHttpStatus", d.lastHttpStatus);
+  if (!d.lastError.empty()) view->set("lastError", d.lastError);
+  view->set("updatedAt", isoTime(d.updatedAt));
+  return view;
+}
+
+Json request(const service::RequestState& state) {
+  const store::AuthRequest& r = state.request;
+  auto view = newObject();
+  view->set("id", r.id);
+  view->set("requestIdentifier", r.requestIdentifier);
+  view->set("conversationId", r.conversationId);
+  view->set("businessId", r.businessId);
+  view->set("providerId", r.providerId);
+  view->set("flow", r.flow);
+  view->set("scopes", stringArray(r.scopes));
+  view->set("status", r.status);
+  if (!r.statusReason.empty()) view->set("statusReason", r.statusReason);
+  view->set("createdAt", isoTime(r.createdAt));
+  view->set("updatedAt", isoTime(r.updatedAt));
+  view->set("expiresAt", isoTime(r.expiresAt));
+  view->set("delivery", delivery(state.delivery));
+  view->set("tokenAvailable", state.tokenAvailable);
+  Poco::JSON::Parser parser;  // the message as stored (its client secret redacted)
+  view->set("message", parser.parse(r.messageJson).extract<Poco::JSON::Object::Ptr>());
+  return view;
+}
+
+Json token(const service::AccessToken& t) {
+  auto view = newObject();
+  view->set("authRequestId", t.authRequestId);
+  view->set("accessToken", std::string(t.accessToken.view()));
+  view->set("tokenType", t.tokenType);
+  if (t.expiresAt != 0) view->set("expiresAt", isoTime(t.expiresAt));
+  view->set("refreshTokenAvailable", t.refreshTokenAvailable);
+  return view;
+}
+
+Json events(const service::EventPage& page) {
+  auto body = listOf("events", page.events, service::eventObject);
+  body->set("next", page.next);
+  return body;
+}
+
+Json providers(const std::vector<store::Provider>& rows) { return listOf("providers", rows, provider); }
+Json webhooks(const std::vector<store::Subscription>& rows) { return listOf("webhooks", rows, webhook); }
+Json deadLetters(const std::vector<store::WebhookDelivery>& rows) { return listOf("deadLetters", rows, deadLetter); }
+
+}  // namespace bcauth::http::views

@@ -1,0 +1,42 @@
+// The CSP API's response bodies: the service's rows and results as JSON. Secrets never appear:
+// a provider or webhook shows only whether its secret is set, a stored message shows its
+// client secret as "[redacted]".
+#pragma once
+
+#include <vector>
+
+#include <Poco/JSON/Object.h>
+
+#include "bcauth/status.h"
+#include "service/event_log.h"
+#include "service/requests.h"
+#include "store/store.h"
+
+namespace bcauth::http::views {
+
+using Json = Poco::JSON::Object::Ptr;
+
+Json provider(const store::Provider& provider);
+Json webhook(const store::Subscription& subscription);
+Json deadLetter(const store::WebhookDelivery& delivery);
+Json request(const service::RequestState& state);  // with its message
+Json token(const service::AccessToken& token);
+Json events(const service::EventPage& page);  // {"events": […], "next": seq}
+
+Json providers(const std::vector<store::Provider>& providers);          // {"providers": […]}
+Json webhooks(const std::vector<store::Subscription>& subscriptions);   // {"webhooks": […]}
+Json deadLetters(const std::vector<store::WebhookDelivery>& deliveries);  // {"deadLetters": […]}
+
+// A result's view, or its failure as it is.
+template <typename T>
+Result<Json> of(const Result<T>& result) {
+  if (!result) return result.status();
+  if constexpr (std::is_same_v<T, store::Provider>) return provider(*result);
+  else if constexpr (std::is_same_v<T, store::Subscription>) return webhook(*result);
+  else if constexpr (std::is_same_v<T, store::WebhookDelivery>) return deadLetter(*result);
+  else if constexpr (std::is_same_v<T, service::RequestState>) return request(*result);
+  else if constexpr (std::is_same_v<T, service::AccessToken>) return token(*result);
+  else return events(*result);
+}
+
+}  // namespace bcauth::http::views

@@ -1,0 +1,301 @@
+// The service kernel and its use cases without any server: a fake clock, and doubles for Apple's
+// gateway and the identity provider injected through the ports (service/ports.h).
+#define BOOST_TEST_MODULE kernel
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <set>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include "bcauth/base64.h"
+#include "bcauth/crypto.h"
+#include "bcauth/secure.h"
+#include "demo/temp_dir.h"
+#include "service/auth_service.h"
+#include "service/delivery_envelope.h"
+#include "service/event_type.h"
+#include "service/vault.h"
+
+using namespace bcauth;
+
+namespace {
+
+Poco::JSON::Object::Ptr parse(const std::string& text) {
+  Poco::JSON::Parser parser;
+  return parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+// Apple's gateway: records what it is given, answers with `status`.
+struct GatewayDouble final : service::GatewayPort {
+  bool enabled() const override { return true; }
+  clients::GatewayAnswer sendAuthenticate(const clients::GatewayMessage& message) override {
+    sent.push_back(message);
+    return {true, status, ""};
+  }
+  std::vector<clients::GatewayMessage> sent;
+  int status = 200;
+};
+
+// An IdP that grants every code and knows one customer.
+struct IdpDouble final : service::IdentityProviderPort {
+  clients::TokenResponse exchangeCode(const std::string& tokenUrl, const clients::ClientCredentials& client,
+                                      const std::string& code, const std::string& redirectUri,
+                                      const std::optional<std::string>& codeVerifier) override {
+    exchanged.push_back({tokenUrl, client.clientId, code, redirectUri, codeVerifier.value_or("")});
+    return tokens("access-1", "refresh-1");
+  }
+  clients::TokenResponse refresh(const std::string&, const clients::ClientCredentials&, const std::string&) override {
+    return tokens("access-2", "refresh-2");
+  }
+  clients::UserinfoResponse userinfo(const std::string&, const std::string& accessToken) override {
+    clients::UserinfoResponse answer;
+    answer.claims = parse(R"({"sub":"customer-7","email":"c7@example.com","extra":"not mapped"})");
+    userinfoTokens.push_back(accessToken);
+    return answer;
+  }
+  static clients::TokenResponse tokens(const std::string& access, const std::string& refresh) {
+    clients::TokenResponse t;
+    t.accessToken = crypto::Secret(access);
+    t.refreshToken = crypto::Secret(refresh);
+    t.tokenType = "Bearer";
+    t.expiresInSeconds = 3600;
+    return t;
+  }
+  std::vector<std::vector<std::string>> exchanged;
+  std::vector<std::string> userinfoTokens;
+};
+
+struct Kernel {
+  demo::TempDir dir;
+  std::unique_ptr<store::Store> db = store::openSqliteStore(dir.path());
+  std::atomic<std::int64_t> now{1'700'000'000'000};
+  std::shared_ptr<GatewayDouble> gateway = std::make_shared<GatewayDouble>();
+  std::shared_ptr<IdpDouble> idp = std::make_shared<IdpDouble>();
+  service::AuthService service{*db, crypto::Sealer::fromBase64Key(crypto::base64Encode(crypto::randomBytes(32))).value(),
+                               config(), [this] { return now.load(); },
+                               service::Ports{gateway, idp, nullptr}};
+
+  static service::ServiceConfig config() {
+    service::ServiceConfig c;
+    c.publicUrl = "https://bcauth.test";
+    c.gateway.baseUrl.clear();  // the real gateway is never made: the double stands in
+    return c;
+  }
+
+  Kernel() {
+    service::ProviderInput provider;
+    provider.name = "IdP";
+    provider.authorizationUrl = "https://idp.test/authorize";
+    provider.tokenUrl = "https://idp.test/token";
+    provider.userinfoUrl = "https://idp.test/userinfo";
+    provider.clientId = "client-1";
+    provider.clientSecret = "client-secret-1";
+    provider.scopes = {"openid"};
+    provider.profileFields = {{"id", "sub"}, {"email", "email"}};
+    BOOST_REQUIRE(service.admin.putProvider("idp", provider).isOk());
+  }
+
+  service::Created create(const std::string& flow, bool deliver) {
+    service::CreateRequestInput in;
+    in.conversationId = "urn:mbid:kernel";
+    in.businessId = "biz";
+    in.providerId = "idp";
+    in.flow = flow;
+    in.deliver = deliver;
+    auto created = service.requests.create(in, std::nullopt);
+    BOOST_REQUIRE_MESSAGE(created.isOk(), created.status().toString());
+    return *created;
+  }
+
+  std::vector<store::Event> events() { return db->events(0, 1000); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_event_type_has_one_wire_name) {
+  const std::set<std::string> expected = {"auth.requested", "auth.delivered", "auth.delivery_failed",
+                                          "auth.succeeded", "auth.failed",    "auth.cancelled",
+                                          "auth.expired",   "auth.rejected",  "message.received"};
+  std::set<std::string> names;
+  for (const auto type : service::allEventTypes()) {
+    const std::string wire(service::name(type));
+    names.insert(wire);
+    BOOST_TEST((service::parseEventType(wire) == type));
+  }
+  BOOST_TEST(names == expected);
+  BOOST_TEST(!service::parseEventType("auth.Succeeded").has_value());
+}
+
+// The contexts are part of the sealed data: these bytes must never change, or stored secrets
+// (and `bcauth rekey`) stop opening.
+BOOST_AUTO_TEST_CASE(seal_contexts_keep_their_bytes) {
+  using service::SealKind;
+  BOOST_TEST(service::sealContext(SealKind::kProviderSecret, "idp") == "provider:idp");
+  BOOST_TEST(service::sealContext(SealKind::kWebhookSecret, "desk") == "webhook:desk");
+  BOOST_TEST(service::sealContext(SealKind::kDelivery, "r1") == "delivery:r1");
+  BOOST_TEST(service::sealContext(SealKind::kPrivateKey, "r1") == "private_key:r1");
+  BOOST_TEST(service::sealContext(SealKind::kAccessToken, "r1") == "access_token:r1");
+  BOOST_TEST(service::sealContext(SealKind::kRefreshToken, "r1") == "refresh_token:r1");
+  BOOST_TEST(service::sealContext(SealKind::kPkceVerifier, "r1") == "pkce_verifier:r1");
+  // A value sealed the old way (a free string) opens through the vault, and only as its kind.
+  const auto sealer = crypto::Sealer::fromBase64Key(crypto::base64Encode(crypto::randomBytes(32))).value();
+  const std::string old = sealer.seal("s3cret", "refresh_token:r1");
+  const service::Vault vault(sealer);
+  BOOST_TEST(std::string(vault.unseal(SealKind::kRefreshToken, "r1", old).value().view()) == "s3cret");
+  BOOST_TEST(!vault.unseal(SealKind::kAccessToken, "r1", old).isOk());
+  BOOST_TEST((service::requestSecretKind(store::secret::kPkceVerifier) == SealKind::kPkceVerifier));
+  BOOST_TEST((service::kindOf({"deliveries", "r1", "", ""}) == SealKind::kDelivery));
+  BOOST_TEST(!service::kindOf({"request_secrets", "r1", "unknown_kind", ""}).has_value());
+}
+
+// The message is built once: the outbox sends the very bytes create stored, with its ids as
+// headers beside them (the gateway client no longer parses the body for them).
+BOOST_FIXTURE_TEST_CASE(a_delivery_sends_the_body_built_at_create, Kernel) {
+  const auto created = create("legacy", true);
+  BOOST_TEST(service.appleOutbox.deliverDue() == 1);
+  BOOST_REQUIRE_EQUAL(gateway->sent.size(), 1u);
+  const auto& sent = gateway->sent.front();
+  const auto body = parse(sent.body);
+  BOOST_TEST(sent.id == body->getValue<std::string>("id"));
+  BOOST_TEST(sent.sourceId == "biz");
+  BOOST_TEST(sent.destinationId == "urn:mbid:kernel");
+  BOOST_TEST(!sent.autoReply);
+  // Apple gets the client secret; the stored (and API) copy shows it redacted, byte for byte
+  // otherwise the same message.
+  const auto secretAt = sent.body.find("client-secret-1");
+  BOOST_REQUIRE(secretAt != std::string::npos);
+  std::string redacted = sent.body;
+  redacted.replace(secretAt, std::string("client-secret-1").size(), "[redacted]");
+  BOOST_TEST(created.state.request.messageJson == redacted);
+  const auto events = this->events();
+  BOOST_REQUIRE_EQUAL(events.size(), 2u);
+  BOOST_TEST(events[1].type == "auth.delivered");
+  BOOST_TEST(events[1].dataJson == R"({"attempts":1,"appleStatus":200})");
+  BOOST_TEST(db->delivery(created.state.request.id)->status == "delivered");
+}
+
+// Deliveries queued by an older bcauth (the whole message as a JSON object) still go out.
+BOOST_AUTO_TEST_CASE(an_envelope_of_the_old_form_still_decodes) {
+  const auto message = service::decodeEnvelope(
+      R"({"autoReply":true,"message":{"id":"m-1","sourceId":"biz","destinationId":"urn:mbid:o","v":1}})");
+  BOOST_REQUIRE(message.isOk());
+  BOOST_TEST(message->id == "m-1");
+  BOOST_TEST(message->sourceId == "biz");
+  BOOST_TEST(message->destinationId == "urn:mbid:o");
+  BOOST_TEST(message->autoReply);
+  BOOST_TEST(message->body == R"({"id":"m-1","sourceId":"biz","destinationId":"urn:mbid:o","v":1})");
+  const auto roundTrip = service::decodeEnvelope(service::encodeEnvelope({"i", "s", "d", R"({"x":1})", false}));
+  BOOST_REQUIRE(roundTrip.isOk());
+  BOOST_TEST(roundTrip->body == R"({"x":1})");
+  BOOST_TEST(!service::decodeEnvelope("not json").isOk());
+}
+
+// The v2 redirect callback end to end against the IdP double: the code exchange with PKCE, the
+// profile, the tokens sealed, one auth.succeeded, and the token's expiry on the fake clock.
+BOOST_FIXTURE_TEST_CASE(the_redirect_callback_runs_against_an_idp_double, Kernel) {
+  const auto created = create("v2", false);
+  const auto& request = created.state.request;
+  BOOST_REQUIRE(request.state.has_value());
+  BOOST_TEST(service.redirect.complete({{"state", *request.state}, {"code", "code-1"}}) ==
+             "messages-auth://?status=success");
+  BOOST_REQUIRE_EQUAL(idp->exchanged.size(), 1u);
+  BOOST_TEST(idp->exchanged[0][1] == "client-1");
+  BOOST_TEST(idp->exchanged[0][2] == "code-1");
+  BOOST_TEST(idp->exchanged[0][3] == "https://bcauth.test/oauth/callback");
+  BOOST_TEST(crypto::pkceChallengeS256(idp->exchanged[0][4]).size() == 43u);  // a verifier was sent
+  BOOST_TEST(idp->userinfoTokens == std::vector<std::string>{"access-1"});
+  const auto stored = db->request(request.id).value();
+  BOOST_TEST(stored.status == "succeeded");
+  BOOST_TEST(stored.completedBy == "callback");
+  BOOST_TEST(stored.tokenExpiresAt == now.load() + 3'600'000);
+  BOOST_TEST(!db->secret(request.id, store::secret::kPkceVerifier).has_value());  // used once
+  const auto last = events().back();
+  BOOST_TEST(last.type == "auth.succeeded");
+  const auto data = parse(last.dataJson);
+  BOOST_TEST(data->getObject("customer")->getValue<std::string>("id") == "customer-7");
+  BOOST_TEST(!data->getObject("customer")->has("extra"));
+  BOOST_TEST(data->getValue<bool>("refreshTokenAvailable"));
+
+  auto token = service.requests.token(request.id);
+  BOOST_REQUIRE(token.isOk());
+  BOOST_TEST(std::string(token->accessToken.view()) == "access-1");
+  now += 3'601'000;
+  BOOST_TEST(service.requests.token(request.id).status().code() == StatusCode::kConflict);
+  auto refreshed = service.requests.refresh(request.id);
+  BOOST_REQUIRE_MESSAGE(refreshed.isOk(), refreshed.status().toString());
+  BOOST_TEST(std::string(refreshed->accessToken.view()) == "access-2");
+}
+
+// finish(): every terminal transition ends the same way — status, who, secrets gone, one event.
+BOOST_FIXTURE_TEST_CASE(a_cancel_and_an_expiry_finish_alike, Kernel) {
+  const auto cancelled = create("legacy", false).state.request.id;
+  const auto expired = create("legacy", false).state.request.id;
+  BOOST_TEST(db->secret(cancelled, store::secret::kPrivateKey).has_value());
+  BOOST_REQUIRE(service.requests.cancel(cancelled).isOk());
+  now += 901'000;
+  BOOST_TEST(service.requests.expireDue() == 1);
+  for (const auto& [id, status, by] : {std::tuple{cancelled, "cancelled", "agent"}, std::tuple{expired, "expired", "sweeper"}}) {
+    const auto row = db->request(id).value();
+    BOOST_TEST(row.status == status);
+    BOOST_TEST(row.completedBy == by);
+    BOOST_TEST(!db->secret(id, store::secret::kPrivateKey).has_value());
+  }
+  const auto all = events();
+  BOOST_TEST(all[all.size() - 2].type == "auth.cancelled");
+  BOOST_TEST(all[all.size() - 2].dataJson == R"({"by":"agent"})");
+  BOOST_TEST(all.back().type == "auth.expired");
+  BOOST_TEST(all.back().dataJson == "{}");
+}
+
+// A legacy success waits for its profile; completeProfiles records auth.succeeded from the
+// profile alone (no reply is made up for it).
+BOOST_FIXTURE_TEST_CASE(a_legacy_success_gets_its_profile_from_the_idp_double, Kernel) {
+  const auto created = create("legacy", false);
+  const auto message = parse(created.state.request.messageJson);
+  const std::string key = message->getObject("interactiveData")->getObject("data")->getObject("authenticate")
+                              ->getObject("oauth2")->getValue<std::string>("responseEncryptionKey");
+  const std::string token = crypto::encrypt(crypto::PublicKey::fromBase64(key).value(), "legacy-token").value();
+  const std::string reply =
+      R"({"id":"k1","type":"interactive","sourceId":"urn:mbid:kernel","destinationId":"biz","interactiveData":{"data":{"requestIdentifier":")" +
+      created.state.request.requestIdentifier + R"(","authenticate":{"status":"authenticated","token":")" + token +
+      R"("}}}})";
+  const auto inbound = service.intake.handleInbound(reply, "AUTH");
+  BOOST_REQUIRE(inbound.isOk());
+  BOOST_TEST(inbound->eventType == "auth.succeeded");
+  BOOST_TEST(events().back().type == "auth.requested");  // waits for the profile
+  BOOST_TEST(service.intake.completeProfiles() == 1);
+  BOOST_TEST(idp->userinfoTokens == std::vector<std::string>{"legacy-token"});
+  const auto last = events().back();
+  BOOST_TEST(last.type == "auth.succeeded");
+  BOOST_TEST(last.dataJson ==
+             R"({"flow":"legacy","agentMessage":"The customer signed in.","customerMessage":"You signed in.",)"
+             R"("providerId":"idp","requestIdentifier":")" + created.state.request.requestIdentifier +
+                 R"(","tokenAvailable":true,"customer":{"email":"c7@example.com","id":"customer-7"}})");
+}
+
+// The webhook fan-out is the service's rule: an event published in a transaction queues one
+// delivery per subscription that wants its type, in that transaction.
+BOOST_FIXTURE_TEST_CASE(publishing_an_event_queues_its_webhooks, Kernel) {
+  service::WebhookInput all;
+  all.url = "https://hooks.test/all";
+  all.secret = "webhook-secret-0123456789";
+  BOOST_REQUIRE(service.admin.putWebhook("all", all).isOk());
+  service::WebhookInput some = all;
+  some.url = "https://hooks.test/some";
+  some.eventTypes = {"auth.cancelled"};
+  BOOST_REQUIRE(service.admin.putWebhook("some", some).isOk());
+  const auto id = create("legacy", false).state.request.id;  // auth.requested: "all" only
+  BOOST_REQUIRE(service.requests.cancel(id).isOk());           // auth.cancelled: both
+  std::multiset<std::string> queued;
+  for (const auto& d : db->dueWebhookDeliveries(now.load(), 100)) queued.insert(d.subscriptionId);
+  // Due lists hold one per (subscription, conversation): "all" shows its first only.
+  BOOST_TEST(queued == (std::multiset<std::string>{"all", "some"}));
+  BOOST_TEST(!service.admin.putWebhook("bad", [&] {
+                          auto bad = all;
+                          bad.eventTypes = {"auth.nope"};
+                          return bad;
+                        }())
+                  .isOk());
+}
