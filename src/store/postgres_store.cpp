@@ -277,7 +277,6 @@ bool isUniqueViolation(const Poco::Exception& e) {
 
 // --- rows ---------------------------------------------------------------------------------------
 
-
 // Text arguments are refused with a NUL byte, as all text is; other values bind as they are.
 template <typename T>
 const T& checked(const T& value) {
@@ -294,13 +293,6 @@ std::vector<Row> select(Session& session, const std::string& sql, const Args&...
   ((statement, bind(checked(args))), ...);
   statement.execute();
   return rows;
-}
-
-// SELECT <columns> FROM <table> <tail>, binding args to the tail's $1, $2, ...
-template <typename Row, typename... Args>
-std::vector<Row> selectRows(Session& session, const char* columns, const char* table, const std::string& tail,
-                            const Args&... args) {
-  return select<Row>(session, std::string("SELECT ") + columns + " FROM " + table + " " + tail, args...);
 }
 
 // SqlReads writes SQLite's '?' placeholders (its SQL holds no '?' of any other kind);
@@ -348,7 +340,7 @@ thread_local bool tlsInTransaction = false;
 
 // --- the transaction ----------------------------------------------------------------------------
 
-class PostgresTransaction final : public Transaction {
+class PostgresTransaction final : public SqlTransactionReads<PostgresTransaction> {
  public:
   explicit PostgresTransaction(Session& session) : session_(session) {}
 
@@ -428,13 +420,6 @@ class PostgresTransaction final : public Transaction {
     run("insertRequest", [&] { exec(session_, "RELEASE SAVEPOINT bcauth_insert_request"); });
   }
 
-  std::optional<AuthRequest> request(const std::string& id) override {
-    return run("request", [&] {
-      return util::firstOrNone(
-          selectRows<RequestRow>(session_, kRequestColumns, "auth_requests", "WHERE id = $1", text(id)), toRequest);
-    });
-  }
-
   void updateRequestStatus(const std::string& id, const std::string& status, const std::string& reason,
                            std::int64_t updatedAt) override {
     const std::size_t changed = run("updateRequestStatus", [&] {
@@ -484,14 +469,6 @@ class PostgresTransaction final : public Transaction {
     updateRetryState("updateDelivery", "deliveries", "request_id", d, text(d.requestId));
   }
 
-  std::optional<Delivery> delivery(const std::string& requestId) override {
-    return run("delivery", [&] {
-      return util::firstOrNone(
-          selectRows<DeliveryRow>(session_, kDeliveryColumns, "deliveries", "WHERE request_id = $1", text(requestId)),
-          toDelivery);
-    });
-  }
-
   void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) override {
     run("putSecret", [&] {
       session_ << "INSERT INTO request_secrets (request_id, kind, sealed) VALUES ($1, $2, COALESCE($3, ''::bytea))"
@@ -523,11 +500,8 @@ class PostgresTransaction final : public Transaction {
   }
 
   std::vector<Subscription> enabledSubscriptions() override {
-    return run("enabledSubscriptions", [&] {
-      return util::convertAll(
-          selectRows<SubscriptionRow>(session_, kSubscriptionColumns, "subscriptions", "WHERE enabled <> 0 ORDER BY id"),
-          toSubscription);
-    });
+    return sql::all<SubscriptionRow>(*this, "enabledSubscriptions", toSubscription, kSubscriptionColumns,
+                                     "subscriptions", "WHERE enabled <> 0 ORDER BY id");
   }
 
   void enqueueWebhookDelivery(const WebhookDelivery& d) override {
@@ -580,14 +554,6 @@ class PostgresTransaction final : public Transaction {
     });
   }
 
-  std::optional<WebhookDelivery> webhookDelivery(std::int64_t id) override {
-    return run("webhookDelivery", [&] {
-      return util::firstOrNone(
-          selectRows<WebhookRow>(session_, kWebhookColumns, "webhook_deliveries", "WHERE id = $1", Poco::Int64{id}),
-          toWebhook);
-    });
-  }
-
   void updateWebhookDelivery(const WebhookDelivery& d) override {
     updateRetryState("updateWebhookDelivery", "webhook_deliveries", "id", d, Poco::Int64{d.id});
   }
@@ -598,6 +564,13 @@ class PostgresTransaction final : public Transaction {
       exec(session_, "INSERT INTO store_probe (pad) VALUES ('\\x00'::bytea)");
       exec(session_, "DELETE FROM store_probe");
     });
+  }
+
+ public:
+  // SqlTransactionReads' SELECTs, in this transaction, their '?' placeholders numbered $1, $2, ...
+  template <typename Row, typename... Args>
+  std::vector<Row> query(const char* what, const std::string& sql, const Args&... args) {
+    return run(what, [&] { return select<Row>(session_, numbered(sql), args...); });
   }
 
  private:
@@ -723,8 +696,7 @@ class PostgresStore final : public SqlReads<PostgresStore> {
     return appendedEvent;
   }
 
-  friend class SqlReads<PostgresStore>;
-
+ public:
   // SqlReads' SELECTs, on a pooled connection, their '?' placeholders numbered $1, $2, ...
   template <typename Row, typename... Args>
   std::vector<Row> query(const char* what, const std::string& sql, const Args&... args) {
@@ -732,6 +704,7 @@ class PostgresStore final : public SqlReads<PostgresStore> {
                    [&] { return sessions_.with([&](Session& s) { return select<Row>(s, numbered(sql), args...); }); });
   }
 
+ private:
   static void rollbackQuietly(Session& session) noexcept {
     try {
       session.rollback();

@@ -1,8 +1,9 @@
 // The Store's reads, written once for both stores: the same SELECTs on the same columns, read
-// into values by rows.h. A store derives from SqlReads<ItsClass> and provides
+// into values by rows.h. A store derives from SqlReads<ItsClass> (its Transaction from
+// SqlTransactionReads<ItsTransactionClass>) and provides
 //   template <typename Row, typename... Args>
 //   std::vector<Row> query(const char* what, const std::string& sql, const Args&... args);
-// which runs one SELECT on a read connection: the SQL uses '?' placeholders (SQLite's own; the
+// which runs one SELECT on a read connection (in the transaction): the SQL uses '?' placeholders (SQLite's own; the
 // PostgreSQL store numbers them $1, $2, ... before it sends the text).
 // Internal to src/store.
 #pragma once
@@ -23,6 +24,50 @@
 #include "store/store_util.h"
 
 namespace bcauth::store {
+namespace sql {
+
+inline std::string selectFrom(const char* columns, const char* table, const char* tail) {
+  return std::string("SELECT ") + columns + " FROM " + table + " " + tail;
+}
+
+// One row or none (keys are unique), converted.
+template <typename Row, typename Impl, typename Convert, typename... Args>
+auto one(Impl& impl, const char* what, Convert convert, const char* columns, const char* table, const char* tail,
+         const Args&... args) {
+  return util::firstOrNone(impl.template query<Row>(what, selectFrom(columns, table, tail), args...), convert);
+}
+
+// Every row, converted, in the query's order.
+template <typename Row, typename Impl, typename Convert, typename... Args>
+auto all(Impl& impl, const char* what, Convert convert, const char* columns, const char* table, const char* tail,
+         const Args&... args) {
+  return util::convertAll(impl.template query<Row>(what, selectFrom(columns, table, tail), args...), convert);
+}
+
+}  // namespace sql
+
+// The reads a Transaction offers, inside its transaction; Impl::query runs them there.
+template <typename Impl>
+class SqlTransactionReads : public Transaction {
+ public:
+  std::optional<AuthRequest> request(const std::string& id) override {
+    return sql::one<rows::RequestRow>(impl(), "request", rows::toRequest, rows::kRequestColumns, "auth_requests",
+                                      "WHERE id = ?", id);
+  }
+
+  std::optional<Delivery> delivery(const std::string& requestId) override {
+    return sql::one<rows::DeliveryRow>(impl(), "delivery", rows::toDelivery, rows::kDeliveryColumns, "deliveries",
+                                       "WHERE request_id = ?", requestId);
+  }
+
+  std::optional<WebhookDelivery> webhookDelivery(std::int64_t id) override {
+    return sql::one<rows::WebhookRow>(impl(), "webhookDelivery", rows::toWebhook, rows::kWebhookColumns,
+                                      "webhook_deliveries", "WHERE id = ?", Poco::Int64{id});
+  }
+
+ private:
+  Impl& impl() { return static_cast<Impl&>(*this); }
+};
 
 template <typename Impl>
 class SqlReads : public Store {
@@ -166,22 +211,16 @@ class SqlReads : public Store {
  private:
   Impl& impl() { return static_cast<Impl&>(*this); }
 
-  static std::string selectFrom(const char* columns, const char* table, const char* tail) {
-    return std::string("SELECT ") + columns + " FROM " + table + " " + tail;
-  }
-
-  // One row or none (keys are unique), converted.
   template <typename Row, typename Convert, typename... Args>
   auto one(const char* what, Convert convert, const char* columns, const char* table, const char* tail,
            const Args&... args) {
-    return util::firstOrNone(impl().template query<Row>(what, selectFrom(columns, table, tail), args...), convert);
+    return sql::one<Row>(impl(), what, convert, columns, table, tail, args...);
   }
 
-  // Every row, converted, in the query's order.
   template <typename Row, typename Convert, typename... Args>
   auto all(const char* what, Convert convert, const char* columns, const char* table, const char* tail,
            const Args&... args) {
-    return util::convertAll(impl().template query<Row>(what, selectFrom(columns, table, tail), args...), convert);
+    return sql::all<Row>(impl(), what, convert, columns, table, tail, args...);
   }
 
   template <typename Arg>

@@ -207,15 +207,6 @@ void exec(SqliteConnection& connection, const std::string& sql) { connection.ses
 // Poco binds an empty BLOB as NULL (sqlite3_bind_blob with a null pointer), so every BLOB
 // parameter goes through COALESCE(?, X'') to store an empty value as an empty BLOB.
 
-// --- rows ---------------------------------------------------------------------------------------
-
-// SELECT <columns> FROM <table> <tail>, binding args (copied) to the tail's placeholders.
-template <typename Row, typename... Args>
-std::vector<Row> selectRows(SqliteConnection& connection, const char* columns, const char* table, const std::string& tail,
-                            const Args&... args) {
-  return connection.select<Row>(std::string("SELECT ") + columns + " FROM " + table + " " + tail, args...);
-}
-
 // --- connections --------------------------------------------------------------------------------
 
 // A few read connections, opened on demand and reused; callers wait when all are in use.
@@ -285,7 +276,7 @@ class ReaderPool {
 
 // --- the transaction ----------------------------------------------------------------------------
 
-class SqliteTransaction final : public Transaction {
+class SqliteTransaction final : public SqlTransactionReads<SqliteTransaction> {
  public:
   explicit SqliteTransaction(SqliteConnection& connection) : session_(connection) {}
 
@@ -351,13 +342,6 @@ class SqliteTransaction final : public Transaction {
     }
   }
 
-  std::optional<AuthRequest> request(const std::string& id) override {
-    return run("request", [&] {
-      return util::firstOrNone(selectRows<RequestRow>(session_, kRequestColumns, "auth_requests", "WHERE id = ?", id),
-                               toRequest);
-    });
-  }
-
   void updateRequestStatus(const std::string& id, const std::string& status, const std::string& reason,
                            std::int64_t updatedAt) override {
     const std::size_t changed = run("updateRequestStatus", [&] {
@@ -403,14 +387,6 @@ class SqliteTransaction final : public Transaction {
     updateRetryState("updateDelivery", "deliveries", "request_id", d, d.requestId);
   }
 
-  std::optional<Delivery> delivery(const std::string& requestId) override {
-    return run("delivery", [&] {
-      return util::firstOrNone(
-          selectRows<DeliveryRow>(session_, kDeliveryColumns, "deliveries", "WHERE request_id = ?", requestId),
-          toDelivery);
-    });
-  }
-
   void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) override {
     run("putSecret", [&] {
       session_.run(
@@ -436,11 +412,8 @@ class SqliteTransaction final : public Transaction {
   }
 
   std::vector<Subscription> enabledSubscriptions() override {
-    return run("enabledSubscriptions", [&] {
-      return util::convertAll(
-          selectRows<SubscriptionRow>(session_, kSubscriptionColumns, "subscriptions", "WHERE enabled = 1 ORDER BY id"),
-          toSubscription);
-    });
+    return sql::all<SubscriptionRow>(*this, "enabledSubscriptions", toSubscription, kSubscriptionColumns,
+                                     "subscriptions", "WHERE enabled = 1 ORDER BY id");
   }
 
   void enqueueWebhookDelivery(const WebhookDelivery& d) override {
@@ -488,14 +461,6 @@ class SqliteTransaction final : public Transaction {
                    [&] { return session_.run("DELETE FROM subscriptions WHERE id = ?", id) > 0; });
   }
 
-  std::optional<WebhookDelivery> webhookDelivery(std::int64_t id) override {
-    return run("webhookDelivery", [&] {
-      return util::firstOrNone(
-          selectRows<WebhookRow>(session_, kWebhookColumns, "webhook_deliveries", "WHERE id = ?", Poco::Int64{id}),
-          toWebhook);
-    });
-  }
-
   void updateWebhookDelivery(const WebhookDelivery& d) override {
     updateRetryState("updateWebhookDelivery", "webhook_deliveries", "id", d, Poco::Int64{d.id});
   }
@@ -506,6 +471,13 @@ class SqliteTransaction final : public Transaction {
       session_.run("INSERT INTO store_probe (pad) VALUES (zeroblob(?))", Poco::Int64{kProbeBytes});
       session_.run("DELETE FROM store_probe");
     });
+  }
+
+ public:
+  // SqlTransactionReads' SELECTs, in this transaction.
+  template <typename Row, typename... Args>
+  std::vector<Row> query(const char* what, const std::string& sql, const Args&... args) {
+    return run(what, [&] { return session_.select<Row>(sql, args...); });
   }
 
  private:
@@ -603,8 +575,7 @@ class SqliteStore final : public SqlReads<SqliteStore> {
     return appendedEvent;
   }
 
-  friend class SqlReads<SqliteStore>;
-
+ public:
   // SqlReads' SELECTs, on a read connection ('?' placeholders are SQLite's own).
   template <typename Row, typename... Args>
   std::vector<Row> query(const char* what, const std::string& sql, const Args&... args) {
@@ -612,6 +583,7 @@ class SqliteStore final : public SqlReads<SqliteStore> {
                    [&] { return readers_.with([&](SqliteConnection& s) { return s.select<Row>(sql, args...); }); });
   }
 
+ private:
   void rollbackQuietly() noexcept {
     try {
       exec(*writer_, "ROLLBACK");
