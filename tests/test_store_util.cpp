@@ -39,7 +39,9 @@ struct RecordingStore final : SqlReads<RecordingStore> {
   std::unique_ptr<EventWatch> watchEvents(std::function<void()>) override { return nullptr; }
 };
 
-std::string select(const char* columns, const std::string& rest) { return std::string("SELECT ") + columns + " " + rest; }
+std::string select(const char* columns, const std::string& rest) {
+  return std::string("SELECT ") + columns + " " + rest;
+}
 
 bool isUnavailableForTest(const Poco::Exception& e) { return e.message() == "disk full"; }
 
@@ -98,7 +100,8 @@ BOOST_AUTO_TEST_CASE(the_shared_reads_send_the_stores_sql) {
              " (SELECT 1 FROM webhook_deliveries e WHERE e.status = 'pending' AND e.subscription_id ="
              " d.subscription_id AND e.conversation_id = d.conversation_id AND e.event_seq < d.event_seq)"
              " ORDER BY d.event_seq, d.id LIMIT ?"),
-      select(kWebhookColumns, "FROM webhook_deliveries WHERE status = 'dead' ORDER BY updated_at DESC, id DESC LIMIT ?"),
+      select(kWebhookColumns,
+             "FROM webhook_deliveries WHERE status = 'dead' ORDER BY updated_at DESC, id DESC LIMIT ?"),
       select(kEventColumns, "FROM events WHERE seq = ?"),
       "SELECT id, sealed_client_secret FROM providers WHERE sealed_client_secret IS NOT NULL",
       "SELECT request_id, sealed_body FROM deliveries",
