@@ -29,7 +29,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <limits>
 #include <mutex>
 #include <semaphore>
 #include <stdexcept>
@@ -47,7 +46,6 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Exception.h>
 #include <Poco/Nullable.h>
-#include <Poco/Tuple.h>
 
 #include "store/event_watchers.h"
 #include "store/json_codec.h"
@@ -222,7 +220,6 @@ const std::vector<std::vector<std::string>>& migrations() {
 // --- small helpers ----------------------------------------------------------------------------
 
 using util::ScopeExit;
-using util::toLimit;
 
 // A failure that waiting may cure: SQLSTATE class 53 (insufficient resources: 53100 disk_full,
 // 53200 out of memory, 53300 too many connections), class 08 (connection exception), 57P01-03

@@ -3,8 +3,9 @@
 // SqlTransactionReads<ItsTransactionClass>) and provides
 //   template <typename Row, typename... Args>
 //   std::vector<Row> query(const char* what, const std::string& sql, const Args&... args);
-// which runs one SELECT on a read connection (in the transaction): the SQL uses '?' placeholders (SQLite's own; the
-// PostgreSQL store numbers them $1, $2, ... before it sends the text).
+// which runs one SELECT on a read connection (a Transaction's: inside its transaction). The SQL
+// uses '?' placeholders, SQLite's own; the PostgreSQL store numbers them $1, $2, ... before it
+// sends the text. A read's `what` names it in errors ("store: <what>: ..."), as before.
 // Internal to src/store.
 #pragma once
 

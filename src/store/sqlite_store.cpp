@@ -11,7 +11,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
-#include <limits>
 #include <mutex>
 #include <string>
 #include <system_error>
@@ -187,7 +186,6 @@ const std::vector<std::vector<std::string>>& migrations() {
 // --- small helpers ----------------------------------------------------------------------------
 
 using util::ScopeExit;
-using util::toLimit;
 
 // A full disk or an I/O error: waiting (or freeing space) may cure it.
 bool isUnavailable(const Poco::Exception& e) {
