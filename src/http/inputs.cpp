@@ -1,5 +1,11 @@
 #include "http/inputs.h"
 
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "bcauth/secure.h"
 #include "protocol/json_util.h"
 #include "protocol/message_info.h"
@@ -10,19 +16,29 @@ namespace {
 
 using protocol::json::Fields;
 
-Result<std::vector<std::string>> stringList(const Fields& fields, const std::string& key) {
+// An optional array member, each item read by item(value, index), which may refuse it; an absent
+// array reads as empty.
+template <typename T, typename Item>
+Result<std::vector<T>> arrayOf(const Fields& fields, const std::string& key, Item item) {
   auto array = fields.optionalArray(key);
   if (!array) return array.status();
-  std::vector<std::string> out;
+  std::vector<T> out;
   if (!*array) return out;
   for (std::size_t i = 0; i < (*array)->size(); ++i) {
-    const auto item = (*array)->get(static_cast<unsigned>(i));
+    Result<T> read = item((*array)->get(static_cast<unsigned>(i)), i);
+    if (!read) return read.status();
+    out.push_back(std::move(*read));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> stringList(const Fields& fields, const std::string& key) {
+  return arrayOf<std::string>(fields, key, [&](const Poco::Dynamic::Var& item, std::size_t i) -> Result<std::string> {
     if (!item.isString() || item.extract<std::string>().empty()) {
       return Status::invalidArgument("must be a non-empty string", fields.path(key) + "[" + std::to_string(i) + "]");
     }
-    out.push_back(item.extract<std::string>());
-  }
-  return out;
+    return item.extract<std::string>();
+  });
 }
 
 // A boolean member, when present (null counts as absent).
@@ -33,13 +49,51 @@ Result<std::optional<bool>> optionalBool(const Fields& fields, const std::string
   return std::optional<bool>(value.extract<bool>());
 }
 
-Status requiredStrings(const Fields& fields, std::initializer_list<std::pair<const char*, std::string*>> targets) {
-  for (auto [key, target] : targets) {
-    auto value = fields.requiredString(key);
-    if (!value) return value.status();
-    *target = *value;
-  }
+// Moves a member's value into target, or passes on why it could not be read.
+template <typename T, typename Target>
+Status take(Result<T> value, Target& target) {
+  if (!value) return value.status();
+  target = std::move(*value);
   return Status::ok();
+}
+
+// Reads a body into an In: read(fields, in) makes every member's read, in the body's field order,
+// and returns their Statuses; the first failure is the answer (no read depends on an earlier one).
+template <typename In, typename Read>
+Result<In> readBody(const Body& body, Read read) {
+  const Fields fields(body, "");
+  In in;
+  for (const Status& status : read(fields, in)) {
+    if (!status) return status;
+  }
+  return in;
+}
+
+// An optional member's value, or fallback when it is absent.
+template <typename T, typename Fallback>
+Result<T> valueOr(Result<std::optional<T>> value, Fallback fallback) {
+  if (!value) return value.status();
+  return T(value->value_or(fallback));
+}
+
+Result<std::map<std::string, std::string>> profileFields(const Fields& fields) {
+  auto profile = fields.optionalObject("profileFields");
+  if (!profile) return profile.status();
+  std::map<std::string, std::string> out;
+  if (!*profile) return out;
+  for (const auto& name : (*profile)->getNames()) {
+    const auto& claim = (*profile)->get(name);
+    if (!claim.isString()) return Status::invalidArgument("must map to a claim name", "profileFields." + name);
+    out[name] = claim.extract<std::string>();
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> eventTypes(const Fields& fields) {
+  // "": not a type (the service says so).
+  return arrayOf<std::string>(fields, "eventTypes", [](const Poco::Dynamic::Var& item, std::size_t) {
+    return Result<std::string>(item.isString() ? item.extract<std::string>() : "");
+  });
 }
 
 Result<std::optional<protocol::MessageInfo>> messageInfo(const Fields& fields, const std::string& key) {
@@ -52,122 +106,68 @@ Result<std::optional<protocol::MessageInfo>> messageInfo(const Fields& fields, c
 }
 
 Result<std::vector<protocol::Image>> images(const Fields& fields) {
-  auto array = fields.optionalArray("images");
-  if (!array) return array.status();
-  std::vector<protocol::Image> out;
-  if (!*array) return out;
-  for (std::size_t i = 0; i < (*array)->size(); ++i) {
-    const auto item = (*array)->get(static_cast<unsigned>(i));
+  return arrayOf<protocol::Image>(fields, "images",
+                                  [](const Poco::Dynamic::Var& item, std::size_t i) -> Result<protocol::Image> {
     const std::string path = "images[" + std::to_string(i) + "]";
     if (item.type() != typeid(Poco::JSON::Object::Ptr)) return Status::invalidArgument("must be an object", path);
     const Fields image(item.extract<Poco::JSON::Object::Ptr>(), path);
-    auto identifier = image.requiredString("identifier");
-    if (!identifier) return identifier.status();
-    auto data = image.requiredString("data");
-    if (!data) return data.status();
-    auto description = image.optionalString("description");
-    if (!description) return description.status();
-    out.push_back({*identifier, *data, *description});
-  }
-  return out;
+    protocol::Image out;
+    for (const Status& status : {take(image.requiredString("identifier"), out.identifier),
+                                 take(image.requiredString("data"), out.data),
+                                 take(image.optionalString("description"), out.description)}) {
+      if (!status) return status;
+    }
+    return out;
+  });
 }
 
 }  // namespace
 
 Result<service::ProviderInput> provider(const Body& body) {
-  const Fields fields(body, "");
-  service::ProviderInput in;
-  if (auto s = requiredStrings(fields, {{"name", &in.name}, {"authorizationUrl", &in.authorizationUrl},
-                                        {"tokenUrl", &in.tokenUrl}, {"clientId", &in.clientId}});
-      !s) {
-    return s;
-  }
-  auto userinfo = fields.optionalString("userinfoUrl");
-  if (!userinfo) return userinfo.status();
-  in.userinfoUrl = userinfo->value_or("");
-  auto scopes = stringList(fields, "scopes");
-  if (!scopes) return scopes.status();
-  in.scopes = std::move(*scopes);
-  auto enabled = optionalBool(fields, "enabled");
-  if (!enabled) return enabled.status();
-  in.enabled = *enabled;
-  auto authMethod = fields.optionalString("tokenAuthMethod");
-  if (!authMethod) return authMethod.status();
-  in.tokenAuthMethod = *authMethod;
-  auto profile = fields.optionalObject("profileFields");
-  if (!profile) return profile.status();
-  if (*profile) {
-    for (const auto& name : (*profile)->getNames()) {
-      const auto& claim = (*profile)->get(name);
-      if (!claim.isString()) return Status::invalidArgument("must map to a claim name", "profileFields." + name);
-      in.profileFields[name] = claim.extract<std::string>();
-    }
-  }
-  auto secret = fields.optionalString("clientSecret");
-  if (!secret) return secret.status();
-  in.clientSecret = *secret;
-  return in;
+  return readBody<service::ProviderInput>(body, [](const Fields& fields, service::ProviderInput& in) {
+    return std::vector<Status>{
+        take(fields.requiredString("name"), in.name),
+        take(fields.requiredString("authorizationUrl"), in.authorizationUrl),
+        take(fields.requiredString("tokenUrl"), in.tokenUrl),
+        take(fields.requiredString("clientId"), in.clientId),
+        take(valueOr(fields.optionalString("userinfoUrl"), ""), in.userinfoUrl),
+        take(stringList(fields, "scopes"), in.scopes),
+        take(optionalBool(fields, "enabled"), in.enabled),
+        take(fields.optionalString("tokenAuthMethod"), in.tokenAuthMethod),
+        take(profileFields(fields), in.profileFields),
+        take(fields.optionalString("clientSecret"), in.clientSecret),
+    };
+  });
 }
 
 Result<service::WebhookInput> webhook(const Body& body) {
-  const Fields fields(body, "");
-  service::WebhookInput in;
-  auto url = fields.requiredString("url");
-  if (!url) return url.status();
-  in.url = *url;
-  auto types = fields.optionalArray("eventTypes");
-  if (!types) return types.status();
-  if (*types) {
-    for (std::size_t i = 0; i < (*types)->size(); ++i) {
-      const auto item = (*types)->get(static_cast<unsigned>(i));
-      in.eventTypes.push_back(item.isString() ? item.extract<std::string>() : "");  // "": not a type (the service says so)
-    }
-  }
-  auto enabled = optionalBool(fields, "enabled");
-  if (!enabled) return enabled.status();
-  in.enabled = *enabled;
-  auto secret = fields.optionalString("secret");
-  if (!secret) return secret.status();
-  in.secret = *secret;
-  return in;
+  return readBody<service::WebhookInput>(body, [](const Fields& fields, service::WebhookInput& in) {
+    return std::vector<Status>{
+        take(fields.requiredString("url"), in.url),
+        take(eventTypes(fields), in.eventTypes),
+        take(optionalBool(fields, "enabled"), in.enabled),
+        take(fields.optionalString("secret"), in.secret),
+    };
+  });
 }
 
 Result<service::CreateRequestInput> createRequest(const Body& body) {
-  const Fields fields(body, "");
-  service::CreateRequestInput in;
-  if (auto s = requiredStrings(fields, {{"conversationId", &in.conversationId},
-                                        {"businessId", &in.businessId},
-                                        {"providerId", &in.providerId}});
-      !s) {
-    return s;
-  }
-  auto scopes = stringList(fields, "scopes");
-  if (!scopes) return scopes.status();
-  in.scopes = std::move(*scopes);
-  auto flow = fields.optionalString("flow");
-  if (!flow) return flow.status();
-  in.flow = flow->value_or("auto");
-  auto ttl = fields.optionalInteger("ttlSeconds");
-  if (!ttl) return ttl.status();
-  in.ttlSeconds = *ttl;
-  auto deliver = optionalBool(fields, "deliver");
-  if (!deliver) return deliver.status();
-  in.deliver = *deliver;
-  for (auto [key, target] : {std::pair{"waitForDelivery", &in.waitForDelivery}, std::pair{"autoReply", &in.autoReply}}) {
-    auto value = optionalBool(fields, key);
-    if (!value) return value.status();
-    *target = value->value_or(false);
-  }
-  auto received = messageInfo(fields, "receivedMessage");
-  if (!received) return received.status();
-  in.receivedMessage = std::move(*received);
-  auto reply = messageInfo(fields, "replyMessage");
-  if (!reply) return reply.status();
-  in.replyMessage = std::move(*reply);
-  auto imageList = images(fields);
-  if (!imageList) return imageList.status();
-  in.images = std::move(*imageList);
-  return in;
+  return readBody<service::CreateRequestInput>(body, [](const Fields& fields, service::CreateRequestInput& in) {
+    return std::vector<Status>{
+        take(fields.requiredString("conversationId"), in.conversationId),
+        take(fields.requiredString("businessId"), in.businessId),
+        take(fields.requiredString("providerId"), in.providerId),
+        take(stringList(fields, "scopes"), in.scopes),
+        take(valueOr(fields.optionalString("flow"), "auto"), in.flow),
+        take(fields.optionalInteger("ttlSeconds"), in.ttlSeconds),
+        take(optionalBool(fields, "deliver"), in.deliver),
+        take(valueOr(optionalBool(fields, "waitForDelivery"), false), in.waitForDelivery),
+        take(valueOr(optionalBool(fields, "autoReply"), false), in.autoReply),
+        take(messageInfo(fields, "receivedMessage"), in.receivedMessage),
+        take(messageInfo(fields, "replyMessage"), in.replyMessage),
+        take(images(fields), in.images),
+    };
+  });
 }
 
 std::optional<service::IdempotencyKey> idempotencyKey(const std::optional<std::string>& key, const Body& body) {

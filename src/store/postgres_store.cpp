@@ -29,7 +29,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <limits>
 #include <mutex>
 #include <semaphore>
 #include <stdexcept>
@@ -47,13 +46,14 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Exception.h>
 #include <Poco/Nullable.h>
-#include <Poco/Tuple.h>
 
 #include "store/event_watchers.h"
 #include "store/json_codec.h"
 #include "store/postgres_listener.h"
 #include "store/rows.h"
+#include "store/sql_reads.h"
 #include "store/store.h"
+#include "store/store_util.h"
 #include "store/write_health.h"
 
 namespace bcauth::store {
@@ -219,17 +219,7 @@ const std::vector<std::vector<std::string>>& migrations() {
 
 // --- small helpers ----------------------------------------------------------------------------
 
-template <typename F>
-class ScopeExit {
- public:
-  explicit ScopeExit(F f) : f_(std::move(f)) {}
-  ~ScopeExit() { f_(); }
-  ScopeExit(const ScopeExit&) = delete;
-  ScopeExit& operator=(const ScopeExit&) = delete;
-
- private:
-  F f_;
-};
+using util::ScopeExit;
 
 // A failure that waiting may cure: SQLSTATE class 53 (insufficient resources: 53100 disk_full,
 // 53200 out of memory, 53300 too many connections), class 08 (connection exception), 57P01-03
@@ -253,24 +243,11 @@ bool isUnavailable(const Poco::Exception& e) {
          dynamic_cast<const Poco::Data::NotConnectedException*>(&e) != nullptr;
 }
 
-// Turns Poco's exceptions (whose what() is only the class name) into std::runtime_error with
-// the full text — UnavailableError when isUnavailable. Messages carry SQL text and PostgreSQL's
-// error, never bound values nor the connection string, so no secret can end up in them.
 // (PostgreSQL's "Detail" of a unique violation names the duplicate key, which is an
-// identifier, not a secret.)
-[[noreturn]] void rethrow(const char* what, const Poco::Exception& e) {
-  const std::string message = std::string("store: ") + what + ": " + e.displayText();
-  if (isUnavailable(e)) throw UnavailableError(message);
-  throw std::runtime_error(message);
-}
-
+// identifier, not a secret: it may stand in an error's message.)
 template <typename F>
-auto guarded(const char* what, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const Poco::Exception& e) {
-    rethrow(what, e);
-  }
+decltype(auto) guarded(const char* what, F&& f) {
+  return util::guarded<isUnavailable>(what, std::forward<F>(f));
 }
 
 void exec(Session& session, const std::string& sql) { session << sql, now; }
@@ -291,50 +268,44 @@ std::optional<std::string> text(const std::optional<std::string>& value) {
 // Poco binds BLOBs as binary bytea parameters; an empty BLOB goes as NULL, so every BLOB
 // parameter goes through COALESCE($n, ''::bytea) to store an empty value as an empty bytea.
 
-Poco::Int64 toLimit(std::size_t limit) {
-  return static_cast<Poco::Int64>(std::min<std::size_t>(limit, std::numeric_limits<Poco::Int64>::max()));
-}
-
 bool isUniqueViolation(const Poco::Exception& e) {
   return e.displayText().find("State: 23505") != std::string::npos;
 }
 
 // --- rows ---------------------------------------------------------------------------------------
 
-
-template <typename Row, typename Out, typename Convert>
-std::vector<Out> convertAll(const std::vector<Row>& rows, Convert convert) {
-  std::vector<Out> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows) out.push_back(convert(row));
-  return out;
+// Text arguments are refused with a NUL byte, as all text is; other values bind as they are.
+template <typename T>
+const T& checked(const T& value) {
+  return value;
 }
+const std::string& checked(const std::string& value) { return text(value); }
 
-// SELECT <columns> FROM <table> <tail>, binding args (copied) to the tail's $1, $2, ...
+// Runs a SELECT, binding args (copied) to its $1, $2, ...
 template <typename Row, typename... Args>
-std::vector<Row> selectRows(Session& session, const char* columns, const char* table, const std::string& tail,
-                            const Args&... args) {
+std::vector<Row> select(Session& session, const std::string& sql, const Args&... args) {
   std::vector<Row> rows;
   Statement statement(session);
-  statement << (std::string("SELECT ") + columns + " FROM " + table + " " + tail), into(rows);
-  ((statement, bind(args)), ...);
+  statement << sql, into(rows);
+  ((statement, bind(checked(args))), ...);
   statement.execute();
   return rows;
 }
 
-template <typename Arg>
-std::optional<AuthRequest> selectOneRequest(Session& session, const char* where, const Arg& arg) {
-  auto rows = selectRows<RequestRow>(session, kRequestColumns, "auth_requests", where, arg);
-  if (rows.empty()) return std::nullopt;
-  return toRequest(rows.front());
+// SqlReads writes SQLite's '?' placeholders (its SQL holds no '?' of any other kind);
+// PostgreSQL's are $1, $2, ...
+std::string numbered(const std::string& sql) {
+  std::string out;
+  out.reserve(sql.size() + 8);
+  int n = 0;
+  for (const char c : sql) {
+    if (c == '?') out += "$" + std::to_string(++n);
+    else out += c;
+  }
+  return out;
 }
 
 // --- connections --------------------------------------------------------------------------------
-
-void registerConnectorOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
-}
 
 // Poco's SessionPool throws when every session is leased; callers here wait for one instead.
 class Sessions {
@@ -366,11 +337,11 @@ thread_local bool tlsInTransaction = false;
 
 // --- the transaction ----------------------------------------------------------------------------
 
-class PostgresTransaction final : public Transaction {
+class PostgresTransaction final : public SqlTransactionReads<PostgresTransaction> {
  public:
   explicit PostgresTransaction(Session& session) : session_(session) {}
 
-  void end() { active_ = false; }
+  void end() { open_.end(); }
   bool aborted() const { return aborted_; }
   bool appendedEvent() const { return appendedEvent_; }
 
@@ -418,7 +389,7 @@ class PostgresTransaction final : public Transaction {
   }
 
   void insertRequest(const AuthRequest& r) override {
-    check();
+    open_.check();
     // Under a savepoint, so a duplicate undoes only itself (as in SQLite) and the caller may
     // carry on with the transaction. The statement outlives the rollback to the savepoint, so
     // Poco can deallocate it in a usable transaction.
@@ -438,16 +409,12 @@ class PostgresTransaction final : public Transaction {
     } catch (const Poco::Exception& e) {
       rollbackToSavepoint();
       if (isUniqueViolation(e)) throw DuplicateError("store: auth request already exists (" + e.displayText() + ")");
-      rethrow("insertRequest", e);
+      util::rethrow("insertRequest", e, isUnavailable(e));
     } catch (...) {
       rollbackToSavepoint();
       throw;
     }
     run("insertRequest", [&] { exec(session_, "RELEASE SAVEPOINT bcauth_insert_request"); });
-  }
-
-  std::optional<AuthRequest> request(const std::string& id) override {
-    return run("request", [&] { return selectOneRequest(session_, "WHERE id = $1", text(id)); });
   }
 
   void updateRequestStatus(const std::string& id, const std::string& status, const std::string& reason,
@@ -496,22 +463,7 @@ class PostgresTransaction final : public Transaction {
   }
 
   void updateDelivery(const Delivery& d) override {
-    run("updateDelivery", [&] {
-      session_ << "UPDATE deliveries SET status = $1, attempts = $2, next_attempt_at = $3, last_http_status = $4,"
-                  " last_error = $5, updated_at = $6 WHERE request_id = $7",
-          bind(text(d.status)), bind(Poco::Int64{d.attempts}), bind(Poco::Int64{d.nextAttemptAt}),
-          bind(Poco::Int64{d.lastHttpStatus}), bind(text(d.lastError)), bind(Poco::Int64{d.updatedAt}),
-          bind(text(d.requestId)), now;
-    });
-  }
-
-  std::optional<Delivery> delivery(const std::string& requestId) override {
-    return run("delivery", [&]() -> std::optional<Delivery> {
-      auto rows = selectRows<DeliveryRow>(session_, kDeliveryColumns, "deliveries", "WHERE request_id = $1",
-                                          text(requestId));
-      if (rows.empty()) return std::nullopt;
-      return toDelivery(rows.front());
-    });
+    updateRetryState("updateDelivery", "deliveries", "request_id", d, text(d.requestId));
   }
 
   void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) override {
@@ -545,11 +497,8 @@ class PostgresTransaction final : public Transaction {
   }
 
   std::vector<Subscription> enabledSubscriptions() override {
-    return run("enabledSubscriptions", [&] {
-      return convertAll<SubscriptionRow, Subscription>(
-          selectRows<SubscriptionRow>(session_, kSubscriptionColumns, "subscriptions", "WHERE enabled <> 0 ORDER BY id"),
-          toSubscription);
-    });
+    return sql::all<SubscriptionRow>(*this, "enabledSubscriptions", toSubscription, kSubscriptionColumns,
+                                     "subscriptions", "WHERE enabled <> 0 ORDER BY id");
   }
 
   void enqueueWebhookDelivery(const WebhookDelivery& d) override {
@@ -602,23 +551,8 @@ class PostgresTransaction final : public Transaction {
     });
   }
 
-  std::optional<WebhookDelivery> webhookDelivery(std::int64_t id) override {
-    return run("webhookDelivery", [&]() -> std::optional<WebhookDelivery> {
-      auto rows =
-          selectRows<WebhookRow>(session_, kWebhookColumns, "webhook_deliveries", "WHERE id = $1", Poco::Int64{id});
-      if (rows.empty()) return std::nullopt;
-      return toWebhook(rows.front());
-    });
-  }
-
   void updateWebhookDelivery(const WebhookDelivery& d) override {
-    run("updateWebhookDelivery", [&] {
-      session_ << "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3,"
-                  " last_http_status = $4, last_error = $5, updated_at = $6 WHERE id = $7",
-          bind(text(d.status)), bind(Poco::Int64{d.attempts}), bind(Poco::Int64{d.nextAttemptAt}),
-          bind(Poco::Int64{d.lastHttpStatus}), bind(text(d.lastError)), bind(Poco::Int64{d.updatedAt}),
-          bind(Poco::Int64{d.id}), now;
-    });
+    updateRetryState("updateWebhookDelivery", "webhook_deliveries", "id", d, Poco::Int64{d.id});
   }
 
   // A write that leaves nothing behind but must be committed (WAL and all) to succeed.
@@ -629,16 +563,19 @@ class PostgresTransaction final : public Transaction {
     });
   }
 
- private:
-  void check() const {
-    if (!active_) throw std::logic_error("store: Transaction used after its transaction() call ended");
+ public:
+  // SqlTransactionReads' SELECTs, in this transaction, their '?' placeholders numbered $1, $2, ...
+  template <typename Row, typename... Args>
+  std::vector<Row> query(const char* what, const std::string& sql, const Args&... args) {
+    return run(what, [&] { return select<Row>(session_, numbered(sql), args...); });
   }
 
+ private:
   // Runs one statement (or a few) of this transaction. A database error aborts the PostgreSQL
   // transaction, so it is remembered: the transaction can then only roll back.
   template <typename F>
   auto run(const char* what, F&& f) -> decltype(f()) {
-    check();
+    open_.check();
     if (aborted_) {
       throw std::runtime_error(std::string("store: ") + what +
                                ": an earlier statement of this transaction failed; it can only roll back");
@@ -647,8 +584,17 @@ class PostgresTransaction final : public Transaction {
       return f();
     } catch (const Poco::Exception& e) {
       aborted_ = true;
-      rethrow(what, e);
+      util::rethrow(what, e, isUnavailable(e));
     }
+  }
+
+  // Both outboxes keep their retry state in the same columns; key names the row.
+  template <typename Outbox, typename Key>
+  void updateRetryState(const char* what, const char* table, const char* keyColumn, const Outbox& d, const Key& key) {
+    run(what, [&] {
+      session_ << numbered(util::retryStateUpdate(table, keyColumn)), bind(text(d.status)), bind(Poco::Int64{d.attempts}), bind(Poco::Int64{d.nextAttemptAt}),
+          bind(Poco::Int64{d.lastHttpStatus}), bind(text(d.lastError)), bind(Poco::Int64{d.updatedAt}), bind(key), now;
+    });
   }
 
   void rollbackToSavepoint() {
@@ -661,14 +607,14 @@ class PostgresTransaction final : public Transaction {
   }
 
   Session& session_;
-  bool active_ = true;
+  util::OpenFlag open_;
   bool aborted_ = false;
   bool appendedEvent_ = false;
 };
 
 // --- the store ----------------------------------------------------------------------------------
 
-class PostgresStore final : public Store {
+class PostgresStore final : public SqlReads<PostgresStore> {
  public:
   // Throws Poco::Exception or std::runtime_error; openPostgresStore adds context.
   explicit PostgresStore(const std::string& connectionString)
@@ -704,190 +650,6 @@ class PostgresStore final : public Store {
     } catch (...) {
       return false;
     }
-  }
-
-  std::optional<Provider> provider(const std::string& id) override {
-    return read("provider", [&](Session& s) -> std::optional<Provider> {
-      auto rows = selectRows<ProviderRow>(s, kProviderColumns, "providers", "WHERE id = $1", text(id));
-      if (rows.empty()) return std::nullopt;
-      return toProvider(rows.front());
-    });
-  }
-
-  std::vector<Provider> providers(bool enabledOnly) override {
-    return read("providers", [&](Session& s) {
-      auto rows = selectRows<ProviderRow>(s, kProviderColumns, "providers",
-                                          enabledOnly ? "WHERE enabled <> 0 ORDER BY id" : "ORDER BY id");
-      return convertAll<ProviderRow, Provider>(rows, toProvider);
-    });
-  }
-
-  std::optional<std::vector<std::string>> capabilities(const std::string& conversationId) override {
-    return read("capabilities", [&](Session& s) -> std::optional<std::vector<std::string>> {
-      std::vector<std::string> values;
-      s << "SELECT capabilities FROM conversations WHERE conversation_id = $1", bind(text(conversationId)),
-          into(values), now;
-      if (values.empty()) return std::nullopt;
-      return json::decodeStringArray(values.front());
-    });
-  }
-
-  std::optional<AuthRequest> request(const std::string& id) override {
-    return read("request", [&](Session& s) { return selectOneRequest(s, "WHERE id = $1", text(id)); });
-  }
-
-  std::optional<AuthRequest> requestByIdentifier(const std::string& requestIdentifier) override {
-    return read("requestByIdentifier", [&](Session& s) {
-      return selectOneRequest(s, "WHERE request_identifier = $1", text(requestIdentifier));
-    });
-  }
-
-  std::optional<AuthRequest> requestByIdempotencyKey(const std::string& key) override {
-    return read("requestByIdempotencyKey",
-                [&](Session& s) { return selectOneRequest(s, "WHERE idempotency_key = $1", text(key)); });
-  }
-
-  std::optional<AuthRequest> requestByState(const std::string& state) override {
-    return read("requestByState", [&](Session& s) { return selectOneRequest(s, "WHERE state = $1", text(state)); });
-  }
-
-  std::optional<std::string> secret(const std::string& requestId, const std::string& kind) override {
-    return read("secret", [&](Session& s) -> std::optional<std::string> {
-      std::vector<Poco::Data::BLOB> values;
-      s << "SELECT sealed FROM request_secrets WHERE request_id = $1 AND kind = $2", bind(text(requestId)),
-          bind(text(kind)), into(values), now;
-      if (values.empty()) return std::nullopt;
-      return fromBlob(values.front());
-    });
-  }
-
-  std::vector<Event> events(std::int64_t afterSeq, std::size_t limit) override {
-    return read("events", [&](Session& s) {
-      return convertAll<EventRow, Event>(
-          selectRows<EventRow>(s, kEventColumns, "events", "WHERE seq > $1 ORDER BY seq LIMIT $2",
-                               Poco::Int64{afterSeq}, toLimit(limit)),
-          toEvent);
-    });
-  }
-
-  std::vector<Event> conversationEvents(const std::string& conversationId, std::int64_t afterSeq,
-                                        std::size_t limit) override {
-    return read("conversationEvents", [&](Session& s) {
-      return convertAll<EventRow, Event>(
-          selectRows<EventRow>(s, kEventColumns, "events",
-                               "WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", text(conversationId),
-                               Poco::Int64{afterSeq}, toLimit(limit)),
-          toEvent);
-    });
-  }
-
-  std::vector<AuthRequest> expiredPending(std::int64_t nowMs, std::size_t limit) override {
-    return read("expiredPending", [&](Session& s) {
-      auto rows = selectRows<RequestRow>(s, kRequestColumns, "auth_requests",
-                                         "WHERE status = $1 AND expires_at <= $2 ORDER BY expires_at, created_at, id"
-                                         " LIMIT $3",
-                                         std::string(status::kPending), Poco::Int64{nowMs}, toLimit(limit));
-      return convertAll<RequestRow, AuthRequest>(rows, toRequest);
-    });
-  }
-
-  std::int64_t pendingCount() override {
-    return read("pendingCount", [&](Session& s) {
-      Poco::Int64 count = 0;
-      s << "SELECT COUNT(*) FROM auth_requests WHERE status = $1", bind(std::string(status::kPending)), into(count),
-          now;
-      return std::int64_t{count};
-    });
-  }
-
-  std::optional<Delivery> delivery(const std::string& requestId) override {
-    return read("delivery", [&](Session& s) -> std::optional<Delivery> {
-      auto rows = selectRows<DeliveryRow>(s, kDeliveryColumns, "deliveries", "WHERE request_id = $1", text(requestId));
-      if (rows.empty()) return std::nullopt;
-      return toDelivery(rows.front());
-    });
-  }
-
-  std::vector<SealedValue> sealedValues() override {
-    return read("sealedValues", [&](Session& s) {
-      std::vector<SealedValue> out;
-      std::vector<Poco::Tuple<std::string, Poco::Data::BLOB>> pairs;
-      s << "SELECT id, sealed_client_secret FROM providers WHERE sealed_client_secret IS NOT NULL", into(pairs), now;
-      for (const auto& row : pairs) out.push_back({"providers", row.get<0>(), "", fromBlob(row.get<1>())});
-      pairs.clear();
-      s << "SELECT request_id, sealed_body FROM deliveries", into(pairs), now;
-      for (const auto& row : pairs) out.push_back({"deliveries", row.get<0>(), "", fromBlob(row.get<1>())});
-      pairs.clear();
-      s << "SELECT id, sealed_secret FROM subscriptions", into(pairs), now;
-      for (const auto& row : pairs) out.push_back({"subscriptions", row.get<0>(), "", fromBlob(row.get<1>())});
-      std::vector<Poco::Tuple<std::string, std::string, Poco::Data::BLOB>> secrets;
-      s << "SELECT request_id, kind, sealed FROM request_secrets", into(secrets), now;
-      for (const auto& row : secrets) out.push_back({"request_secrets", row.get<0>(), row.get<1>(), fromBlob(row.get<2>())});
-      return out;
-    });
-  }
-
-  std::vector<AuthRequest> profilePending(std::size_t limit) override {
-    return read("profilePending", [&](Session& s) {
-      auto rows = selectRows<RequestRow>(s, kRequestColumns, "auth_requests",
-                                         "WHERE profile_pending = 1 ORDER BY updated_at, id LIMIT $1", toLimit(limit));
-      return convertAll<RequestRow, AuthRequest>(rows, toRequest);
-    });
-  }
-
-  std::optional<Subscription> subscription(const std::string& id) override {
-    return read("subscription", [&](Session& s) -> std::optional<Subscription> {
-      auto rows = selectRows<SubscriptionRow>(s, kSubscriptionColumns, "subscriptions", "WHERE id = $1", text(id));
-      if (rows.empty()) return std::nullopt;
-      return toSubscription(rows.front());
-    });
-  }
-
-  std::vector<Subscription> subscriptions() override {
-    return read("subscriptions", [&](Session& s) {
-      auto rows = selectRows<SubscriptionRow>(s, kSubscriptionColumns, "subscriptions", "ORDER BY id");
-      return convertAll<SubscriptionRow, Subscription>(rows, toSubscription);
-    });
-  }
-
-  std::vector<WebhookDelivery> dueWebhookDeliveries(std::int64_t nowMs, std::size_t limit) override {
-    return read("dueWebhookDeliveries", [&](Session& s) {
-      auto rows = selectRows<WebhookRow>(
-          s, kWebhookColumns, "webhook_deliveries d",
-          "WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e"
-          " WHERE e.status = 'pending' AND e.subscription_id = d.subscription_id"
-          " AND e.conversation_id = d.conversation_id AND e.event_seq < d.event_seq)"
-          " ORDER BY d.event_seq, d.id LIMIT $2",
-          Poco::Int64{nowMs}, toLimit(limit));
-      return convertAll<WebhookRow, WebhookDelivery>(rows, toWebhook);
-    });
-  }
-
-  std::vector<WebhookDelivery> deadWebhookDeliveries(std::size_t limit) override {
-    return read("deadWebhookDeliveries", [&](Session& s) {
-      auto rows = selectRows<WebhookRow>(s, kWebhookColumns, "webhook_deliveries",
-                                         "WHERE status = 'dead' ORDER BY updated_at DESC, id DESC LIMIT $1",
-                                         toLimit(limit));
-      return convertAll<WebhookRow, WebhookDelivery>(rows, toWebhook);
-    });
-  }
-
-  std::optional<Event> event(std::int64_t seq) override {
-    return read("event", [&](Session& s) -> std::optional<Event> {
-      auto rows = selectRows<EventRow>(s, kEventColumns, "events", "WHERE seq = $1", Poco::Int64{seq});
-      if (rows.empty()) return std::nullopt;
-      return toEvent(rows.front());
-    });
-  }
-
-  std::vector<Delivery> dueDeliveries(std::int64_t nowMs, std::size_t limit) override {
-    return read("dueDeliveries", [&](Session& s) {
-      auto rows = selectRows<DeliveryRow>(s, kDeliveryColumns, "deliveries",
-                                          "WHERE status = 'pending' AND next_attempt_at <= $1"
-                                          " ORDER BY next_attempt_at, request_id LIMIT $2",
-                                          Poco::Int64{nowMs}, toLimit(limit));
-      return convertAll<DeliveryRow, Delivery>(rows, toDelivery);
-    });
   }
 
  private:
@@ -931,11 +693,15 @@ class PostgresStore final : public Store {
     return appendedEvent;
   }
 
-  template <typename F>
-  auto read(const char* what, F&& f) -> decltype(f(std::declval<Session&>())) {
-    return guarded(what, [&] { return sessions_.with(f); });
+ public:
+  // SqlReads' SELECTs, on a pooled connection, their '?' placeholders numbered $1, $2, ...
+  template <typename Row, typename... Args>
+  std::vector<Row> query(const char* what, const std::string& sql, const Args&... args) {
+    return guarded(what,
+                   [&] { return sessions_.with([&](Session& s) { return select<Row>(s, numbered(sql), args...); }); });
   }
 
+ private:
   static void rollbackQuietly(Session& session) noexcept {
     try {
       session.rollback();
@@ -970,29 +736,20 @@ class PostgresStore final : public Store {
       bool haveVersions = false;
       session << "SELECT to_regclass('schema_version') IS NOT NULL", into(haveVersions), now;
       if (!haveVersions) exec(session, "CREATE TABLE schema_version (version BIGINT PRIMARY KEY NOT NULL)");
-      for (std::size_t i = 0; i < all.size(); ++i) {
-        const auto target = static_cast<Poco::Int64>(i + 1);
-        try {
-          session.begin();
-          Poco::Int64 current = 0;
-          session << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(current), now;
-          if (current > static_cast<Poco::Int64>(all.size())) {
-            throw std::runtime_error("the database schema is version " + std::to_string(current) +
-                                     ", newer than this bcauth knows (" + std::to_string(all.size()) + ")");
-          }
-          if (current < target) {
-            for (const auto& sql : all[i]) exec(session, sql);
-            session << "INSERT INTO schema_version (version) VALUES ($1)", bind(target), now;
-          }
-          session.commit();
-        } catch (const Poco::Exception& e) {
-          rollbackQuietly(session);
-          throw std::runtime_error("migration " + std::to_string(target) + ": " + e.displayText());
-        } catch (...) {
-          rollbackQuietly(session);
-          throw;
-        }
-      }
+      util::applyMigrations(all, {
+          [&] { session.begin(); },
+          [&] {
+            Poco::Int64 current = 0;
+            session << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(current), now;
+            return current;
+          },
+          [&](const std::string& sql) { exec(session, sql); },
+          [&](Poco::Int64 version) {
+            session << "INSERT INTO schema_version (version) VALUES ($1)", bind(version), now;
+          },
+          [&] { session.commit(); },
+          [&] { rollbackQuietly(session); },
+      });
     });
   }
 
@@ -1009,7 +766,7 @@ class PostgresStore final : public Store {
 
 std::unique_ptr<Store> openPostgresStore(const std::string& connectionString) {
   if (connectionString.empty()) throw std::invalid_argument("store: the PostgreSQL connection string is empty");
-  registerConnectorOnce();
+  util::registerConnectorOnce<Poco::Data::PostgreSQL::Connector>();
   // The connection string may hold a password: it never goes into a message.
   try {
     return std::make_unique<PostgresStore>(connectionString);

@@ -11,7 +11,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
-#include <limits>
 #include <mutex>
 #include <string>
 #include <system_error>
@@ -30,8 +29,10 @@
 #include "store/event_watchers.h"
 #include "store/json_codec.h"
 #include "store/rows.h"
+#include "store/sql_reads.h"
 #include "store/sqlite_connection.h"
 #include "store/store.h"
+#include "store/store_util.h"
 #include "store/write_health.h"
 
 namespace bcauth::store {
@@ -184,72 +185,27 @@ const std::vector<std::vector<std::string>>& migrations() {
 
 // --- small helpers ----------------------------------------------------------------------------
 
-template <typename F>
-class ScopeExit {
- public:
-  explicit ScopeExit(F f) : f_(std::move(f)) {}
-  ~ScopeExit() { f_(); }
-  ScopeExit(const ScopeExit&) = delete;
-  ScopeExit& operator=(const ScopeExit&) = delete;
+using util::ScopeExit;
 
- private:
-  F f_;
-};
-
-// Turns Poco's exceptions (whose what() is only the class name) into std::runtime_error with
-// the full text — UnavailableError for a full disk or an I/O error. Messages carry SQL text and
-// SQLite's error, never bound values, so no secret can end up in them.
-[[noreturn]] void rethrow(const char* what, const Poco::Exception& e) {
-  const std::string message = std::string("store: ") + what + ": " + e.displayText();
-  if (dynamic_cast<const Poco::Data::SQLite::DatabaseFullException*>(&e) != nullptr ||
-      dynamic_cast<const Poco::Data::SQLite::IOErrorException*>(&e) != nullptr) {
-    throw UnavailableError(message);
-  }
-  throw std::runtime_error(message);
+// A full disk or an I/O error: waiting (or freeing space) may cure it.
+bool isUnavailable(const Poco::Exception& e) {
+  return dynamic_cast<const Poco::Data::SQLite::DatabaseFullException*>(&e) != nullptr ||
+         dynamic_cast<const Poco::Data::SQLite::IOErrorException*>(&e) != nullptr;
 }
 
 template <typename F>
-auto guarded(const char* what, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const Poco::Exception& e) {
-    rethrow(what, e);
-  }
+decltype(auto) guarded(const char* what, F&& f) {
+  return util::guarded<isUnavailable>(what, std::forward<F>(f));
 }
 
 // Statements that run once (DDL, PRAGMAs) go through Poco; everything else through a
 // connection's prepared statements.
 void exec(SqliteConnection& connection, const std::string& sql) { connection.session() << sql, now; }
 
-Poco::Int64 toLimit(std::size_t limit) {
-  return static_cast<Poco::Int64>(std::min<std::size_t>(limit, std::numeric_limits<Poco::Int64>::max()));
-}
-
 // Poco binds an empty BLOB as NULL (sqlite3_bind_blob with a null pointer), so every BLOB
 // parameter goes through COALESCE(?, X'') to store an empty value as an empty BLOB.
 
-// --- rows ---------------------------------------------------------------------------------------
-
-// SELECT <columns> FROM <table> <tail>, binding args (copied) to the tail's placeholders.
-template <typename Row, typename... Args>
-std::vector<Row> selectRows(SqliteConnection& connection, const char* columns, const char* table, const std::string& tail,
-                            const Args&... args) {
-  return connection.select<Row>(std::string("SELECT ") + columns + " FROM " + table + " " + tail, args...);
-}
-
-template <typename Arg>
-std::optional<AuthRequest> selectOneRequest(SqliteConnection& connection, const char* where, const Arg& arg) {
-  auto rows = selectRows<RequestRow>(connection, kRequestColumns, "auth_requests", where, arg);
-  if (rows.empty()) return std::nullopt;
-  return toRequest(rows.front());
-}
-
 // --- connections --------------------------------------------------------------------------------
-
-void registerConnectorOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { Poco::Data::SQLite::Connector::registerConnector(); });
-}
 
 // A few read connections, opened on demand and reused; callers wait when all are in use.
 class ReaderPool {
@@ -318,16 +274,15 @@ class ReaderPool {
 
 // --- the transaction ----------------------------------------------------------------------------
 
-class SqliteTransaction final : public Transaction {
+class SqliteTransaction final : public SqlTransactionReads<SqliteTransaction> {
  public:
   explicit SqliteTransaction(SqliteConnection& connection) : session_(connection) {}
 
-  void end() { active_ = false; }
+  void end() { open_.end(); }
   bool appendedEvent() const { return appendedEvent_; }
 
   void putProvider(const Provider& p) override {
-    check();
-    guarded("putProvider", [&] {
+    run("putProvider", [&] {
       session_.run(
           "INSERT INTO providers (id, name, authorization_url, token_url, userinfo_url, client_id,"
           " sealed_client_secret, scopes, enabled, profile_fields, created_at, updated_at, token_auth_method)"
@@ -341,14 +296,12 @@ class SqliteTransaction final : public Transaction {
   }
 
   bool deleteProvider(const std::string& id) override {
-    check();
-    return guarded("deleteProvider", [&] { return session_.run("DELETE FROM providers WHERE id = ?", id) > 0; });
+    return run("deleteProvider", [&] { return session_.run("DELETE FROM providers WHERE id = ?", id) > 0; });
   }
 
   void recordCapabilities(const std::string& conversationId, const std::vector<std::string>& capabilities,
                           std::int64_t at) override {
-    check();
-    guarded("recordCapabilities", [&] {
+    run("recordCapabilities", [&] {
       session_.run(
           "INSERT INTO conversations (conversation_id, capabilities, updated_at) VALUES (?, ?, ?)"
           " ON CONFLICT (conversation_id) DO UPDATE SET capabilities = excluded.capabilities,"
@@ -358,15 +311,14 @@ class SqliteTransaction final : public Transaction {
   }
 
   bool insertInboundMessageId(const std::string& messageId, std::int64_t at) override {
-    check();
-    return guarded("insertInboundMessageId", [&] {
+    return run("insertInboundMessageId", [&] {
       return session_.run("INSERT OR IGNORE INTO inbound_messages (message_id, received_at) VALUES (?, ?)", messageId,
                           Poco::Int64{at}) > 0;
     });
   }
 
   void insertRequest(const AuthRequest& r) override {
-    check();
+    open_.check();
     try {
       session_.run(
           "INSERT INTO auth_requests (id, request_identifier, conversation_id, business_id, provider_id,"
@@ -384,19 +336,13 @@ class SqliteTransaction final : public Transaction {
       }
       throw std::runtime_error("store: insertRequest: " + text);
     } catch (const Poco::Exception& e) {
-      rethrow("insertRequest", e);
+      util::rethrow("insertRequest", e, isUnavailable(e));
     }
-  }
-
-  std::optional<AuthRequest> request(const std::string& id) override {
-    check();
-    return guarded("request", [&] { return selectOneRequest(session_, "WHERE id = ?", id); });
   }
 
   void updateRequestStatus(const std::string& id, const std::string& status, const std::string& reason,
                            std::int64_t updatedAt) override {
-    check();
-    const std::size_t changed = guarded("updateRequestStatus", [&] {
+    const std::size_t changed = run("updateRequestStatus", [&] {
       return session_.run("UPDATE auth_requests SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?", status,
                           reason, Poco::Int64{updatedAt}, id);
     });
@@ -404,8 +350,7 @@ class SqliteTransaction final : public Transaction {
   }
 
   bool consumeState(const std::string& requestId) override {
-    check();
-    return guarded("consumeState", [&] {
+    return run("consumeState", [&] {
       return session_.run(
                  "UPDATE auth_requests SET state_used = 1 WHERE id = ? AND state IS NOT NULL AND state_used = 0",
                  requestId) > 0;
@@ -414,23 +359,20 @@ class SqliteTransaction final : public Transaction {
 
   void setCompletion(const std::string& id, const std::string& completedBy, const std::string& tokenType,
                      std::int64_t tokenExpiresAt) override {
-    check();
-    guarded("setCompletion", [&] {
+    run("setCompletion", [&] {
       session_.run("UPDATE auth_requests SET completed_by = ?, token_type = ?, token_expires_at = ? WHERE id = ?",
                    completedBy, tokenType, Poco::Int64{tokenExpiresAt}, id);
     });
   }
 
   void setProfilePending(const std::string& id, bool pending) override {
-    check();
-    guarded("setProfilePending", [&] {
+    run("setProfilePending", [&] {
       session_.run("UPDATE auth_requests SET profile_pending = ? WHERE id = ?", Poco::Int64{pending ? 1 : 0}, id);
     });
   }
 
   void insertDelivery(const Delivery& d) override {
-    check();
-    guarded("insertDelivery", [&] {
+    run("insertDelivery", [&] {
       session_.run(
           "INSERT INTO deliveries (request_id, sealed_body, status, attempts, next_attempt_at,"
           " last_http_status, last_error, updated_at) VALUES (?, COALESCE(?, X''), ?, ?, ?, ?, ?, ?)",
@@ -440,28 +382,11 @@ class SqliteTransaction final : public Transaction {
   }
 
   void updateDelivery(const Delivery& d) override {
-    check();
-    guarded("updateDelivery", [&] {
-      session_.run(
-          "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_http_status = ?,"
-          " last_error = ?, updated_at = ? WHERE request_id = ?",
-          d.status, Poco::Int64{d.attempts}, Poco::Int64{d.nextAttemptAt}, Poco::Int64{d.lastHttpStatus}, d.lastError,
-          Poco::Int64{d.updatedAt}, d.requestId);
-    });
-  }
-
-  std::optional<Delivery> delivery(const std::string& requestId) override {
-    check();
-    return guarded("delivery", [&]() -> std::optional<Delivery> {
-      auto rows = selectRows<DeliveryRow>(session_, kDeliveryColumns, "deliveries", "WHERE request_id = ?", requestId);
-      if (rows.empty()) return std::nullopt;
-      return toDelivery(rows.front());
-    });
+    updateRetryState("updateDelivery", "deliveries", "request_id", d, d.requestId);
   }
 
   void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) override {
-    check();
-    guarded("putSecret", [&] {
+    run("putSecret", [&] {
       session_.run(
           "INSERT INTO request_secrets (request_id, kind, sealed) VALUES (?, ?, COALESCE(?, X''))"
           " ON CONFLICT (request_id, kind) DO UPDATE SET sealed = excluded.sealed",
@@ -470,14 +395,12 @@ class SqliteTransaction final : public Transaction {
   }
 
   void deleteSecret(const std::string& requestId, const std::string& kind) override {
-    check();
-    guarded("deleteSecret",
+    run("deleteSecret",
             [&] { session_.run("DELETE FROM request_secrets WHERE request_id = ? AND kind = ?", requestId, kind); });
   }
 
   std::int64_t appendEvent(const Event& e) override {
-    check();
-    return guarded("appendEvent", [&] {
+    return run("appendEvent", [&] {
       session_.run("INSERT INTO events (type, at, conversation_id, auth_request_id, data_json) VALUES (?, ?, ?, ?, ?)",
                    e.type, Poco::Int64{e.at}, e.conversationId, e.authRequestId, e.dataJson);
       const Poco::Int64 seq = session_.lastInsertRowid();
@@ -487,20 +410,12 @@ class SqliteTransaction final : public Transaction {
   }
 
   std::vector<Subscription> enabledSubscriptions() override {
-    check();
-    return guarded("enabledSubscriptions", [&] {
-      std::vector<Subscription> out;
-      for (const auto& row :
-           selectRows<SubscriptionRow>(session_, kSubscriptionColumns, "subscriptions", "WHERE enabled = 1 ORDER BY id")) {
-        out.push_back(toSubscription(row));
-      }
-      return out;
-    });
+    return sql::all<SubscriptionRow>(*this, "enabledSubscriptions", toSubscription, kSubscriptionColumns,
+                                     "subscriptions", "WHERE enabled = 1 ORDER BY id");
   }
 
   void enqueueWebhookDelivery(const WebhookDelivery& d) override {
-    check();
-    guarded("enqueueWebhookDelivery", [&] {
+    run("enqueueWebhookDelivery", [&] {
       session_.run(
           "INSERT INTO webhook_deliveries (subscription_id, event_seq, conversation_id, status, attempts,"
           " next_attempt_at, last_http_status, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -510,8 +425,7 @@ class SqliteTransaction final : public Transaction {
   }
 
   void replaceSealed(const SealedValue& value) override {
-    check();
-    guarded("replaceSealed", [&] {
+    run("replaceSealed", [&] {
       const auto blob = toBlob(value.sealed);
       if (value.table == "providers") {
         session_.run("UPDATE providers SET sealed_client_secret = COALESCE(?, X'') WHERE id = ?", blob, value.id);
@@ -529,8 +443,7 @@ class SqliteTransaction final : public Transaction {
   }
 
   void putSubscription(const Subscription& sub) override {
-    check();
-    guarded("putSubscription", [&] {
+    run("putSubscription", [&] {
       session_.run(
           "INSERT INTO subscriptions (id, url, sealed_secret, event_types, enabled, created_at, updated_at)"
           " VALUES (?, ?, COALESCE(?, X''), ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url,"
@@ -542,54 +455,54 @@ class SqliteTransaction final : public Transaction {
   }
 
   bool deleteSubscription(const std::string& id) override {
-    check();
-    return guarded("deleteSubscription",
+    return run("deleteSubscription",
                    [&] { return session_.run("DELETE FROM subscriptions WHERE id = ?", id) > 0; });
   }
 
-  std::optional<WebhookDelivery> webhookDelivery(std::int64_t id) override {
-    check();
-    return guarded("webhookDelivery", [&]() -> std::optional<WebhookDelivery> {
-      auto rows =
-          selectRows<WebhookRow>(session_, kWebhookColumns, "webhook_deliveries", "WHERE id = ?", Poco::Int64{id});
-      if (rows.empty()) return std::nullopt;
-      return toWebhook(rows.front());
-    });
-  }
-
   void updateWebhookDelivery(const WebhookDelivery& d) override {
-    check();
-    guarded("updateWebhookDelivery", [&] {
-      session_.run(
-          "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_http_status = ?,"
-          " last_error = ?, updated_at = ? WHERE id = ?",
-          d.status, Poco::Int64{d.attempts}, Poco::Int64{d.nextAttemptAt}, Poco::Int64{d.lastHttpStatus}, d.lastError,
-          Poco::Int64{d.updatedAt}, Poco::Int64{d.id});
-    });
+    updateRetryState("updateWebhookDelivery", "webhook_deliveries", "id", d, Poco::Int64{d.id});
   }
 
   // A write of kProbeBytes that leaves nothing behind but must find the room for it.
   void probe() {
-    check();
-    guarded("probe", [&] {
+    run("probe", [&] {
       session_.run("INSERT INTO store_probe (pad) VALUES (zeroblob(?))", Poco::Int64{kProbeBytes});
       session_.run("DELETE FROM store_probe");
     });
   }
 
+ public:
+  // SqlTransactionReads' SELECTs, in this transaction.
+  template <typename Row, typename... Args>
+  std::vector<Row> query(const char* what, const std::string& sql, const Args&... args) {
+    return run(what, [&] { return session_.select<Row>(sql, args...); });
+  }
+
  private:
-  void check() const {
-    if (!active_) throw std::logic_error("store: Transaction used after its transaction() call ended");
+  // Runs one statement (or a few) of this transaction while it is open.
+  template <typename F>
+  auto run(const char* what, F&& f) -> decltype(f()) {
+    open_.check();
+    return guarded(what, std::forward<F>(f));
+  }
+
+  // Both outboxes keep their retry state in the same columns; key names the row.
+  template <typename Outbox, typename Key>
+  void updateRetryState(const char* what, const char* table, const char* keyColumn, const Outbox& d, const Key& key) {
+    run(what, [&] {
+      session_.run(util::retryStateUpdate(table, keyColumn), d.status, Poco::Int64{d.attempts}, Poco::Int64{d.nextAttemptAt}, Poco::Int64{d.lastHttpStatus},
+                   d.lastError, Poco::Int64{d.updatedAt}, key);
+    });
   }
 
   SqliteConnection& session_;
-  bool active_ = true;
+  util::OpenFlag open_;
   bool appendedEvent_ = false;
 };
 
 // --- the store ----------------------------------------------------------------------------------
 
-class SqliteStore final : public Store {
+class SqliteStore final : public SqlReads<SqliteStore> {
  public:
   // Throws Poco::Exception or std::runtime_error; openSqliteStore adds the path.
   SqliteStore(const std::string& dbPath, const SqliteOptions& options)
@@ -632,201 +545,6 @@ class SqliteStore final : public Store {
     }
   }
 
-  std::optional<Provider> provider(const std::string& id) override {
-    return read("provider", [&](SqliteConnection& s) -> std::optional<Provider> {
-      auto rows = selectRows<ProviderRow>(s, kProviderColumns, "providers", "WHERE id = ?", id);
-      if (rows.empty()) return std::nullopt;
-      return toProvider(rows.front());
-    });
-  }
-
-  std::vector<Provider> providers(bool enabledOnly) override {
-    return read("providers", [&](SqliteConnection& s) {
-      auto rows = selectRows<ProviderRow>(s, kProviderColumns, "providers",
-                                          enabledOnly ? "WHERE enabled <> 0 ORDER BY id" : "ORDER BY id");
-      std::vector<Provider> out;
-      out.reserve(rows.size());
-      for (const auto& row : rows) out.push_back(toProvider(row));
-      return out;
-    });
-  }
-
-  std::optional<std::vector<std::string>> capabilities(const std::string& conversationId) override {
-    return read("capabilities", [&](SqliteConnection& s) -> std::optional<std::vector<std::string>> {
-      const auto rows = s.select<Poco::Tuple<std::string>>(
-          "SELECT capabilities FROM conversations WHERE conversation_id = ?", conversationId);
-      if (rows.empty()) return std::nullopt;
-      return json::decodeStringArray(rows.front().get<0>());
-    });
-  }
-
-  std::optional<AuthRequest> request(const std::string& id) override {
-    return read("request", [&](SqliteConnection& s) { return selectOneRequest(s, "WHERE id = ?", id); });
-  }
-
-  std::optional<AuthRequest> requestByIdentifier(const std::string& requestIdentifier) override {
-    return read("requestByIdentifier", [&](SqliteConnection& s) {
-      return selectOneRequest(s, "WHERE request_identifier = ?", requestIdentifier);
-    });
-  }
-
-  std::optional<AuthRequest> requestByIdempotencyKey(const std::string& key) override {
-    return read("requestByIdempotencyKey",
-                [&](SqliteConnection& s) { return selectOneRequest(s, "WHERE idempotency_key = ?", key); });
-  }
-
-  std::optional<AuthRequest> requestByState(const std::string& state) override {
-    return read("requestByState", [&](SqliteConnection& s) { return selectOneRequest(s, "WHERE state = ?", state); });
-  }
-
-  std::optional<std::string> secret(const std::string& requestId, const std::string& kind) override {
-    return read("secret", [&](SqliteConnection& s) -> std::optional<std::string> {
-      const auto rows = s.select<Poco::Tuple<Poco::Data::BLOB>>(
-          "SELECT sealed FROM request_secrets WHERE request_id = ? AND kind = ?", requestId, kind);
-      if (rows.empty()) return std::nullopt;
-      return fromBlob(rows.front().get<0>());
-    });
-  }
-
-  std::vector<Event> events(std::int64_t afterSeq, std::size_t limit) override {
-    return read("events", [&](SqliteConnection& s) {
-      return toEvents(selectRows<EventRow>(s, kEventColumns, "events", "WHERE seq > ? ORDER BY seq LIMIT ?",
-                                           Poco::Int64{afterSeq}, toLimit(limit)));
-    });
-  }
-
-  std::vector<Event> conversationEvents(const std::string& conversationId, std::int64_t afterSeq,
-                                        std::size_t limit) override {
-    return read("conversationEvents", [&](SqliteConnection& s) {
-      return toEvents(selectRows<EventRow>(s, kEventColumns, "events",
-                                           "WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?", conversationId,
-                                           Poco::Int64{afterSeq}, toLimit(limit)));
-    });
-  }
-
-  std::vector<AuthRequest> expiredPending(std::int64_t nowMs, std::size_t limit) override {
-    return read("expiredPending", [&](SqliteConnection& s) {
-      auto rows = selectRows<RequestRow>(s, kRequestColumns, "auth_requests",
-                                         "WHERE status = ? AND expires_at <= ? ORDER BY expires_at, created_at, id"
-                                         " LIMIT ?",
-                                         std::string(status::kPending), Poco::Int64{nowMs}, toLimit(limit));
-      std::vector<AuthRequest> out;
-      out.reserve(rows.size());
-      for (const auto& row : rows) out.push_back(toRequest(row));
-      return out;
-    });
-  }
-
-  std::optional<Delivery> delivery(const std::string& requestId) override {
-    return read("delivery", [&](SqliteConnection& s) -> std::optional<Delivery> {
-      auto rows = selectRows<DeliveryRow>(s, kDeliveryColumns, "deliveries", "WHERE request_id = ?", requestId);
-      if (rows.empty()) return std::nullopt;
-      return toDelivery(rows.front());
-    });
-  }
-
-  std::optional<Subscription> subscription(const std::string& id) override {
-    return read("subscription", [&](SqliteConnection& s) -> std::optional<Subscription> {
-      auto rows = selectRows<SubscriptionRow>(s, kSubscriptionColumns, "subscriptions", "WHERE id = ?", id);
-      if (rows.empty()) return std::nullopt;
-      return toSubscription(rows.front());
-    });
-  }
-
-  std::vector<Subscription> subscriptions() override {
-    return read("subscriptions", [&](SqliteConnection& s) {
-      auto rows = selectRows<SubscriptionRow>(s, kSubscriptionColumns, "subscriptions", "ORDER BY id");
-      std::vector<Subscription> out;
-      for (const auto& row : rows) out.push_back(toSubscription(row));
-      return out;
-    });
-  }
-
-  std::vector<WebhookDelivery> dueWebhookDeliveries(std::int64_t nowMs, std::size_t limit) override {
-    return read("dueWebhookDeliveries", [&](SqliteConnection& s) {
-      auto rows = selectRows<WebhookRow>(
-          s, kWebhookColumns, "webhook_deliveries d",
-          "WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e"
-          " WHERE e.status = 'pending' AND e.subscription_id = d.subscription_id AND e.conversation_id = "
-          "d.conversation_id"
-          " AND e.event_seq < d.event_seq) ORDER BY d.event_seq, d.id LIMIT ?",
-          Poco::Int64{nowMs}, toLimit(limit));
-      std::vector<WebhookDelivery> out;
-      for (const auto& row : rows) out.push_back(toWebhook(row));
-      return out;
-    });
-  }
-
-  std::vector<WebhookDelivery> deadWebhookDeliveries(std::size_t limit) override {
-    return read("deadWebhookDeliveries", [&](SqliteConnection& s) {
-      auto rows =
-          selectRows<WebhookRow>(s, kWebhookColumns, "webhook_deliveries",
-                                 "WHERE status = 'dead' ORDER BY updated_at DESC, id DESC LIMIT ?", toLimit(limit));
-      std::vector<WebhookDelivery> out;
-      for (const auto& row : rows) out.push_back(toWebhook(row));
-      return out;
-    });
-  }
-
-  std::optional<Event> event(std::int64_t seq) override {
-    return read("event", [&](SqliteConnection& s) -> std::optional<Event> {
-      auto rows = selectRows<EventRow>(s, kEventColumns, "events", "WHERE seq = ?", Poco::Int64{seq});
-      if (rows.empty()) return std::nullopt;
-      return toEvent(rows.front());
-    });
-  }
-
-  std::vector<SealedValue> sealedValues() override {
-    return read("sealedValues", [&](SqliteConnection& s) {
-      std::vector<SealedValue> out;
-      using Pair = Poco::Tuple<std::string, Poco::Data::BLOB>;
-      for (const auto& row :
-           s.select<Pair>("SELECT id, sealed_client_secret FROM providers WHERE sealed_client_secret IS NOT NULL")) {
-        out.push_back({"providers", row.get<0>(), "", fromBlob(row.get<1>())});
-      }
-      for (const auto& row : s.select<Pair>("SELECT request_id, sealed_body FROM deliveries")) {
-        out.push_back({"deliveries", row.get<0>(), "", fromBlob(row.get<1>())});
-      }
-      for (const auto& row : s.select<Pair>("SELECT id, sealed_secret FROM subscriptions")) {
-        out.push_back({"subscriptions", row.get<0>(), "", fromBlob(row.get<1>())});
-      }
-      using Secret = Poco::Tuple<std::string, std::string, Poco::Data::BLOB>;
-      for (const auto& row : s.select<Secret>("SELECT request_id, kind, sealed FROM request_secrets"))
-        out.push_back({"request_secrets", row.get<0>(), row.get<1>(), fromBlob(row.get<2>())});
-      return out;
-    });
-  }
-
-  std::vector<AuthRequest> profilePending(std::size_t limit) override {
-    return read("profilePending", [&](SqliteConnection& s) {
-      auto rows = selectRows<RequestRow>(s, kRequestColumns, "auth_requests",
-                                         "WHERE profile_pending = 1 ORDER BY updated_at, id LIMIT ?", toLimit(limit));
-      std::vector<AuthRequest> out;
-      for (const auto& row : rows) out.push_back(toRequest(row));
-      return out;
-    });
-  }
-
-  std::vector<Delivery> dueDeliveries(std::int64_t nowMs, std::size_t limit) override {
-    return read("dueDeliveries", [&](SqliteConnection& s) {
-      auto rows = selectRows<DeliveryRow>(s, kDeliveryColumns, "deliveries",
-                                          "WHERE status = 'pending' AND next_attempt_at <= ?"
-                                          " ORDER BY next_attempt_at, request_id LIMIT ?",
-                                          Poco::Int64{nowMs}, toLimit(limit));
-      std::vector<Delivery> out;
-      for (const auto& row : rows) out.push_back(toDelivery(row));
-      return out;
-    });
-  }
-
-  std::int64_t pendingCount() override {
-    return read("pendingCount", [&](SqliteConnection& s) {
-      const auto rows = s.select<Poco::Tuple<Poco::Int64>>("SELECT COUNT(*) FROM auth_requests WHERE status = ?",
-                                                           std::string(status::kPending));
-      return rows.empty() ? std::int64_t{0} : std::int64_t{rows.front().get<0>()};
-    });
-  }
-
  private:
   // Runs fn in one transaction; true when it committed an event.
   bool commit(const std::function<void(Transaction&)>& fn) {
@@ -855,18 +573,15 @@ class SqliteStore final : public Store {
     return appendedEvent;
   }
 
-  template <typename F>
-  auto read(const char* what, F&& f) -> decltype(f(std::declval<SqliteConnection&>())) {
-    return guarded(what, [&] { return readers_.with(f); });
+ public:
+  // SqlReads' SELECTs, on a read connection ('?' placeholders are SQLite's own).
+  template <typename Row, typename... Args>
+  std::vector<Row> query(const char* what, const std::string& sql, const Args&... args) {
+    return guarded(what,
+                   [&] { return readers_.with([&](SqliteConnection& s) { return s.select<Row>(sql, args...); }); });
   }
 
-  static std::vector<Event> toEvents(const std::vector<EventRow>& rows) {
-    std::vector<Event> out;
-    out.reserve(rows.size());
-    for (const auto& row : rows) out.push_back(toEvent(row));
-    return out;
-  }
-
+ private:
   void rollbackQuietly() noexcept {
     try {
       exec(*writer_, "ROLLBACK");
@@ -880,29 +595,18 @@ class SqliteStore final : public Store {
   void migrate() {
     const auto& all = migrations();
     exec(*writer_, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY NOT NULL)");
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      const auto target = static_cast<Poco::Int64>(i + 1);
-      try {
-        exec(*writer_, "BEGIN IMMEDIATE");
-        Poco::Int64 current = 0;
-        writer_->session() << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(current), now;
-        if (current > static_cast<Poco::Int64>(all.size())) {
-          throw std::runtime_error("the database schema is version " + std::to_string(current) +
-                                   ", newer than this bcauth knows (" + std::to_string(all.size()) + ")");
-        }
-        if (current < target) {
-          for (const auto& sql : all[i]) exec(*writer_, sql);
-          writer_->run("INSERT INTO schema_version (version) VALUES (?)", target);
-        }
-        exec(*writer_, "COMMIT");
-      } catch (const Poco::Exception& e) {
-        rollbackQuietly();
-        throw std::runtime_error("migration " + std::to_string(target) + ": " + e.displayText());
-      } catch (...) {
-        rollbackQuietly();
-        throw;
-      }
-    }
+    util::applyMigrations(all, {
+        [&] { exec(*writer_, "BEGIN IMMEDIATE"); },
+        [&] {
+          Poco::Int64 current = 0;
+          writer_->session() << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(current), now;
+          return current;
+        },
+        [&](const std::string& sql) { exec(*writer_, sql); },
+        [&](Poco::Int64 version) { writer_->run("INSERT INTO schema_version (version) VALUES (?)", version); },
+        [&] { exec(*writer_, "COMMIT"); },
+        [&] { rollbackQuietly(); },
+    });
   }
 
   ReaderPool readers_;
@@ -924,7 +628,7 @@ std::unique_ptr<Store> openSqliteStore(const std::string& dataDir, const SqliteO
     throw std::runtime_error("store: cannot create the data directory " + dataDir + ": " +
                              (ec ? ec.message() : std::string("not a directory")));
   }
-  registerConnectorOnce();
+  util::registerConnectorOnce<Poco::Data::SQLite::Connector>();
   const std::string dbPath = (dir / "bcauth.db").string();
   try {
     return std::make_unique<SqliteStore>(dbPath, options);
