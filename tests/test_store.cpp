@@ -87,6 +87,10 @@ class Harness {
   std::int64_t schemaRows(std::int64_t& maxVersion) const;
   // Runs one SQL statement on the database directly (as an older bcauth or an operator would).
   void exec(const std::string& sql) const;
+  // The one integer a SELECT (e.g. COUNT(*)) answers, read directly.
+  std::int64_t count(const std::string& sql) const;
+  // Takes migration 9 (tenancy) away again: the database is as version 8 left it.
+  void undoMigration9() const;
 
   std::unique_ptr<Store> store;
 
@@ -245,6 +249,31 @@ void Harness::exec(const std::string& sql) const {
   } else {
     auto session = postgresSession(location_);
     session << sql, Poco::Data::Keywords::now;
+  }
+}
+
+std::int64_t Harness::count(const std::string& sql) const {
+  Poco::Int64 value = 0;
+  if (backend_ == Backend::kSqlite) {
+    Poco::Data::SQLite::Connector::registerConnector();
+    Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, location_ + "/bcauth.db");
+    session << sql, Poco::Data::Keywords::into(value), Poco::Data::Keywords::now;
+  } else {
+    auto session = postgresSession(location_);
+    session << sql, Poco::Data::Keywords::into(value), Poco::Data::Keywords::now;
+  }
+  return value;
+}
+
+void Harness::undoMigration9() const {
+  for (const char* sql : {"DROP INDEX events_business_seq", "DROP INDEX auth_requests_business",
+                          "DROP TABLE business_providers", "DROP TABLE api_keys", "DROP TABLE businesses",
+                          "ALTER TABLE providers DROP COLUMN business_id",
+                          "ALTER TABLE subscriptions DROP COLUMN business_id",
+                          "ALTER TABLE conversations DROP COLUMN business_id",
+                          "ALTER TABLE events DROP COLUMN business_id",
+                          "DELETE FROM schema_version WHERE version >= 9"}) {
+    exec(sql);
   }
 }
 
@@ -963,6 +992,7 @@ STORE_TEST_CASE(data_persists_across_reopen) {
 STORE_TEST_CASE(migration_7_adds_the_idempotency_body_hash) {
   store.reset();
   // Everything from 7 on is taken away: migrations apply in order past the highest version.
+  h.undoMigration9();
   h.exec("DROP TABLE store_probe");
   h.exec("ALTER TABLE auth_requests DROP COLUMN idempotency_body_sha256");
   h.exec("DELETE FROM schema_version WHERE version >= 7");
@@ -983,6 +1013,89 @@ STORE_TEST_CASE(migration_7_adds_the_idempotency_body_hash) {
   const AuthRequest fresh = makeRequest("after-7");
   store->transaction([&](Transaction& tx) { tx.insertRequest(fresh); });
   checkSame(store->request(fresh.id).value(), fresh);
+}
+
+// Migration 9 (tenancy) on a database version 8 left with data: every row is kept, a business
+// is made for each business id the requests recorded, and conversations, events, providers
+// and subscriptions are assigned (or left shared / operator-level) as store_util.h says.
+STORE_TEST_CASE(migration_9_moves_existing_data_into_businesses) {
+  store.reset();
+  h.undoMigration9();
+  const auto insertRequest = [&](const std::string& id, const std::string& conversation, const std::string& business,
+                                 const std::string& createdAt) {
+    h.exec("INSERT INTO auth_requests (id, request_identifier, conversation_id, business_id, provider_id, flow,"
+           " scopes, status, status_reason, created_at, updated_at, expires_at, message_json) VALUES ('" + id +
+           "', 'rid-" + id + "', '" + conversation + "', '" + business + "', 'google', 'v2', '[]', 'pending', '', " +
+           createdAt + ", 1, 2, '{}')");
+  };
+  insertRequest("ra", "conv-a", "biz-a", "100");
+  insertRequest("rb-old", "conv-b", "biz-a", "50");  // conv-b moved to biz-b later: its newest request wins
+  insertRequest("rb", "conv-b", "biz-b", "200");
+  for (const char* conversation : {"conv-a", "conv-b", "conv-x"}) {
+    h.exec(std::string("INSERT INTO conversations (conversation_id, capabilities, updated_at) VALUES ('") +
+           conversation + "', '[]', 1)");
+  }
+  const auto insertEvent = [&](const std::string& conversation, const std::string& request) {
+    h.exec("INSERT INTO events (type, at, conversation_id, auth_request_id, data_json) VALUES ('t', 1, '" +
+           conversation + "', '" + request + "', '{}')");
+  };
+  insertEvent("conv-a", "ra");
+  insertEvent("conv-b", "rb-old");  // its request's business, not the conversation's
+  insertEvent("conv-b", "");        // message.received: the conversation's business
+  insertEvent("conv-x", "");        // two businesses, no request: nobody's
+  h.exec("INSERT INTO providers (id, name, authorization_url, token_url, userinfo_url, client_id, scopes, enabled,"
+         " profile_fields, created_at, updated_at) VALUES ('google', 'G', 'a', 't', '', 'c', '[]', 1, '{}', 1, 1)");
+  h.exec("INSERT INTO subscriptions (id, url, sealed_secret, event_types, enabled, created_at, updated_at)"
+         " VALUES ('s1', 'https://hook.example', " + std::string(h.isPostgres() ? "'\\x00'::bytea" : "X'00'") +
+         ", '[]', 1, 1, 1)");
+
+  store = h.open();
+  std::int64_t maxVersion = 0;
+  BOOST_TEST(h.schemaRows(maxVersion) == maxVersion);
+  BOOST_TEST(maxVersion >= 9);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM businesses") == 2);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM businesses WHERE id = 'biz-a' AND name = 'biz-a' AND created_at = 50") == 1);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM businesses WHERE id = 'biz-b' AND created_at = 200") == 1);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM auth_requests") == 3);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM conversations") == 3);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM conversations WHERE conversation_id = 'conv-a'"
+                     " AND business_id = 'biz-a'") == 1);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM conversations WHERE conversation_id = 'conv-b'"
+                     " AND business_id = 'biz-b'") == 1);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM conversations WHERE conversation_id = 'conv-x'"
+                     " AND business_id IS NULL") == 1);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM events") == 4);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM events WHERE auth_request_id = 'ra' AND business_id = 'biz-a'") == 1);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM events WHERE auth_request_id = 'rb-old' AND business_id = 'biz-a'") == 1);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM events WHERE conversation_id = 'conv-b' AND auth_request_id = ''"
+                     " AND business_id = 'biz-b'") == 1);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM events WHERE conversation_id = 'conv-x' AND business_id IS NULL") == 1);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM providers WHERE id = 'google' AND business_id IS NULL") == 1);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM business_providers WHERE provider_id = 'google'") == 2);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM subscriptions WHERE id = 's1' AND business_id IS NULL") == 1);
+  BOOST_TEST(store->provider("google").has_value());
+  BOOST_TEST(store->subscription("s1").has_value());
+  BOOST_TEST(store->events(0, 10).size() == 4u);
+}
+
+// With no request recorded, migration 9 makes one business named "default" and gives it
+// everything: each conversation and event, and the use of each provider.
+STORE_TEST_CASE(migration_9_makes_a_default_business_when_none_is_recorded) {
+  store.reset();
+  h.undoMigration9();
+  h.exec("INSERT INTO conversations (conversation_id, capabilities, updated_at) VALUES ('conv-x', '[]', 1)");
+  h.exec("INSERT INTO events (type, at, conversation_id, auth_request_id, data_json)"
+         " VALUES ('message.received', 1, 'conv-x', '', '{}')");
+  h.exec("INSERT INTO providers (id, name, authorization_url, token_url, userinfo_url, client_id, scopes, enabled,"
+         " profile_fields, created_at, updated_at) VALUES ('google', 'G', 'a', 't', '', 'c', '[]', 1, '{}', 1, 1)");
+  store = h.open();
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM businesses") == 1);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM businesses WHERE id = 'default' AND name = 'default' AND created_at > 0") ==
+             1);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM conversations WHERE business_id = 'default'") == 1);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM events WHERE business_id = 'default'") == 1);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM business_providers WHERE business_id = 'default'"
+                     " AND provider_id = 'google'") == 1);
 }
 
 // --- the Apple delivery outbox and the v2 request fields --------------------------------------

@@ -213,6 +213,9 @@ const std::vector<std::vector<std::string>>& migrations() {
       {
           "CREATE TABLE store_probe (id BIGSERIAL PRIMARY KEY, pad BYTEA NOT NULL)",
       },
+      // 9: tenancy — businesses, API keys, and who owns what (store_util.h says how data moves).
+      util::tenancyMigration(
+          {"TEXT COLLATE \"C\"", "BIGINT", "BYTEA", "CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT)"}),
   };
   return kMigrations;
 }

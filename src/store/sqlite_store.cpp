@@ -179,6 +179,8 @@ const std::vector<std::vector<std::string>>& migrations() {
       {
           "CREATE TABLE store_probe (id INTEGER PRIMARY KEY, pad BLOB NOT NULL)",
       },
+      // 9: tenancy — businesses, API keys, and who owns what (store_util.h says how data moves).
+      util::tenancyMigration({"TEXT", "INTEGER", "BLOB", "CAST(strftime('%s', 'now') AS INTEGER) * 1000"}),
   };
   return kMigrations;
 }

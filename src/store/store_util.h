@@ -120,6 +120,61 @@ struct MigrationSteps {
   std::function<void()> rollbackQuietly;  // must not throw
 };
 
+// The words a migration's SQL differs in between the two stores.
+struct SqlDialect {
+  const char* id;       // a text key: SQLite "TEXT", PostgreSQL "TEXT COLLATE \"C\"" (byte order)
+  const char* integer;  // "INTEGER" | "BIGINT"
+  const char* blob;     // "BLOB" | "BYTEA"
+  const char* nowMs;    // an expression: the current time in unix milliseconds
+};
+
+// Migration 9, tenancy: businesses (tenants, by Apple's business id), API keys (operator keys
+// have no business; only a SHA-256 of the secret is kept), and the business each provider,
+// subscription, conversation and event belongs to. Existing data moves in without loss:
+//  - one business per business id the requests recorded, or one named "default" when none;
+//  - a conversation gets the business of its newest request, else the only business (if there
+//    is exactly one), else none (NULL: unknown, seen by operators only);
+//  - an event gets its request's business, else its conversation's, else the only business;
+//  - providers and subscriptions had no owner: they become shared (operator-level, NULL), and
+//    every existing business enables every existing provider, so today's flows keep working.
+inline std::vector<std::string> tenancyMigration(const SqlDialect& d) {
+  const std::string id = d.id;
+  const std::string integer = d.integer;
+  const std::string onlyBusiness = "(SELECT CASE WHEN COUNT(*) = 1 THEN MIN(id) END FROM businesses)";
+  return {
+      "CREATE TABLE businesses (id " + id + " PRIMARY KEY NOT NULL, name TEXT NOT NULL, created_at " + integer +
+          " NOT NULL)",
+      "INSERT INTO businesses (id, name, created_at)"
+      " SELECT business_id, business_id, MIN(created_at) FROM auth_requests GROUP BY business_id",
+      "INSERT INTO businesses (id, name, created_at) SELECT 'default', 'default', " + std::string(d.nowMs) +
+          " WHERE NOT EXISTS (SELECT 1 FROM businesses)",
+      "CREATE TABLE api_keys (id " + id + " PRIMARY KEY NOT NULL,"
+          " business_id " + id + " REFERENCES businesses (id),"  // NULL: an operator key
+          " name TEXT NOT NULL, secret_hash " + d.blob + " NOT NULL, created_at " + integer + " NOT NULL,"
+          " last_used_at " + integer + ", revoked_at " + integer + ")",
+      "CREATE INDEX api_keys_business ON api_keys (business_id, id)",
+      // No REFERENCES on added columns: SQLite could not drop them again. The service keeps them right.
+      "ALTER TABLE providers ADD COLUMN business_id " + id,  // NULL: shared
+      "CREATE TABLE business_providers ("
+      " business_id " + id + " NOT NULL REFERENCES businesses (id) ON DELETE CASCADE,"
+      " provider_id " + id + " NOT NULL REFERENCES providers (id) ON DELETE CASCADE,"
+      " PRIMARY KEY (business_id, provider_id))",
+      "INSERT INTO business_providers (business_id, provider_id) SELECT b.id, p.id FROM businesses b, providers p",
+      "ALTER TABLE subscriptions ADD COLUMN business_id " + id,  // NULL: operator-level
+      "ALTER TABLE conversations ADD COLUMN business_id " + id,
+      "UPDATE conversations SET business_id = COALESCE((SELECT r.business_id FROM auth_requests r"
+      " WHERE r.conversation_id = conversations.conversation_id ORDER BY r.created_at DESC, r.id DESC LIMIT 1), " +
+          onlyBusiness + ")",
+      "ALTER TABLE events ADD COLUMN business_id " + id,
+      "UPDATE events SET business_id = COALESCE("
+      "(SELECT r.business_id FROM auth_requests r WHERE r.id = events.auth_request_id),"
+      " (SELECT c.business_id FROM conversations c WHERE c.conversation_id = events.conversation_id), " +
+          onlyBusiness + ")",
+      "CREATE INDEX events_business_seq ON events (business_id, seq)",
+      "CREATE INDEX auth_requests_business ON auth_requests (business_id, created_at)",
+  };
+}
+
 // Applies the migrations the database lacks, each in its own transaction (the store makes sure
 // two processes cannot both apply one). Refuses a database newer than this bcauth knows.
 inline void applyMigrations(const Migrations& all, const MigrationSteps& steps) {
