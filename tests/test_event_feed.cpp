@@ -101,6 +101,10 @@ class CountingStore final : public store::Store {
     return inner_.deadWebhookDeliveries(limit);
   }
   std::optional<store::Event> event(std::int64_t seq) override { return inner_.event(seq); }
+  std::optional<store::Business> business(const std::string& id) override { return inner_.business(id); }
+  std::vector<store::Business> businesses() override { return inner_.businesses(); }
+  std::optional<store::ApiKey> apiKey(const std::string& id) override { return inner_.apiKey(id); }
+  std::vector<store::ApiKey> apiKeys() override { return inner_.apiKeys(); }
   std::vector<store::SealedValue> sealedValues() override { return inner_.sealedValues(); }
   std::vector<store::Delivery> dueDeliveries(std::int64_t now, std::size_t limit) override {
     return inner_.dueDeliveries(now, limit);

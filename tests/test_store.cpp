@@ -1098,6 +1098,89 @@ STORE_TEST_CASE(migration_9_makes_a_default_business_when_none_is_recorded) {
                      " AND provider_id = 'google'") == 1);
 }
 
+// --- businesses and API keys (tenancy) --------------------------------------------------------
+
+STORE_TEST_CASE(businesses_round_trip) {
+  BOOST_TEST(store->businesses().empty());  // a fresh database: migration 9 made none ("default" only with data)
+  bool first = false;
+  bool again = true;
+  store->transaction([&](Transaction& tx) {
+    first = tx.insertBusiness({"biz-b", "Business B", 20});
+    BOOST_TEST(tx.insertBusiness({"biz-a", "Business \"A\" ünïcødé", 10}));
+    again = tx.insertBusiness({"biz-b", "another name", 30});
+  });
+  BOOST_TEST(first);
+  BOOST_TEST(!again);  // the first one stays as it was
+  const auto b = store->business("biz-b");
+  BOOST_REQUIRE(b.has_value());
+  BOOST_TEST(b->name == "Business B");
+  BOOST_TEST(b->createdAt == 20);
+  BOOST_TEST(!store->business("biz-c").has_value());
+  const auto all = store->businesses();
+  BOOST_REQUIRE(all.size() == 2u);
+  BOOST_TEST(all[0].id == "biz-a");
+  BOOST_TEST(all[0].name == "Business \"A\" ünïcødé");
+  BOOST_TEST(all[1].id == "biz-b");
+}
+
+STORE_TEST_CASE(api_keys_round_trip_revoke_and_touch) {
+  store->transaction([&](Transaction& tx) { tx.insertBusiness({"biz", "Biz", 1}); });
+  ApiKey op;
+  op.id = "k2";
+  op.name = "operator";
+  op.secretHash = std::string("\0hash\xff", 6) + std::string(26, 'h');  // any 32 bytes
+  op.createdAt = 100;
+  ApiKey desk;
+  desk.id = "k1";
+  desk.businessId = "biz";
+  desk.name = "desk";
+  desk.secretHash = std::string(32, '\x01');
+  desk.createdAt = 200;
+  bool inserted = false;
+  bool duplicate = true;
+  store->transaction([&](Transaction& tx) {
+    inserted = tx.insertApiKey(op);
+    BOOST_TEST(tx.insertApiKey(desk));
+    duplicate = tx.insertApiKey(op);
+  });
+  BOOST_TEST(inserted);
+  BOOST_TEST(!duplicate);
+  const auto read = store->apiKey("k2");
+  BOOST_REQUIRE(read.has_value());
+  BOOST_TEST(!read->businessId.has_value());
+  BOOST_TEST(read->name == "operator");
+  BOOST_TEST((read->secretHash == op.secretHash));
+  BOOST_TEST(read->createdAt == 100);
+  BOOST_TEST(!read->lastUsedAt.has_value());
+  BOOST_TEST(!read->revokedAt.has_value());
+  BOOST_TEST(!store->apiKey("k3").has_value());
+  const auto keys = store->apiKeys();
+  BOOST_REQUIRE(keys.size() == 2u);
+  BOOST_TEST(keys[0].id == "k1");
+  BOOST_TEST(keys[0].businessId.value_or("") == "biz");
+  BOOST_TEST(keys[1].id == "k2");
+
+  // last_used_at: written at most once a minute per key.
+  std::vector<bool> touched;
+  const std::int64_t t0 = 1000;
+  for (std::int64_t at : {t0, t0 + 30'000, t0 + kApiKeyTouchIntervalMs - 1, t0 + kApiKeyTouchIntervalMs}) {
+    store->transaction([&](Transaction& tx) { touched.push_back(tx.touchApiKey("k1", at)); });
+  }
+  BOOST_TEST((touched == std::vector<bool>{true, false, false, true}));
+  BOOST_TEST(store->apiKey("k1")->lastUsedAt.value_or(0) == 1000 + kApiKeyTouchIntervalMs);
+  BOOST_TEST(!store->apiKey("k2")->lastUsedAt.has_value());
+
+  std::vector<bool> revoked;
+  store->transaction([&](Transaction& tx) {
+    revoked.push_back(tx.revokeApiKey("k1", 5000));
+    revoked.push_back(tx.revokeApiKey("k1", 6000));  // already revoked: the first time stays
+    revoked.push_back(tx.revokeApiKey("nope", 6000));
+  });
+  BOOST_TEST((revoked == std::vector<bool>{true, false, false}));
+  BOOST_TEST(store->apiKey("k1")->revokedAt.value_or(0) == 5000);
+  BOOST_TEST(!store->apiKey("k2")->revokedAt.has_value());
+}
+
 // --- the Apple delivery outbox and the v2 request fields --------------------------------------
 
 STORE_TEST_CASE(deliveries_round_trip) {

@@ -546,6 +546,40 @@ class PostgresTransaction final : public SqlTransactionReads<PostgresTransaction
     });
   }
 
+  bool insertBusiness(const Business& b) override {
+    return run("insertBusiness", [&] {
+      Statement statement(session_);
+      statement << numbered(kInsertBusiness), bind(text(b.id)), bind(text(b.name)), bind(Poco::Int64{b.createdAt});
+      return statement.execute() > 0;
+    });
+  }
+
+  bool insertApiKey(const ApiKey& k) override {
+    return run("insertApiKey", [&] {
+      Statement statement(session_);
+      statement << numbered(kInsertApiKey), bind(text(k.id)), bind(toNullable(text(k.businessId))),
+          bind(text(k.name)), bind(toBlob(k.secretHash)), bind(Poco::Int64{k.createdAt});
+      return statement.execute() > 0;
+    });
+  }
+
+  bool revokeApiKey(const std::string& id, std::int64_t at) override {
+    return run("revokeApiKey", [&] {
+      Statement statement(session_);
+      statement << numbered(kRevokeApiKey), bind(Poco::Int64{at}), bind(text(id));
+      return statement.execute() > 0;
+    });
+  }
+
+  bool touchApiKey(const std::string& id, std::int64_t at) override {
+    return run("touchApiKey", [&] {
+      Statement statement(session_);
+      statement << numbered(kTouchApiKey), bind(Poco::Int64{at}), bind(text(id)),
+          bind(Poco::Int64{at - kApiKeyTouchIntervalMs});
+      return statement.execute() > 0;
+    });
+  }
+
   bool deleteSubscription(const std::string& id) override {
     return run("deleteSubscription", [&] {
       Statement statement(session_);

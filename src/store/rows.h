@@ -174,4 +174,45 @@ inline Event toEvent(const EventRow& row) {
   return e;
 }
 
+inline constexpr const char* kBusinessColumns = "id, name, created_at";
+using BusinessRow = Poco::Tuple<std::string, std::string, Poco::Int64>;
+
+inline Business toBusiness(const BusinessRow& row) { return {row.get<0>(), row.get<1>(), row.get<2>()}; }
+
+// A nullable time column read as COALESCE(column, -1) (Poco's SQLite connector cannot read a
+// NULL integer into a Nullable): -1 is "none", as no time is negative.
+inline std::optional<std::int64_t> fromTimeOrNone(Poco::Int64 value) {
+  if (value < 0) return std::nullopt;
+  return std::int64_t{value};
+}
+
+inline constexpr const char* kApiKeyColumns =
+    "id, business_id, name, secret_hash, created_at, COALESCE(last_used_at, -1), COALESCE(revoked_at, -1)";
+using ApiKeyRow = Poco::Tuple<std::string, Poco::Nullable<std::string>, std::string, Poco::Data::BLOB, Poco::Int64,
+                              Poco::Int64, Poco::Int64>;
+
+inline ApiKey toApiKey(const ApiKeyRow& row) {
+  ApiKey k;
+  k.id = row.get<0>();
+  k.businessId = fromNullable(row.get<1>());
+  k.name = row.get<2>();
+  k.secretHash = fromBlob(row.get<3>());
+  k.createdAt = row.get<4>();
+  k.lastUsedAt = fromTimeOrNone(row.get<5>());
+  k.revokedAt = fromTimeOrNone(row.get<6>());
+  return k;
+}
+
+// ON CONFLICT DO NOTHING: an existing id is left as it was (the caller is told by the count).
+inline constexpr const char* kInsertBusiness =
+    "INSERT INTO businesses (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING";
+inline constexpr const char* kInsertApiKey =
+    "INSERT INTO api_keys (id, business_id, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO NOTHING";
+
+// The conditional UPDATEs of an API key, '?' placeholders: (at, id) and (at, id, at - interval).
+inline constexpr const char* kRevokeApiKey = "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL";
+inline constexpr const char* kTouchApiKey =
+    "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)";
+
 }  // namespace bcauth::store::rows

@@ -189,6 +189,23 @@ class SqlReads : public Store {
                                Poco::Int64{seq});
   }
 
+  std::optional<Business> business(const std::string& id) override {
+    return one<rows::BusinessRow>("business", rows::toBusiness, rows::kBusinessColumns, "businesses", "WHERE id = ?",
+                                  id);
+  }
+
+  std::vector<Business> businesses() override {
+    return all<rows::BusinessRow>("businesses", rows::toBusiness, rows::kBusinessColumns, "businesses", "ORDER BY id");
+  }
+
+  std::optional<ApiKey> apiKey(const std::string& id) override {
+    return one<rows::ApiKeyRow>("apiKey", rows::toApiKey, rows::kApiKeyColumns, "api_keys", "WHERE id = ?", id);
+  }
+
+  std::vector<ApiKey> apiKeys() override {
+    return all<rows::ApiKeyRow>("apiKeys", rows::toApiKey, rows::kApiKeyColumns, "api_keys", "ORDER BY id");
+  }
+
   std::vector<SealedValue> sealedValues() override {
     std::vector<SealedValue> out;
     using Pair = Poco::Tuple<std::string, Poco::Data::BLOB>;

@@ -456,6 +456,28 @@ class SqliteTransaction final : public SqlTransactionReads<SqliteTransaction> {
     });
   }
 
+  bool insertBusiness(const Business& b) override {
+    return run("insertBusiness",
+               [&] { return session_.run(kInsertBusiness, b.id, b.name, Poco::Int64{b.createdAt}) > 0; });
+  }
+
+  bool insertApiKey(const ApiKey& k) override {
+    return run("insertApiKey", [&] {
+      return session_.run(kInsertApiKey, k.id, toNullable(k.businessId), k.name, toBlob(k.secretHash),
+                          Poco::Int64{k.createdAt}) > 0;
+    });
+  }
+
+  bool revokeApiKey(const std::string& id, std::int64_t at) override {
+    return run("revokeApiKey", [&] { return session_.run(kRevokeApiKey, Poco::Int64{at}, id) > 0; });
+  }
+
+  bool touchApiKey(const std::string& id, std::int64_t at) override {
+    return run("touchApiKey", [&] {
+      return session_.run(kTouchApiKey, Poco::Int64{at}, id, Poco::Int64{at - kApiKeyTouchIntervalMs}) > 0;
+    });
+  }
+
   bool deleteSubscription(const std::string& id) override {
     return run("deleteSubscription",
                    [&] { return session_.run("DELETE FROM subscriptions WHERE id = ?", id) > 0; });

@@ -119,6 +119,29 @@ struct WebhookDelivery {
   std::int64_t updatedAt = 0;
 };
 
+// A tenant: one business of the CSP, identified by Apple's business id (the destination-id of
+// the messages Apple sends for it).
+struct Business {
+  std::string id;
+  std::string name;
+  std::int64_t createdAt = 0;  // unix milliseconds
+};
+
+// An API key as stored: its public id and scope, never its secret — only the SHA-256 of it.
+struct ApiKey {
+  std::string id;                         // the public key id (the <keyid> of bcak_<keyid>_<secret>)
+  std::optional<std::string> businessId;  // none: an operator key
+  std::string name;
+  std::string secretHash;  // SHA-256 of the secret part, 32 raw bytes
+  std::int64_t createdAt = 0;
+  std::optional<std::int64_t> lastUsedAt;  // at most kApiKeyTouchIntervalMs stale
+  std::optional<std::int64_t> revokedAt;
+};
+
+// A key's last_used_at is written at most this often, so a busy key does not write on every
+// request.
+inline constexpr std::int64_t kApiKeyTouchIntervalMs = 60'000;
+
 // A sealed value and the row it lives in, for re-sealing under a new master key.
 struct SealedValue {
   std::string table;  // "providers" | "request_secrets" | "deliveries" | "subscriptions"
@@ -199,6 +222,18 @@ class Transaction {
   virtual void putSubscription(const Subscription& subscription) = 0;  // insert or replace by id
   virtual bool deleteSubscription(const std::string& id) = 0;         // its deliveries go with it
   virtual std::optional<WebhookDelivery> webhookDelivery(std::int64_t id) = 0;
+
+  // Inserts a business; false (and nothing changed) when its id exists.
+  virtual bool insertBusiness(const Business& business) = 0;
+  // Inserts a new key (its lastUsedAt and revokedAt are not written: a new key has neither);
+  // false (and nothing changed) when its id exists.
+  virtual bool insertApiKey(const ApiKey& key) = 0;
+  // Sets revokedAt; false when there is no such key or it was revoked already (its time stays).
+  virtual bool revokeApiKey(const std::string& id, std::int64_t at) = 0;
+  // Sets lastUsedAt = at unless it is already within kApiKeyTouchIntervalMs of at (or there
+  // is no such key); true when it wrote.
+  virtual bool touchApiKey(const std::string& id, std::int64_t at) = 0;
+
   // Updates status, attempts, nextAttemptAt, lastHttpStatus, lastError, updatedAt.
   virtual void updateWebhookDelivery(const WebhookDelivery& delivery) = 0;
 };
@@ -259,6 +294,11 @@ class Store {
   // Dead deliveries (attempts exhausted), newest first.
   virtual std::vector<WebhookDelivery> deadWebhookDeliveries(std::size_t limit) = 0;
   virtual std::optional<Event> event(std::int64_t seq) = 0;
+
+  virtual std::optional<Business> business(const std::string& id) = 0;
+  virtual std::vector<Business> businesses() = 0;  // ordered by id
+  virtual std::optional<ApiKey> apiKey(const std::string& id) = 0;
+  virtual std::vector<ApiKey> apiKeys() = 0;  // ordered by id, revoked ones included
 
   // Every sealed value in the store (provider and webhook secrets, request secrets, queued
   // messages to Apple), for `bcauth rekey`.

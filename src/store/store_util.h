@@ -131,7 +131,8 @@ struct SqlDialect {
 // Migration 9, tenancy: businesses (tenants, by Apple's business id), API keys (operator keys
 // have no business; only a SHA-256 of the secret is kept), and the business each provider,
 // subscription, conversation and event belongs to. Existing data moves in without loss:
-//  - one business per business id the requests recorded, or one named "default" when none;
+//  - one business per business id the requests recorded, or one named "default" when none
+//    but there is data to give it (a fresh database gets none);
 //  - a conversation gets the business of its newest request, else the only business (if there
 //    is exactly one), else none (NULL: unknown, seen by operators only);
 //  - an event gets its request's business, else its conversation's, else the only business;
@@ -147,7 +148,9 @@ inline std::vector<std::string> tenancyMigration(const SqlDialect& d) {
       "INSERT INTO businesses (id, name, created_at)"
       " SELECT business_id, business_id, MIN(created_at) FROM auth_requests GROUP BY business_id",
       "INSERT INTO businesses (id, name, created_at) SELECT 'default', 'default', " + std::string(d.nowMs) +
-          " WHERE NOT EXISTS (SELECT 1 FROM businesses)",
+          " WHERE NOT EXISTS (SELECT 1 FROM businesses) AND (EXISTS (SELECT 1 FROM providers)"
+          " OR EXISTS (SELECT 1 FROM conversations) OR EXISTS (SELECT 1 FROM events)"
+          " OR EXISTS (SELECT 1 FROM subscriptions))",
       "CREATE TABLE api_keys (id " + id + " PRIMARY KEY NOT NULL,"
           " business_id " + id + " REFERENCES businesses (id),"  // NULL: an operator key
           " name TEXT NOT NULL, secret_hash " + d.blob + " NOT NULL, created_at " + integer + " NOT NULL,"
