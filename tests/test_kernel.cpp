@@ -299,3 +299,98 @@ BOOST_FIXTURE_TEST_CASE(publishing_an_event_queues_its_webhooks, Kernel) {
                         }())
                   .isOk());
 }
+
+// --- tenancy: businesses and API keys ---------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(businesses_are_made_once_with_an_apple_business_id) {
+  Kernel k;
+  auto& tenancy = k.service.tenancy;
+  const auto made = tenancy.createBusiness({"b6c0-4f5e", ""});
+  BOOST_REQUIRE(made.isOk());
+  BOOST_TEST(made->name == "b6c0-4f5e");  // no name: the id
+  BOOST_TEST(made->createdAt == k.now.load());
+  BOOST_TEST((tenancy.createBusiness({"b6c0-4f5e", "again"}).status().code() == StatusCode::kConflict));
+  const auto bad = tenancy.createBusiness({"has space", "x"});
+  BOOST_TEST((bad.status().code() == StatusCode::kInvalidArgument));
+  BOOST_TEST(bad.status().field() == "id");
+  BOOST_TEST(tenancy.createBusiness({"ok", "tab\there"}).status().field() == "name");
+  BOOST_TEST(tenancy.business("b6c0-4f5e")->name == "b6c0-4f5e");
+  BOOST_TEST((tenancy.business("nope").status().code() == StatusCode::kNotFound));
+  BOOST_TEST(tenancy.businesses().size() == 1u);
+}
+
+// A key is shown once as bcak_<keyid>_<secret>; the store keeps the SHA-256 of the secret only.
+BOOST_AUTO_TEST_CASE(api_keys_are_shown_once_and_stored_as_a_hash) {
+  Kernel k;
+  auto& tenancy = k.service.tenancy;
+  BOOST_REQUIRE(tenancy.createBusiness({"biz-a", "A"}).isOk());
+  const auto desk = tenancy.createApiKey({"desk", std::string("biz-a")});
+  BOOST_REQUIRE(desk.isOk());
+  const auto parts = service::parseApiKey(desk->presented);
+  BOOST_REQUIRE(parts.has_value());
+  BOOST_TEST(parts->keyId == desk->key.id);
+  BOOST_TEST(parts->keyId.size() == 16u);
+  BOOST_TEST(parts->secret.size() == 43u);  // 32 bytes, Base64url, unpadded
+  BOOST_TEST(desk->presented == "bcak_" + parts->keyId + "_" + parts->secret);
+  const auto digest = crypto::sha256(parts->secret);
+  const auto stored = k.db->apiKey(desk->key.id);
+  BOOST_REQUIRE(stored.has_value());
+  BOOST_TEST((stored->secretHash == std::string(reinterpret_cast<const char*>(digest.data()), digest.size())));
+  BOOST_TEST(stored->businessId.value_or("") == "biz-a");
+  BOOST_TEST(stored->name == "desk");
+  BOOST_TEST(stored->secretHash.find(parts->secret) == std::string::npos);
+
+  const auto principal = tenancy.authenticate(desk->presented);
+  BOOST_REQUIRE(principal.has_value());
+  BOOST_TEST(principal->businessId.value_or("") == "biz-a");
+  BOOST_TEST(principal->keyId == desk->key.id);
+  BOOST_TEST(!principal->isOperator());
+
+  const auto op = tenancy.createApiKey({"ops", std::nullopt});
+  BOOST_REQUIRE(op.isOk());
+  BOOST_TEST(tenancy.authenticate(op->presented)->isOperator());
+  BOOST_TEST(op->presented != desk->presented);
+
+  // Wrong secret, unknown id, malformed: nobody.
+  std::string wrong = desk->presented;
+  wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
+  for (const std::string& presented :
+       {wrong, "bcak_0000000000000000_" + parts->secret, std::string("bcak_"), "bcak_" + parts->keyId,
+        "bcak_" + parts->keyId + "_", "bcak_" + parts->keyId.substr(1) + "_" + parts->secret, parts->secret}) {
+    BOOST_TEST(!tenancy.authenticate(presented).has_value(), presented);
+  }
+
+  // Names and businesses are checked.
+  BOOST_TEST(tenancy.createApiKey({"", std::nullopt}).status().field() == "name");
+  BOOST_TEST(tenancy.createApiKey({"x", std::string("no-such-business")}).status().field() == "businessId");
+}
+
+BOOST_AUTO_TEST_CASE(a_revoked_key_stops_at_once) {
+  Kernel k;
+  auto& tenancy = k.service.tenancy;
+  const auto key = tenancy.createApiKey({"ops", std::nullopt});
+  BOOST_REQUIRE(key.isOk());
+  BOOST_REQUIRE(tenancy.authenticate(key->presented).has_value());
+  BOOST_TEST(tenancy.revokeApiKey(key->key.id).isOk());
+  BOOST_TEST(!tenancy.authenticate(key->presented).has_value());
+  BOOST_TEST(tenancy.revokeApiKey(key->key.id).isOk());  // again: still revoked, first time kept
+  BOOST_TEST(k.db->apiKey(key->key.id)->revokedAt.value_or(0) == k.now.load());
+  BOOST_TEST((tenancy.revokeApiKey("0123456789abcdef").code() == StatusCode::kNotFound));
+}
+
+// last_used_at is written at most once a minute per key: a hot key does not write per request.
+BOOST_AUTO_TEST_CASE(a_keys_last_use_is_written_at_most_once_a_minute) {
+  Kernel k;
+  auto& tenancy = k.service.tenancy;
+  const auto key = tenancy.createApiKey({"ops", std::nullopt});
+  BOOST_REQUIRE(key.isOk());
+  BOOST_TEST(!k.db->apiKey(key->key.id)->lastUsedAt.has_value());
+  const std::int64_t t0 = k.now.load();
+  std::vector<std::int64_t> seen;
+  for (const std::int64_t step : {std::int64_t{0}, std::int64_t{30'000}, store::kApiKeyTouchIntervalMs}) {
+    k.now = t0 + step;
+    BOOST_REQUIRE(tenancy.authenticate(key->presented).has_value());
+    seen.push_back(k.db->apiKey(key->key.id)->lastUsedAt.value_or(-1));
+  }
+  BOOST_TEST((seen == std::vector<std::int64_t>{t0, t0, t0 + store::kApiKeyTouchIntervalMs}));
+}

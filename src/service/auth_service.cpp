@@ -12,6 +12,7 @@ AuthService::AuthService(store::Store& store, crypto::Sealer sealer, ServiceConf
       requests(kernel, keyPool_, appleOutbox),
       intake(kernel),
       redirect(kernel),
-      events(kernel) {}
+      events(kernel),
+      tenancy(kernel) {}
 
 }  // namespace bcauth::service

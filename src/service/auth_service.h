@@ -7,6 +7,7 @@
 //   redirect   — the v2 flow's /oauth/callback                         (redirect.h)
 //   appleOutbox, webhookOutbox — the outbox workers                    (outbox.h)
 //   events     — the event feed and timelines                          (event_log.h)
+//   tenancy    — businesses and API keys                               (tenancy.h)
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,7 @@
 #include "service/outbox.h"
 #include "service/redirect.h"
 #include "service/requests.h"
+#include "service/tenancy.h"
 #include "store/store.h"
 
 namespace bcauth::service {
@@ -55,6 +57,7 @@ class AuthService {
   AppleIntake intake;
   RedirectCallback redirect;
   EventLog events;
+  Tenancy tenancy;
 };
 
 }  // namespace bcauth::service
