@@ -1,5 +1,8 @@
 #include "http/api_auth.h"
 
+#include <optional>
+#include <string>
+
 #include "bcauth/secure.h"
 
 namespace bcauth::http {
@@ -10,6 +13,25 @@ namespace {
 bool isReplay(const Call& call, const RouteSpec& route) {
   if (!route.idempotent || !call.request.has("Idempotency-Key")) return false;
   return call.context.service.requests.idempotencyKeyUsed(call.request.get("Idempotency-Key"));
+}
+
+// The principal of one of BCAUTH_API_KEYS (operators), or none. Every key is compared (constant
+// time each) so the timing does not tell which one matched.
+std::optional<service::Principal> configuredKey(const Call& call, const std::string& presented) {
+  const auto& keys = call.context.config.apiKeys;
+  std::size_t matched = keys.size();
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (crypto::constantTimeEquals(presented, keys[i])) matched = i;
+  }
+  if (matched == keys.size()) return std::nullopt;
+  return service::Principal{std::nullopt, "env#" + std::to_string(matched)};
+}
+
+// Answers a business key on a route that is not (yet) its to use (every route, for now).
+void refuseBusinessKey(Call& call, const RouteSpec& route) {
+  if (route.scope == KeyScope::kOperatorOnly) return sendStatus(call.response, Status::notFound("no such route"));
+  sendStatus(call.response, Status::refusal(StatusCode::kForbidden,
+                                            "a business API key cannot use this route yet; use an operator key"));
 }
 
 }  // namespace
@@ -24,24 +46,24 @@ bool authorizeApiKey(Call& call, const RouteSpec& route) {
     return false;
   }
   const std::string presented = header.substr(kBearer.size());
-  // Every key is compared (constant time each) so the timing does not tell which one matched.
-  std::size_t matched = call.context.config.apiKeys.size();
-  for (std::size_t i = 0; i < call.context.config.apiKeys.size(); ++i) {
-    if (crypto::constantTimeEquals(presented, call.context.config.apiKeys[i])) matched = i;
-  }
-  if (matched == call.context.config.apiKeys.size()) {
+  auto principal = configuredKey(call, presented);
+  if (!principal) principal = call.context.service.tenancy.authenticate(presented);
+  if (!principal) {
     sendStatus(call.response, Status::refusal(StatusCode::kForbidden, "the API key is not valid"));
     return false;
   }
-  // Buckets are keyed by the key's position, never by the key itself. Every call is counted,
+  call.principal = *principal;
+  // Buckets are keyed by the key's id, never by the key itself. Every call is counted,
   // garbage included (this is the flood guard, before any body is read), but a retry of a create
   // that already exists is never refused: its answer is a read of what was made (isReplay).
-  if (auto wait = call.context.apiKeyLimiter.acquire("key#" + std::to_string(matched))) {
-    if (isReplay(call, route)) return true;
+  if (auto wait = call.context.apiKeyLimiter.acquire("key#" + principal->keyId)) {
+    if (principal->isOperator() && isReplay(call, route)) return true;
     sendRateLimited(call, *wait, "this API key is over its request rate");
     return false;
   }
-  return true;
+  if (principal->isOperator()) return true;
+  refuseBusinessKey(call, route);
+  return false;
 }
 
 }  // namespace bcauth::http

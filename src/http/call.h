@@ -20,6 +20,7 @@
 #include "http/metrics.h"
 #include "http/rate_limit.h"
 #include "http/server.h"
+#include "service/tenancy.h"
 
 namespace bcauth::http {
 
@@ -40,13 +41,15 @@ struct Context {
   RateLimiter conversationLimiter;
 };
 
-// A matched request: the route's name (for metrics), its path parameters and query.
+// A matched request: the route's name (for metrics), its path parameters and query, and who
+// is calling (set by the API-key guard; an operator on routes without a key).
 struct Call {
   Poco::Net::HTTPServerRequest& request;
   Poco::Net::HTTPServerResponse& response;
   std::vector<std::string> params;
   Poco::URI::QueryParameters query;
   Context& context;
+  service::Principal principal{};
 };
 
 // The value of query parameter `name` (the first), or "" when it is absent.

@@ -140,6 +140,24 @@ Result<service::ProviderInput> provider(const Body& body) {
   });
 }
 
+Result<service::BusinessInput> business(const Body& body) {
+  return readBody<service::BusinessInput>(body, [](const Fields& fields, service::BusinessInput& in) {
+    return std::vector<Status>{
+        take(fields.requiredString("id"), in.id),
+        take(valueOr(fields.optionalString("name"), ""), in.name),
+    };
+  });
+}
+
+Result<service::ApiKeyInput> apiKey(const Body& body) {
+  return readBody<service::ApiKeyInput>(body, [](const Fields& fields, service::ApiKeyInput& in) {
+    return std::vector<Status>{
+        take(fields.requiredString("name"), in.name),
+        take(fields.optionalString("businessId"), in.businessId),
+    };
+  });
+}
+
 Result<service::WebhookInput> webhook(const Body& body) {
   return readBody<service::WebhookInput>(body, [](const Fields& fields, service::WebhookInput& in) {
     return std::vector<Status>{

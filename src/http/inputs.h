@@ -12,6 +12,7 @@
 #include "bcauth/status.h"
 #include "service/admin.h"
 #include "service/requests.h"
+#include "service/tenancy.h"
 
 namespace bcauth::http::inputs {
 
@@ -20,6 +21,8 @@ using Body = Poco::JSON::Object::Ptr;
 Result<service::ProviderInput> provider(const Body& body);
 Result<service::WebhookInput> webhook(const Body& body);
 Result<service::CreateRequestInput> createRequest(const Body& body);
+Result<service::BusinessInput> business(const Body& body);
+Result<service::ApiKeyInput> apiKey(const Body& body);
 
 // A create's Idempotency-Key with the SHA-256 of its body's canonical JSON (key order, spacing
 // and escaping do not change it); none without a key.

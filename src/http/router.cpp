@@ -80,6 +80,12 @@ const std::vector<RouteSpec>& routeTable() {
       {"PUT", "/v1/webhooks/{}", true, putWebhook},
       {"GET", "/v1/webhooks/{}", true, getWebhook},
       {"DELETE", "/v1/webhooks/{}", true, deleteWebhook},
+      {"POST", "/v1/businesses", true, createBusiness, false, KeyScope::kOperatorOnly},
+      {"GET", "/v1/businesses", true, listBusinesses, false, KeyScope::kOperatorOnly},
+      {"GET", "/v1/businesses/{}", true, getBusiness, false, KeyScope::kOperatorOnly},
+      {"POST", "/v1/api-keys", true, createApiKey, false, KeyScope::kOperatorOnly},
+      {"GET", "/v1/api-keys", true, listApiKeys, false, KeyScope::kOperatorOnly},
+      {"DELETE", "/v1/api-keys/{}", true, revokeApiKey, false, KeyScope::kOperatorOnly},
   };
   return all;
 }

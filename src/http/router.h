@@ -17,6 +17,16 @@ namespace bcauth::http {
 
 using Route = std::function<void(Call&)>;
 
+// Which API keys a route serves besides the operator's (api_auth.cpp applies it).
+enum class KeyScope {
+  // TEMPORARY (issue 14), the default: a data route that does not yet scope what it reads and
+  // writes by the caller's business. A business key is refused (403), so it never sees another
+  // business's data. Each route leaves this once it scopes by call.principal (then: kBusiness).
+  kNotYetScoped,
+  // The operator's alone (businesses, API keys): a business key gets 404, as for no route.
+  kOperatorOnly,
+};
+
 struct RouteSpec {
   std::string method;
   std::string pattern;  // "/v1/providers/{}" — {} matches one path segment
@@ -25,6 +35,7 @@ struct RouteSpec {
   // Honours Idempotency-Key: a retry whose key is already taken is answered from the store, so it
   // is served even past the key's rate limit (it creates nothing).
   bool idempotent = false;
+  KeyScope scope = KeyScope::kNotYetScoped;
 };
 
 // Every route, in the order they are tried (the handlers are in src/http/routes/).

@@ -126,8 +126,35 @@ Json events(const service::EventPage& page) {
   return body;
 }
 
+Json business(const store::Business& b) {
+  auto view = newObject();
+  view->set("id", b.id);
+  view->set("name", b.name);
+  view->set("createdAt", isoTime(b.createdAt));
+  return view;
+}
+
+Json apiKey(const store::ApiKey& key) {
+  auto view = newObject();
+  view->set("id", key.id);
+  view->set("name", key.name);
+  if (key.businessId) view->set("businessId", *key.businessId);  // absent: an operator key
+  view->set("createdAt", isoTime(key.createdAt));
+  if (key.lastUsedAt) view->set("lastUsedAt", isoTime(*key.lastUsedAt));
+  if (key.revokedAt) view->set("revokedAt", isoTime(*key.revokedAt));
+  return view;
+}
+
+Json createdApiKey(const service::CreatedApiKey& created) {
+  auto view = apiKey(created.key);
+  view->set("key", created.presented);
+  return view;
+}
+
 Json providers(const std::vector<store::Provider>& rows) { return listOf("providers", rows, provider); }
 Json webhooks(const std::vector<store::Subscription>& rows) { return listOf("webhooks", rows, webhook); }
 Json deadLetters(const std::vector<store::WebhookDelivery>& rows) { return listOf("deadLetters", rows, deadLetter); }
+Json businesses(const std::vector<store::Business>& rows) { return listOf("businesses", rows, business); }
+Json apiKeys(const std::vector<store::ApiKey>& rows) { return listOf("apiKeys", rows, apiKey); }
 
 }  // namespace bcauth::http::views

@@ -10,6 +10,7 @@
 #include "bcauth/status.h"
 #include "service/event_log.h"
 #include "service/requests.h"
+#include "service/tenancy.h"
 #include "store/store.h"
 
 namespace bcauth::http::views {
@@ -22,10 +23,15 @@ Json deadLetter(const store::WebhookDelivery& delivery);
 Json request(const service::RequestState& state);  // with its message
 Json token(const service::AccessToken& token);
 Json events(const service::EventPage& page);  // {"events": […], "next": seq}
+Json business(const store::Business& business);
+Json apiKey(const store::ApiKey& key);                     // never the secret nor its hash
+Json createdApiKey(const service::CreatedApiKey& created);  // apiKey's, and the key itself, once
 
 Json providers(const std::vector<store::Provider>& providers);          // {"providers": […]}
 Json webhooks(const std::vector<store::Subscription>& subscriptions);   // {"webhooks": […]}
 Json deadLetters(const std::vector<store::WebhookDelivery>& deliveries);  // {"deadLetters": […]}
+Json businesses(const std::vector<store::Business>& businesses);        // {"businesses": […]}
+Json apiKeys(const std::vector<store::ApiKey>& keys);                    // {"apiKeys": […]}
 
 // A result's view, or its failure as it is.
 template <typename T>
@@ -36,6 +42,8 @@ Result<Json> of(const Result<T>& result) {
   else if constexpr (std::is_same_v<T, store::WebhookDelivery>) return deadLetter(*result);
   else if constexpr (std::is_same_v<T, service::RequestState>) return request(*result);
   else if constexpr (std::is_same_v<T, service::AccessToken>) return token(*result);
+  else if constexpr (std::is_same_v<T, store::Business>) return business(*result);
+  else if constexpr (std::is_same_v<T, service::CreatedApiKey>) return createdApiKey(*result);
   else return events(*result);
 }
 

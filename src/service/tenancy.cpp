@@ -115,7 +115,12 @@ std::optional<Principal> Tenancy::authenticate(const std::string& presented) {
   if (!key || !matches || key->revokedAt) return std::nullopt;
   const std::int64_t now = k_.now();
   if (!key->lastUsedAt || *key->lastUsedAt <= now - store::kApiKeyTouchIntervalMs) {
-    k_.store.transaction([&](store::Transaction& tx) { tx.touchApiKey(key->id, now); });
+    try {
+      k_.store.transaction([&](store::Transaction& tx) { tx.touchApiKey(key->id, now); });
+    } catch (const store::UnavailableError&) {
+      // The last-use time is a hint: a store that cannot take writes (full disk) must not turn
+      // away a valid key, whose reads may still be served.
+    }
   }
   return Principal{key->businessId, key->id};
 }

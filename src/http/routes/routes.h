@@ -45,4 +45,12 @@ void putWebhook(Call& call);
 void getWebhook(Call& call);
 void deleteWebhook(Call& call);
 
+// tenancy.cpp: /v1/businesses and /v1/api-keys (operators only)
+void createBusiness(Call& call);
+void listBusinesses(Call& call);
+void getBusiness(Call& call);
+void createApiKey(Call& call);
+void listApiKeys(Call& call);
+void revokeApiKey(Call& call);
+
 }  // namespace bcauth::http::routes
