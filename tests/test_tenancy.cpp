@@ -4,9 +4,13 @@
 #define BOOST_TEST_MODULE tenancy
 #include <boost/test/unit_test.hpp>
 
+#include <sstream>
 #include <string>
+#include <vector>
 
+#include "app/cli.h"
 #include "server_harness.h"
+#include "service/tenancy.h"
 
 using bcauth::test::Response;
 using bcauth::test::TestServer;
@@ -106,4 +110,62 @@ BOOST_AUTO_TEST_CASE(business_keys_are_kept_off_unscoped_routes) {
   }
   // The operator's key from BCAUTH_API_KEYS still works as before.
   BOOST_TEST(server.call("GET", "/v1/providers").status == 200);
+}
+
+namespace {
+
+struct Cli {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Cli cli(const std::vector<std::string>& args) {
+  std::ostringstream out;
+  std::ostringstream err;
+  const int code = bcauth::app::runCli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+}  // namespace
+
+// `bcauth business` and `bcauth api-key` work on the configured store, next to a running server:
+// a key made by the CLI is accepted by the server, and its revocation holds at the next call.
+BOOST_AUTO_TEST_CASE(cli_manages_businesses_and_keys_of_the_store) {
+  TestServer server;
+  const std::string dir = server.settings().dataDir;
+  auto added = cli({"business", "add", "biz-a", "--name", "Business A", "--data-dir", dir});
+  BOOST_TEST_REQUIRE(added.code == 0, added.err);
+  BOOST_TEST(cli({"business", "add", "biz-a", "--data-dir", dir}).code == 1);  // exists
+  BOOST_TEST(cli({"business", "add", "bad id", "--data-dir", dir}).code == 1);
+  const auto listed = cli({"business", "list", "--data-dir", dir});
+  BOOST_TEST(listed.code == 0);
+  BOOST_TEST(listed.out == "biz-a\tBusiness A\n");
+  BOOST_TEST(server.call("GET", "/v1/businesses/biz-a").status == 200);
+
+  const auto made = cli({"api-key", "create", "--name", "ops", "--data-dir", dir});
+  BOOST_TEST_REQUIRE(made.code == 0, made.err);
+  const std::string key = made.out.substr(0, made.out.find('\n'));
+  BOOST_TEST(made.out == key + "\n");  // only the key on stdout, so it can be piped
+  const auto parts = bcauth::service::parseApiKey(key);
+  BOOST_REQUIRE(parts.has_value());
+  BOOST_TEST(as(server, key, "GET", "/v1/providers").status == 200);
+
+  const auto desk = cli({"api-key", "create", "--name", "desk", "--business-id", "biz-a", "--data-dir", dir});
+  BOOST_TEST_REQUIRE(desk.code == 0, desk.err);
+  BOOST_TEST(cli({"api-key", "create", "--name", "x", "--business-id", "nobody", "--data-dir", dir}).code == 1);
+
+  const auto keys = cli({"api-key", "list", "--data-dir", dir});
+  BOOST_TEST(keys.code == 0);
+  BOOST_TEST(keys.out.find(parts->keyId + "\toperator\tops\tactive\n") != std::string::npos, keys.out);
+  BOOST_TEST(keys.out.find("\tbiz-a\tdesk\tactive\n") != std::string::npos, keys.out);
+  BOOST_TEST(keys.out.find(parts->secret) == std::string::npos);
+
+  BOOST_TEST(cli({"api-key", "revoke", parts->keyId, "--data-dir", dir}).code == 0);
+  BOOST_TEST(as(server, key, "GET", "/v1/providers").status == 403);
+  BOOST_TEST(cli({"api-key", "list", "--data-dir", dir}).out.find(parts->keyId + "\toperator\tops\trevoked\n") !=
+             std::string::npos);
+  BOOST_TEST(cli({"api-key", "revoke", "0123456789abcdef", "--data-dir", dir}).code == 1);
+  BOOST_TEST(cli({"api-key", "frobnicate", "--data-dir", dir}).code == 2);
+  BOOST_TEST(cli({"business", "list"}).code == 2);  // no store named
 }

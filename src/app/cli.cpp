@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -23,6 +24,7 @@
 #include "bcauth/schema.h"
 #include "demo/demo.h"
 #include "service/rekey.h"
+#include "service/tenancy.h"
 #include "store/store.h"
 
 namespace bcauth::app {
@@ -40,6 +42,8 @@ Commands:
   validate    check a payload against the matching JSON Schema
   inspect     parse an inbound reply and print the outcome bcauth maps it to
   rekey       re-seal every stored secret under a new master key
+  business    add or list the businesses (tenants) of the store
+  api-key     create, list or revoke the API keys of the store
   serve       run the HTTP server (see `bcauth serve --help`)
   replay      send payloads to a running server as Apple's gateway would
   demo        run both flows end to end against local doubles and print the timelines
@@ -207,6 +211,78 @@ int build(const ParsedArgs& args, std::ostream& out, std::ostream&) {
   return kExitOk;
 }
 
+// --- the store's commands (rekey, business, api-key) ----------------------------------------------
+
+// The store --data-dir (SQLite) or --database-url (PostgreSQL) names: exactly one of them.
+std::unique_ptr<store::Store> openStore(const ParsedArgs& args) {
+  const auto databaseUrl = args.value("database-url");
+  const auto dataDir = args.value("data-dir");
+  if (databaseUrl.has_value() == dataDir.has_value()) throw UsageError("give exactly one of --data-dir or --database-url");
+  return databaseUrl ? store::openPostgresStore(*databaseUrl) : store::openSqliteStore(*dataDir);
+}
+
+std::int64_t systemMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The one positional a tenancy command takes after its action, or a usage error.
+const std::string& onlyArgument(const ParsedArgs& args, std::size_t count, const char* usage) {
+  if (args.positional.size() != count) throw UsageError(usage);
+  return args.positional.back();
+}
+
+template <typename T>
+T orBadInput(Result<T> result) {
+  if (!result) throw BadInput(result.status().toString());
+  return std::move(*result);
+}
+
+// bcauth business add ID [--name NAME] | list
+int businessCommand(const ParsedArgs& args, std::ostream& out, std::ostream&) {
+  const char* usage = "business takes add ID or list";
+  const std::string action = args.positional.empty() ? "" : args.positional.front();
+  if (action != "add" && action != "list") throw UsageError(usage);
+  if (action == "add") onlyArgument(args, 2, usage);
+  if (action == "list") onlyArgument(args, 1, usage);
+  auto store = openStore(args);
+  const service::Clock clock(systemMillis);
+  service::Tenancy tenancy(*store, clock);
+  if (action == "add") {
+    const auto made = orBadInput(tenancy.createBusiness({args.positional[1], args.value("name").value_or("")}));
+    out << "added business " << made.id << "\n";
+    return kExitOk;
+  }
+  for (const auto& b : tenancy.businesses()) out << b.id << "\t" << b.name << "\n";
+  return kExitOk;
+}
+
+// bcauth api-key create --name NAME [--business-id ID] | list | revoke KEYID
+int apiKeyCommand(const ParsedArgs& args, std::ostream& out, std::ostream&) {
+  const char* usage = "api-key takes create, list or revoke KEYID";
+  const std::string action = args.positional.empty() ? "" : args.positional.front();
+  if (action != "create" && action != "list" && action != "revoke") throw UsageError(usage);
+  onlyArgument(args, action == "revoke" ? 2 : 1, usage);
+  auto store = openStore(args);
+  const service::Clock clock(systemMillis);
+  service::Tenancy tenancy(*store, clock);
+  if (action == "create") {
+    const auto made = orBadInput(tenancy.createApiKey({args.value("name").value_or(""), args.value("business-id")}));
+    out << made.presented << "\n";  // the only time the key is shown
+    return kExitOk;
+  }
+  if (action == "revoke") {
+    if (const Status revoked = tenancy.revokeApiKey(args.positional[1]); !revoked) throw BadInput(revoked.toString());
+    out << "revoked API key " << args.positional[1] << "\n";
+    return kExitOk;
+  }
+  for (const auto& k : tenancy.apiKeys()) {
+    out << k.id << "\t" << k.businessId.value_or("operator") << "\t" << k.name << "\t"
+        << (k.revokedAt ? "revoked" : "active") << "\n";
+  }
+  return kExitOk;
+}
+
 // --- rekey ----------------------------------------------------------------------
 
 std::string readKey(const ParsedArgs& args, const std::string& name) {
@@ -228,10 +304,7 @@ int rekeyCommand(const ParsedArgs& args, std::ostream& out, std::ostream&) {
   crypto::cleanse(newText.data(), newText.size());
   if (!from) throw BadInput("old key: " + from.status().message());
   if (!to) throw BadInput(to.toString());
-  const auto databaseUrl = args.value("database-url");
-  const auto dataDir = args.value("data-dir");
-  if (databaseUrl.has_value() == dataDir.has_value()) throw UsageError("give exactly one of --data-dir or --database-url");
-  auto store = databaseUrl ? store::openPostgresStore(*databaseUrl) : store::openSqliteStore(*dataDir);
+  auto store = openStore(args);
   auto count = service::rekey(*store, *from, *toSealer);
   if (!count) throw BadInput(count.status().message());
   out << "re-sealed " << *count << " values under the new master key\n";
@@ -373,6 +446,21 @@ const std::vector<Command>& commands() {
        "transaction — all or nothing. Stop every bcauth instance first, then start them with the new key.\n",
        {{"old-key-file"}, {"new-key-file"}, {"data-dir"}, {"database-url"}},
        rekeyCommand},
+      {"business",
+       "Usage: bcauth business (add ID [--name NAME] | list) (--data-dir DIR | --database-url URL)\n"
+       "Adds a business (a tenant, by Apple's business id: the destination-id of its messages) to the\n"
+       "store, or lists them as ID<TAB>NAME lines. Works next to running servers.\n",
+       {{"name"}, {"data-dir"}, {"database-url"}},
+       businessCommand},
+      {"api-key",
+       "Usage: bcauth api-key (create --name NAME [--business-id ID] | list | revoke KEYID)\n"
+       "                      (--data-dir DIR | --database-url URL)\n"
+       "create prints the new key, bcak_<keyid>_<secret>, alone on stdout: the only time it is shown\n"
+       "(the store keeps only the SHA-256 of the secret). Without --business-id it is an operator key.\n"
+       "list prints KEYID<TAB>BUSINESS|operator<TAB>NAME<TAB>active|revoked lines; revoke stops a key\n"
+       "at once on every server sharing the store.\n",
+       {{"name"}, {"business-id"}, {"data-dir"}, {"database-url"}},
+       apiKeyCommand},
       {"inspect",
        "Usage: bcauth inspect FILE [--private-key KEY | --private-key-file FILE] [--capabilities LIST] [--compact]\n"
        "Parses an inbound message from Apple (JSON, as delivered after gunzip) and prints its envelope,\n"

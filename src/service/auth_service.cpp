@@ -13,6 +13,6 @@ AuthService::AuthService(store::Store& store, crypto::Sealer sealer, ServiceConf
       intake(kernel),
       redirect(kernel),
       events(kernel),
-      tenancy(kernel) {}
+      tenancy(kernel.store, kernel.clock) {}
 
 }  // namespace bcauth::service

@@ -60,26 +60,26 @@ std::optional<KeyParts> parseApiKey(const std::string& presented) {
 Result<store::Business> Tenancy::createBusiness(const BusinessInput& input) {
   if (auto valid = protocol::ids::checkBusinessId(input.id, "id"); !valid) return valid;
   if (auto valid = checkName(input.name); !valid) return valid;
-  const store::Business business{input.id, input.name.empty() ? input.id : input.name, k_.now()};
+  const store::Business business{input.id, input.name.empty() ? input.id : input.name, now()};
   bool inserted = false;
-  k_.store.transaction([&](store::Transaction& tx) { inserted = tx.insertBusiness(business); });
+  store_.transaction([&](store::Transaction& tx) { inserted = tx.insertBusiness(business); });
   if (!inserted) return Status::conflict("business " + input.id + " already exists");
   return business;
 }
 
 Result<store::Business> Tenancy::business(const std::string& id) {
-  if (auto found = k_.store.business(id)) return *found;
+  if (auto found = store_.business(id)) return *found;
   return Status::notFound("business " + id + " does not exist");
 }
 
-std::vector<store::Business> Tenancy::businesses() { return k_.store.businesses(); }
+std::vector<store::Business> Tenancy::businesses() { return store_.businesses(); }
 
 // --- API keys ---------------------------------------------------------------------------------
 
 Result<CreatedApiKey> Tenancy::createApiKey(const ApiKeyInput& input) {
   if (input.name.empty()) return Status::invalidArgument("is required", "name");
   if (auto valid = checkName(input.name); !valid) return valid;
-  if (input.businessId && !k_.store.business(*input.businessId)) {
+  if (input.businessId && !store_.business(*input.businessId)) {
     return Status::invalidArgument("names no business (create it first: POST /v1/businesses)", "businessId");
   }
   const std::string secretText = crypto::randomUrlToken(kSecretBytes);
@@ -88,35 +88,35 @@ Result<CreatedApiKey> Tenancy::createApiKey(const ApiKeyInput& input) {
   created.key.businessId = input.businessId;
   created.key.name = input.name;
   created.key.secretHash = hashOf(secretText);
-  created.key.createdAt = k_.now();
+  created.key.createdAt = now();
   created.presented = std::string(kKeyPrefix) + created.key.id + "_" + secretText;
   bool inserted = false;
-  k_.store.transaction([&](store::Transaction& tx) { inserted = tx.insertApiKey(created.key); });
+  store_.transaction([&](store::Transaction& tx) { inserted = tx.insertApiKey(created.key); });
   // 64 random bits colliding: never in practice, but a refusal beats handing out a dead key.
   if (!inserted) return Status::internal("a new API key id collided; try again");
   return created;
 }
 
-std::vector<store::ApiKey> Tenancy::apiKeys() { return k_.store.apiKeys(); }
+std::vector<store::ApiKey> Tenancy::apiKeys() { return store_.apiKeys(); }
 
 Status Tenancy::revokeApiKey(const std::string& id) {
-  if (!k_.store.apiKey(id)) return Status::notFound("API key " + id + " does not exist");
-  k_.store.transaction([&](store::Transaction& tx) { tx.revokeApiKey(id, k_.now()); });
+  if (!store_.apiKey(id)) return Status::notFound("API key " + id + " does not exist");
+  store_.transaction([&](store::Transaction& tx) { tx.revokeApiKey(id, now()); });
   return Status::ok();
 }
 
 std::optional<Principal> Tenancy::authenticate(const std::string& presented) {
   const auto parts = parseApiKey(presented);
   if (!parts) return std::nullopt;
-  const auto key = k_.store.apiKey(parts->keyId);
+  const auto key = store_.apiKey(parts->keyId);
   // The hash is compared whether or not the key exists or is revoked, so timing tells nothing.
   const std::string stored = key ? key->secretHash : std::string(32, '\0');
   const bool matches = crypto::constantTimeEquals(hashOf(parts->secret), stored);
   if (!key || !matches || key->revokedAt) return std::nullopt;
-  const std::int64_t now = k_.now();
-  if (!key->lastUsedAt || *key->lastUsedAt <= now - store::kApiKeyTouchIntervalMs) {
+  const std::int64_t at = now();
+  if (!key->lastUsedAt || *key->lastUsedAt <= at - store::kApiKeyTouchIntervalMs) {
     try {
-      k_.store.transaction([&](store::Transaction& tx) { tx.touchApiKey(key->id, now); });
+      store_.transaction([&](store::Transaction& tx) { tx.touchApiKey(key->id, at); });
     } catch (const store::UnavailableError&) {
       // The last-use time is a hint: a store that cannot take writes (full disk) must not turn
       // away a valid key, whose reads may still be served.

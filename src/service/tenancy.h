@@ -6,12 +6,13 @@
 // so a revocation holds at once on every instance sharing the store.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "bcauth/status.h"
-#include "service/kernel.h"
+#include "service/clock.h"
 #include "store/store.h"
 
 namespace bcauth::service {
@@ -48,7 +49,8 @@ std::optional<KeyParts> parseApiKey(const std::string& presented);
 
 class Tenancy {
  public:
-  explicit Tenancy(Kernel& kernel) : k_(kernel) {}
+  // Only the store and the clock: `bcauth business|api-key` use it without a master key.
+  Tenancy(store::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
 
   Result<store::Business> createBusiness(const BusinessInput& input);  // conflict when it exists
   Result<store::Business> business(const std::string& id);
@@ -64,7 +66,10 @@ class Tenancy {
   std::optional<Principal> authenticate(const std::string& presented);
 
  private:
-  Kernel& k_;
+  std::int64_t now() const { return clock_.nowMillis(); }
+
+  store::Store& store_;
+  const Clock& clock_;
 };
 
 }  // namespace bcauth::service
