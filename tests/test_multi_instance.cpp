@@ -197,3 +197,17 @@ BOOST_AUTO_TEST_CASE(rekey_on_postgres, BCAUTH_NEEDS_POSTGRES) {
   const auto provider = db->provider("idp");
   BOOST_TEST(std::string(newKey.unseal(*provider->sealedClientSecret, service::sealContext(service::SealKind::kProviderSecret, "idp"))->view()) == "pg-secret");
 }
+
+// API keys live in the store and are looked up on every call: a key made through A works on
+// B, and its revocation through A holds on B at B's next call (no cache to expire).
+BOOST_AUTO_TEST_CASE(a_key_revoked_on_a_stops_at_once_on_b, BCAUTH_NEEDS_POSTGRES) {
+  Pair pair;
+  const auto made = pair.a->call("POST", "/v1/api-keys", R"({"name":"ops"})");
+  BOOST_REQUIRE_EQUAL(made.status, 201);
+  const std::string key = made.json()->getValue<std::string>("key");
+  const std::map<std::string, std::string> bearer = {{"Authorization", "Bearer " + key}};
+  BOOST_TEST(pair.b->call("GET", "/v1/providers", "", bearer, false).status == 200);
+  BOOST_REQUIRE_EQUAL(pair.a->call("DELETE", "/v1/api-keys/" + made.json()->getValue<std::string>("id")).status, 204);
+  BOOST_TEST(pair.b->call("GET", "/v1/providers", "", bearer, false).status == 403);
+  BOOST_TEST(pair.a->call("GET", "/v1/providers", "", bearer, false).status == 403);
+}
