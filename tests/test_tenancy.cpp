@@ -169,3 +169,22 @@ BOOST_AUTO_TEST_CASE(cli_manages_businesses_and_keys_of_the_store) {
   BOOST_TEST(cli({"api-key", "frobnicate", "--data-dir", dir}).code == 2);
   BOOST_TEST(cli({"business", "list"}).code == 2);  // no store named
 }
+
+// Each stored key has its own request-rate bucket, keyed by its id: one key over its rate does
+// not hold back another, nor the operator's configured key.
+BOOST_AUTO_TEST_CASE(each_key_has_its_own_rate_limit) {
+  auto settings = bcauth::test::testSettings(TestServer::freshDir());
+  settings.rateLimitPerKey = 1;
+  settings.rateLimitPerKeyBurst = 3;
+  TestServer server(settings);
+  const auto first = server.call("POST", "/v1/api-keys", R"({"name":"one"})");
+  BOOST_REQUIRE_EQUAL(first.status, 201);
+  const auto second = server.call("POST", "/v1/api-keys", R"({"name":"two"})");
+  BOOST_REQUIRE_EQUAL(second.status, 201);
+  const std::string one = first.json()->getValue<std::string>("key");
+  const std::string two = second.json()->getValue<std::string>("key");
+  int refused = 0;
+  for (int i = 0; i < 10 && refused == 0; ++i) refused += as(server, one, "GET", "/v1/providers").status == 429;
+  BOOST_TEST(refused == 1);
+  BOOST_TEST(as(server, two, "GET", "/v1/providers").status == 200);
+}
