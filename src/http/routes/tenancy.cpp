@@ -38,7 +38,9 @@ void createApiKey(Call& call) {
   });
 }
 
-void listApiKeys(Call& call) { answer(call, Result<views::Json>(views::apiKeys(call.context.service.tenancy.apiKeys()))); }
+void listApiKeys(Call& call) {
+  answer(call, Result<views::Json>(views::apiKeys(call.context.service.tenancy.apiKeys())));
+}
 
 void revokeApiKey(Call& call) { answerNoContent(call, call.context.service.tenancy.revokeApiKey(call.params[0])); }
 
