@@ -70,6 +70,8 @@ std::string randomUuid();
 
 // SHA-256 (EVP_Digest): for PKCE S256 challenges.
 std::array<std::uint8_t, 32> sha256(std::string_view data);
+// Lower-case hexadecimal, two digits per byte (digests in signatures and hashes, key ids).
+std::string hexLower(std::span<const std::uint8_t> bytes);
 
 // HMAC-SHA256 (EVP_Q_mac): for JWTs.
 std::array<std::uint8_t, 32> hmacSha256(std::string_view key, std::string_view data);

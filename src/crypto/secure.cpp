@@ -46,6 +46,17 @@ std::string randomUuid() {
   return out;
 }
 
+std::string hexLower(std::span<const std::uint8_t> bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (const std::uint8_t b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0x0F]);
+  }
+  return out;
+}
+
 std::array<std::uint8_t, 32> sha256(std::string_view data) {
   std::array<std::uint8_t, 32> digest{};
   unsigned int length = 0;

@@ -191,7 +191,7 @@ Result<service::CreateRequestInput> createRequest(const Body& body) {
 std::optional<service::IdempotencyKey> idempotencyKey(const std::optional<std::string>& key, const Body& body) {
   if (!key) return std::nullopt;
   return service::IdempotencyKey{
-      *key, service::hexLower(crypto::sha256(protocol::json::canonicalJson(Poco::Dynamic::Var(body))))};
+      *key, crypto::hexLower(crypto::sha256(protocol::json::canonicalJson(Poco::Dynamic::Var(body))))};
 }
 
 }  // namespace bcauth::http::inputs

@@ -110,14 +110,4 @@ std::string isoTime(std::int64_t millis) {
   return Poco::DateTimeFormatter::format(ts, "%Y-%m-%dT%H:%M:%S.%iZ");
 }
 
-std::string hexLower(const std::array<std::uint8_t, 32>& bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : bytes) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0x0F]);
-  }
-  return out;
-}
-
 }  // namespace bcauth::service

@@ -82,7 +82,4 @@ std::string eventJson(const store::Event& event);
 // Unix milliseconds as ISO 8601 UTC with milliseconds ("2023-11-14T22:13:20.000Z").
 std::string isoTime(std::int64_t millis);
 
-// Lowercase hex of a SHA-256 or HMAC-SHA256.
-std::string hexLower(const std::array<std::uint8_t, 32>& bytes);
-
 }  // namespace bcauth::service

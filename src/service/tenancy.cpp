@@ -19,16 +19,7 @@ std::string hashOf(const std::string& secret) {
   return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
-std::string newKeyId() {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const auto bytes = crypto::randomBytes(kKeyIdBytes);
-  std::string id;
-  for (const std::uint8_t b : bytes) {
-    id.push_back(kHex[b >> 4]);
-    id.push_back(kHex[b & 0xf]);
-  }
-  return id;
-}
+std::string newKeyId() { return crypto::hexLower(crypto::randomBytes(kKeyIdBytes)); }
 
 bool isHex(std::string_view s) {
   return s.find_first_not_of("0123456789abcdef") == std::string_view::npos;

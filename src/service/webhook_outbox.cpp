@@ -18,7 +18,7 @@
 namespace bcauth::service {
 
 std::string webhookSignature(const std::string& secret, const std::string& timestamp, const std::string& body) {
-  return "v1=" + hexLower(crypto::hmacSha256(secret, timestamp + "." + body));
+  return "v1=" + crypto::hexLower(crypto::hmacSha256(secret, timestamp + "." + body));
 }
 
 // The due list holds at most one delivery per (subscription, conversation) — the next waits for
