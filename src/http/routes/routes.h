@@ -53,4 +53,9 @@ void createApiKey(Call& call);
 void listApiKeys(Call& call);
 void revokeApiKey(Call& call);
 
+// console.cpp: the web console's files (no API key)
+void consoleRedirect(Call& call);
+void consoleIndex(Call& call);
+void consoleAsset(Call& call);
+
 }  // namespace bcauth::http::routes
