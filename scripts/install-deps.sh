@@ -14,6 +14,7 @@ packages=(
   libbenchmark-dev      # Google Benchmark (benchmarks only)
   zlib1g-dev
   openssl               # the CLI: tests make a throwaway TLS certificate with it
+  chromium              # the browser tests (tests/browser/), driven by playwright-core from npm
 )
 
 missing=()
@@ -23,13 +24,19 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bcauth: installing ${missing[*]}" >&2
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-echo "bcauth: installing ${missing[*]}" >&2
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The browser tests' npm packages, exactly as tests/browser/package-lock.json pins them (again only
+# when the lock file changed). Playwright drives Debian's chromium: it never downloads a browser.
+browser_tests="$(dirname "$0")/../tests/browser"
+if command -v npm >/dev/null && ! cmp -s "$browser_tests/package-lock.json" "$browser_tests/node_modules/.bcauth-installed-lock"; then
+  (cd "$browser_tests" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2 &&
+   cp package-lock.json node_modules/.bcauth-installed-lock)
+fi

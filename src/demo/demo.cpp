@@ -13,6 +13,7 @@
 #include "bcauth/base64.h"
 #include "bcauth/secure.h"
 #include "clients/http_call.h"
+#include "demo/demo_serve.h"
 #include "demo/device_simulator.h"
 #include "demo/gateway_double.h"
 #include "demo/idp_double.h"
@@ -66,12 +67,7 @@ class Demo {
     log_ << "bcauth on " << base_ << " (SQLite in " << dir.path() << "), Apple gateway double on " << gateway_->baseUrl()
          << ", IdP double on " << idp_->baseUrl() << "\n\n";
 
-    api("PUT", "/v1/providers/example",
-        R"({"name":"Example IdP","authorizationUrl":")" + idp_->baseUrl() + R"(/authorize","tokenUrl":")" +
-            idp_->baseUrl() + R"(/token","userinfoUrl":")" + idp_->baseUrl() + R"(/userinfo","clientId":")" +
-            idpConfig.clientId + R"(","clientSecret":")" + idpConfig.clientSecret +
-            R"(","scopes":["openid","email","profile"],"profileFields":{"email":"email","name":"name"}})",
-        200);
+    api("PUT", "/v1/providers/example", idp_->providerJson("Example IdP"), 200);
     customerWrites(kLegacyCustomer, "QUICK,LIST,TIME,AUTH,FORM");
     customerWrites(kV2Customer, "QUICK,LIST,TIME,AUTH,AUTH2,FORM");
 
@@ -218,14 +214,32 @@ std::vector<DemoTimeline> runDemo(std::ostream& log) {
 
 int runDemoCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    out << "Usage: bcauth demo\n"
+    out << "Usage: bcauth demo [--serve [--port N]]\n"
            "Starts bcauth on a temporary SQLite store with an Apple gateway double, an IdP double and a device\n"
            "simulator on loopback, runs a legacy and an iOS 16+ authentication end to end plus one failure of\n"
-           "each, and prints the two conversations' timelines.\n";
+           "each, and prints the two conversations' timelines.\n"
+           "With --serve, leaves them running and prints two URLs: the web console (signed in with the printed\n"
+           "API key) and a phone page where the customer taps the sign-in bubble and signs in to the IdP's\n"
+           "login form (casey / hunter2). --port sets bcauth's port (default: any free one). Ctrl-C stops it.\n";
     return 0;
   }
+  if (!args.empty() && args[0] == "--serve") {
+    long port = 0;
+    if (args.size() == 3 && args[1] == "--port") {
+      try {
+        port = std::stol(args[2]);
+      } catch (const std::exception&) {
+        port = -1;
+      }
+    }
+    if ((args.size() != 1 && args.size() != 3) || (args.size() == 3 && args[1] != "--port") || port < 0 || port > 65535) {
+      err << "bcauth demo: --serve takes only --port N, N from 0 to 65535 (see `bcauth demo --help`)\n";
+      return 2;
+    }
+    return serveDemo(static_cast<std::uint16_t>(port), out, err);
+  }
   if (!args.empty()) {
-    err << "bcauth demo: takes no arguments (see `bcauth demo --help`)\n";
+    err << "bcauth demo: takes no arguments but --serve (see `bcauth demo --help`)\n";
     return 2;
   }
   try {

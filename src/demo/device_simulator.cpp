@@ -27,22 +27,46 @@ std::string queryValue(const std::string& query, const std::string& name) {
   return {};
 }
 
-}  // namespace
+Poco::JSON::Object::Ptr oauth2Of(const Poco::JSON::Object::Ptr& message) {
+  return message->getObject("interactiveData")->getObject("data")->getObject("authenticate")->getObject("oauth2");
+}
 
-DeviceRun runV2Device(const Poco::JSON::Object::Ptr& message, const std::string& clientId, const std::string& idpBaseUrl,
-                      const std::string& publicUrl, const std::string& bcauthUrl, const V2DeviceActions& actions) {
-  const auto oauth2 = message->getObject("interactiveData")->getObject("data")->getObject("authenticate")->getObject("oauth2");
+// The scopes as the device sends them: separated by spaces.
+std::string scopeOf(const Poco::JSON::Object::Ptr& oauth2) {
   std::string scope;
   const auto scopes = oauth2->getArray("scope");
   for (std::size_t i = 0; i < scopes->size(); ++i) scope += (i ? " " : "") + scopes->getElement<std::string>(static_cast<unsigned>(i));
+  return scope;
+}
+
+}  // namespace
+
+std::string oauthState(const Poco::JSON::Object::Ptr& message) {
+  const auto oauth2 = oauth2Of(message);
+  return oauth2->has("state") ? oauth2->getValue<std::string>("state") : "";
+}
+
+bool isV2Message(const Poco::JSON::Object::Ptr& message) { return oauth2Of(message)->has("redirectURI"); }
+
+std::string v2AuthorizeUrl(const Poco::JSON::Object::Ptr& message, const std::string& clientId, const std::string& idpBaseUrl) {
+  const auto oauth2 = oauth2Of(message);
+  const std::string extra = oauth2->has("additionalParameters") ? oauth2->getValue<std::string>("additionalParameters") : "";
+  return idpBaseUrl + "/authorize?client_id=" + clients::urlEncode(clientId) + "&redirect_uri=" +
+         clients::urlEncode(oauth2->getValue<std::string>("redirectURI")) + "&response_type=" +
+         oauth2->getValue<std::string>("responseType") + "&scope=" + clients::urlEncode(scopeOf(oauth2)) + "&state=" +
+         clients::urlEncode(oauth2->getValue<std::string>("state")) + (extra.empty() ? "" : "&" + extra);
+}
+
+DeviceRun runV2Device(const Poco::JSON::Object::Ptr& message, const std::string& clientId, const std::string& idpBaseUrl,
+                      const std::string& publicUrl, const std::string& bcauthUrl, const V2DeviceActions& actions) {
+  const auto oauth2 = oauth2Of(message);
+  const std::string scope = scopeOf(oauth2);
   const std::string redirectUri = oauth2->getValue<std::string>("redirectURI");
   const std::string state = oauth2->getValue<std::string>("state");
   const std::string extra = oauth2->has("additionalParameters") ? oauth2->getValue<std::string>("additionalParameters") : "";
 
   DeviceRun run;
-  const std::string authorize = idpBaseUrl + "/authorize?client_id=" + clients::urlEncode(clientId) + "&redirect_uri=" +
-                                clients::urlEncode(redirectUri) + "&response_type=" + oauth2->getValue<std::string>("responseType") +
-                                "&scope=" + clients::urlEncode(scope) + "&state=" + clients::urlEncode(state) + (extra.empty() ? "" : "&" + extra);
+  const std::string authorize = v2AuthorizeUrl(message, clientId, idpBaseUrl);
   const auto page = clients::httpCall("GET", authorize, {}, "", 10);
   if (!page.reached || page.status != 200) throw std::runtime_error("authorize page failed: " + std::to_string(page.status));
   run.loginPage = page.body;
@@ -105,32 +129,38 @@ std::string text(const Poco::JSON::Object::Ptr& object) {
 
 }  // namespace
 
-std::string runLegacyDevice(const Poco::JSON::Object::Ptr& message, const std::string& clientId,
-                            const std::string& idpBaseUrl, const std::string& tokenUrl) {
-  static const std::string kAppleRedirect = "https://auth.businesschat.apple.com";
-  const auto oauth2 = message->getObject("interactiveData")->getObject("data")->getObject("authenticate")->getObject("oauth2");
-  std::string scope;
-  const auto scopes = oauth2->getArray("scope");
-  for (std::size_t i = 0; i < scopes->size(); ++i) scope += (i ? " " : "") + scopes->getElement<std::string>(static_cast<unsigned>(i));
-  const std::string key = oauth2->getValue<std::string>("responseEncryptionKey");
-  const std::string state = oauth2->has("state") ? oauth2->getValue<std::string>("state") : "";
-  const std::string authorize = idpBaseUrl + "/authorize?client_id=" + clients::urlEncode(clientId) + "&redirect_uri=" +
-                                clients::urlEncode(kAppleRedirect) + "&response_encryption_key=" + clients::urlEncode(key) +
-                                "&response_type=" + oauth2->getValue<std::string>("responseType") + "&scope=" + clients::urlEncode(scope) +
-                                (state.empty() ? "" : "&state=" + clients::urlEncode(state));
-  const auto page = clients::httpCall("GET", authorize, {}, "", 10);
-  if (!page.reached || page.status != 200) throw std::runtime_error("authorize page failed: " + std::to_string(page.status));
-  const auto login = clients::httpCall("POST", idpBaseUrl + "/login", {{"Content-Type", "application/x-www-form-urlencoded"}},
-                                       "redirect_uri=" + clients::urlEncode(kAppleRedirect) + "&state=" + clients::urlEncode(state) +
-                                           "&scope=" + clients::urlEncode(scope) + "&username=casey&password=hunter2",
-                                       10);
-  const std::string captured = login.headers.count("Location") ? login.headers.at("Location") : "";
-  if (captured.rfind(kAppleRedirect, 0) != 0) throw std::runtime_error("the IdP did not redirect to Apple's capture URL");
-  const std::string code = queryValue(captured.substr(captured.find('?') + 1), "code");
+std::string legacyAuthorizeUrl(const Poco::JSON::Object::Ptr& message, const std::string& clientId,
+                               const std::string& idpBaseUrl, const std::string& redirectUri) {
+  const auto oauth2 = oauth2Of(message);
+  const std::string state = oauthState(message);
+  return idpBaseUrl + "/authorize?client_id=" + clients::urlEncode(clientId) + "&redirect_uri=" +
+         clients::urlEncode(redirectUri) + "&response_encryption_key=" +
+         clients::urlEncode(oauth2->getValue<std::string>("responseEncryptionKey")) + "&response_type=" +
+         oauth2->getValue<std::string>("responseType") + "&scope=" + clients::urlEncode(scopeOf(oauth2)) +
+         (state.empty() ? "" : "&state=" + clients::urlEncode(state));
+}
 
+std::string legacyFailedReply(const Poco::JSON::Object::Ptr& message, std::optional<LegacyDeviceError> error) {
+  Poco::JSON::Object::Ptr authenticate = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  if (error) {
+    Poco::JSON::Object::Ptr entry = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    entry->set("code", error->code);
+    entry->set("domain", std::string("com.apple.icloud.messages.business.authentication.error"));
+    entry->set("message", error->message);
+    Poco::JSON::Array::Ptr errors = new Poco::JSON::Array();
+    errors->add(entry);
+    authenticate->set("errors", errors);
+  }
+  authenticate->set("status", std::string("failed"));
+  return text(replyEnvelope(message, authenticate, true));
+}
+
+std::string legacyReplyForCode(const Poco::JSON::Object::Ptr& message, const std::string& clientId,
+                               const std::string& tokenUrl, const std::string& code, const std::string& redirectUri) {
+  const auto oauth2 = oauth2Of(message);
   // The device's own token request (spec §3.1 step 3), client_secret from the payload.
   std::string form = "client_id=" + clients::urlEncode(clientId) + "&code=" + clients::urlEncode(code) +
-                     "&grant_type=authorization_code&redirect_uri=" + clients::urlEncode(kAppleRedirect);
+                     "&grant_type=authorization_code&redirect_uri=" + clients::urlEncode(redirectUri);
   if (oauth2->has("clientSecret")) form += "&client_secret=" + clients::urlEncode(oauth2->getValue<std::string>("clientSecret"));
   const auto exchanged = clients::httpCall("POST", tokenUrl, {{"Content-Type", "application/x-www-form-urlencoded"}}, form, 10);
   std::string accessToken;
@@ -140,21 +170,28 @@ std::string runLegacyDevice(const Poco::JSON::Object::Ptr& message, const std::s
     if (json->has("access_token")) accessToken = json->getValue<std::string>("access_token");
   } catch (const std::exception&) {
   }
+  if (accessToken.empty()) return legacyFailedReply(message, LegacyDeviceError{2, "Missing access token from response"});
   Poco::JSON::Object::Ptr authenticate = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  if (accessToken.empty()) {
-    Poco::JSON::Object::Ptr error = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    error->set("code", 2);
-    error->set("domain", std::string("com.apple.icloud.messages.business.authentication.error"));
-    error->set("message", std::string("Missing access token from response"));
-    Poco::JSON::Array::Ptr errors = new Poco::JSON::Array();
-    errors->add(error);
-    authenticate->set("errors", errors);
-    authenticate->set("status", std::string("failed"));
-    return text(replyEnvelope(message, authenticate, true));
-  }
   authenticate->set("status", std::string("authenticated"));
+  const std::string key = oauth2->getValue<std::string>("responseEncryptionKey");
   authenticate->set("token", crypto::encrypt(crypto::PublicKey::fromBase64(key).value(), accessToken).value());
   return text(replyEnvelope(message, authenticate, false));
+}
+
+std::string runLegacyDevice(const Poco::JSON::Object::Ptr& message, const std::string& clientId,
+                            const std::string& idpBaseUrl, const std::string& tokenUrl) {
+  const std::string state = oauthState(message);
+  const auto page = clients::httpCall("GET", legacyAuthorizeUrl(message, clientId, idpBaseUrl, kAppleCaptureUrl), {}, "", 10);
+  if (!page.reached || page.status != 200) throw std::runtime_error("authorize page failed: " + std::to_string(page.status));
+  const auto login = clients::httpCall("POST", idpBaseUrl + "/login", {{"Content-Type", "application/x-www-form-urlencoded"}},
+                                       "redirect_uri=" + clients::urlEncode(kAppleCaptureUrl) + "&state=" + clients::urlEncode(state) +
+                                           "&scope=" + clients::urlEncode(scopeOf(oauth2Of(message))) +
+                                           "&username=casey&password=hunter2",
+                                       10);
+  const std::string captured = login.headers.count("Location") ? login.headers.at("Location") : "";
+  if (captured.rfind(kAppleCaptureUrl, 0) != 0) throw std::runtime_error("the IdP did not redirect to Apple's capture URL");
+  const std::string code = queryValue(captured.substr(captured.find('?') + 1), "code");
+  return legacyReplyForCode(message, clientId, tokenUrl, code, kAppleCaptureUrl);
 }
 
 std::string v2DeviceReply(const Poco::JSON::Object::Ptr& message, const std::string& finalLocation) {

@@ -1,5 +1,6 @@
 #include "demo/idp_double.h"
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Net/HTMLForm.h>
 #include <Poco/Net/HTTPBasicCredentials.h>
@@ -75,7 +76,7 @@ class IdpHandler : public Poco::Net::HTTPRequestHandler {
       hidden += std::string("<input type=\"hidden\" name=\"") + name + "\" value=\"" + htmlEscape(form.get(name, "")) + "\">\n";
     }
     const std::string page =
-        "<!doctype html><html><head><meta name=\"viewport\" content=\"width=device-width\"><title>Sign in</title></head>"
+        "<!doctype html><html lang=\"en\"><head><meta name=\"viewport\" content=\"width=device-width\"><title>Sign in</title></head>"
         "<body><h1>Sign in to the Example IdP</h1><form method=\"post\" action=\"/login\">\n" + hidden +
         "<label>User name <input name=\"username\" autocomplete=\"username\" required></label>\n"
         "<label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\n"
@@ -89,8 +90,13 @@ class IdpHandler : public Poco::Net::HTTPRequestHandler {
     const std::string redirect = form.get("redirect_uri", "");
     const std::string state = form.get("state", "");
     std::string location;
+    const bool refused = !idp_.config_.password.empty() && (form.get("username", "") != idp_.config_.username ||
+                                                             form.get("password", "") != idp_.config_.password);
     if (form.has("deny")) {
       location = withQuery(redirect, "error=access_denied&state=" + clients::urlEncode(state));
+    } else if (refused) {
+      location = withQuery(redirect, "error=login_failed&error_description=wrong+user+name+or+password&state=" +
+                                         clients::urlEncode(state));
     } else {
       const std::string code = crypto::randomUrlToken(16);
       {
@@ -215,6 +221,26 @@ IdpDouble::IdpDouble(Config config)
 IdpDouble::~IdpDouble() { server_.reset(); }  // before the members its requests use
 
 std::string IdpDouble::baseUrl() const { return server_->baseUrl(); }
+
+std::string IdpDouble::providerJson(const std::string& name) const {
+  Poco::JSON::Object body(Poco::JSON_PRESERVE_KEY_ORDER);
+  body.set("name", name);
+  body.set("authorizationUrl", baseUrl() + "/authorize");
+  body.set("tokenUrl", baseUrl() + "/token");
+  body.set("userinfoUrl", baseUrl() + "/userinfo");
+  body.set("clientId", config_.clientId);
+  body.set("clientSecret", config_.clientSecret);
+  Poco::JSON::Array scopes;
+  for (const char* scope : {"openid", "email", "profile"}) scopes.add(std::string(scope));
+  body.set("scopes", scopes);
+  Poco::JSON::Object fields(Poco::JSON_PRESERVE_KEY_ORDER);
+  fields.set("email", std::string("email"));
+  fields.set("name", std::string("name"));
+  body.set("profileFields", fields);
+  std::ostringstream out;
+  body.stringify(out);
+  return out.str();
+}
 
 std::string IdpDouble::lastHost() const {
   std::lock_guard lock(mutex_);

@@ -26,6 +26,10 @@ class IdpDouble {
     bool basicAuth = false;  // expect client_secret_basic instead of client_secret_post
     std::string email = "customer@example.com";
     std::string name = "Casey Customer";
+    // When set, /login takes only this user name and password, and redirects any other back
+    // with error=login_failed (as a sign-in the IdP refused); empty: any credentials sign in.
+    std::string username;
+    std::string password;
   };
 
   IdpDouble();
@@ -33,6 +37,9 @@ class IdpDouble {
   ~IdpDouble();
 
   std::string baseUrl() const;  // http://127.0.0.1:PORT
+  // The body of bcauth's PUT /v1/providers/{id} that registers this IdP (its URLs, client id and
+  // secret, scopes openid email profile, profile fields email and name).
+  std::string providerJson(const std::string& name) const;
   const Config& config() const { return config_; }
 
   void setTokenMode(TokenMode mode) { tokenMode_ = mode; }
