@@ -58,9 +58,9 @@ async function openConversation(page, customerId) {
 }
 
 // The agent asks with the example provider; returns when the console shows the request as delivered.
-async function agentSends(page) {
+async function agentSends(page, providerId = "example") {
   const delivered = await page.locator("#transcript .bubble", { hasText: "Delivered to the customer's device" }).count();
-  await page.getByLabel("Identity provider", { exact: true }).selectOption("example");
+  await page.getByLabel("Identity provider", { exact: true }).selectOption(providerId);
   await page.getByRole("button", { name: "Send", exact: true }).click();
   await page.locator("#transcript .bubble", { hasText: "Delivered to the customer's device" }).nth(delivered)
     .waitFor({ timeout: h.STEP_MS });
@@ -165,6 +165,34 @@ test("a wrong password and a closed sheet: the console shows the mapped outcome 
   assert.deepEqual(h.unexpected(errors), []);
 });
 
+test("the live feed resumes with Last-Event-ID after a drop, missing nothing and repeating nothing", async () => {
+  const shots = new h.Shots("stream-resume");
+  const auth = { headers: { Authorization: "Bearer " + demo.apiKey } };
+  const first = (await (await fetch(demo.api + "/v1/events?limit=1", auth)).json()).events[0];
+  // The first connection carries the first event and then drops; the console reconnects to the
+  // real stream, which must start after that event.
+  const streams = [];
+  await context.route("**/v1/events/stream", async (route) => {
+    streams.push(route.request().headers());
+    if (streams.length > 1) return route.continue();
+    return route.fulfill({ status: 200, contentType: "text/event-stream",
+      body: `retry: 200\n\nid: ${first.seq}\nevent: ${first.type}\ndata: ${JSON.stringify(first)}\n\n` });
+  });
+  const page = await consolePage();
+  await page.locator("#conversation-list button").nth(1).waitFor({ timeout: h.STEP_MS });
+  await page.locator("#stream-status", { hasText: "Live" }).waitFor({ timeout: h.STEP_MS });
+  assert.equal(streams.length >= 2, true);
+  assert.equal(streams[0]["last-event-id"], undefined);
+  assert.equal(streams[1]["last-event-id"], String(first.seq));
+  assert.match(streams[1].authorization, /^Bearer /);
+  await openConversation(page, first.conversationId);
+  assert.equal(await page.locator("#transcript .bubble").count(), 1);  // not repeated
+  await openConversation(page, first.conversationId === IOS16 ? LEGACY : IOS16);
+  assert.equal(await page.locator("#transcript .bubble").count(), 1);  // not missed
+  await shots.take(page, "resumed");
+  assert.deepEqual(h.unexpected(errors), []);
+});
+
 test("the pending request can be cancelled by the agent", async () => {
   const shots = new h.Shots("agent-cancels");
   const page = await consolePage();
@@ -216,6 +244,41 @@ test("provider form: the secret is write-only and an API error shows beside its 
   assert.equal(page.url().includes(demo.apiKey), false);
   await shots.take(page, "edit-after-reload");
   assert.deepEqual(h.unexpected(errors, [REFUSED_LOAD]), []);
+});
+
+test("a provider whose token exchange failed shows its error state and what to fix", async () => {
+  const shots = new h.Shots("provider-error-state");
+  const example = await (await fetch(demo.api + "/v1/providers/example", { headers: { Authorization: "Bearer " + demo.apiKey } })).json();
+  const idp = example.authorizationUrl.replace(/\/authorize$/, "");
+  const page = await consolePage();
+  await page.getByRole("button", { name: "Identity providers" }).click();
+  await page.getByRole("button", { name: "Add provider" }).click();
+  const form = page.locator("#provider-form");
+  await form.getByLabel("Id", { exact: true }).fill("broken");
+  await form.getByLabel("Name", { exact: true }).fill("Broken IdP");
+  await form.getByLabel("Authorization URL").fill(idp + "/authorize");
+  await form.getByLabel("Token URL").fill(idp + "/no-such-token-endpoint");
+  await form.getByLabel("Client id").fill(example.clientId);
+  await form.getByLabel("Client secret").fill("idp-client-secret-0001");
+  await form.getByRole("button", { name: "Save" }).click();
+  await page.locator("#provider-rows tr", { hasText: "Broken IdP" }).waitFor({ timeout: h.STEP_MS });
+  await page.getByRole("button", { name: "Conversations" }).click();
+  await openConversation(page, IOS16);
+  await agentSends(page, "broken");
+  const phone = await phonePage("ios16");
+  await customerSignsIn(phone, shots);
+  await phone.locator(".reply.failed", { hasText: "Authentication Failed" }).waitFor({ timeout: h.STEP_MS });
+  await page.locator("#transcript .bubble.outcome-bad", { hasText: "Sign-in failed" }).waitFor({ timeout: h.STEP_MS });
+  await page.getByRole("button", { name: "Identity providers" }).click();
+  const row = page.locator("#provider-rows tr", { hasText: "Broken IdP" });
+  await row.locator(".badge.bad", { hasText: "error" }).waitFor({ timeout: h.STEP_MS });
+  assert.match(await row.innerText(), /check the token URL, the client id and the client secret/);
+  assert.match(await page.locator("#provider-rows tr", { hasText: "Example IdP" }).innerText(), /none yet|worked/);
+  await shots.take(page, "provider-in-error");
+  await row.getByRole("button", { name: "Reconfigure Broken IdP" }).click();
+  assert.equal(await form.getByLabel("Token URL").inputValue(), idp + "/no-such-token-endpoint");
+  await shots.take(page, "reconfigure");
+  assert.deepEqual(h.unexpected(errors), []);
 });
 
 test("customer and provider text carrying <script> and <img onerror> stays inert text", async () => {

@@ -37,7 +37,8 @@ function startDemo() {
       const phoneUrl = /phone: +(\S+)/.exec(out);
       const apiKey = /API key: ([^)\s]+)/.exec(out);
       if (consoleUrl && phoneUrl && apiKey) {
-        resolve({ consoleUrl: consoleUrl[1], phoneUrl: phoneUrl[1], apiKey: apiKey[1], stop, stderr: () => err });
+        resolve({ consoleUrl: consoleUrl[1], phoneUrl: phoneUrl[1], apiKey: apiKey[1], api: consoleUrl[1].replace(/\/console\/$/, ""),
+          stop, stderr: () => err });
       }
     });
   });

@@ -3,7 +3,7 @@
 // - the API key lives in sessionStorage only and travels as the Authorization header, never in a URL;
 // - every text that came from a customer, Apple, an identity provider or the API is set with
 //   textContent (never parsed as HTML);
-// - the live feed is GET /v1/events/stream read with fetch (EventSource cannot send the header),
+// - the live feed is GET /v1/events/stream read with fetch (the browser's own SSE client cannot send the header),
 //   resumed with Last-Event-ID after a drop.
 "use strict";
 
