@@ -40,6 +40,9 @@ BOOST_AUTO_TEST_CASE(the_console_page_and_its_files_are_served_with_their_type_a
   BOOST_TEST(page.body.find("<!doctype html>") == 0u);
   checkServed(get(server, "/console/console.js"), "text/javascript; charset=utf-8");
   checkServed(get(server, "/console/console.css"), "text/css; charset=utf-8");
+  // What the console and the phone page share (web/shared/) is served beside each page's own files.
+  checkServed(get(server, "/console/dom.js"), "text/javascript; charset=utf-8");
+  BOOST_TEST(get(server, "/console/dom.js").body == bcauth::test::readFile(bcauth::test::kSourceDir + "/web/shared/dom.js"));
   // Byte for byte the file under web/: compiled in, not read from a disk at run time.
   BOOST_TEST(get(server, "/console/console.js").body ==
              bcauth::test::readFile(bcauth::test::kSourceDir + "/web/console/console.js"));
@@ -62,7 +65,7 @@ BOOST_AUTO_TEST_CASE(an_unknown_file_or_a_path_out_of_the_console_is_404) {
   for (const std::string path :
        {"/console/nothing.js", "/console/index.htm", "/console/..%2FCMakeLists.txt", "/console/%2e%2e%2fREADME.md",
         "/console/../CMakeLists.txt", "/console/..", "/console/%2e%2e", "/console/phone.js",
-        "/console/sub/console.js", "/console//console.js", "/console/console.js%00.png", "/console/%2Fetc%2Fpasswd"}) {
+        "/console/sub/console.js", "/console//console.js", "/console/..%2Fshared%2Fdom.js", "/console/console.js%00.png", "/console/%2Fetc%2Fpasswd"}) {
     BOOST_TEST_CONTEXT(path) {
       const Response r = get(server, path);
       BOOST_TEST(r.status == 404);
@@ -93,7 +96,7 @@ BOOST_AUTO_TEST_CASE(the_pages_hold_no_inline_script_no_inline_style_and_write_n
       BOOST_TEST(!std::regex_search(html, std::regex("https?://", std::regex::icase)));  // no CDN, no remote font
     }
   }
-  for (const std::string script : {"console/console.js", "phone/phone.js"}) {
+  for (const std::string script : {"console/console.js", "phone/phone.js", "shared/dom.js"}) {
     BOOST_TEST_CONTEXT(script) {
       const auto* asset = bcauth::http::findWebAsset(script);
       BOOST_REQUIRE(asset != nullptr);

@@ -103,6 +103,17 @@ Poco::JSON::Object::Ptr outcome(const ServedDemo& demo, const std::string& custo
   return found;
 }
 
+// The agent asks, the customer signs in with `password`, and the sheet follows the IdP's redirect
+// (which must start with `redirected`); returns bcauth's outcome event.
+Poco::JSON::Object::Ptr signInOnThePhone(const ServedDemo& demo, const std::string& customer, const std::string& device,
+                                         const std::string& password, const std::string& redirected) {
+  const std::string rid = agentAsks(demo, customer, device);
+  const std::string location = customerSignsIn(demo, rid, password);
+  BOOST_TEST(location.rfind(phoneBase(demo) + redirected, 0) == 0);
+  BOOST_TEST(httpCall("GET", location, {}, "", 30).status == 200);
+  return outcome(demo, customer, 0);
+}
+
 std::string lastReply(const ServedDemo& demo, const std::string& device) {
   const auto t = thread(demo, device);
   const auto last = t->getObject(static_cast<unsigned>(t->size() - 1));
@@ -129,11 +140,7 @@ BOOST_AUTO_TEST_CASE(the_phone_page_and_each_devices_first_message) {
 
 BOOST_AUTO_TEST_CASE(legacy_the_phone_captures_the_code_and_replies_with_the_encrypted_token) {
   ServedDemo demo;
-  const std::string rid = agentAsks(demo, kLegacy, "legacy");
-  const std::string captured = customerSignsIn(demo, rid, "hunter2");
-  BOOST_TEST(captured.rfind(phoneBase(demo) + "/phone/capture?code=", 0) == 0);
-  BOOST_TEST(httpCall("GET", captured, {}, "", 30).status == 200);
-  const auto event = outcome(demo, kLegacy, 0);
+  const auto event = signInOnThePhone(demo, kLegacy, "legacy", "hunter2", "/phone/capture?code=");
   BOOST_TEST(event->getValue<std::string>("type") == "auth.succeeded");
   BOOST_TEST(event->getObject("data")->getObject("customer")->getValue<std::string>("email") == "customer@example.com");
   BOOST_TEST(lastReply(demo, "legacy") == "You signed in");
@@ -141,11 +148,7 @@ BOOST_AUTO_TEST_CASE(legacy_the_phone_captures_the_code_and_replies_with_the_enc
 
 BOOST_AUTO_TEST_CASE(ios16_a_wrong_password_fails_and_a_closed_sheet_cancels) {
   ServedDemo demo;
-  const std::string rid = agentAsks(demo, kIos16, "ios16");
-  const std::string callback = customerSignsIn(demo, rid, "wrong");
-  BOOST_TEST(callback.rfind(phoneBase(demo) + "/oauth/callback?error=login_failed", 0) == 0);
-  BOOST_TEST(httpCall("GET", callback, {}, "", 30).status == 200);
-  const auto failed = outcome(demo, kIos16, 0);
+  const auto failed = signInOnThePhone(demo, kIos16, "ios16", "wrong", "/oauth/callback?error=login_failed");
   BOOST_TEST(failed->getValue<std::string>("type") == "auth.failed");
   BOOST_TEST(failed->getObject("data")->getValue<std::string>("reason") == "provider_error");
   BOOST_TEST(lastReply(demo, "ios16") == "Authentication Failed");
@@ -166,11 +169,7 @@ BOOST_AUTO_TEST_CASE(ios16_a_wrong_password_fails_and_a_closed_sheet_cancels) {
 
 BOOST_AUTO_TEST_CASE(ios16_the_redirect_passes_through_the_phone_to_messages_auth) {
   ServedDemo demo;
-  const std::string rid = agentAsks(demo, kIos16, "ios16");
-  const std::string callback = customerSignsIn(demo, rid, "hunter2");
-  BOOST_TEST(callback.rfind(phoneBase(demo) + "/oauth/callback?code=", 0) == 0);
-  BOOST_TEST(httpCall("GET", callback, {}, "", 30).status == 200);
-  const auto event = outcome(demo, kIos16, 0);
+  const auto event = signInOnThePhone(demo, kIos16, "ios16", "hunter2", "/oauth/callback?code=");
   BOOST_TEST(event->getValue<std::string>("type") == "auth.succeeded");
   BOOST_TEST(event->getObject("data")->getValue<std::string>("flow") == "v2");
   BOOST_TEST(lastReply(demo, "ios16") == "You signed in");

@@ -162,7 +162,7 @@ void Phone::handle(Poco::Net::HTTPServerRequest& request, HTTPServerResponse& re
       return send(response, HTTPResponse::HTTP_OK, "application/json", "{}");
     }
     const std::string name = path == "/phone/" ? "index.html" : path.substr(std::min(path.size(), std::size_t{7}));
-    const auto* asset = path.rfind("/phone/", 0) == 0 ? http::findWebAsset("phone/" + name) : nullptr;
+    const auto* asset = path.rfind("/phone/", 0) == 0 ? http::findPageAsset("phone", name) : nullptr;
     if (asset == nullptr) return sendError(response, HTTPResponse::HTTP_NOT_FOUND, "no such page");
     // The console's policy, with the sheet: the identity provider's login form in a frame.
     http::sendWebAsset(response, *asset,

@@ -1,9 +1,16 @@
 #include "http/web_assets.h"
 
 #include <array>
+#include <string>
 #include <utility>
 
 namespace bcauth::http {
+
+const WebAsset* findPageAsset(std::string_view page, std::string_view name) {
+  const std::string own = std::string(page) + "/" + std::string(name);
+  if (const WebAsset* asset = findWebAsset(own)) return asset;
+  return findWebAsset("shared/" + std::string(name));
+}
 
 std::string_view webContentType(std::string_view path) {
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 7> kTypes{{

@@ -1,5 +1,5 @@
 // The web pages bcauth ships (web/console/ for `bcauth serve`'s /console/, web/phone/ for the demo's
-// phone page), compiled in by CMake, and how one is answered: its Content-Type, no caching
+// phone page, web/shared/ for what both load), compiled in by CMake, and how one is answered: its Content-Type, no caching
 // without revalidation, and the headers that keep the page to its own script (docs/security.md,
 // The console's Content-Security-Policy).
 #pragma once
@@ -19,6 +19,9 @@ struct WebAsset {
 // The asset at exactly this path, or nullptr: a name is looked up, never resolved on a disk, so
 // no "..", "%2e" or "/" can reach anything else.
 const WebAsset* findWebAsset(std::string_view path);
+
+// A page's file by name: web/<page>/<name>, else web/shared/<name> (what both pages load).
+const WebAsset* findPageAsset(std::string_view page, std::string_view name);
 
 // By the file's extension; application/octet-stream for one it does not know.
 std::string_view webContentType(std::string_view path);

@@ -43,6 +43,15 @@ async function consolePage() {
   return page;
 }
 
+// Opens the provider form from the Identity providers view and fills it; returns the form.
+async function fillNewProvider(page, fields) {
+  await page.getByRole("button", { name: "Identity providers" }).click();
+  await page.getByRole("button", { name: "Add provider" }).click();
+  const form = page.locator("#provider-form");
+  for (const [label, value] of Object.entries(fields)) await form.getByLabel(label, { exact: true }).fill(value);
+  return form;
+}
+
 async function phonePage(device) {
   const page = h.watch(await context.newPage(), errors);
   await page.setViewportSize({ width: 480, height: 900 });
@@ -209,15 +218,8 @@ test("provider form: the secret is write-only and an API error shows beside its 
   const shots = new h.Shots("provider-form");
   const secret = "browser-test-secret-4711";
   const page = await consolePage();
-  await page.getByRole("button", { name: "Identity providers" }).click();
-  await page.getByRole("button", { name: "Add provider" }).click();
-  const form = page.locator("#provider-form");
-  await form.getByLabel("Id", { exact: true }).fill("acme");
-  await form.getByLabel("Name", { exact: true }).fill("Acme IdP");
-  await form.getByLabel("Authorization URL").fill("ftp://idp.example.com/authorize");
-  await form.getByLabel("Token URL").fill("https://idp.example.com/token");
-  await form.getByLabel("Client id").fill("acme-client");
-  await form.getByLabel("Client secret").fill(secret);
+  const form = await fillNewProvider(page, { "Id": "acme", "Name": "Acme IdP", "Authorization URL": "ftp://idp.example.com/authorize",
+    "Token URL": "https://idp.example.com/token", "Client id": "acme-client", "Client secret": secret });
   await form.getByRole("button", { name: "Save" }).click();
   const fieldError = page.locator("#pf-authorizationUrl-error");
   await fieldError.waitFor({ state: "visible", timeout: h.STEP_MS });
@@ -251,15 +253,8 @@ test("a provider whose token exchange failed shows its error state and what to f
   const example = await (await fetch(demo.api + "/v1/providers/example", { headers: { Authorization: "Bearer " + demo.apiKey } })).json();
   const idp = example.authorizationUrl.replace(/\/authorize$/, "");
   const page = await consolePage();
-  await page.getByRole("button", { name: "Identity providers" }).click();
-  await page.getByRole("button", { name: "Add provider" }).click();
-  const form = page.locator("#provider-form");
-  await form.getByLabel("Id", { exact: true }).fill("broken");
-  await form.getByLabel("Name", { exact: true }).fill("Broken IdP");
-  await form.getByLabel("Authorization URL").fill(idp + "/authorize");
-  await form.getByLabel("Token URL").fill(idp + "/no-such-token-endpoint");
-  await form.getByLabel("Client id").fill(example.clientId);
-  await form.getByLabel("Client secret").fill("idp-client-secret-0001");
+  const form = await fillNewProvider(page, { "Id": "broken", "Name": "Broken IdP", "Authorization URL": idp + "/authorize",
+    "Token URL": idp + "/no-such-token-endpoint", "Client id": example.clientId, "Client secret": "idp-client-secret-0001" });
   await form.getByRole("button", { name: "Save" }).click();
   await page.locator("#provider-rows tr", { hasText: "Broken IdP" }).waitFor({ timeout: h.STEP_MS });
   await page.getByRole("button", { name: "Conversations" }).click();

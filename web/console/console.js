@@ -9,6 +9,7 @@
 
 const KEY_ITEM = "bcauth.apiKey";
 const $ = (id) => document.getElementById(id);
+const { el, clear } = window.bcauthDom;
 
 const state = {
   key: "",
@@ -27,27 +28,7 @@ const state = {
   editingWebhook: null,
 };
 
-// ---- DOM helpers: elements built from text, never from HTML -------------------------------
-
-function el(tag, props, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props || {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === "className") node.className = value;
-    else if (name === "text") node.textContent = value;
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, value === true ? "" : String(value));
-  }
-  for (const child of children) {
-    if (child === undefined || child === null || child === false) continue;
-    node.append(typeof child === "string" ? document.createTextNode(child) : child);
-  }
-  return node;
-}
-
-function clear(node) {
-  while (node.firstChild) node.removeChild(node.firstChild);
-}
+// ---- DOM helpers (el and clear: web/shared/dom.js) ------------------------------------------
 
 function show(node, visible) {
   node.hidden = !visible;
@@ -581,13 +562,20 @@ function renderProviders() {
   show($("providers-empty"), state.providers.length === 0);
 }
 
+// An add or edit form made ready: its errors cleared, its title, and its id (fixed once the thing exists).
+function prepareForm(prefix, title, id) {
+  const form = $(prefix + "-form");
+  clearFormErrors(form);
+  $(prefix + "-form-title").textContent = title;
+  const idInput = form.querySelector("input[name='id']");
+  idInput.value = id || "";
+  idInput.readOnly = Boolean(id);
+  return form;
+}
+
 function editProvider(p) {
   state.editingProvider = p;
-  const form = $("provider-form");
-  clearFormErrors(form);
-  $("provider-form-title").textContent = p ? "Edit " + p.name : "Add provider";
-  $("pf-id").value = p ? p.id : "";
-  $("pf-id").readOnly = Boolean(p);
+  const form = prepareForm("provider", p ? "Edit " + p.name : "Add provider", p && p.id);
   $("pf-name").value = p ? p.name : "";
   $("pf-authorizationUrl").value = p ? p.authorizationUrl : "";
   $("pf-tokenUrl").value = p ? p.tokenUrl : "";
@@ -649,22 +637,23 @@ async function saveProvider(event) {
   }
 }
 
-async function toggleProvider(p) {
+// One action from a list's button: its failure said in the list's error line, then the list reloaded.
+async function listAction(request, errorId, what, reload) {
   try {
-    await api("PUT", "/v1/providers/" + encodeURIComponent(p.id), Object.assign(providerBody(p), { enabled: !p.enabled }));
+    await request();
   } catch (err) {
-    $("providers-error").textContent = p.name + ": " + err.message;
+    $(errorId).textContent = what + ": " + err.message;
   }
-  loadProviders();
+  reload();
 }
 
-async function deleteProvider(p) {
-  try {
-    await api("DELETE", "/v1/providers/" + encodeURIComponent(p.id));
-  } catch (err) {
-    $("providers-error").textContent = p.name + ": " + err.message;
-  }
-  loadProviders();
+function toggleProvider(p) {
+  listAction(() => api("PUT", "/v1/providers/" + encodeURIComponent(p.id), Object.assign(providerBody(p), { enabled: !p.enabled })),
+    "providers-error", p.name, loadProviders);
+}
+
+function deleteProvider(p) {
+  listAction(() => api("DELETE", "/v1/providers/" + encodeURIComponent(p.id)), "providers-error", p.name, loadProviders);
 }
 
 // ---- webhooks -------------------------------------------------------------------------------
@@ -710,11 +699,7 @@ async function loadWebhooks() {
 
 function editWebhook(w) {
   state.editingWebhook = w;
-  const form = $("webhook-form");
-  clearFormErrors(form);
-  $("webhook-form-title").textContent = w ? "Edit " + w.id : "Add webhook";
-  $("wf-id").value = w ? w.id : "";
-  $("wf-id").readOnly = Boolean(w);
+  const form = prepareForm("webhook", w ? "Edit " + w.id : "Add webhook", w && w.id);
   $("wf-url").value = w ? w.url : "";
   $("wf-secret").value = "";
   $("wf-secret-state").textContent = w && w.secretSet
@@ -749,22 +734,13 @@ async function saveWebhook(event) {
   }
 }
 
-async function deleteWebhook(w) {
-  try {
-    await api("DELETE", "/v1/webhooks/" + encodeURIComponent(w.id));
-  } catch (err) {
-    $("webhooks-error").textContent = err.message;
-  }
-  loadWebhooks();
+function deleteWebhook(w) {
+  listAction(() => api("DELETE", "/v1/webhooks/" + encodeURIComponent(w.id)), "webhooks-error", w.id, loadWebhooks);
 }
 
-async function replay(d) {
-  try {
-    await api("POST", "/v1/webhooks/dead-letters/" + encodeURIComponent(String(d.id)) + "/replay", {});
-  } catch (err) {
-    $("webhooks-error").textContent = "Replay " + d.id + ": " + err.message;
-  }
-  loadWebhooks();
+function replay(d) {
+  listAction(() => api("POST", "/v1/webhooks/dead-letters/" + encodeURIComponent(String(d.id)) + "/replay", {}),
+    "webhooks-error", "Replay " + d.id, loadWebhooks);
 }
 
 // ---- businesses and API keys (operator keys only) -----------------------------------------
@@ -829,13 +805,8 @@ async function createKey(event) {
   }
 }
 
-async function revokeKey(k) {
-  try {
-    await api("DELETE", "/v1/api-keys/" + encodeURIComponent(k.id));
-  } catch (err) {
-    $("key-form-error").textContent = err.message;
-  }
-  loadBusinesses();
+function revokeKey(k) {
+  listAction(() => api("DELETE", "/v1/api-keys/" + encodeURIComponent(k.id)), "key-form-error", k.name, loadBusinesses);
 }
 
 // ---- wiring ---------------------------------------------------------------------------------

@@ -4,20 +4,8 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const { el, clear } = window.bcauthDom;
 const view = { device: new URLSearchParams(location.search).get("device") || "ios16", devices: [], sheet: "", shown: "" };
-
-function el(tag, props, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props || {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === "className") node.className = value;
-    else if (name === "text") node.textContent = value;
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, String(value));
-  }
-  for (const child of children) if (child) node.append(typeof child === "string" ? document.createTextNode(child) : child);
-  return node;
-}
 
 async function post(path, body) {
   const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
@@ -53,7 +41,7 @@ function render() {
   if (shown !== view.shown) {
     view.shown = shown;
     const thread = $("thread");
-    while (thread.firstChild) thread.removeChild(thread.firstChild);
+    clear(thread);
     for (const entry of device.thread) thread.append(bubbleFor(entry));
     thread.scrollTop = thread.scrollHeight;
   }

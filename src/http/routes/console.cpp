@@ -7,7 +7,7 @@ namespace bcauth::http::routes {
 namespace {
 
 void serve(Call& call, const std::string& name) {
-  const WebAsset* asset = findWebAsset("console/" + name);
+  const WebAsset* asset = findPageAsset("console", name);
   if (asset == nullptr) return sendStatus(call.response, Status::notFound("no such console file"));
   sendWebAsset(call.response, *asset, kConsoleCsp);
 }
