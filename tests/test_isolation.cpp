@@ -621,8 +621,10 @@ BOOST_AUTO_TEST_CASE(a_shared_provider_is_enabled_per_business) {
   const auto foreign = a.call(*server, "PUT", "/v1/providers/idp-alpha-2",
                               a.providerBody().substr(0, a.providerBody().size() - 1) + R"(,"businessId":")" + b.businessId + R"("})");
   BOOST_TEST(foreign.status == 403, foreign.body);
-  BOOST_TEST(server->call("PUT", "/v1/providers/idp-orphan",
-                          a.providerBody().substr(0, a.providerBody().size() - 1) + R"(,"businessId":"biz-nobody"})").status == 400);
+  const auto orphan = server->call("PUT", "/v1/providers/idp-orphan",
+                                   a.providerBody().substr(0, a.providerBody().size() - 1) + R"(,"businessId":"biz-nobody"})");
+  BOOST_TEST(orphan.status == 400, orphan.body);
+  if (orphan.status == 400) BOOST_TEST(errorField(orphan) == "businessId");
   BOOST_TEST(server->call("PUT", "/v1/businesses/" + b.businessId + "/providers/" + kShared).status == 204);  // the operator: any business
   BOOST_TEST(enabledFor(b, "?enabled=true"));
 
@@ -715,6 +717,35 @@ BOOST_AUTO_TEST_CASE(random_routes_keys_and_ids_never_cross_businesses) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Business keys share their business's request-rate bucket: a second key of alpha does not buy
+// alpha more calls, and alpha over its rate holds back neither bravo nor the operator.
+BOOST_AUTO_TEST_CASE(business_keys_share_one_rate_limit_per_business) {
+  auto settings = test::testSettings(TestServer::freshDir());
+  settings.rateLimitPerKey = 1;
+  settings.rateLimitPerKeyBurst = 3;
+  TestServer server(settings);
+  // Made through the service: the operator's own calls would spend its bucket of three.
+  auto& tenancy = server.runtime().service().tenancy;
+  for (const auto* business : {"biz-alpha", "biz-bravo"}) BOOST_REQUIRE(tenancy.createBusiness({business, ""}));
+  std::map<std::string, std::string> keys;
+  for (const auto& [name, business] : std::vector<std::pair<std::string, std::string>>{
+           {"alpha-1", "biz-alpha"}, {"alpha-2", "biz-alpha"}, {"bravo", "biz-bravo"}}) {
+    const auto made = tenancy.createApiKey({name, business});
+    BOOST_REQUIRE(made);
+    keys[name] = made->presented;
+  }
+  const auto status = [&](const std::string& name) {
+    return server.call("GET", "/v1/providers", "", {{"Authorization", "Bearer " + keys[name]}}, false).status;
+  };
+  int answered = 0;
+  while (answered < 10 && status("alpha-1") != 429) ++answered;
+  BOOST_TEST_REQUIRE(answered < 10, "alpha's first key was never limited");
+  BOOST_TEST(answered >= 1);
+  BOOST_TEST(status("alpha-2") == 429);  // the same bucket: alpha's
+  BOOST_TEST(status("bravo") == 200);
+  BOOST_TEST(server.call("GET", "/v1/providers").status == 200);
+}
 
 // Two `bcauth serve` processes on one PostgreSQL database: a business key made through one works
 // on both; revoked through the other, its next call is refused on both, with no wait.
