@@ -46,7 +46,9 @@ std::string segment(const std::string& id) {
   return out;
 }
 
-std::string withId(std::string pattern, const std::string& id) { return pattern.replace(pattern.find("{}"), 2, segment(id)); }
+std::string withId(std::string pattern, const std::string& id) {
+  return pattern.replace(pattern.find("{}"), 2, segment(id));
+}
 
 std::string errorCode(const Response& r) { return r.json()->getObject("error")->getValue<std::string>("code"); }
 std::string errorField(const Response& r) { return r.json()->getObject("error")->optValue<std::string>("field", ""); }
@@ -54,7 +56,9 @@ std::string errorField(const Response& r) { return r.json()->getObject("error")-
 // The body with every occurrence of id replaced: an error that quotes the id it was given is the
 // same answer for any id.
 std::string masked(std::string body, const std::string& id) {
-  for (auto at = body.find(id); !id.empty() && at != std::string::npos; at = body.find(id, at)) body.replace(at, id.size(), "{id}");
+  for (auto at = body.find(id); !id.empty() && at != std::string::npos; at = body.find(id, at)) {
+    body.replace(at, id.size(), "{id}");
+  }
   return body;
 }
 
@@ -147,12 +151,14 @@ struct Tenant {
     return server.call(method, path, body, headers, false);
   }
 
-  std::string providerBody() const {
+  // owner: the body's "businessId" ("": none).
+  std::string providerBody(const std::string& owner = "") const {
     const std::string base = idp.baseUrl();
     return R"({"name":"IdP of )" + name + R"(","authorizationUrl":")" + base + R"(/authorize","tokenUrl":")" + base +
            R"(/token","userinfoUrl":")" + base + R"(/userinfo","clientId":")" + idp.config().clientId +
            R"(","clientSecret":")" + idp.config().clientSecret +
-           R"(","scopes":["openid","email","profile"],"profileFields":{"email":"email"}})";
+           R"(","scopes":["openid","email","profile"],"profileFields":{"email":"email"})" +
+           (owner.empty() ? "" : R"(,"businessId":")" + owner + R"(")") + "}";
   }
   std::string webhookBody(const Endpoint& endpoint, const std::string& types = "") const {
     return R"({"url":")" + endpoint.url() + R"(","secret":")" + webhookSecret + R"(")" +
@@ -190,7 +196,8 @@ struct TwoBusinesses {
   TwoBusinesses() {
     const auto shared = server->call("PUT", "/v1/providers/" + kShared,
                                      R"({"name":"Shared","authorizationUrl":"https://shared.example.com/a",)"
-                                     R"("tokenUrl":"https://shared.example.com/t","clientId":"shared","scopes":["openid"]})");
+                                     R"("tokenUrl":"https://shared.example.com/t","clientId":"shared",)"
+                                     R"("scopes":["openid"]})");
     BOOST_REQUIRE_MESSAGE(shared.status == 200, shared.body);
     for (Tenant* t : {&a, &b}) {
       const auto made = server->call("POST", "/v1/businesses", R"({"id":")" + t->businessId + R"("})");
@@ -270,7 +277,8 @@ struct TwoBusinesses {
     BOOST_REQUIRE_EQUAL(created->getValue<std::string>("flow"), "legacy");
     t.legacyRequest = created->getValue<std::string>("id");
     const std::string responseKey = created->getObject("message")->getObject("interactiveData")->getObject("data")
-                                        ->getObject("authenticate")->getObject("oauth2")->getValue<std::string>("responseEncryptionKey");
+                                        ->getObject("authenticate")->getObject("oauth2")
+                                        ->getValue<std::string>("responseEncryptionKey");
     const std::string token = "token-" + t.name + "-legacy";
     const std::string sealed = crypto::encrypt(crypto::PublicKey::fromBase64(responseKey).value(), token).value();
     const std::string replyId = crypto::randomUuid();
@@ -435,7 +443,8 @@ BOOST_AUTO_TEST_CASE(another_business_objects_answer_as_unknown_ids) {
     BOOST_TEST(hook.json()->getValue<std::string>("url") == other->receiver.url());
     BOOST_TEST(other->call(*server, "GET", "/v1/webhooks/" + other->deadHookId).status == 200);
     for (const auto& id : {other->legacyRequest, other->v2Request}) {
-      BOOST_TEST(other->call(*server, "GET", "/v1/auth-requests/" + id).json()->getValue<std::string>("status") == "succeeded");
+      const auto view = other->call(*server, "GET", "/v1/auth-requests/" + id).json();
+      BOOST_TEST(view->getValue<std::string>("status") == "succeeded");
     }
     BOOST_TEST(readToken(*other, other->legacyRequest) == other->tokens.front());
     BOOST_TEST(readToken(*other, other->v2Request) == other->tokens.back());  // no refresh by the other
@@ -461,7 +470,8 @@ BOOST_AUTO_TEST_CASE(lists_and_feeds_hold_only_the_keys_business) {
     std::set<std::string> providerIds;
     for (const auto& p : items(providers, "providers")) {
       providerIds.insert(p->getValue<std::string>("id"));
-      BOOST_TEST(p->optValue<std::string>("businessId", "") == (p->getValue<std::string>("id") == kShared ? "" : self->businessId));
+      const bool shared = p->getValue<std::string>("id") == kShared;
+      BOOST_TEST(p->optValue<std::string>("businessId", "") == (shared ? "" : self->businessId));
     }
     BOOST_TEST((providerIds == std::set<std::string>{self->providerId, kShared}));
 
@@ -477,7 +487,9 @@ BOOST_AUTO_TEST_CASE(lists_and_feeds_hold_only_the_keys_business) {
     const auto letters = self->call(*server, "GET", "/v1/webhooks/dead-letters");
     clean(letters, "GET /v1/webhooks/dead-letters");
     BOOST_TEST(!items(letters, "deadLetters").empty());
-    for (const auto& d : items(letters, "deadLetters")) BOOST_TEST(d->getValue<std::string>("subscriptionId") == self->deadHookId);
+    for (const auto& d : items(letters, "deadLetters")) {
+      BOOST_TEST(d->getValue<std::string>("subscriptionId") == self->deadHookId);
+    }
 
     const auto events = feed(*self);
     std::set<std::string> types;
@@ -555,7 +567,8 @@ BOOST_AUTO_TEST_CASE(a_key_creates_requests_only_for_its_business) {
     return t.call(*server, "POST", "/v1/auth-requests", body, std::move(headers));
   };
   const auto body = [](const std::string& conversation, const std::string& provider, const std::string& extra = "") {
-    return R"({"conversationId":")" + conversation + R"(","providerId":")" + provider + R"(","flow":"legacy")" + extra + "}";
+    return R"({"conversationId":")" + conversation + R"(","providerId":")" + provider + R"(","flow":"legacy")" + extra +
+           "}";
   };
   for (const auto& [self, other] : {std::pair<Tenant*, Tenant*>{&a, &b}, {&b, &a}}) {
     // The other's conversation is unknown to this business (auto or legacy alike).
@@ -573,7 +586,8 @@ BOOST_AUTO_TEST_CASE(a_key_creates_requests_only_for_its_business) {
     if (theirs.status == 400) BOOST_TEST(errorField(theirs) == "providerId");
     BOOST_TEST(masked(theirs.body, other->providerId) == masked(unknown.body, "idp-nobody"));
     // Naming the other business: 403 on the field.
-    const auto named = post(*self, body(self->convAuth, self->providerId, R"(,"businessId":")" + other->businessId + R"(")"));
+    const auto named =
+        post(*self, body(self->convAuth, self->providerId, R"(,"businessId":")" + other->businessId + R"(")"));
     BOOST_TEST(named.status == 403, named.body);
     if (named.status == 403) BOOST_TEST(errorField(named) == "businessId");
   }
@@ -604,28 +618,29 @@ BOOST_AUTO_TEST_CASE(a_shared_provider_is_enabled_per_business) {
     }
     return false;
   };
-  const std::string createA = R"({"conversationId":")" + a.convAuth + R"(","providerId":")" + kShared + R"(","flow":"legacy"})";
+  const auto withShared = [](const Tenant& t) {
+    return R"({"conversationId":")" + t.convAuth + R"(","providerId":")" + kShared + R"(","flow":"legacy"})";
+  };
+  const std::string createA = withShared(a);
   BOOST_TEST(!enabledFor(a, ""));
   BOOST_TEST(a.call(*server, "POST", "/v1/auth-requests", createA).status == 400);
   BOOST_TEST(a.call(*server, "PUT", "/v1/businesses/" + a.businessId + "/providers/" + kShared).status == 204);
   BOOST_TEST(enabledFor(a, "?enabled=true"));
   BOOST_TEST(!enabledFor(b, ""));  // alpha's enabling is alpha's
   BOOST_TEST(a.call(*server, "POST", "/v1/auth-requests", createA).status == 201);
-  const std::string createB = R"({"conversationId":")" + b.convAuth + R"(","providerId":")" + kShared + R"(","flow":"legacy"})";
-  BOOST_TEST(b.call(*server, "POST", "/v1/auth-requests", createB).status == 400);
+  BOOST_TEST(b.call(*server, "POST", "/v1/auth-requests", withShared(b)).status == 400);
 
   BOOST_TEST(a.call(*server, "PUT", "/v1/businesses/" + a.businessId + "/providers/idp-nobody").status == 404);
   BOOST_TEST(a.call(*server, "PUT", "/v1/businesses/" + a.businessId + "/providers/" + a.providerId).status == 404);
   BOOST_TEST(a.call(*server, "PUT", "/v1/providers/" + kShared, a.providerBody()).status == 403);
   BOOST_TEST(a.call(*server, "DELETE", "/v1/providers/" + kShared).status == 403);
-  const auto foreign = a.call(*server, "PUT", "/v1/providers/idp-alpha-2",
-                              a.providerBody().substr(0, a.providerBody().size() - 1) + R"(,"businessId":")" + b.businessId + R"("})");
+  const auto foreign = a.call(*server, "PUT", "/v1/providers/idp-alpha-2", a.providerBody(b.businessId));
   BOOST_TEST(foreign.status == 403, foreign.body);
-  const auto orphan = server->call("PUT", "/v1/providers/idp-orphan",
-                                   a.providerBody().substr(0, a.providerBody().size() - 1) + R"(,"businessId":"biz-nobody"})");
+  const auto orphan = server->call("PUT", "/v1/providers/idp-orphan", a.providerBody("biz-nobody"));
   BOOST_TEST(orphan.status == 400, orphan.body);
   if (orphan.status == 400) BOOST_TEST(errorField(orphan) == "businessId");
-  BOOST_TEST(server->call("PUT", "/v1/businesses/" + b.businessId + "/providers/" + kShared).status == 204);  // the operator: any business
+  // The operator enables for any business.
+  BOOST_TEST(server->call("PUT", "/v1/businesses/" + b.businessId + "/providers/" + kShared).status == 204);
   BOOST_TEST(enabledFor(b, "?enabled=true"));
 
   BOOST_TEST(a.call(*server, "DELETE", "/v1/businesses/" + a.businessId + "/providers/" + kShared).status == 204);
@@ -649,7 +664,8 @@ BOOST_AUTO_TEST_CASE(random_routes_keys_and_ids_never_cross_businesses) {
     const Tenant* business;  // nullptr: not a business key
     std::string key;
   };
-  const std::vector<Caller> callers = {{&a, a.key}, {&b, b.key}, {&a, a.key}, {&b, b.key}, {nullptr, test::kApiKey}, {nullptr, revokedKey},
+  const std::vector<Caller> callers = {{&a, a.key},          {&b, b.key},           {&a, a.key},
+                                       {&b, b.key},          {nullptr, test::kApiKey}, {nullptr, revokedKey},
                                        {nullptr, "garbage"}, {nullptr, "bcak_0123456789abcdef_" + std::string(43, 'A')}};
   std::vector<http::RouteSpec> routes;
   for (const auto& route : http::routeTable()) {
@@ -660,7 +676,8 @@ BOOST_AUTO_TEST_CASE(random_routes_keys_and_ids_never_cross_businesses) {
   const auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(random); };
   const auto start = std::chrono::steady_clock::now();
   int calls = 0;
-  for (int drawn = 0; drawn < 1000 && calls < 600 && std::chrono::steady_clock::now() - start < std::chrono::seconds(15); ++drawn) {
+  const auto inTime = [&] { return std::chrono::steady_clock::now() - start < std::chrono::seconds(15); };
+  for (int drawn = 0; drawn < 1000 && calls < 600 && inTime(); ++drawn) {
     const auto& route = routes[pick(routes.size())];
     const auto& caller = callers[pick(callers.size())];
     const bool writes = route.method != "GET";
@@ -674,7 +691,8 @@ BOOST_AUTO_TEST_CASE(random_routes_keys_and_ids_never_cross_businesses) {
       const std::size_t kind = pick(ids.size());
       const std::string& id = ids[kind][pick(ids[kind].size())];
       // An owner deleting its own object would free the id for the other business to take.
-      ownDelete = ownDelete || (caller.business != nullptr && route.method == "DELETE" && kind == (caller.business == &a ? 0u : 1u));
+      const bool own = caller.business != nullptr && kind == (caller.business == &a ? 0u : 1u);
+      ownDelete = ownDelete || (own && route.method == "DELETE");
       kinds.insert(kind);
       const std::string inPath = kind == 3 ? id : segment(id);
       path.replace(at, 2, inPath);
