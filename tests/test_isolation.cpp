@@ -9,6 +9,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <set>
@@ -530,18 +531,30 @@ BOOST_AUTO_TEST_CASE(stream_and_webhooks_carry_only_the_keys_business) {
     std::istream& in = session.receiveResponse(response);
     BOOST_REQUIRE_EQUAL(response.getStatus(), Poco::Net::HTTPResponse::HTTP_OK);
     std::set<std::int64_t> streamed;
-    try {
-      std::int64_t id = 0;
-      for (std::string line; streamed.count(last) == 0 && std::getline(in, line);) {
-        if (line.rfind("id: ", 0) == 0) id = std::stoll(line.substr(4));
-        if (line.rfind("data: ", 0) != 0) continue;
-        checkOwnEvent(*this, *self, line.substr(6), "the event stream");
-        streamed.insert(id);
+    std::string latest;  // the data of the latest event read
+    const auto readUntil = [&](const std::function<bool()>& done) {
+      try {
+        std::int64_t id = 0;
+        for (std::string line; !done() && std::getline(in, line);) {
+          if (line.rfind("id: ", 0) == 0) id = std::stoll(line.substr(4));
+          if (line.rfind("data: ", 0) != 0) continue;
+          latest = line.substr(6);
+          checkOwnEvent(*this, *self, latest, "the event stream");
+          streamed.insert(id);
+        }
+      } catch (const Poco::TimeoutException&) {  // the stream stopped short: the checks below fail
       }
-    } catch (const Poco::TimeoutException&) {  // the stream stopped short: the comparison below fails
-    }
-    session.reset();
+    };
+    readUntil([&] { return streamed.count(last) != 0; });
     BOOST_TEST((streamed == own), self->name << ": the stream's events are not the feed's");
+    // Live: a message to the other business, then one to this one; the stream carries only the second.
+    Tenant& other = self == &a ? b : a;
+    deliver(other, other.convAuth, "AUTH");
+    deliver(*self, self->convAuth, "AUTH");
+    const std::string newest = self->messageIds.back();
+    readUntil([&] { return latest.find(newest) != std::string::npos; });
+    BOOST_TEST(latest.find(newest) != std::string::npos, self->name << ": the stream missed its own new message");
+    session.reset();
 
     // Once the receiver has every event of the business (and a whole webhook round sent nothing
     // more), nothing it got is another's.
