@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <random>
 #include <set>
@@ -509,6 +510,19 @@ BOOST_AUTO_TEST_CASE(lists_and_feeds_hold_only_the_keys_business) {
     const auto both = self->call(*server, "GET", "/v1/conversations/" + segment(kBothConversation) + "/events");
     clean(both, "GET /v1/conversations/both/events");
     BOOST_TEST(items(both, "events").size() == 1u);
+
+    // A long poll waiting past the key's last event: the other business's message does not
+    // answer it, its own next one does.
+    auto poll = std::async(std::launch::async, [&, after = events.back()->getValue<std::int64_t>("seq")] {
+      return self->call(*server, "GET", "/v1/events?waitSeconds=20&after=" + std::to_string(after));
+    });
+    BOOST_TEST(waitUntil(std::chrono::seconds(10), [&] { return server->metric("bcauth_long_polls_open") == 1; }));
+    Tenant& other = self == &a ? b : a;
+    deliver(other, other.convAuth, "AUTH");
+    deliver(*self, self->convAuth, "AUTH");
+    const auto woken = poll.get();
+    clean(woken, "GET /v1/events?waitSeconds&after");
+    BOOST_TEST(woken.body.find(self->messageIds.back()) != std::string::npos, woken.body);
   }
 }
 
