@@ -344,12 +344,15 @@ void putThenRead(const std::string& collection, const std::string& id, const Poc
   checkSecretHidden(body, secretField, *read, "GET " + route, id);
 }
 
+// The fuzzed service calls act for an operator (the HTTP edge's keys are not what is fuzzed here).
+const service::Principal kOperator = service::Principal::operatorNamed("fuzz");
+
 void putProvider(Harness& harness, const Poco::JSON::Object::Ptr& body, bool existing) {
   const std::string id = existing ? kProviderId : "fuzz-provider";
   auto& admin = harness.service().admin;
   putThenRead("providers", id, body, "clientSecret",
-              [&] { return http::views::of(admin.putProvider(id, http::inputs::provider(body))); },
-              [&] { return http::views::of(admin.provider(id)); });
+              [&] { return http::views::of(admin.putProvider(kOperator, id, http::inputs::provider(body))); },
+              [&] { return http::views::of(admin.provider(kOperator, id)); });
 }
 
 void createRequest(Harness& harness, const Poco::JSON::Object::Ptr& body, bool idempotent) {
@@ -357,7 +360,7 @@ void createRequest(Harness& harness, const Poco::JSON::Object::Ptr& body, bool i
   if (idempotent) key = "fuzz-idempotency-key";
   auto& requests = harness.service().requests;
   const auto create = [&](const Poco::JSON::Object::Ptr& json) {
-    return requests.create(http::inputs::createRequest(json), http::inputs::idempotencyKey(key, json));
+    return requests.create(kOperator, http::inputs::createRequest(json), http::inputs::idempotencyKey(key, json));
   };
   auto created = create(body);
   trace("POST /v1/auth-requests" + std::string(key ? " (Idempotency-Key)" : "") + ": " +
@@ -366,7 +369,7 @@ void createRequest(Harness& harness, const Poco::JSON::Object::Ptr& body, bool i
   if (!created->created) violated("POST /v1/auth-requests on an empty store answered with an earlier request");
   stringify(http::views::request(created->state));
   const std::string id = created->state.request.id;
-  auto read = http::views::of(requests.request(id));
+  auto read = http::views::of(requests.request(kOperator, id));
   if (!read) violated("a request just created cannot be read: " + read.status().toString());
   stringify(*read);
   if (key) {
@@ -392,8 +395,8 @@ void putWebhook(Harness& harness, const Poco::JSON::Object::Ptr& body, bool exis
   const std::string id = existing ? kWebhookId : "fuzz-webhook";
   auto& admin = harness.service().admin;
   putThenRead("webhooks", id, body, "secret",
-              [&] { return http::views::of(admin.putWebhook(id, http::inputs::webhook(body))); },
-              [&] { return http::views::of(admin.webhook(id)); });
+              [&] { return http::views::of(admin.putWebhook(kOperator, id, http::inputs::webhook(body))); },
+              [&] { return http::views::of(admin.webhook(kOperator, id)); });
 }
 
 // --- decrypt helpers --------------------------------------------------------------------------

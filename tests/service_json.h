@@ -11,6 +11,7 @@
 #include "http/inputs.h"
 #include "http/views.h"
 #include "service/auth_service.h"
+#include "test_support.h"
 
 namespace bcauth::test {
 
@@ -21,7 +22,7 @@ inline Poco::JSON::Object::Ptr json(const std::string& text) {
 
 inline Result<Poco::JSON::Object::Ptr> putProvider(service::AuthService& s, const std::string& id,
                                                    const Poco::JSON::Object::Ptr& body) {
-  return http::views::of(s.admin.putProvider(id, http::inputs::provider(body)));
+  return http::views::of(s.admin.putProvider(test::kOperator, id, http::inputs::provider(body)));
 }
 
 // POST /v1/auth-requests: the request's view and whether it was made now (false: a replay).
@@ -33,7 +34,7 @@ struct CreatedView {
 inline Result<CreatedView> createRequest(service::AuthService& s, const Poco::JSON::Object::Ptr& body,
                                          const std::optional<std::string>& key,
                                          const service::Requests::Admission& admit = {}) {
-  auto created = s.requests.create(http::inputs::createRequest(body), http::inputs::idempotencyKey(key, body), admit);
+  auto created = s.requests.create(test::kOperator, http::inputs::createRequest(body), http::inputs::idempotencyKey(key, body), admit);
   if (!created) return created.status();
   return CreatedView{http::views::request(created->state), created->created};
 }

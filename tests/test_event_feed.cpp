@@ -11,6 +11,7 @@
 #include <future>
 #include <mutex>
 
+#include "test_support.h"
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
 #include "postgres_database.h"
@@ -23,7 +24,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-store::Event textEvent() { return {0, "message.received", 1'700'000'000'000, "urn:mbid:feed", "", "{}"}; }
+store::Event textEvent() { return {0, "message.received", 1'700'000'000'000, "urn:mbid:feed", "", "{}", ""}; }
 
 void append(store::Store& db) {
   db.transaction([](store::Transaction& tx) { tx.appendEvent(textEvent()); });
@@ -71,7 +72,12 @@ class CountingStore final : public store::Store {
   }
   std::optional<store::Provider> provider(const std::string& id) override { return inner_.provider(id); }
   std::vector<store::Provider> providers(bool enabledOnly) override { return inner_.providers(enabledOnly); }
-  std::optional<std::vector<std::string>> capabilities(const std::string& c) override { return inner_.capabilities(c); }
+  std::vector<std::string> enabledSharedProviders(const std::string& b) override {
+    return inner_.enabledSharedProviders(b);
+  }
+  std::optional<store::Conversation> conversation(const std::string& b, const std::string& c) override {
+    return inner_.conversation(b, c);
+  }
   std::optional<store::AuthRequest> request(const std::string& id) override { return inner_.request(id); }
   std::optional<store::AuthRequest> requestByIdentifier(const std::string& r) override {
     return inner_.requestByIdentifier(r);
@@ -86,6 +92,15 @@ class CountingStore final : public store::Store {
   std::vector<store::Event> conversationEvents(const std::string& c, std::int64_t after, std::size_t limit) override {
     return inner_.conversationEvents(c, after, limit);
   }
+  std::vector<store::Event> businessEvents(const std::string& b, std::int64_t after, std::size_t limit) override {
+    auto found = inner_.businessEvents(b, after, limit);
+    reads_.add();
+    return found;
+  }
+  std::vector<store::Event> businessConversationEvents(const std::string& b, const std::string& c, std::int64_t after,
+                                                       std::size_t limit) override {
+    return inner_.businessConversationEvents(b, c, after, limit);
+  }
   std::vector<store::AuthRequest> expiredPending(std::int64_t now, std::size_t limit) override {
     return inner_.expiredPending(now, limit);
   }
@@ -99,6 +114,9 @@ class CountingStore final : public store::Store {
   }
   std::vector<store::WebhookDelivery> deadWebhookDeliveries(std::size_t limit) override {
     return inner_.deadWebhookDeliveries(limit);
+  }
+  std::vector<store::WebhookDelivery> businessDeadWebhookDeliveries(const std::string& b, std::size_t limit) override {
+    return inner_.businessDeadWebhookDeliveries(b, limit);
   }
   std::optional<store::Event> event(std::int64_t seq) override { return inner_.event(seq); }
   std::optional<store::Business> business(const std::string& id) override { return inner_.business(id); }
@@ -137,7 +155,7 @@ struct Feed {
   // returns the events answered and how long the answer took.
   std::pair<std::size_t, Clock::duration> waitAcrossACommit(std::int64_t waitMillis) {
     const auto started = Clock::now();
-    auto answer = std::async(std::launch::async, [&] { return http::views::of(service->events.read(0, 10, waitMillis)); });
+    auto answer = std::async(std::launch::async, [&] { return http::views::of(service->events.read(test::kOperator, 0, 10, waitMillis)); });
     BOOST_REQUIRE(reads.waitFor(1));
     append(*other);
     const auto body = answer.get();
@@ -167,7 +185,7 @@ BOOST_AUTO_TEST_CASE(a_waiting_reader_rechecks_the_store_without_a_notification)
 BOOST_AUTO_TEST_CASE(a_commit_through_the_same_store_wakes_the_wait_at_once) {
   Feed feed(60'000);
   const auto started = Clock::now();
-  auto answer = std::async(std::launch::async, [&] { return http::views::of(feed.service->events.read(0, 10, 20'000)); });
+  auto answer = std::async(std::launch::async, [&] { return http::views::of(feed.service->events.read(test::kOperator, 0, 10, 20'000)); });
   BOOST_REQUIRE(feed.reads.waitFor(1));
   append(*feed.db);
   BOOST_TEST((*answer.get())->getArray("events")->size() == 1u);
@@ -178,7 +196,7 @@ BOOST_AUTO_TEST_CASE(sqlite_watch_hears_commits_that_append_events) {
   const auto db = store::openSqliteStore(test::freshTempDir());
   Counter calls;
   auto watch = db->watchEvents([&] { calls.add(); });
-  db->transaction([](store::Transaction& tx) { tx.recordCapabilities("urn:mbid:w", {"AUTH"}, 1); });
+  db->transaction([](store::Transaction& tx) { tx.recordConversation("biz", "urn:mbid:w", std::vector<std::string>{"AUTH"}, 1); });
   BOOST_TEST(calls.count() == 0);  // no event, no call
   append(*db);
   BOOST_TEST(calls.count() == 1);

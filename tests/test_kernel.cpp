@@ -9,6 +9,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "test_support.h"
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
 #include "bcauth/secure.h"
@@ -94,7 +95,7 @@ struct Kernel {
     provider.clientSecret = "client-secret-1";
     provider.scopes = {"openid"};
     provider.profileFields = {{"id", "sub"}, {"email", "email"}};
-    BOOST_REQUIRE(service.admin.putProvider("idp", provider).isOk());
+    BOOST_REQUIRE(service.admin.putProvider(test::kOperator, "idp", provider).isOk());
   }
 
   service::Created create(const std::string& flow, bool deliver) {
@@ -104,7 +105,7 @@ struct Kernel {
     in.providerId = "idp";
     in.flow = flow;
     in.deliver = deliver;
-    auto created = service.requests.create(in, std::nullopt);
+    auto created = service.requests.create(test::kOperator, in, std::nullopt);
     BOOST_REQUIRE_MESSAGE(created.isOk(), created.status().toString());
     return *created;
   }
@@ -218,12 +219,12 @@ BOOST_FIXTURE_TEST_CASE(the_redirect_callback_runs_against_an_idp_double, Kernel
   BOOST_TEST(!data->getObject("customer")->has("extra"));
   BOOST_TEST(data->getValue<bool>("refreshTokenAvailable"));
 
-  auto token = service.requests.token(request.id);
+  auto token = service.requests.token(test::kOperator, request.id);
   BOOST_REQUIRE(token.isOk());
   BOOST_TEST(std::string(token->accessToken.view()) == "access-1");
   now += 3'601'000;
-  BOOST_TEST(service.requests.token(request.id).status().code() == StatusCode::kConflict);
-  auto refreshed = service.requests.refresh(request.id);
+  BOOST_TEST(service.requests.token(test::kOperator, request.id).status().code() == StatusCode::kConflict);
+  auto refreshed = service.requests.refresh(test::kOperator, request.id);
   BOOST_REQUIRE_MESSAGE(refreshed.isOk(), refreshed.status().toString());
   BOOST_TEST(std::string(refreshed->accessToken.view()) == "access-2");
 }
@@ -233,7 +234,7 @@ BOOST_FIXTURE_TEST_CASE(a_cancel_and_an_expiry_finish_alike, Kernel) {
   const auto cancelled = create("legacy", false).state.request.id;
   const auto expired = create("legacy", false).state.request.id;
   BOOST_TEST(db->secret(cancelled, store::secret::kPrivateKey).has_value());
-  BOOST_REQUIRE(service.requests.cancel(cancelled).isOk());
+  BOOST_REQUIRE(service.requests.cancel(test::kOperator, cancelled).isOk());
   now += 901'000;
   BOOST_TEST(service.requests.expireDue() == 1);
   for (const auto& [id, status, by] : {std::tuple{cancelled, "cancelled", "agent"}, std::tuple{expired, "expired", "sweeper"}}) {
@@ -281,18 +282,18 @@ BOOST_FIXTURE_TEST_CASE(publishing_an_event_queues_its_webhooks, Kernel) {
   service::WebhookInput all;
   all.url = "https://hooks.test/all";
   all.secret = "webhook-secret-0123456789";
-  BOOST_REQUIRE(service.admin.putWebhook("all", all).isOk());
+  BOOST_REQUIRE(service.admin.putWebhook(test::kOperator, "all", all).isOk());
   service::WebhookInput some = all;
   some.url = "https://hooks.test/some";
   some.eventTypes = {"auth.cancelled"};
-  BOOST_REQUIRE(service.admin.putWebhook("some", some).isOk());
+  BOOST_REQUIRE(service.admin.putWebhook(test::kOperator, "some", some).isOk());
   const auto id = create("legacy", false).state.request.id;  // auth.requested: "all" only
-  BOOST_REQUIRE(service.requests.cancel(id).isOk());           // auth.cancelled: both
+  BOOST_REQUIRE(service.requests.cancel(test::kOperator, id).isOk());           // auth.cancelled: both
   std::multiset<std::string> queued;
   for (const auto& d : db->dueWebhookDeliveries(now.load(), 100)) queued.insert(d.subscriptionId);
   // Due lists hold one per (subscription, conversation): "all" shows its first only.
   BOOST_TEST(queued == (std::multiset<std::string>{"all", "some"}));
-  BOOST_TEST(!service.admin.putWebhook("bad", [&] {
+  BOOST_TEST(!service.admin.putWebhook(test::kOperator, "bad", [&] {
                           auto bad = all;
                           bad.eventTypes = {"auth.nope"};
                           return bad;

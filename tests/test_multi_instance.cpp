@@ -182,7 +182,7 @@ BOOST_AUTO_TEST_CASE(rekey_on_postgres, BCAUTH_NEEDS_POSTGRES) {
                                            .extract<Poco::JSON::Object::Ptr>())
                     .isOk());
   parser.reset();
-  BOOST_REQUIRE(svc.admin.putWebhook("desk", http::inputs::webhook(test::json(R"({"url":"http://127.0.0.1:9/h","secret":"webhook-secret-0123456789"})")))
+  BOOST_REQUIRE(svc.admin.putWebhook(test::kOperator, "desk", http::inputs::webhook(test::json(R"({"url":"http://127.0.0.1:9/h","secret":"webhook-secret-0123456789"})")))
                     .isOk());
   parser.reset();
   BOOST_REQUIRE(test::createRequest(svc, parser.parse(R"({"conversationId":"c","businessId":"b","providerId":"idp","flow":"legacy"})")

@@ -359,7 +359,7 @@ BOOST_AUTO_TEST_CASE(a_url_stored_before_the_check_is_refused_when_sent) {
   service::AuthService service(*db, std::move(sealer), config, [] { return std::int64_t{1'700'000'000'000}; });
   BOOST_REQUIRE(service.intake.handleInbound(textMessage("urn:mbid:old"), "AUTH").isOk());
   BOOST_TEST(service.webhookOutbox.deliverDue() == 1);
-  const auto dead = http::views::deadLetters(service.admin.deadLetters(10))->getArray("deadLetters");
+  const auto dead = http::views::deadLetters(service.admin.deadLetters(test::kOperator, 10))->getArray("deadLetters");
   BOOST_REQUIRE_EQUAL(dead->size(), 1u);
   BOOST_TEST(dead->getObject(0)->getValue<std::string>("lastError").find("the URL is refused") == 0u);
   BOOST_TEST(idp.requests() == 0);

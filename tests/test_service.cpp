@@ -147,7 +147,7 @@ BOOST_FIXTURE_TEST_CASE(legacy_messages_carry_a_fresh_url_safe_state, Fixture) {
     const std::string id = created.body->getValue<std::string>("id");
     BOOST_TEST(!storedRequest(*db, id).state.has_value());
     BOOST_TEST(!db->requestByState(state).has_value());
-    BOOST_TEST(http::views::of(service.requests.request(id)).value()->getObject("message")->getObject("interactiveData")->getObject("data")
+    BOOST_TEST(http::views::of(service.requests.request(test::kOperator, id)).value()->getObject("message")->getObject("interactiveData")->getObject("data")
                    ->getObject("authenticate")->getObject("oauth2")->getValue<std::string>("state") == state);
   }
   BOOST_TEST(states.size() == 3u);
@@ -334,16 +334,16 @@ BOOST_FIXTURE_TEST_CASE(expired_tokens_are_not_served_until_refreshed, IdpFixtur
   BOOST_TEST(service.redirect.complete({{"code", code}, {"state", state}}) == "messages-auth://?status=success");
 
   const std::string id = created->getValue<std::string>("id");
-  const auto first = http::views::of(service.requests.token(id));
+  const auto first = http::views::of(service.requests.token(test::kOperator, id));
   BOOST_REQUIRE(first.isOk());
   now += 3'601'000;  // the IdP said expires_in 3600
-  const auto expired = http::views::of(service.requests.token(id));
+  const auto expired = http::views::of(service.requests.token(test::kOperator, id));
   BOOST_REQUIRE(!expired.isOk());
   BOOST_TEST(expired.status().message().find("expired") != std::string::npos);
-  const auto refreshed = http::views::of(service.requests.refresh(id));
+  const auto refreshed = http::views::of(service.requests.refresh(test::kOperator, id));
   BOOST_REQUIRE_MESSAGE(refreshed.isOk(), refreshed.status().toString());
   BOOST_TEST((*refreshed)->getValue<std::string>("accessToken") != (*first)->getValue<std::string>("accessToken"));
-  BOOST_TEST(service.requests.token(id).isOk());
+  BOOST_TEST(service.requests.token(test::kOperator, id).isOk());
 }
 
 BOOST_FIXTURE_TEST_CASE(legacy_profile_failure_is_recorded_not_fatal, IdpFixture) {
@@ -357,7 +357,7 @@ BOOST_FIXTURE_TEST_CASE(legacy_profile_failure_is_recorded_not_fatal, IdpFixture
                             R"(","authenticate":{"status":"authenticated","token":")" + token + R"("}}}})";
   BOOST_TEST(inboundEvent(service, reply) == "auth.succeeded");
   BOOST_TEST(count(*db, "auth.succeeded") == 0);  // waits for the profile
-  BOOST_TEST(service.requests.token(created->getValue<std::string>("id")).isOk());  // the token does not
+  BOOST_TEST(service.requests.token(test::kOperator, created->getValue<std::string>("id")).isOk());  // the token does not
   BOOST_TEST(service.intake.completeProfiles() == 1);
   BOOST_TEST(service.intake.completeProfiles() == 0);
   const auto events = db->events(0, 100);

@@ -266,11 +266,17 @@ std::int64_t Harness::count(const std::string& sql) const {
 }
 
 void Harness::undoMigration9() const {
+  // Migration 10 first: conversations as they were before 9 (one row per conversation id).
+  const std::string key = isPostgres() ? "TEXT COLLATE \"C\"" : "TEXT";
+  const std::string integer = isPostgres() ? "BIGINT" : "INTEGER";
+  exec("DROP INDEX subscriptions_business");
+  exec("DROP TABLE conversations");
+  exec("CREATE TABLE conversations (conversation_id " + key + " PRIMARY KEY NOT NULL, capabilities TEXT NOT NULL,"
+       " updated_at " + integer + " NOT NULL)");
   for (const char* sql : {"DROP INDEX events_business_seq", "DROP INDEX auth_requests_business",
                           "DROP TABLE business_providers", "DROP TABLE api_keys", "DROP TABLE businesses",
                           "ALTER TABLE providers DROP COLUMN business_id",
                           "ALTER TABLE subscriptions DROP COLUMN business_id",
-                          "ALTER TABLE conversations DROP COLUMN business_id",
                           "ALTER TABLE events DROP COLUMN business_id",
                           "DELETE FROM schema_version WHERE version >= 9"}) {
     exec(sql);
@@ -365,20 +371,35 @@ STORE_TEST_CASE(providers_round_trip) {
   BOOST_TEST(store->providers(false).size() == 2u);
 }
 
-STORE_TEST_CASE(capabilities_round_trip) {
-  BOOST_TEST(!store->capabilities("conv-1").has_value());
-  store->transaction([](Transaction& tx) { tx.recordCapabilities("conv-1", {"AUTH2", "LIST_PICKER"}, 1); });
-  const std::vector<std::string> first = {"AUTH2", "LIST_PICKER"};
-  BOOST_TEST(store->capabilities("conv-1").value() == first, boost::test_tools::per_element());
+// A conversation is the business's and the customer's: the same customer id under two
+// businesses is two conversations; a message without a capability-list keeps the recorded ones.
+STORE_TEST_CASE(conversations_round_trip) {
+  const std::vector<std::string> v2 = {"AUTH2", "LIST_PICKER"};
+  BOOST_TEST(!store->conversation("biz-a", "conv-1").has_value());
+  store->transaction([&](Transaction& tx) { tx.recordConversation("biz-a", "conv-1", v2, 1); });
+  auto first = store->conversation("biz-a", "conv-1");
+  BOOST_REQUIRE(first.has_value());
+  BOOST_TEST(first->businessId == "biz-a");
+  BOOST_TEST(first->conversationId == "conv-1");
+  BOOST_TEST(first->capabilities.value() == v2, boost::test_tools::per_element());
+  BOOST_TEST(first->updatedAt == 1);
+  BOOST_TEST(!store->conversation("biz-b", "conv-1").has_value());
   store->transaction([](Transaction& tx) {
-    tx.recordCapabilities("conv-1", {"AUTH"}, 2);
-    tx.recordCapabilities("conv-2", {}, 2);
+    tx.recordConversation("biz-b", "conv-1", std::vector<std::string>{"AUTH"}, 2);
+    tx.recordConversation("biz-a", "conv-1", std::nullopt, 3);  // no capability-list: keeps AUTH2
+    tx.recordConversation("biz-a", "conv-2", std::vector<std::string>{}, 2);
+    tx.recordConversation("biz-a", "conv-3", std::nullopt, 2);
   });
-  const std::vector<std::string> second = {"AUTH"};
-  BOOST_TEST(store->capabilities("conv-1").value() == second, boost::test_tools::per_element());
-  const auto empty = store->capabilities("conv-2");
+  BOOST_TEST(store->conversation("biz-a", "conv-1")->capabilities.value() == v2, boost::test_tools::per_element());
+  BOOST_TEST(store->conversation("biz-a", "conv-1")->updatedAt == 3);
+  const std::vector<std::string> legacy = {"AUTH"};
+  BOOST_TEST(store->conversation("biz-b", "conv-1")->capabilities.value() == legacy, boost::test_tools::per_element());
+  const auto empty = store->conversation("biz-a", "conv-2");
   BOOST_TEST_REQUIRE(empty.has_value());
-  BOOST_TEST(empty->empty());
+  BOOST_TEST(empty->capabilities.value().empty());
+  const auto none = store->conversation("biz-a", "conv-3");
+  BOOST_TEST_REQUIRE(none.has_value());
+  BOOST_TEST(!none->capabilities.has_value());
 }
 
 STORE_TEST_CASE(requests_round_trip) {
@@ -593,7 +614,7 @@ STORE_TEST_CASE(throwing_transaction_rolls_back_everything) {
       appendEvent(tx, makeEvent("request.created", r.conversationId, r.id));
       BOOST_TEST(tx.insertInboundMessageId("m-rb", 1));
       tx.putProvider(makeProvider(h, "p-rb"));
-      tx.recordCapabilities("conv-rb", {"AUTH2"}, 1);
+      tx.recordConversation("biz", "conv-rb", std::vector<std::string>{"AUTH2"}, 1);
       // Inside, the transaction sees its writes; the readers do not.
       BOOST_TEST(tx.request(r.id).has_value());
       BOOST_TEST(!store->request(r.id).has_value());
@@ -607,7 +628,7 @@ STORE_TEST_CASE(throwing_transaction_rolls_back_everything) {
   BOOST_TEST(!store->secret(r.id, secret::kPrivateKey).has_value());
   BOOST_TEST(store->events(0, 10).empty());
   BOOST_TEST(!store->provider("p-rb").has_value());
-  BOOST_TEST(!store->capabilities("conv-rb").has_value());
+  BOOST_TEST(!store->conversation("biz", "conv-rb").has_value());
   BOOST_TEST(store->pendingCount() == 0);
   bool fresh = false;
   store->transaction([&](Transaction& tx) { fresh = tx.insertInboundMessageId("m-rb", 2); });
@@ -1062,8 +1083,13 @@ STORE_TEST_CASE(migration_9_moves_existing_data_into_businesses) {
                      " AND business_id = 'biz-a'") == 1);
   BOOST_TEST(h.count("SELECT COUNT(*) FROM conversations WHERE conversation_id = 'conv-b'"
                      " AND business_id = 'biz-b'") == 1);
+  // Nobody's (migration 9: NULL) is the empty business after migration 10, which no key is.
   BOOST_TEST(h.count("SELECT COUNT(*) FROM conversations WHERE conversation_id = 'conv-x'"
-                     " AND business_id IS NULL") == 1);
+                     " AND business_id = ''") == 1);
+  const auto kept = store->conversation("biz-a", "conv-a");
+  BOOST_REQUIRE(kept.has_value());
+  BOOST_REQUIRE(kept->capabilities.has_value());  // migration 10 keeps what was recorded
+  BOOST_TEST(kept->capabilities->empty());
   BOOST_TEST(h.count("SELECT COUNT(*) FROM events") == 4);
   BOOST_TEST(h.count("SELECT COUNT(*) FROM events WHERE auth_request_id = 'ra' AND business_id = 'biz-a'") == 1);
   BOOST_TEST(h.count("SELECT COUNT(*) FROM events WHERE auth_request_id = 'rb-old' AND business_id = 'biz-a'") == 1);
@@ -1562,6 +1588,101 @@ STORE_TEST_CASE(dead_webhook_deliveries_newest_first) {
   const auto still = store->dueWebhookDeliveries(100, 10);
   BOOST_TEST_REQUIRE(still.size() == 1u);
   BOOST_TEST(still[0].id == due[3].id);
+}
+
+// Providers and subscriptions keep their owner; a business enables only shared providers; an
+// event keeps its business only when the business is known; the business reads see their own.
+STORE_TEST_CASE(business_ownership_round_trip) {
+  store->transaction([&](Transaction& tx) {
+    BOOST_TEST(tx.insertBusiness({"biz-a", "A", 1}));
+    BOOST_TEST(tx.insertBusiness({"biz-b", "B", 1}));
+    Provider shared = makeProvider(h, "shared");
+    Provider own = makeProvider(h, "own-a");
+    own.businessId = "biz-a";
+    tx.putProvider(shared);
+    tx.putProvider(own);
+    BOOST_TEST(tx.setProviderEnabledFor("biz-b", "shared", true));
+    BOOST_TEST(!tx.setProviderEnabledFor("biz-b", "shared", true));  // already
+    BOOST_TEST(!tx.setProviderEnabledFor("biz-b", "own-a", true));   // not shared: nothing
+    BOOST_TEST(!tx.setProviderEnabledFor("biz-b", "nope", true));
+    Subscription a = makeSubscription("hook-a", {});
+    a.businessId = "biz-a";
+    tx.putSubscription(a);
+    tx.putSubscription(makeSubscription("hook-operator", {}));
+  });
+  BOOST_TEST(store->provider("own-a")->businessId == "biz-a");
+  BOOST_TEST(store->provider("shared")->businessId.empty());
+  BOOST_TEST(store->enabledSharedProviders("biz-b") == std::vector<std::string>{"shared"},
+             boost::test_tools::per_element());
+  BOOST_TEST(store->enabledSharedProviders("biz-a").empty());
+  BOOST_TEST(store->subscription("hook-a")->businessId == "biz-a");
+  BOOST_TEST(store->subscription("hook-operator")->businessId.empty());
+
+  store->transaction([&](Transaction& tx) {
+    BOOST_TEST(tx.setProviderEnabledFor("biz-b", "shared", false));
+    BOOST_TEST(tx.setProviderEnabledFor("biz-a", "shared", true));
+    Event e = makeEvent("message.received", "conv-1");
+    e.businessId = "biz-a";
+    tx.appendEvent(e);
+    e.businessId = "biz-b";
+    tx.appendEvent(e);
+    e.businessId = "biz-unknown";  // not a business bcauth knows: the operators' only
+    tx.appendEvent(e);
+  });
+  BOOST_TEST(store->enabledSharedProviders("biz-b").empty());
+  const auto all = store->events(0, 10);
+  BOOST_REQUIRE(all.size() == 3u);
+  BOOST_TEST(all[0].businessId == "biz-a");
+  BOOST_TEST(all[1].businessId == "biz-b");
+  BOOST_TEST(all[2].businessId.empty());
+  const auto ofA = store->businessEvents("biz-a", 0, 10);
+  BOOST_REQUIRE(ofA.size() == 1u);
+  BOOST_TEST(ofA[0].seq == all[0].seq);
+  BOOST_TEST(store->businessEvents("biz-b", all[1].seq, 10).empty());
+  BOOST_TEST(store->businessEvents("biz-unknown", 0, 10).empty());
+  BOOST_TEST(store->businessConversationEvents("biz-b", "conv-1", 0, 10).size() == 1u);
+  BOOST_TEST(store->businessConversationEvents("biz-b", "conv-2", 0, 10).empty());
+
+  // A provider that comes to belong to a business is no longer enabled for any other.
+  store->transaction([&](Transaction& tx) {
+    Provider moved = makeProvider(h, "shared");
+    moved.businessId = "biz-b";
+    tx.putProvider(moved);
+  });
+  BOOST_TEST(store->enabledSharedProviders("biz-a").empty());
+  store->transaction([&](Transaction& tx) {
+    tx.putProvider(makeProvider(h, "shared-2"));
+    tx.setProviderEnabledFor("biz-a", "shared-2", true);
+    tx.deleteProvider("shared-2");
+  });
+  BOOST_TEST(store->enabledSharedProviders("biz-a").empty());
+}
+
+// A business reads the dead letters of its own subscriptions only.
+STORE_TEST_CASE(business_dead_webhook_deliveries) {
+  store->transaction([&](Transaction& tx) {
+    tx.insertBusiness({"biz-a", "A", 1});
+    Subscription a = makeSubscription("hook-a", {});
+    a.businessId = "biz-a";
+    tx.putSubscription(a);
+    tx.putSubscription(makeSubscription("hook-operator", {}));
+    Event e = eventAt("e", "conv-1", 10);
+    e.businessId = "biz-a";
+    appendEvent(tx, e);
+  });
+  auto due = store->dueWebhookDeliveries(100, 10);
+  BOOST_TEST_REQUIRE(due.size() == 2u);  // the business's and the operator's subscription
+  store->transaction([&](Transaction& tx) {
+    for (auto d : due) {
+      d.status = "dead";
+      tx.updateWebhookDelivery(d);
+    }
+  });
+  BOOST_TEST(store->deadWebhookDeliveries(10).size() == 2u);
+  const auto ofA = store->businessDeadWebhookDeliveries("biz-a", 10);
+  BOOST_REQUIRE(ofA.size() == 1u);
+  BOOST_TEST(ofA[0].subscriptionId == "hook-a");
+  BOOST_TEST(store->businessDeadWebhookDeliveries("biz-b", 10).empty());
 }
 
 STORE_TEST_CASE(event_by_seq) {

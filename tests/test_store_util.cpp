@@ -52,7 +52,8 @@ BOOST_AUTO_TEST_CASE(the_shared_reads_send_the_stores_sql) {
   store.provider("p");
   store.providers(true);
   store.providers(false);
-  store.capabilities("c");
+  store.enabledSharedProviders("b");
+  store.conversation("b", "c");
   store.request("r");
   store.requestByIdentifier("i");
   store.requestByIdempotencyKey("k");
@@ -60,6 +61,8 @@ BOOST_AUTO_TEST_CASE(the_shared_reads_send_the_stores_sql) {
   store.secret("r", "kind");
   store.events(1, 2);
   store.conversationEvents("c", 1, 2);
+  store.businessEvents("b", 1, 2);
+  store.businessConversationEvents("b", "c", 1, 2);
   store.expiredPending(1, 2);
   store.pendingCount();
   store.delivery("r");
@@ -69,6 +72,7 @@ BOOST_AUTO_TEST_CASE(the_shared_reads_send_the_stores_sql) {
   store.dueDeliveries(1, 2);
   store.dueWebhookDeliveries(1, 2);
   store.deadWebhookDeliveries(2);
+  store.businessDeadWebhookDeliveries("b", 2);
   store.event(7);
   store.sealedValues();
 
@@ -77,7 +81,8 @@ BOOST_AUTO_TEST_CASE(the_shared_reads_send_the_stores_sql) {
       select(kProviderColumns, "FROM providers WHERE id = ?"),
       select(kProviderColumns, "FROM providers WHERE enabled <> 0 ORDER BY id"),
       select(kProviderColumns, "FROM providers ORDER BY id"),
-      "SELECT capabilities FROM conversations WHERE conversation_id = ?",
+      "SELECT provider_id FROM business_providers WHERE business_id = ? ORDER BY provider_id",
+      select(kConversationColumns, "FROM conversations WHERE business_id = ? AND conversation_id = ?"),
       select(kRequestColumns, "FROM auth_requests WHERE id = ?"),
       select(kRequestColumns, "FROM auth_requests WHERE request_identifier = ?"),
       select(kRequestColumns, "FROM auth_requests WHERE idempotency_key = ?"),
@@ -85,6 +90,9 @@ BOOST_AUTO_TEST_CASE(the_shared_reads_send_the_stores_sql) {
       "SELECT sealed FROM request_secrets WHERE request_id = ? AND kind = ?",
       select(kEventColumns, "FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
       select(kEventColumns, "FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
+      select(kEventColumns, "FROM events WHERE business_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
+      select(kEventColumns,
+             "FROM events WHERE business_id = ? AND conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
       select(kRequestColumns,
              "FROM auth_requests WHERE status = ? AND expires_at <= ? ORDER BY expires_at, created_at, id LIMIT ?"),
       "SELECT COUNT(*) FROM auth_requests WHERE status = ?",
@@ -102,6 +110,9 @@ BOOST_AUTO_TEST_CASE(the_shared_reads_send_the_stores_sql) {
              " ORDER BY d.event_seq, d.id LIMIT ?"),
       select(kWebhookColumns,
              "FROM webhook_deliveries WHERE status = 'dead' ORDER BY updated_at DESC, id DESC LIMIT ?"),
+      select(kWebhookColumns,
+             "FROM webhook_deliveries WHERE status = 'dead' AND subscription_id IN"
+             " (SELECT id FROM subscriptions WHERE business_id = ?) ORDER BY updated_at DESC, id DESC LIMIT ?"),
       select(kEventColumns, "FROM events WHERE seq = ?"),
       "SELECT id, sealed_client_secret FROM providers WHERE sealed_client_secret IS NOT NULL",
       "SELECT request_id, sealed_body FROM deliveries",

@@ -14,7 +14,13 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "service/principal.h"
+
 namespace bcauth::test {
+
+// Tests that call use cases directly act as an operator, as the CLI does.
+inline const service::Principal kOperator = service::Principal::operatorNamed("test");
+
 
 inline const std::string kSourceDir = BCAUTH_SOURCE_DIR;
 

@@ -368,7 +368,7 @@ BOOST_AUTO_TEST_CASE(a_stop_waits_only_for_the_webhook_call_in_flight) {
   Poco::JSON::Parser parser;
   const auto subscription = parser.parse(R"({"url":")" + hanging.url() + R"(","secret":")" + kWebhookSecret + R"("})")
                                 .extract<Poco::JSON::Object::Ptr>();
-  BOOST_REQUIRE(static_cast<bool>(service.admin.putWebhook("slow", http::inputs::webhook(subscription))));
+  BOOST_REQUIRE(static_cast<bool>(service.admin.putWebhook(test::kOperator, "slow", http::inputs::webhook(subscription))));
   for (const auto* conversation : {"urn:mbid:one", "urn:mbid:two", "urn:mbid:three"}) {
     BOOST_REQUIRE(static_cast<bool>(service.intake.handleInbound(textMessage(conversation), "AUTH")));  // three due in one round
   }

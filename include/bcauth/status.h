@@ -25,7 +25,7 @@ enum class StatusCode {
   // The HTTP edge's own refusals, so that one table (http::httpStatusFor) answers every failure.
   kBadRequest,               // a request whose framing or head is malformed
   kUnauthorized,             // no credentials
-  kForbidden,                // credentials that are not valid
+  kForbidden,                // credentials that are not valid, or a key acting beyond its business
   kMethodNotAllowed,         // a known path, another method
   kRequestTimeout,           // a request head that did not arrive in time
   kPayloadTooLarge,          // a body over the cap
@@ -89,6 +89,11 @@ class Status {
     return Status(StatusCode::kStorageUnavailable, std::move(message), {});
   }
   // One of the HTTP edge's refusals (kBadRequest … kHttpVersionNotSupported), with its message.
+  // A business API key naming another business (never for another business's objects: those
+  // are not_found, so their ids cannot be probed).
+  static Status forbidden(std::string message, std::string field = {}) {
+    return Status(StatusCode::kForbidden, std::move(message), std::move(field));
+  }
   static Status refusal(StatusCode code, std::string message) { return Status(code, std::move(message), {}); }
 
   bool isOk() const { return code_ == StatusCode::kOk; }

@@ -12,7 +12,7 @@ namespace {
 // store (the first request, or idempotency_conflict), never creating anything.
 bool isReplay(const Call& call, const RouteSpec& route) {
   if (!route.idempotent || !call.request.has("Idempotency-Key")) return false;
-  return call.context.service.requests.idempotencyKeyUsed(call.request.get("Idempotency-Key"));
+  return call.context.service.requests.idempotencyKeyUsed(call.principal, call.request.get("Idempotency-Key"));
 }
 
 // The principal of one of BCAUTH_API_KEYS (operators), or none. Every key is compared (constant
@@ -27,11 +27,10 @@ std::optional<service::Principal> configuredKey(const Call& call, const std::str
   return service::Principal{std::nullopt, "env#" + std::to_string(matched)};
 }
 
-// Answers a business key on a route that is not (yet) its to use (every route, for now).
-void refuseBusinessKey(Call& call, const RouteSpec& route) {
-  if (route.scope == KeyScope::kOperatorOnly) return sendStatus(call.response, Status::notFound("no such route"));
-  sendStatus(call.response, Status::refusal(StatusCode::kForbidden,
-                                            "a business API key cannot use this route yet; use an operator key"));
+// The rate-limit bucket: all keys of one business share their business's; each operator key
+// has its own. Named by ids, never by a key itself.
+std::string rateBucket(const service::Principal& principal) {
+  return principal.isOperator() ? "key#" + principal.keyId : "business#" + *principal.businessId;
 }
 
 }  // namespace
@@ -53,16 +52,17 @@ bool authorizeApiKey(Call& call, const RouteSpec& route) {
     return false;
   }
   call.principal = *principal;
-  // Buckets are keyed by the key's id, never by the key itself. Every call is counted,
+  // Buckets are keyed by ids (rateBucket), never by the key itself. Every call is counted,
   // garbage included (this is the flood guard, before any body is read), but a retry of a create
   // that already exists is never refused: its answer is a read of what was made (isReplay).
-  if (auto wait = call.context.apiKeyLimiter.acquire("key#" + principal->keyId)) {
-    if (principal->isOperator() && isReplay(call, route)) return true;
-    sendRateLimited(call, *wait, "this API key is over its request rate");
+  if (auto wait = call.context.apiKeyLimiter.acquire(rateBucket(*principal))) {
+    if (isReplay(call, route)) return true;
+    sendRateLimited(call, *wait, principal->isOperator() ? "this API key is over its request rate"
+                                                         : "this business's API keys are over their request rate");
     return false;
   }
-  if (principal->isOperator()) return true;
-  refuseBusinessKey(call, route);
+  if (principal->isOperator() || route.scope == KeyScope::kBusiness) return true;
+  sendStatus(call.response, Status::notFound("no such route"));  // operator-only: as if there were none
   return false;
 }
 

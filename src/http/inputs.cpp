@@ -136,6 +136,7 @@ Result<service::ProviderInput> provider(const Body& body) {
         take(fields.optionalString("tokenAuthMethod"), in.tokenAuthMethod),
         take(profileFields(fields), in.profileFields),
         take(fields.optionalString("clientSecret"), in.clientSecret),
+        take(fields.optionalString("businessId"), in.businessId),
     };
   });
 }
@@ -165,6 +166,7 @@ Result<service::WebhookInput> webhook(const Body& body) {
         take(eventTypes(fields), in.eventTypes),
         take(optionalBool(fields, "enabled"), in.enabled),
         take(fields.optionalString("secret"), in.secret),
+        take(fields.optionalString("businessId"), in.businessId),
     };
   });
 }
@@ -173,7 +175,9 @@ Result<service::CreateRequestInput> createRequest(const Body& body) {
   return readBody<service::CreateRequestInput>(body, [](const Fields& fields, service::CreateRequestInput& in) {
     return std::vector<Status>{
         take(fields.requiredString("conversationId"), in.conversationId),
-        take(fields.requiredString("businessId"), in.businessId),
+        // Optional here: a business key's own is taken when absent; an operator's create needs one
+        // (the service says so, naming the field).
+        take(valueOr(fields.optionalString("businessId"), ""), in.businessId),
         take(fields.requiredString("providerId"), in.providerId),
         take(stringList(fields, "scopes"), in.scopes),
         take(valueOr(fields.optionalString("flow"), "auto"), in.flow),

@@ -83,6 +83,8 @@ const std::vector<RouteSpec>& routeTable() {
       {"POST", "/v1/businesses", true, createBusiness, false, KeyScope::kOperatorOnly},
       {"GET", "/v1/businesses", true, listBusinesses, false, KeyScope::kOperatorOnly},
       {"GET", "/v1/businesses/{}", true, getBusiness, false, KeyScope::kOperatorOnly},
+      {"PUT", "/v1/businesses/{}/providers/{}", true, enableProvider},
+      {"DELETE", "/v1/businesses/{}/providers/{}", true, disableProvider},
       {"POST", "/v1/api-keys", true, createApiKey, false, KeyScope::kOperatorOnly},
       {"GET", "/v1/api-keys", true, listApiKeys, false, KeyScope::kOperatorOnly},
       {"DELETE", "/v1/api-keys/{}", true, revokeApiKey, false, KeyScope::kOperatorOnly},

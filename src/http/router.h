@@ -19,10 +19,9 @@ using Route = std::function<void(Call&)>;
 
 // Which API keys a route serves besides the operator's (api_auth.cpp applies it).
 enum class KeyScope {
-  // TEMPORARY (issue 14), the default: a data route that does not yet scope what it reads and
-  // writes by the caller's business. A business key is refused (403), so it never sees another
-  // business's data. Each route leaves this once it scopes by call.principal (then: kBusiness).
-  kNotYetScoped,
+  // The default: every key; the handler passes call.principal to the service, which scopes what
+  // it reads and writes to the key's business.
+  kBusiness,
   // The operator's alone (businesses, API keys): a business key gets 404, as for no route.
   kOperatorOnly,
 };
@@ -35,7 +34,7 @@ struct RouteSpec {
   // Honours Idempotency-Key: a retry whose key is already taken is answered from the store, so it
   // is served even past the key's rate limit (it creates nothing).
   bool idempotent = false;
-  KeyScope scope = KeyScope::kNotYetScoped;
+  KeyScope scope = KeyScope::kBusiness;
 };
 
 // Every route, in the order they are tried (the handlers are in src/http/routes/).

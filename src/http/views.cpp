@@ -42,9 +42,12 @@ Json delivery(const std::optional<store::Delivery>& d) {
 
 }  // namespace
 
-Json provider(const store::Provider& p) {
+Json provider(const service::ProviderView& shown) {
+  const store::Provider& p = shown.provider;
   auto view = newObject();
   view->set("id", p.id);
+  if (!p.businessId.empty()) view->set("businessId", p.businessId);
+  view->set("shared", shown.shared());
   view->set("name", p.name);
   view->set("authorizationUrl", p.authorizationUrl);
   view->set("tokenUrl", p.tokenUrl);
@@ -65,6 +68,7 @@ Json provider(const store::Provider& p) {
 Json webhook(const store::Subscription& sub) {
   auto view = newObject();
   view->set("id", sub.id);
+  if (!sub.businessId.empty()) view->set("businessId", sub.businessId);
   view->set("url", sub.url);
   view->set("eventTypes", stringArray(sub.eventTypes));
   view->set("enabled", sub.enabled);
@@ -151,7 +155,7 @@ Json createdApiKey(const service::CreatedApiKey& created) {
   return view;
 }
 
-Json providers(const std::vector<store::Provider>& rows) { return listOf("providers", rows, provider); }
+Json providers(const std::vector<service::ProviderView>& rows) { return listOf("providers", rows, provider); }
 Json webhooks(const std::vector<store::Subscription>& rows) { return listOf("webhooks", rows, webhook); }
 Json deadLetters(const std::vector<store::WebhookDelivery>& rows) { return listOf("deadLetters", rows, deadLetter); }
 Json businesses(const std::vector<store::Business>& rows) { return listOf("businesses", rows, business); }

@@ -8,6 +8,7 @@
 #include <Poco/JSON/Object.h>
 
 #include "bcauth/status.h"
+#include "service/admin.h"
 #include "service/event_log.h"
 #include "service/requests.h"
 #include "service/tenancy.h"
@@ -17,7 +18,7 @@ namespace bcauth::http::views {
 
 using Json = Poco::JSON::Object::Ptr;
 
-Json provider(const store::Provider& provider);
+Json provider(const service::ProviderView& provider);
 Json webhook(const store::Subscription& subscription);
 Json deadLetter(const store::WebhookDelivery& delivery);
 Json request(const service::RequestState& state);  // with its message
@@ -27,7 +28,7 @@ Json business(const store::Business& business);
 Json apiKey(const store::ApiKey& key);                     // never the secret nor its hash
 Json createdApiKey(const service::CreatedApiKey& created);  // apiKey's, and the key itself, once
 
-Json providers(const std::vector<store::Provider>& providers);          // {"providers": […]}
+Json providers(const std::vector<service::ProviderView>& providers);   // {"providers": […]}
 Json webhooks(const std::vector<store::Subscription>& subscriptions);   // {"webhooks": […]}
 Json deadLetters(const std::vector<store::WebhookDelivery>& deliveries);  // {"deadLetters": […]}
 Json businesses(const std::vector<store::Business>& businesses);        // {"businesses": […]}
@@ -37,7 +38,7 @@ Json apiKeys(const std::vector<store::ApiKey>& keys);                    // {"ap
 template <typename T>
 Result<Json> of(const Result<T>& result) {
   if (!result) return result.status();
-  if constexpr (std::is_same_v<T, store::Provider>) return provider(*result);
+  if constexpr (std::is_same_v<T, service::ProviderView>) return provider(*result);
   else if constexpr (std::is_same_v<T, store::Subscription>) return webhook(*result);
   else if constexpr (std::is_same_v<T, store::WebhookDelivery>) return deadLetter(*result);
   else if constexpr (std::is_same_v<T, service::RequestState>) return request(*result);

@@ -1,5 +1,7 @@
 #include "service/admin.h"
 
+#include <algorithm>
+
 #include <Poco/Net/IPAddress.h>
 
 #include "clients/outbound_url.h"
@@ -32,12 +34,54 @@ Status Administration::checkOutboundUrl(const std::string& url, const std::strin
   return Status::ok();
 }
 
+// --- ownership ------------------------------------------------------------------
+
+Result<std::string> Administration::ownerFor(const Principal& who, const std::optional<std::string>& named) const {
+  if (!who.isOperator()) {
+    if (named && *named != *who.businessId) {
+      return Status::forbidden("this API key acts for business " + *who.businessId + " only", "businessId");
+    }
+    return *who.businessId;
+  }
+  if (!named) return std::string();
+  if (auto valid = protocol::ids::checkBusinessId(*named); !valid) return valid;
+  if (!k_.store.business(*named)) return Status::invalidArgument("names no business (POST /v1/businesses first)", "businessId");
+  return *named;
+}
+
+Status Administration::mayReplace(const Principal& who, const std::string& owner, bool sharedVisible,
+                                  const std::string& what, const std::string& id) const {
+  if (who.owns(owner)) return Status::ok();
+  if (owner.empty() && sharedVisible) {
+    return Status::forbidden(what + " " + id + " is shared: only an operator key changes it");
+  }
+  return Status::conflict(what + " id " + id + " is taken (ids are unique across this bcauth): choose another");
+}
+
 // --- providers ------------------------------------------------------------------
 
-Result<store::Provider> Administration::putProvider(const std::string& id, const Result<ProviderInput>& input) {
+ProviderView Administration::viewFor(const Principal& who, store::Provider provider) {
+  if (!who.isOperator() && provider.businessId.empty() && provider.enabled) {
+    const auto enabled = k_.store.enabledSharedProviders(*who.businessId);
+    provider.enabled = std::find(enabled.begin(), enabled.end(), provider.id) != enabled.end();
+  }
+  return ProviderView{std::move(provider)};
+}
+
+bool Administration::usableBy(const Principal& who, const std::string& businessId, const store::Provider& provider) {
+  if (!provider.businessId.empty()) return provider.businessId == businessId;
+  if (who.isOperator()) return true;
+  const auto enabled = k_.store.enabledSharedProviders(businessId);
+  return std::find(enabled.begin(), enabled.end(), provider.id) != enabled.end();
+}
+
+Result<ProviderView> Administration::putProvider(const Principal& who, const std::string& id,
+                                                 const Result<ProviderInput>& input) {
   if (auto valid = protocol::ids::checkProviderId(id); !valid) return valid;
   if (!input) return input.status();
   const ProviderInput& in = *input;
+  auto owner = ownerFor(who, in.businessId);
+  if (!owner) return owner.status();
   for (auto [key, value] : {std::pair{"authorizationUrl", &in.authorizationUrl}, std::pair{"tokenUrl", &in.tokenUrl},
                             std::pair{"userinfoUrl", &in.userinfoUrl}}) {
     if (value->empty()) continue;
@@ -63,7 +107,11 @@ Result<store::Provider> Administration::putProvider(const std::string& id, const
   p.enabled = in.enabled.value_or(true);
   if (in.tokenAuthMethod) p.tokenAuthMethod = *in.tokenAuthMethod;
   p.profileFields = in.profileFields;
+  p.businessId = *owner;
   const auto existing = k_.store.provider(id);
+  if (existing) {
+    if (auto may = mayReplace(who, existing->businessId, true, "provider", id); !may) return may;
+  }
   p.createdAt = existing ? existing->createdAt : k_.now();
   p.updatedAt = k_.now();
   // The secret is write-only: a PUT without clientSecret keeps the one already stored.
@@ -75,31 +123,60 @@ Result<store::Provider> Administration::putProvider(const std::string& id, const
     p.sealedClientSecret = existing->sealedClientSecret;
   }
   k_.store.transaction([&](store::Transaction& tx) { tx.putProvider(p); });
-  return provider(id);
+  return provider(who, id);
 }
 
-Result<store::Provider> Administration::provider(const std::string& id) {
+Result<ProviderView> Administration::provider(const Principal& who, const std::string& id) {
   if (auto valid = protocol::ids::checkProviderId(id); !valid) return valid;
   auto p = k_.store.provider(id);
-  if (!p) return notFound("provider", id);
-  return std::move(*p);
+  // A business key sees shared providers (to enable them) but no other business's.
+  if (!p || !(who.owns(p->businessId) || p->businessId.empty())) return notFound("provider", id);
+  return viewFor(who, std::move(*p));
 }
 
-std::vector<store::Provider> Administration::providers(bool enabledOnly) { return k_.store.providers(enabledOnly); }
+std::vector<ProviderView> Administration::providers(const Principal& who, bool enabledOnly) {
+  std::vector<ProviderView> out;
+  for (auto& p : k_.store.providers(enabledOnly)) {
+    if (!(who.owns(p.businessId) || p.businessId.empty())) continue;
+    auto view = viewFor(who, std::move(p));
+    if (enabledOnly && !view.provider.enabled) continue;
+    out.push_back(std::move(view));
+  }
+  return out;
+}
 
-Status Administration::deleteProvider(const std::string& id) {
-  if (auto valid = protocol::ids::checkProviderId(id); !valid) return valid;
+Status Administration::deleteProvider(const Principal& who, const std::string& id) {
+  if (auto found = provider(who, id); !found) return found.status();
+  else if (!who.owns(found->provider.businessId)) return mayReplace(who, found->provider.businessId, true, "provider", id);
   bool deleted = false;
   k_.store.transaction([&](store::Transaction& tx) { deleted = tx.deleteProvider(id); });
   return deleted ? Status::ok() : notFound("provider", id);
 }
 
+Status Administration::setProviderEnabledFor(const Principal& who, const std::string& businessId,
+                                             const std::string& providerId, bool enabled) {
+  if (auto valid = protocol::ids::checkBusinessId(businessId); !valid) return valid;
+  if (auto valid = protocol::ids::checkProviderId(providerId); !valid) return valid;
+  if (!who.owns(businessId) || !k_.store.business(businessId)) {
+    return Status::notFound("business " + businessId + " does not exist");
+  }
+  // Only shared providers are enabled per business; any other id is none to enable (a
+  // business's own provider turns on and off with its own `enabled`).
+  const auto p = k_.store.provider(providerId);
+  if (!p || !p->businessId.empty()) return notFound("shared provider", providerId);
+  k_.store.transaction([&](store::Transaction& tx) { tx.setProviderEnabledFor(businessId, providerId, enabled); });
+  return Status::ok();
+}
+
 // --- webhooks -------------------------------------------------------------------
 
-Result<store::Subscription> Administration::putWebhook(const std::string& id, const Result<WebhookInput>& input) {
+Result<store::Subscription> Administration::putWebhook(const Principal& who, const std::string& id,
+                                                       const Result<WebhookInput>& input) {
   if (auto valid = protocol::ids::checkWebhookId(id); !valid) return valid;
   if (!input) return input.status();
   const WebhookInput& in = *input;
+  auto owner = ownerFor(who, in.businessId);
+  if (!owner) return owner.status();
   if (auto s = checkOutboundUrl(in.url, "url"); !s) return s;
   store::Subscription sub;
   sub.id = id;
@@ -111,7 +188,11 @@ Result<store::Subscription> Administration::putWebhook(const std::string& id, co
   }
   sub.eventTypes = in.eventTypes;
   sub.enabled = in.enabled.value_or(true);
+  sub.businessId = *owner;
   const auto existing = k_.store.subscription(id);
+  if (existing) {
+    if (auto may = mayReplace(who, existing->businessId, false, "webhook", id); !may) return may;
+  }
   if (in.secret) {
     if (in.secret->size() < 16) return Status::invalidArgument("needs at least 16 characters", "secret");
     sub.sealedSecret = k_.vault.seal(SealKind::kWebhookSecret, id, *in.secret);
@@ -126,32 +207,41 @@ Result<store::Subscription> Administration::putWebhook(const std::string& id, co
   return sub;
 }
 
-Result<store::Subscription> Administration::webhook(const std::string& id) {
+Result<store::Subscription> Administration::webhook(const Principal& who, const std::string& id) {
   if (auto valid = protocol::ids::checkWebhookId(id); !valid) return valid;
   auto sub = k_.store.subscription(id);
-  if (!sub) return notFound("webhook", id);
+  if (!sub || !who.owns(sub->businessId)) return notFound("webhook", id);
   return std::move(*sub);
 }
 
-std::vector<store::Subscription> Administration::webhooks() { return k_.store.subscriptions(); }
+std::vector<store::Subscription> Administration::webhooks(const Principal& who) {
+  auto all = k_.store.subscriptions();
+  std::erase_if(all, [&](const store::Subscription& sub) { return !who.owns(sub.businessId); });
+  return all;
+}
 
-Status Administration::deleteWebhook(const std::string& id) {
-  if (auto valid = protocol::ids::checkWebhookId(id); !valid) return valid;
+Status Administration::deleteWebhook(const Principal& who, const std::string& id) {
+  if (auto found = webhook(who, id); !found) return found.status();
   bool deleted = false;
   k_.store.transaction([&](store::Transaction& tx) { deleted = tx.deleteSubscription(id); });
   return deleted ? Status::ok() : notFound("webhook", id);
 }
 
-std::vector<store::WebhookDelivery> Administration::deadLetters(std::size_t limit) {
-  return k_.store.deadWebhookDeliveries(limit);
+std::vector<store::WebhookDelivery> Administration::deadLetters(const Principal& who, std::size_t limit) {
+  if (who.isOperator()) return k_.store.deadWebhookDeliveries(limit);
+  return k_.store.businessDeadWebhookDeliveries(*who.businessId, limit);
 }
 
-Result<store::WebhookDelivery> Administration::replayDeadLetter(std::int64_t deliveryId) {
+Result<store::WebhookDelivery> Administration::replayDeadLetter(const Principal& who, std::int64_t deliveryId) {
   Status outcome = Status::ok();
   store::WebhookDelivery replayed;
   k_.store.transaction([&](store::Transaction& tx) {
     auto d = tx.webhookDelivery(deliveryId);
-    if (!d) {
+    // Another business's delivery is answered as one that does not exist. (A subscription's
+    // owner never changes to another business: only an operator's PUT could, and its
+    // deliveries are then the new owner's.)
+    const auto sub = d ? tx.subscription(d->subscriptionId) : std::nullopt;
+    if (!d || !sub || !who.owns(sub->businessId)) {
       outcome = Status::notFound("webhook delivery " + std::to_string(deliveryId) + " does not exist");
       return;
     }

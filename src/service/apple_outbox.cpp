@@ -88,7 +88,7 @@ void AppleOutbox::attempt(const store::Delivery& claimed) {
     if (answer.delivered()) {
       d->status = "delivered";
       tx.updateDelivery(*d);
-      if (request) k_.publish(tx, {EventType::kAuthDelivered, now, request->conversationId, requestId, data});
+      if (request) k_.publish(tx, {EventType::kAuthDelivered, now, request->businessId, request->conversationId, requestId, data});
     } else if (retryable) {
       d->nextAttemptAt = now + backoffMillis(k_.config.deliveryRetryBaseMs, d->attempts, 300000.0);
       tx.updateDelivery(*d);
@@ -97,7 +97,7 @@ void AppleOutbox::attempt(const store::Delivery& claimed) {
       tx.updateDelivery(*d);
       data.reason = reasonFor(answer);
       if (!answer.reached) data.detail = answer.error;
-      if (request) k_.publish(tx, {EventType::kAuthDeliveryFailed, now, request->conversationId, requestId, data});
+      if (request) k_.publish(tx, {EventType::kAuthDeliveryFailed, now, request->businessId, request->conversationId, requestId, data});
     }
   });
 }

@@ -9,7 +9,7 @@ AuthService::AuthService(store::Store& store, crypto::Sealer sealer, ServiceConf
       admin(kernel),
       appleOutbox(kernel),
       webhookOutbox(kernel),
-      requests(kernel, keyPool_, appleOutbox),
+      requests(kernel, keyPool_, appleOutbox, admin),
       intake(kernel),
       redirect(kernel),
       events(kernel),

@@ -9,6 +9,7 @@
 
 #include "bcauth/crypto.h"
 #include "protocol/ids.h"
+#include "service/admin.h"
 #include "service/delivery_envelope.h"
 #include "service/requests.h"
 
@@ -45,14 +46,16 @@ struct Requests::Prepared {
   std::optional<std::string> verifier;    // v2: the PKCE verifier
 };
 
-Result<Created> Requests::create(const Result<CreateRequestInput>& input, const std::optional<IdempotencyKey>& key,
-                                 const Admission& admit) {
-  if (key) {
-    if (auto valid = protocol::ids::checkIdempotencyKey(key->key); !valid) return valid;
-    if (auto existing = k_.store.requestByIdempotencyKey(key->key)) return replay(*existing, key->bodySha256);
+Result<Created> Requests::create(const Principal& who, const Result<CreateRequestInput>& input,
+                                 const std::optional<IdempotencyKey>& given, const Admission& admit) {
+  std::optional<IdempotencyKey> key;
+  if (given) {
+    if (auto valid = protocol::ids::checkIdempotencyKey(given->key); !valid) return valid;
+    key = IdempotencyKey{scopedIdempotencyKey(who, given->key), given->bodySha256};
+    if (auto existing = k_.store.requestByIdempotencyKey(key->key)) return replay(who, *existing, key->bodySha256);
   }
   if (!input) return input.status();
-  auto planned = plan(*input);
+  auto planned = plan(who, *input);
   if (!planned) return planned.status();
   auto prepared = prepare(*input, *planned);
   if (!prepared) return prepared.status();
@@ -61,34 +64,47 @@ Result<Created> Requests::create(const Result<CreateRequestInput>& input, const 
   if (admit) {
     if (auto admitted = admit(planned->request.conversationId); !admitted) return admitted;
   }
-  return record(*planned, *prepared, key);
+  return record(who, *planned, *prepared, key);
 }
 
-Result<Created> Requests::replay(const store::AuthRequest& existing, const std::string& bodySha256) {
+Result<Created> Requests::replay(const Principal& who, const store::AuthRequest& existing,
+                                 const std::string& bodySha256) {
   // A request stored before bodies were hashed (migration 7) has nothing to compare: replayed.
   if (existing.idempotencyBodySha256 && *existing.idempotencyBodySha256 != bodySha256) {
     return Status::idempotencyConflict("this Idempotency-Key was already used with a different body; "
                                        "retry with the first body, or use a new key for a new request",
                                        "Idempotency-Key");
   }
-  auto state = request(existing.id);
+  auto state = request(who, existing.id);
   if (!state) return state.status();
   return Created{std::move(*state), false};
 }
 
-Result<Requests::Plan> Requests::plan(const CreateRequestInput& input) {
+Result<Requests::Plan> Requests::plan(const Principal& who, const CreateRequestInput& input) {
   Plan out;
   store::AuthRequest& request = out.request;
   request.conversationId = input.conversationId;
-  request.businessId = input.businessId;
+  request.businessId = input.businessId.empty() && !who.isOperator() ? *who.businessId : input.businessId;
   request.providerId = input.providerId;
   for (const auto& valid : {protocol::ids::checkConversationId(request.conversationId),
                             protocol::ids::checkBusinessId(request.businessId),
                             protocol::ids::checkProviderId(request.providerId)}) {
     if (!valid) return valid;
   }
+  if (!who.owns(request.businessId)) {
+    return Status::forbidden("this API key acts for business " + *who.businessId + " only", "businessId");
+  }
+  // A business key asks only customers who wrote to its business; an operator may ask first.
+  const auto conversation = k_.store.conversation(request.businessId, request.conversationId);
+  if (!conversation && !who.isOperator()) {
+    return Status::notFound("conversation " + request.conversationId + " has not written to business " +
+                            request.businessId);
+  }
   auto provider = k_.store.provider(request.providerId);
-  if (!provider) return Status::invalidArgument("names no registered provider", "providerId");
+  // Another business's provider is answered as one that does not exist.
+  if (!provider || !admin_.usableBy(who, request.businessId, *provider)) {
+    return Status::invalidArgument("names no registered provider", "providerId");
+  }
   if (!provider->enabled) return Status::conflict("provider " + provider->id + " is disabled");
   out.provider = std::move(*provider);
 
@@ -99,7 +115,7 @@ Result<Requests::Plan> Requests::plan(const CreateRequestInput& input) {
     }
   }
 
-  auto flow = chooseFlow(input.flow, request.conversationId);
+  auto flow = chooseFlow(input.flow, conversation);
   if (!flow) return flow.status();
   out.flow = *flow;
   request.flow = std::string(protocol::toString(out.flow));
@@ -123,10 +139,11 @@ Result<Requests::Plan> Requests::plan(const CreateRequestInput& input) {
 }
 
 // auto: the newest flow the customer's device announced (its capability-list).
-Result<protocol::Flow> Requests::chooseFlow(const std::string& flowName, const std::string& conversationId) {
+Result<protocol::Flow> Requests::chooseFlow(const std::string& flowName,
+                                            const std::optional<store::Conversation>& conversation) {
   protocol::Flow flow;
   if (flowName == "auto") {
-    const auto capabilities = k_.store.capabilities(conversationId);
+    const auto capabilities = conversation ? conversation->capabilities : std::nullopt;
     if (!capabilities) {
       return Status::conflict("flow auto: no capability-list is recorded for this conversation yet; "
                               "wait for a message from the customer or choose flow legacy or v2");
@@ -186,7 +203,8 @@ Result<Requests::Prepared> Requests::prepare(const CreateRequestInput& input, Pl
   return prepared;
 }
 
-Result<Created> Requests::record(Plan& plan, Prepared& prepared, const std::optional<IdempotencyKey>& key) {
+Result<Created> Requests::record(const Principal& who, Plan& plan, Prepared& prepared,
+                                 const std::optional<IdempotencyKey>& key) {
   store::AuthRequest& row = plan.request;
   const protocol::AuthenticateMessage& message = *prepared.message;
   row.id = crypto::randomUuid();
@@ -205,7 +223,7 @@ Result<Created> Requests::record(Plan& plan, Prepared& prepared, const std::opti
       tx.insertRequest(row);
       if (prepared.key) k_.vault.putSecret(tx, SealKind::kPrivateKey, row.id, prepared.key->exportKeypair().view());
       if (prepared.verifier) k_.vault.putSecret(tx, SealKind::kPkceVerifier, row.id, *prepared.verifier);
-      k_.publish(tx, {EventType::kAuthRequested, row.createdAt, row.conversationId, row.id,
+      k_.publish(tx, {EventType::kAuthRequested, row.createdAt, row.businessId, row.conversationId, row.id,
                       RequestedData{row.flow, row.providerId, row.scopes}});
       if (!plan.deliver) return;
       // The exact message, client secret included, goes to the outbox sealed: built once here,
@@ -231,13 +249,13 @@ Result<Created> Requests::record(Plan& plan, Prepared& prepared, const std::opti
   } catch (const store::DuplicateError&) {
     // Another create with the same Idempotency-Key won the race: answer with its row.
     if (key) {
-      if (auto existing = k_.store.requestByIdempotencyKey(key->key)) return replay(*existing, key->bodySha256);
+      if (auto existing = k_.store.requestByIdempotencyKey(key->key)) return replay(who, *existing, key->bodySha256);
     }
     throw;
   }
   if (plan.deliver && plan.waitForDelivery) {
     outbox_.attempt(*queued);
-    auto state = request(row.id);
+    auto state = request(who, row.id);
     if (!state) return state.status();
     return Created{std::move(*state), true};
   }

@@ -84,7 +84,7 @@ store::Event encodeEvent(const EventRecord& record) {
   std::ostringstream text;
   data->stringify(text);
   return store::Event{0, std::string(name(record.type)), record.at, record.conversationId, record.authRequestId,
-                      text.str()};
+                      text.str(), record.businessId};
 }
 
 Poco::JSON::Object::Ptr eventObject(const store::Event& event) {
@@ -92,6 +92,7 @@ Poco::JSON::Object::Ptr eventObject(const store::Event& event) {
   view->set("seq", event.seq);
   view->set("type", event.type);
   view->set("at", isoTime(event.at));
+  if (!event.businessId.empty()) view->set("businessId", event.businessId);
   view->set("conversationId", event.conversationId);
   if (!event.authRequestId.empty()) view->set("authRequestId", event.authRequestId);
   Poco::JSON::Parser parser;

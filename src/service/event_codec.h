@@ -67,6 +67,7 @@ using EventData = std::variant<RequestedData, MessageData, RejectedData, Conclus
 struct EventRecord {
   EventType type;
   std::int64_t at = 0;
+  std::string businessId;  // the business it concerns (the store keeps it when bcauth knows the business)
   std::string conversationId;
   std::string authRequestId;  // empty: the event names no request
   EventData data;

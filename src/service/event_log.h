@@ -7,6 +7,7 @@
 
 #include "bcauth/status.h"
 #include "service/kernel.h"
+#include "service/principal.h"
 
 namespace bcauth::service {
 
@@ -22,8 +23,11 @@ class EventLog {
   // Events after seq, waiting up to waitMillis for the first one when there are none yet. The
   // wait wakes on events committed by any instance (Store::watchEvents), re-reads the store every
   // eventsRecheckMillis anyway, and reads it once more before answering empty.
-  Result<EventPage> read(std::int64_t afterSeq, std::size_t limit, std::int64_t waitMillis);
-  Result<EventPage> conversation(const std::string& conversationId, std::int64_t afterSeq, std::size_t limit);
+  // A business key reads its business's events only.
+  Result<EventPage> read(const Principal& who, std::int64_t afterSeq, std::size_t limit, std::int64_t waitMillis);
+  // A business key: a conversation that never wrote to its business is not_found.
+  Result<EventPage> conversation(const Principal& who, const std::string& conversationId, std::int64_t afterSeq,
+                                 std::size_t limit);
 
  private:
   Kernel& k_;

@@ -87,10 +87,11 @@ Result<Inbound> AppleIntake::handleInbound(std::string_view body, const std::str
       result.duplicate = true;
       return;
     }
-    if (!capabilities.empty()) tx.recordCapabilities(message.sourceId, capabilities, at);
+    tx.recordConversation(message.destinationId, message.sourceId,
+                          capabilities.empty() ? std::nullopt : std::optional(capabilities), at);
 
     if (!message.authenticate) {
-      k_.publish(tx, {EventType::kMessageReceived, at, message.sourceId, "",
+      k_.publish(tx, {EventType::kMessageReceived, at, message.destinationId, message.sourceId, "",
                       MessageData{message.type, message.id, capabilities, message.json}});
       result.eventType = name(EventType::kMessageReceived);
       return;
@@ -108,7 +109,7 @@ Result<Inbound> AppleIntake::handleInbound(std::string_view body, const std::str
       // The event goes to the sender's timeline; a request of another conversation is not named
       // there (its id would tie this conversation's timeline to someone else's request).
       const bool ownRequest = current && current->conversationId == message.sourceId;
-      k_.publish(tx, {EventType::kAuthRejected, at, message.sourceId, ownRequest ? current->id : "",
+      k_.publish(tx, {EventType::kAuthRejected, at, message.destinationId, message.sourceId, ownRequest ? current->id : "",
                       RejectedData{reason, reply.requestIdentifier, std::nullopt}});
       result.eventType = name(EventType::kAuthRejected);
       return;
@@ -157,7 +158,7 @@ int AppleIntake::completeProfiles(std::stop_token stop) {
       const auto current = tx.request(request.id);
       if (!current || !current->profilePending) return;
       tx.setProfilePending(request.id, false);
-      k_.publish(tx, {EventType::kAuthSucceeded, at, current->conversationId, request.id, data});
+      k_.publish(tx, {EventType::kAuthSucceeded, at, current->businessId, current->conversationId, request.id, data});
       ++completed;
     });
   }

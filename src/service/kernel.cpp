@@ -18,6 +18,9 @@ Kernel::Kernel(store::Store& s, crypto::Sealer sealer, ServiceConfig c, Clock cl
 std::int64_t appendEventWithWebhooks(store::Transaction& tx, const store::Event& event) {
   const std::int64_t seq = tx.appendEvent(event);
   for (const auto& sub : tx.enabledSubscriptions()) {
+    // A business's subscription hears its own business only (a business that exists: only
+    // then can it have subscriptions); the operator's hear every event.
+    if (!sub.businessId.empty() && sub.businessId != event.businessId) continue;
     if (!sub.eventTypes.empty() &&
         std::find(sub.eventTypes.begin(), sub.eventTypes.end(), event.type) == sub.eventTypes.end()) {
       continue;
@@ -47,7 +50,7 @@ void Kernel::finish(store::Transaction& tx, const store::AuthRequest& request, E
     tx.setProfilePending(request.id, true);  // auth.succeeded follows once the profile is fetched
     return;
   }
-  publish(tx, {ending.event, at, request.conversationId, request.id, std::move(ending.data)});
+  publish(tx, {ending.event, at, request.businessId, request.conversationId, request.id, std::move(ending.data)});
 }
 
 }  // namespace bcauth::service

@@ -40,7 +40,8 @@ bool RedirectCallback::finishIfPending(const store::AuthRequest& request, Ending
 std::string RedirectCallback::reject(const std::optional<store::AuthRequest>& request, const std::string& reason,
                                      std::int64_t code) {
   k_.store.transaction([&](store::Transaction& tx) {
-    k_.publish(tx, {EventType::kAuthRejected, k_.now(), request ? request->conversationId : "",
+    k_.publish(tx, {EventType::kAuthRejected, k_.now(), request ? request->businessId : "",
+                    request ? request->conversationId : "",
                     request ? request->id : "", RejectedData{reason, std::nullopt, "oauth_callback"}});
   });
   return failureUrl(code);

@@ -19,20 +19,26 @@ RequestState Requests::stateOf(store::AuthRequest request, std::optional<store::
   return {std::move(request), std::move(delivery), tokenAvailable};
 }
 
-Result<RequestState> Requests::request(const std::string& id) {
-  if (auto valid = protocol::ids::checkAuthRequestId(id); !valid) return valid;
+std::optional<store::AuthRequest> Requests::visible(const Principal& who, const std::string& id) {
   auto r = k_.store.request(id);
+  if (!r || !who.owns(r->businessId)) return std::nullopt;
+  return r;
+}
+
+Result<RequestState> Requests::request(const Principal& who, const std::string& id) {
+  if (auto valid = protocol::ids::checkAuthRequestId(id); !valid) return valid;
+  auto r = visible(who, id);
   if (!r) return notFound(id);
   auto delivery = k_.store.delivery(id);
   return stateOf(std::move(*r), std::move(delivery));
 }
 
-Result<RequestState> Requests::cancel(const std::string& id) {
+Result<RequestState> Requests::cancel(const Principal& who, const std::string& id) {
   if (auto valid = protocol::ids::checkAuthRequestId(id); !valid) return valid;
   Status outcome = Status::ok();
   k_.store.transaction([&](store::Transaction& tx) {
     auto r = tx.request(id);
-    if (!r) {
+    if (!r || !who.owns(r->businessId)) {
       outcome = notFound(id);
       return;
     }
@@ -45,12 +51,12 @@ Result<RequestState> Requests::cancel(const std::string& id) {
     k_.finish(tx, *r, std::move(ending), k_.now());
   });
   if (!outcome) return outcome;
-  return request(id);
+  return request(who, id);
 }
 
-Result<AccessToken> Requests::token(const std::string& id) {
+Result<AccessToken> Requests::token(const Principal& who, const std::string& id) {
   if (auto valid = protocol::ids::checkAuthRequestId(id); !valid) return valid;
-  const auto r = k_.store.request(id);
+  const auto r = visible(who, id);
   if (!r) return notFound(id);
   if (r->status != store::status::kSucceeded) {
     return Status::conflict("auth request " + id + " is " + r->status + "; a token exists only once it succeeded");
@@ -68,9 +74,9 @@ Result<AccessToken> Requests::token(const std::string& id) {
                      r->tokenExpiresAt, refreshable};
 }
 
-Result<AccessToken> Requests::refresh(const std::string& id) {
+Result<AccessToken> Requests::refresh(const Principal& who, const std::string& id) {
   if (auto valid = protocol::ids::checkAuthRequestId(id); !valid) return valid;
-  const auto request = k_.store.request(id);
+  const auto request = visible(who, id);
   if (!request) return notFound(id);
   const auto sealed = k_.store.secret(id, store::secret::kRefreshToken);
   if (request->status != store::status::kSucceeded || !sealed) {
@@ -91,7 +97,7 @@ Result<AccessToken> Requests::refresh(const std::string& id) {
     storeTokens(tx, k_.vault, id, tokens);
     tx.setCompletion(id, request->completedBy, tokens.tokenType, tokenExpiry(tokens, now));
   });
-  return token(id);
+  return token(who, id);
 }
 
 int Requests::expireDue() {

@@ -13,16 +13,10 @@
 
 #include "bcauth/status.h"
 #include "service/clock.h"
+#include "service/principal.h"
 #include "store/store.h"
 
 namespace bcauth::service {
-
-// Who is calling: the one thing a route needs to know to scope what it reads and writes.
-struct Principal {
-  std::optional<std::string> businessId;  // none: an operator
-  std::string keyId;                      // the store's key id, or "env#<n>" for BCAUTH_API_KEYS' n-th
-  bool isOperator() const { return !businessId.has_value(); }
-};
 
 struct BusinessInput {
   std::string id;    // Apple's business id (the destination-id of its messages)

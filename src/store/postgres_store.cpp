@@ -83,6 +83,9 @@ constexpr auto kSessionWait = std::chrono::seconds(30);
 // BIGINT, BLOB → BYTEA, AUTOINCREMENT → identity). Migration i (0-based) brings the database to
 // version i + 1; each runs in its own transaction. Never edit a released migration: append one.
 // Keys and ordered TEXT columns use the "C" collation so ORDER BY compares bytes, as SQLite does.
+constexpr util::SqlDialect kDialect{"TEXT COLLATE \"C\"", "BIGINT", "BYTEA",
+                                    "CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT)"};
+
 const std::vector<std::vector<std::string>>& migrations() {
   static const std::vector<std::vector<std::string>> kMigrations = {
       // 1: the initial schema.
@@ -214,8 +217,9 @@ const std::vector<std::vector<std::string>>& migrations() {
           "CREATE TABLE store_probe (id BIGSERIAL PRIMARY KEY, pad BYTEA NOT NULL)",
       },
       // 9: tenancy — businesses, API keys, and who owns what (store_util.h says how data moves).
-      util::tenancyMigration(
-          {"TEXT COLLATE \"C\"", "BIGINT", "BYTEA", "CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT)"}),
+      util::tenancyMigration(kDialect),
+      // 10: conversations named by business and customer (store_util.h).
+      util::conversationsByBusinessMigration(kDialect),
   };
   return kMigrations;
 }
@@ -351,33 +355,46 @@ class PostgresTransaction final : public SqlTransactionReads<PostgresTransaction
   void putProvider(const Provider& p) override {
     run("putProvider", [&] {
       session_ << "INSERT INTO providers (id, name, authorization_url, token_url, userinfo_url, client_id,"
-                  " sealed_client_secret, scopes, enabled, profile_fields, created_at, updated_at, token_auth_method)"
-                  " VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::bigint <> 0 THEN COALESCE($8, ''::bytea) END,"
-                  " $9, $10, $11, $12, $13, $14)"
+                  " sealed_client_secret, scopes, enabled, profile_fields, created_at, updated_at, token_auth_method,"
+                  " business_id) VALUES ($1, $2, $3, $4, $5, $6,"
+                  " CASE WHEN $7::bigint <> 0 THEN COALESCE($8, ''::bytea) END, $9, $10, $11, $12, $13, $14, $15)"
                   BCAUTH_PROVIDER_UPSERT_SET,
           bind(text(p.id)), bind(text(p.name)), bind(text(p.authorizationUrl)), bind(text(p.tokenUrl)),
           bind(text(p.userinfoUrl)), bind(text(p.clientId)), bind(Poco::Int64{p.sealedClientSecret ? 1 : 0}),
           bind(toBlob(p.sealedClientSecret.value_or(std::string()))), bind(json::encodeStringArray(p.scopes)),
           bind(Poco::Int64{p.enabled ? 1 : 0}), bind(json::encodeStringMap(p.profileFields)),
-          bind(Poco::Int64{p.createdAt}), bind(Poco::Int64{p.updatedAt}), bind(text(p.tokenAuthMethod)), now;
+          bind(Poco::Int64{p.createdAt}), bind(Poco::Int64{p.updatedAt}), bind(text(p.tokenAuthMethod)),
+          bind(ownerOrNull(text(p.businessId))), now;
+      // A provider that now belongs to a business is no other business's to enable.
+      if (!p.businessId.empty()) {
+        session_ << "DELETE FROM business_providers WHERE provider_id = $1", bind(text(p.id)), now;
+      }
     });
   }
 
   bool deleteProvider(const std::string& id) override {
     return run("deleteProvider", [&] {
+      session_ << "DELETE FROM business_providers WHERE provider_id = $1", bind(text(id)), now;
       Statement statement(session_);
       statement << "DELETE FROM providers WHERE id = $1", bind(text(id));
       return statement.execute() > 0;
     });
   }
 
-  void recordCapabilities(const std::string& conversationId, const std::vector<std::string>& capabilities,
-                          std::int64_t at) override {
-    run("recordCapabilities", [&] {
-      session_ << "INSERT INTO conversations (conversation_id, capabilities, updated_at) VALUES ($1, $2, $3)"
-                  " ON CONFLICT (conversation_id) DO UPDATE SET capabilities = excluded.capabilities,"
-                  " updated_at = excluded.updated_at",
-          bind(text(conversationId)), bind(json::encodeStringArray(capabilities)), bind(Poco::Int64{at}), now;
+  bool setProviderEnabledFor(const std::string& businessId, const std::string& providerId, bool enabled) override {
+    return run("setProviderEnabledFor", [&] {
+      Statement statement(session_);
+      statement << numbered(enabled ? kEnableProvider : kDisableProvider), bind(text(businessId)),
+          bind(text(providerId));
+      return statement.execute() > 0;
+    });
+  }
+
+  void recordConversation(const std::string& businessId, const std::string& conversationId,
+                          const std::optional<std::vector<std::string>>& capabilities, std::int64_t at) override {
+    run("recordConversation", [&] {
+      session_ << numbered(kRecordConversation), bind(text(businessId)), bind(text(conversationId)),
+          bind(capabilitiesOrNull(capabilities)), bind(Poco::Int64{at}), now;
     });
   }
 
@@ -488,10 +505,9 @@ class PostgresTransaction final : public SqlTransactionReads<PostgresTransaction
     return run("appendEvent", [&] {
       // The seq is drawn under the write lock this transaction holds, so seqs commit in order.
       Poco::Int64 seq = 0;
-      session_ << "INSERT INTO events (type, at, conversation_id, auth_request_id, data_json)"
-                  " VALUES ($1, $2, $3, $4, $5) RETURNING seq",
-          bind(text(e.type)), bind(Poco::Int64{e.at}), bind(text(e.conversationId)), bind(text(e.authRequestId)),
-          bind(text(e.dataJson)), into(seq), now;
+      session_ << numbered(kInsertEvent) + " RETURNING seq", bind(text(e.type)), bind(Poco::Int64{e.at}),
+          bind(text(e.conversationId)), bind(text(e.authRequestId)), bind(text(e.dataJson)), bind(text(e.businessId)),
+          into(seq), now;
       // Sent at COMMIT, and once however many events the transaction appends.
       if (!appendedEvent_) exec(session_, std::string("NOTIFY ") + kEventsChannel);
       appendedEvent_ = true;
@@ -536,13 +552,15 @@ class PostgresTransaction final : public SqlTransactionReads<PostgresTransaction
 
   void putSubscription(const Subscription& sub) override {
     run("putSubscription", [&] {
-      session_ << "INSERT INTO subscriptions (id, url, sealed_secret, event_types, enabled, created_at, updated_at)"
-                  " VALUES ($1, $2, COALESCE($3, ''::bytea), $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET"
-                  " url = excluded.url, sealed_secret = excluded.sealed_secret, event_types = excluded.event_types,"
-                  " enabled = excluded.enabled, created_at = excluded.created_at, updated_at = excluded.updated_at",
+      session_ << "INSERT INTO subscriptions (id, url, sealed_secret, event_types, enabled, created_at, updated_at,"
+                  " business_id) VALUES ($1, $2, COALESCE($3, ''::bytea), $4, $5, $6, $7, $8) ON CONFLICT (id) DO"
+                  " UPDATE SET url = excluded.url, sealed_secret = excluded.sealed_secret,"
+                  " event_types = excluded.event_types, enabled = excluded.enabled, created_at = excluded.created_at,"
+                  " updated_at = excluded.updated_at, business_id = excluded.business_id",
           bind(text(sub.id)), bind(text(sub.url)), bind(toBlob(sub.sealedSecret)),
           bind(json::encodeStringArray(sub.eventTypes)), bind(Poco::Int64{sub.enabled ? 1 : 0}),
-          bind(Poco::Int64{sub.createdAt}), bind(Poco::Int64{sub.updatedAt}), now;
+          bind(Poco::Int64{sub.createdAt}), bind(Poco::Int64{sub.updatedAt}), bind(ownerOrNull(text(sub.businessId))),
+          now;
     });
   }
 

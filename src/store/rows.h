@@ -28,6 +28,17 @@ inline Poco::Nullable<std::string> toNullable(const std::optional<std::string>& 
   return Poco::Nullable<std::string>(*value);
 }
 
+// An owner column: empty (shared, the operator's) is NULL.
+inline Poco::Nullable<std::string> ownerOrNull(const std::string& businessId) {
+  if (businessId.empty()) return {};
+  return Poco::Nullable<std::string>(businessId);
+}
+
+inline Poco::Nullable<std::string> capabilitiesOrNull(const std::optional<std::vector<std::string>>& capabilities) {
+  if (!capabilities) return {};
+  return Poco::Nullable<std::string>(json::encodeStringArray(*capabilities));
+}
+
 inline std::optional<std::string> fromNullable(const Poco::Nullable<std::string>& value) {
   if (value.isNull()) return std::nullopt;
   return value.value();
@@ -42,14 +53,14 @@ inline std::optional<std::string> fromNullable(const Poco::Nullable<std::string>
   " sealed_client_secret = excluded.sealed_client_secret, scopes = excluded.scopes,"            \
   " enabled = excluded.enabled, profile_fields = excluded.profile_fields,"                      \
   " created_at = excluded.created_at, updated_at = excluded.updated_at,"                        \
-  " token_auth_method = excluded.token_auth_method"
+  " token_auth_method = excluded.token_auth_method, business_id = excluded.business_id"
 
 inline constexpr const char* kProviderColumns =
     "id, name, authorization_url, token_url, userinfo_url, client_id, sealed_client_secret, scopes, enabled,"
-    " profile_fields, created_at, updated_at, token_auth_method";
+    " profile_fields, created_at, updated_at, token_auth_method, COALESCE(business_id, '')";
 using ProviderRow = Poco::Tuple<std::string, std::string, std::string, std::string, std::string, std::string,
                                 Poco::Nullable<Poco::Data::BLOB>, std::string, Poco::Int64, std::string, Poco::Int64,
-                                Poco::Int64, std::string>;
+                                Poco::Int64, std::string, std::string>;
 
 inline Provider toProvider(const ProviderRow& row) {
   Provider p;
@@ -66,6 +77,7 @@ inline Provider toProvider(const ProviderRow& row) {
   p.createdAt = row.get<10>();
   p.updatedAt = row.get<11>();
   p.tokenAuthMethod = row.get<12>();
+  p.businessId = row.get<13>();
   return p;
 }
 
@@ -124,8 +136,10 @@ inline Delivery toDelivery(const DeliveryRow& row) {
   return d;
 }
 
-inline constexpr const char* kSubscriptionColumns = "id, url, sealed_secret, event_types, enabled, created_at, updated_at";
-using SubscriptionRow = Poco::Tuple<std::string, std::string, Poco::Data::BLOB, std::string, Poco::Int64, Poco::Int64, Poco::Int64>;
+inline constexpr const char* kSubscriptionColumns =
+    "id, url, sealed_secret, event_types, enabled, created_at, updated_at, COALESCE(business_id, '')";
+using SubscriptionRow =
+    Poco::Tuple<std::string, std::string, Poco::Data::BLOB, std::string, Poco::Int64, Poco::Int64, Poco::Int64, std::string>;
 
 inline Subscription toSubscription(const SubscriptionRow& row) {
   Subscription sub;
@@ -136,6 +150,7 @@ inline Subscription toSubscription(const SubscriptionRow& row) {
   sub.enabled = row.get<4>() != 0;
   sub.createdAt = row.get<5>();
   sub.updatedAt = row.get<6>();
+  sub.businessId = row.get<7>();
   return sub;
 }
 
@@ -160,8 +175,9 @@ inline WebhookDelivery toWebhook(const WebhookRow& row) {
   return d;
 }
 
-inline constexpr const char* kEventColumns = "seq, type, at, conversation_id, auth_request_id, data_json";
-using EventRow = Poco::Tuple<Poco::Int64, std::string, Poco::Int64, std::string, std::string, std::string>;
+inline constexpr const char* kEventColumns =
+    "seq, type, at, conversation_id, auth_request_id, data_json, COALESCE(business_id, '')";
+using EventRow = Poco::Tuple<Poco::Int64, std::string, Poco::Int64, std::string, std::string, std::string, std::string>;
 
 inline Event toEvent(const EventRow& row) {
   Event e;
@@ -171,6 +187,7 @@ inline Event toEvent(const EventRow& row) {
   e.conversationId = row.get<3>();
   e.authRequestId = row.get<4>();
   e.dataJson = row.get<5>();
+  e.businessId = row.get<6>();
   return e;
 }
 
@@ -202,6 +219,36 @@ inline ApiKey toApiKey(const ApiKeyRow& row) {
   k.revokedAt = fromTimeOrNone(row.get<6>());
   return k;
 }
+
+// A conversation: capabilities NULL until a capability-list came.
+inline constexpr const char* kConversationColumns = "business_id, conversation_id, capabilities, updated_at";
+using ConversationRow = Poco::Tuple<std::string, std::string, Poco::Nullable<std::string>, Poco::Int64>;
+
+inline Conversation toConversation(const ConversationRow& row) {
+  Conversation c;
+  c.businessId = row.get<0>();
+  c.conversationId = row.get<1>();
+  if (!row.get<2>().isNull()) c.capabilities = json::decodeStringArray(row.get<2>().value());
+  c.updatedAt = row.get<3>();
+  return c;
+}
+
+// The writes both stores send alike, '?' placeholders (the PostgreSQL store numbers them).
+// recordConversation: (business, conversation, capabilities or NULL, at); NULL keeps the recorded ones.
+inline constexpr const char* kRecordConversation =
+    "INSERT INTO conversations (business_id, conversation_id, capabilities, updated_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (business_id, conversation_id) DO UPDATE SET"
+    " capabilities = COALESCE(excluded.capabilities, conversations.capabilities), updated_at = excluded.updated_at";
+// An event's business is kept only when bcauth knows it: (type, at, conversation, request, data, business).
+inline constexpr const char* kInsertEvent =
+    "INSERT INTO events (type, at, conversation_id, auth_request_id, data_json, business_id)"
+    " VALUES (?, ?, ?, ?, ?, (SELECT id FROM businesses WHERE id = ?))";
+// setProviderEnabledFor: (business, provider) — only a shared provider may be enabled.
+inline constexpr const char* kEnableProvider =
+    "INSERT INTO business_providers (business_id, provider_id) SELECT ?, id FROM providers"
+    " WHERE id = ? AND business_id IS NULL ON CONFLICT (business_id, provider_id) DO NOTHING";
+inline constexpr const char* kDisableProvider =
+    "DELETE FROM business_providers WHERE business_id = ? AND provider_id = ?";
 
 // ON CONFLICT DO NOTHING: an existing id is left as it was (the caller is told by the count).
 inline constexpr const char* kInsertBusiness =

@@ -66,6 +66,11 @@ class SqlTransactionReads : public Transaction {
                                       "webhook_deliveries", "WHERE id = ?", Poco::Int64{id});
   }
 
+  std::optional<Subscription> subscription(const std::string& id) override {
+    return sql::one<rows::SubscriptionRow>(impl(), "subscription", rows::toSubscription, rows::kSubscriptionColumns,
+                                           "subscriptions", "WHERE id = ?", id);
+  }
+
  private:
   Impl& impl() { return static_cast<Impl&>(*this); }
 };
@@ -83,12 +88,19 @@ class SqlReads : public Store {
                                   enabledOnly ? "WHERE enabled <> 0 ORDER BY id" : "ORDER BY id");
   }
 
-  std::optional<std::vector<std::string>> capabilities(const std::string& conversationId) override {
+  std::vector<std::string> enabledSharedProviders(const std::string& businessId) override {
     using Row = Poco::Tuple<std::string>;
-    return util::firstOrNone(
-        impl().template query<Row>("capabilities", "SELECT capabilities FROM conversations WHERE conversation_id = ?",
-                                   conversationId),
-        [](const Row& row) { return json::decodeStringArray(row.get<0>()); });
+    return util::convertAll(
+        impl().template query<Row>("enabledSharedProviders",
+                                   "SELECT provider_id FROM business_providers WHERE business_id = ? ORDER BY provider_id",
+                                   businessId),
+        [](const Row& row) { return row.get<0>(); });
+  }
+
+  std::optional<Conversation> conversation(const std::string& businessId, const std::string& conversationId) override {
+    return one<rows::ConversationRow>("conversation", rows::toConversation, rows::kConversationColumns,
+                                      "conversations", "WHERE business_id = ? AND conversation_id = ?", businessId,
+                                      conversationId);
   }
 
   std::optional<AuthRequest> request(const std::string& id) override {
@@ -125,6 +137,19 @@ class SqlReads : public Store {
     return all<rows::EventRow>("conversationEvents", rows::toEvent, rows::kEventColumns, "events",
                                "WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?", conversationId,
                                Poco::Int64{afterSeq}, util::toLimit(limit));
+  }
+
+  std::vector<Event> businessEvents(const std::string& businessId, std::int64_t afterSeq, std::size_t limit) override {
+    return all<rows::EventRow>("businessEvents", rows::toEvent, rows::kEventColumns, "events",
+                               "WHERE business_id = ? AND seq > ? ORDER BY seq LIMIT ?", businessId,
+                               Poco::Int64{afterSeq}, util::toLimit(limit));
+  }
+
+  std::vector<Event> businessConversationEvents(const std::string& businessId, const std::string& conversationId,
+                                                std::int64_t afterSeq, std::size_t limit) override {
+    return all<rows::EventRow>("businessConversationEvents", rows::toEvent, rows::kEventColumns, "events",
+                               "WHERE business_id = ? AND conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                               businessId, conversationId, Poco::Int64{afterSeq}, util::toLimit(limit));
   }
 
   std::vector<AuthRequest> expiredPending(std::int64_t nowMs, std::size_t limit) override {
@@ -182,6 +207,16 @@ class SqlReads : public Store {
     return all<rows::WebhookRow>("deadWebhookDeliveries", rows::toWebhook, rows::kWebhookColumns, "webhook_deliveries",
                                  "WHERE status = 'dead' ORDER BY updated_at DESC, id DESC LIMIT ?",
                                  util::toLimit(limit));
+  }
+
+  std::vector<WebhookDelivery> businessDeadWebhookDeliveries(const std::string& businessId,
+                                                             std::size_t limit) override {
+    return all<rows::WebhookRow>("businessDeadWebhookDeliveries", rows::toWebhook, rows::kWebhookColumns,
+                                 "webhook_deliveries",
+                                 "WHERE status = 'dead' AND subscription_id IN"
+                                 " (SELECT id FROM subscriptions WHERE business_id = ?)"
+                                 " ORDER BY updated_at DESC, id DESC LIMIT ?",
+                                 businessId, util::toLimit(limit));
   }
 
   std::optional<Event> event(std::int64_t seq) override {

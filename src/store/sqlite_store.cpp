@@ -49,6 +49,8 @@ constexpr Poco::Int64 kProbeBytes = 64 * 1024;
 
 // The schema, as an ordered list of migrations. Migration i (0-based) brings the database to
 // version i + 1; each runs in its own transaction. Never edit a released migration: append one.
+constexpr util::SqlDialect kDialect{"TEXT", "INTEGER", "BLOB", "CAST(strftime('%s', 'now') AS INTEGER) * 1000"};
+
 const std::vector<std::vector<std::string>>& migrations() {
   static const std::vector<std::vector<std::string>> kMigrations = {
       // 1: the initial schema.
@@ -180,7 +182,9 @@ const std::vector<std::vector<std::string>>& migrations() {
           "CREATE TABLE store_probe (id INTEGER PRIMARY KEY, pad BLOB NOT NULL)",
       },
       // 9: tenancy — businesses, API keys, and who owns what (store_util.h says how data moves).
-      util::tenancyMigration({"TEXT", "INTEGER", "BLOB", "CAST(strftime('%s', 'now') AS INTEGER) * 1000"}),
+      util::tenancyMigration(kDialect),
+      // 10: conversations named by business and customer (store_util.h).
+      util::conversationsByBusinessMigration(kDialect),
   };
   return kMigrations;
 }
@@ -287,28 +291,35 @@ class SqliteTransaction final : public SqlTransactionReads<SqliteTransaction> {
     run("putProvider", [&] {
       session_.run(
           "INSERT INTO providers (id, name, authorization_url, token_url, userinfo_url, client_id,"
-          " sealed_client_secret, scopes, enabled, profile_fields, created_at, updated_at, token_auth_method)"
-          " VALUES (?, ?, ?, ?, ?, ?, CASE WHEN ? THEN COALESCE(?, X'') END, ?, ?, ?, ?, ?, ?)"
+          " sealed_client_secret, scopes, enabled, profile_fields, created_at, updated_at, token_auth_method,"
+          " business_id) VALUES (?, ?, ?, ?, ?, ?, CASE WHEN ? THEN COALESCE(?, X'') END, ?, ?, ?, ?, ?, ?, ?)"
           BCAUTH_PROVIDER_UPSERT_SET,
           p.id, p.name, p.authorizationUrl, p.tokenUrl, p.userinfoUrl, p.clientId,
           Poco::Int64{p.sealedClientSecret ? 1 : 0}, toBlob(p.sealedClientSecret.value_or(std::string())),
           json::encodeStringArray(p.scopes), Poco::Int64{p.enabled ? 1 : 0}, json::encodeStringMap(p.profileFields),
-          Poco::Int64{p.createdAt}, Poco::Int64{p.updatedAt}, p.tokenAuthMethod);
+          Poco::Int64{p.createdAt}, Poco::Int64{p.updatedAt}, p.tokenAuthMethod, ownerOrNull(p.businessId));
+      // A provider that now belongs to a business is no other business's to enable.
+      if (!p.businessId.empty()) session_.run("DELETE FROM business_providers WHERE provider_id = ?", p.id);
     });
   }
 
   bool deleteProvider(const std::string& id) override {
-    return run("deleteProvider", [&] { return session_.run("DELETE FROM providers WHERE id = ?", id) > 0; });
+    return run("deleteProvider", [&] {
+      session_.run("DELETE FROM business_providers WHERE provider_id = ?", id);
+      return session_.run("DELETE FROM providers WHERE id = ?", id) > 0;
+    });
   }
 
-  void recordCapabilities(const std::string& conversationId, const std::vector<std::string>& capabilities,
-                          std::int64_t at) override {
-    run("recordCapabilities", [&] {
-      session_.run(
-          "INSERT INTO conversations (conversation_id, capabilities, updated_at) VALUES (?, ?, ?)"
-          " ON CONFLICT (conversation_id) DO UPDATE SET capabilities = excluded.capabilities,"
-          " updated_at = excluded.updated_at",
-          conversationId, json::encodeStringArray(capabilities), Poco::Int64{at});
+  bool setProviderEnabledFor(const std::string& businessId, const std::string& providerId, bool enabled) override {
+    return run("setProviderEnabledFor", [&] {
+      return session_.run(enabled ? kEnableProvider : kDisableProvider, businessId, providerId) > 0;
+    });
+  }
+
+  void recordConversation(const std::string& businessId, const std::string& conversationId,
+                          const std::optional<std::vector<std::string>>& capabilities, std::int64_t at) override {
+    run("recordConversation", [&] {
+      session_.run(kRecordConversation, businessId, conversationId, capabilitiesOrNull(capabilities), Poco::Int64{at});
     });
   }
 
@@ -403,8 +414,8 @@ class SqliteTransaction final : public SqlTransactionReads<SqliteTransaction> {
 
   std::int64_t appendEvent(const Event& e) override {
     return run("appendEvent", [&] {
-      session_.run("INSERT INTO events (type, at, conversation_id, auth_request_id, data_json) VALUES (?, ?, ?, ?, ?)",
-                   e.type, Poco::Int64{e.at}, e.conversationId, e.authRequestId, e.dataJson);
+      session_.run(kInsertEvent, e.type, Poco::Int64{e.at}, e.conversationId, e.authRequestId, e.dataJson,
+                   e.businessId);
       const Poco::Int64 seq = session_.lastInsertRowid();
       appendedEvent_ = true;
       return std::int64_t{seq};
@@ -447,12 +458,14 @@ class SqliteTransaction final : public SqlTransactionReads<SqliteTransaction> {
   void putSubscription(const Subscription& sub) override {
     run("putSubscription", [&] {
       session_.run(
-          "INSERT INTO subscriptions (id, url, sealed_secret, event_types, enabled, created_at, updated_at)"
-          " VALUES (?, ?, COALESCE(?, X''), ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url,"
-          " sealed_secret = excluded.sealed_secret, event_types = excluded.event_types,"
-          " enabled = excluded.enabled, created_at = excluded.created_at, updated_at = excluded.updated_at",
+          "INSERT INTO subscriptions (id, url, sealed_secret, event_types, enabled, created_at, updated_at,"
+          " business_id) VALUES (?, ?, COALESCE(?, X''), ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+          " url = excluded.url, sealed_secret = excluded.sealed_secret, event_types = excluded.event_types,"
+          " enabled = excluded.enabled, created_at = excluded.created_at, updated_at = excluded.updated_at,"
+          " business_id = excluded.business_id",
           sub.id, sub.url, toBlob(sub.sealedSecret), json::encodeStringArray(sub.eventTypes),
-          Poco::Int64{sub.enabled ? 1 : 0}, Poco::Int64{sub.createdAt}, Poco::Int64{sub.updatedAt});
+          Poco::Int64{sub.enabled ? 1 : 0}, Poco::Int64{sub.createdAt}, Poco::Int64{sub.updatedAt},
+          ownerOrNull(sub.businessId));
     });
   }
 

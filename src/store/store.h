@@ -28,6 +28,18 @@ struct Provider {
   std::string tokenAuthMethod = "client_secret_post";  // or "client_secret_basic" (v2 code exchange)
   std::int64_t createdAt = 0;  // unix milliseconds
   std::int64_t updatedAt = 0;
+  // The business that owns it, or empty: a shared provider, the operator's, which a business
+  // uses once it enables it (Transaction::setProviderEnabledFor).
+  std::string businessId;
+};
+
+// A customer's conversation with one business: Apple's opaque customer id is the business's own
+// view of the customer, so a conversation is named by both.
+struct Conversation {
+  std::string businessId;  // the destination-id Apple addressed (known to bcauth or not)
+  std::string conversationId;
+  std::optional<std::vector<std::string>> capabilities;  // none: no capability-list came yet
+  std::int64_t updatedAt = 0;
 };
 
 // Request statuses: pending → succeeded | failed | cancelled | expired (terminal).
@@ -79,6 +91,10 @@ struct Event {
   std::string conversationId;
   std::string authRequestId;  // may be empty (message.received)
   std::string dataJson;       // a JSON object; never contains secrets
+  // The business it belongs to. Written: the business it concerns, kept only when bcauth knows
+  // that business (appendEvent stores none for an unknown one); read: empty when none (such
+  // events are seen by operators only).
+  std::string businessId;
 };
 
 // One message waiting to go to (or gone to) Apple's gateway: the durable delivery outbox.
@@ -103,6 +119,7 @@ struct Subscription {
   bool enabled = true;
   std::int64_t createdAt = 0;
   std::int64_t updatedAt = 0;
+  std::string businessId;  // empty: the operator's, every business's events; else that business's only
 };
 
 // One event on its way to one subscription: the durable webhook outbox.
@@ -177,10 +194,14 @@ class Transaction {
   virtual ~Transaction() = default;
 
   virtual void putProvider(const Provider& provider) = 0;  // insert or replace by id
-  virtual bool deleteProvider(const std::string& id) = 0;  // false when there was none
+  virtual bool deleteProvider(const std::string& id) = 0;  // false when there was none (its enablements go with it)
+  // Enables (or disables) a shared provider for a business; false when nothing changed.
+  virtual bool setProviderEnabledFor(const std::string& businessId, const std::string& providerId, bool enabled) = 0;
 
-  virtual void recordCapabilities(const std::string& conversationId, const std::vector<std::string>& capabilities,
-                                  std::int64_t at) = 0;
+  // Records that the conversation wrote to the business, with the device's capabilities when
+  // the message carried a capability-list (none: the ones recorded before stay).
+  virtual void recordConversation(const std::string& businessId, const std::string& conversationId,
+                                  const std::optional<std::vector<std::string>>& capabilities, std::int64_t at) = 0;
 
   // Records an inbound message id; false when it was recorded before (a redelivery). Two
   // concurrent transactions inserting the same id: exactly one gets true.
@@ -222,6 +243,7 @@ class Transaction {
   virtual void putSubscription(const Subscription& subscription) = 0;  // insert or replace by id
   virtual bool deleteSubscription(const std::string& id) = 0;         // its deliveries go with it
   virtual std::optional<WebhookDelivery> webhookDelivery(std::int64_t id) = 0;
+  virtual std::optional<Subscription> subscription(const std::string& id) = 0;
 
   // Inserts a business; false (and nothing changed) when its id exists.
   virtual bool insertBusiness(const Business& business) = 0;
@@ -263,8 +285,11 @@ class Store {
 
   virtual std::optional<Provider> provider(const std::string& id) = 0;
   virtual std::vector<Provider> providers(bool enabledOnly) = 0;  // ordered by id
+  // The shared providers the business enabled, ordered by id.
+  virtual std::vector<std::string> enabledSharedProviders(const std::string& businessId) = 0;
 
-  virtual std::optional<std::vector<std::string>> capabilities(const std::string& conversationId) = 0;
+  virtual std::optional<Conversation> conversation(const std::string& businessId,
+                                                   const std::string& conversationId) = 0;
 
   virtual std::optional<AuthRequest> request(const std::string& id) = 0;
   virtual std::optional<AuthRequest> requestByIdentifier(const std::string& requestIdentifier) = 0;
@@ -276,6 +301,12 @@ class Store {
   virtual std::vector<Event> events(std::int64_t afterSeq, std::size_t limit) = 0;
   virtual std::vector<Event> conversationEvents(const std::string& conversationId, std::int64_t afterSeq,
                                                 std::size_t limit) = 0;
+  // The same, of one business's events only.
+  virtual std::vector<Event> businessEvents(const std::string& businessId, std::int64_t afterSeq,
+                                            std::size_t limit) = 0;
+  virtual std::vector<Event> businessConversationEvents(const std::string& businessId,
+                                                        const std::string& conversationId, std::int64_t afterSeq,
+                                                        std::size_t limit) = 0;
 
   // Pending requests whose expiresAt <= now, oldest first, at most limit.
   virtual std::vector<AuthRequest> expiredPending(std::int64_t now, std::size_t limit) = 0;
@@ -293,6 +324,9 @@ class Store {
   virtual std::vector<WebhookDelivery> dueWebhookDeliveries(std::int64_t now, std::size_t limit) = 0;
   // Dead deliveries (attempts exhausted), newest first.
   virtual std::vector<WebhookDelivery> deadWebhookDeliveries(std::size_t limit) = 0;
+  // The same, of the business's own subscriptions only.
+  virtual std::vector<WebhookDelivery> businessDeadWebhookDeliveries(const std::string& businessId,
+                                                                     std::size_t limit) = 0;
   virtual std::optional<Event> event(std::int64_t seq) = 0;
 
   virtual std::optional<Business> business(const std::string& id) = 0;

@@ -178,6 +178,24 @@ inline std::vector<std::string> tenancyMigration(const SqlDialect& d) {
   };
 }
 
+// Migration 10: a conversation is named by the business Apple addressed and the customer's
+// opaque id (which Apple issues per business), and its capabilities are NULL until a
+// capability-list comes. Rows of migration 9 without a business keep the empty business id,
+// which no business key is.
+inline std::vector<std::string> conversationsByBusinessMigration(const SqlDialect& d) {
+  const std::string id = d.id;
+  return {
+      "CREATE TABLE conversations_by_business (business_id " + id + " NOT NULL, conversation_id " + id +
+          " NOT NULL, capabilities TEXT, updated_at " + d.integer +
+          " NOT NULL, PRIMARY KEY (business_id, conversation_id))",
+      "INSERT INTO conversations_by_business (business_id, conversation_id, capabilities, updated_at)"
+      " SELECT COALESCE(business_id, ''), conversation_id, capabilities, updated_at FROM conversations",
+      "DROP TABLE conversations",
+      "ALTER TABLE conversations_by_business RENAME TO conversations",
+      "CREATE INDEX subscriptions_business ON subscriptions (business_id, id)",
+  };
+}
+
 // Applies the migrations the database lacks, each in its own transaction (the store makes sure
 // two processes cannot both apply one). Refuses a database newer than this bcauth knows.
 inline void applyMigrations(const Migrations& all, const MigrationSteps& steps) {

@@ -27,7 +27,7 @@ void eventStream(Call& call) {
   std::ostream& out = call.response.send();
   out << "retry: 2000\n\n" << std::flush;
   while (out.good() && !call.context.service.stopping()) {
-    auto batch = views::of(call.context.service.events.read(after, 100, 15000));
+    auto batch = views::of(call.context.service.events.read(call.principal, after, 100, 15000));
     if (!batch) break;
     const auto events = (*batch)->getArray("events");
     if (events->size() == 0) {
@@ -51,7 +51,7 @@ void conversationEvents(Call& call) {
   if (!after) return sendStatus(call.response, after.status());
   auto limit = queryInteger(call, "limit", 100, 1, 1000);
   if (!limit) return sendStatus(call.response, limit.status());
-  answer(call, views::of(call.context.service.events.conversation(call.params[0], *after, static_cast<std::size_t>(*limit))));
+  answer(call, views::of(call.context.service.events.conversation(call.principal, call.params[0], *after, static_cast<std::size_t>(*limit))));
 }
 
 void events(Call& call) {
@@ -64,9 +64,9 @@ void events(Call& call) {
   if (*wait > 0) {
     LongPollSlot slot(call);
     if (!slot) return;
-    return answer(call, views::of(call.context.service.events.read(*after, static_cast<std::size_t>(*limit), *wait * 1000)));
+    return answer(call, views::of(call.context.service.events.read(call.principal, *after, static_cast<std::size_t>(*limit), *wait * 1000)));
   }
-  answer(call, views::of(call.context.service.events.read(*after, static_cast<std::size_t>(*limit), 0)));
+  answer(call, views::of(call.context.service.events.read(call.principal, *after, static_cast<std::size_t>(*limit), 0)));
 }
 
 }  // namespace bcauth::http::routes

@@ -17,7 +17,7 @@ void createRequest(Call& call) {
   // sign-in prompts (and one conversation cannot spend the whole API key's rate). The service
   // asks only for a valid request that is not a replay: retries and bad bodies cost nothing.
   std::optional<std::int64_t> wait;
-  auto created = call.context.service.requests.create(inputs::createRequest(body), inputs::idempotencyKey(key, body),
+  auto created = call.context.service.requests.create(call.principal, inputs::createRequest(body), inputs::idempotencyKey(key, body),
                                                       [&](const std::string& conversation) {
     wait = call.context.conversationLimiter.acquire(conversation);
     return wait ? Status::conflict("rate limited") : Status::ok();
@@ -30,12 +30,12 @@ void createRequest(Call& call) {
   sendJson(call.response, created->created ? HTTPResponse::HTTP_CREATED : HTTPResponse::HTTP_OK, out.str());
 }
 
-void getRequest(Call& call) { answer(call, views::of(call.context.service.requests.request(call.params[0]))); }
+void getRequest(Call& call) { answer(call, views::of(call.context.service.requests.request(call.principal, call.params[0]))); }
 
-void cancelRequest(Call& call) { answer(call, views::of(call.context.service.requests.cancel(call.params[0]))); }
+void cancelRequest(Call& call) { answer(call, views::of(call.context.service.requests.cancel(call.principal, call.params[0]))); }
 
-void requestToken(Call& call) { answer(call, views::of(call.context.service.requests.token(call.params[0]))); }
+void requestToken(Call& call) { answer(call, views::of(call.context.service.requests.token(call.principal, call.params[0]))); }
 
-void refreshToken(Call& call) { answer(call, views::of(call.context.service.requests.refresh(call.params[0]))); }
+void refreshToken(Call& call) { answer(call, views::of(call.context.service.requests.refresh(call.principal, call.params[0]))); }
 
 }  // namespace bcauth::http::routes

@@ -21,6 +21,9 @@ void listProviders(Call& call);
 void putProvider(Call& call);
 void getProvider(Call& call);
 void deleteProvider(Call& call);
+// /v1/businesses/{businessId}/providers/{providerId}: a shared provider enabled for a business
+void enableProvider(Call& call);
+void disableProvider(Call& call);
 
 // requests.cpp: /v1/auth-requests
 void createRequest(Call& call);
