@@ -17,8 +17,8 @@ const state = {
   businesses: [],
   business: "",            // the operator's business filter ("" for all)
   providers: [],
-  conversations: new Map(), // conversationId -> conversation
-  requests: new Map(),      // authRequestId -> {id, conversationId, providerId, scopes, status}
+  conversations: new Map(), // businessId + "\n" + conversationId -> conversation
+  requests: new Map(),      // authRequestId -> {id, conversation (its key), providerId, scopes, ended}
   providerHealth: new Map(),// providerId -> {ok, what, detail, at}
   selected: "",
   lastSeq: 0,
@@ -75,9 +75,10 @@ async function api(method, path, body, headers) {
   } catch (e) {
     json = null;
   }
-  if (response.status === 401) {
-    signOut("bcauth refused this API key; sign in again.");
-    throw new ApiError(401, json);
+  // 401: no key; 403: a key bcauth does not know or that was revoked (api_auth.cpp).
+  if (response.status === 401 || response.status === 403) {
+    if (state.key) signOut("bcauth refused this API key; sign in again.");
+    throw new ApiError(response.status, json);
   }
   if (!response.ok) throw new ApiError(response.status, json);
   return json;
@@ -125,7 +126,6 @@ async function signIn(key) {
     state.operator = true;
     state.businesses = answer.businesses || [];
   } catch (err) {
-    if (err.status === 401) throw err;
     if (err.status !== 404) throw err;
     state.operator = false;
     state.businesses = [];
@@ -207,7 +207,7 @@ async function startStream() {
       const headers = { Authorization: "Bearer " + state.key };
       if (state.lastSeq > 0) headers["Last-Event-ID"] = String(state.lastSeq);
       const response = await fetch("/v1/events/stream", { headers, signal: controller.signal, cache: "no-store" });
-      if (response.status === 401) return signOut("bcauth refused this API key; sign in again.");
+      if (response.status === 401 || response.status === 403) return signOut("bcauth refused this API key; sign in again.");
       if (!response.ok) {
         setStreamStatus("The live feed answered " + response.status + "; retrying.");
       } else {
@@ -252,11 +252,14 @@ async function readStream(body, retryMs) {
   }
 }
 
-function conversationOf(id) {
-  let c = state.conversations.get(id);
+// A conversation is one customer with one business (the same customer id may write to two).
+function conversationOf(event) {
+  const business = event.businessId || "";
+  const key = business + "\n" + event.conversationId;
+  let c = state.conversations.get(key);
   if (!c) {
-    c = { id, business: "", capabilities: null, events: [], lastAt: "", status: "" };
-    state.conversations.set(id, c);
+    c = { key, id: event.conversationId, business, capabilities: null, events: [], lastAt: "", status: "" };
+    state.conversations.set(key, c);
   }
   return c;
 }
@@ -275,19 +278,19 @@ const TERMINAL = new Set(["auth.succeeded", "auth.failed", "auth.cancelled", "au
 function onEvent(event) {
   if (typeof event.seq !== "number" || event.seq <= state.lastSeq) return;
   state.lastSeq = event.seq;
-  const c = conversationOf(event.conversationId);
+  const c = conversationOf(event);
   c.events.push(event);
   c.lastAt = event.at;
   const data = event.data || {};
   if (event.type === "message.received") {
     c.capabilities = data.capabilities || [];
-    if (data.payload && data.payload.destinationId) c.business = data.payload.destinationId;
+    if (!c.business && data.payload && data.payload.destinationId) c.business = data.payload.destinationId;
   }
   if (STATUS_OF[event.type]) c.status = event.type;
   if (event.authRequestId) {
     let r = state.requests.get(event.authRequestId);
     if (!r) {
-      r = { id: event.authRequestId, conversationId: event.conversationId, providerId: data.providerId, scopes: data.scopes, ended: false };
+      r = { id: event.authRequestId, conversation: c.key, providerId: data.providerId, scopes: data.scopes, ended: false };
       state.requests.set(event.authRequestId, r);
     }
     if (data.providerId) r.providerId = data.providerId;
@@ -359,8 +362,8 @@ function renderConversations() {
     .sort((a, b) => (a.lastAt < b.lastAt ? 1 : -1));
   clear(list);
   for (const c of conversations) {
-    const button = el("button", { type: "button", "aria-pressed": c.id === state.selected ? "true" : "false",
-      onclick: () => selectConversation(c.id) },
+    const button = el("button", { type: "button", "aria-pressed": c.key === state.selected ? "true" : "false",
+      onclick: () => selectConversation(c.key) },
       el("span", { className: "customer", title: c.id, text: shortId(c.id) }),
       badgeFor(c.status),
       el("span", { className: "flow", text: flowOf(c.capabilities) + (c.business ? " · " + c.business : "") }));
@@ -370,8 +373,8 @@ function renderConversations() {
   renderSelected();
 }
 
-function selectConversation(id) {
-  state.selected = id;
+function selectConversation(key) {
+  state.selected = key;
   $("auth-error").textContent = "";
   renderConversations();
 }
@@ -388,7 +391,7 @@ function renderSelected() {
   const transcript = $("transcript");
   const atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
   clear(transcript);
-  const latest = latestRequest(c.id);
+  const latest = latestRequest(c.key);
   for (const event of c.events) transcript.append(bubbleFor(event, latest));
   if (atBottom) transcript.scrollTop = transcript.scrollHeight;
   const pending = latest && !latest.ended;
@@ -396,9 +399,9 @@ function renderSelected() {
   renderProviderChoice();
 }
 
-function latestRequest(conversationId) {
+function latestRequest(conversationKey) {
   let latest = null;
-  for (const r of state.requests.values()) if (r.conversationId === conversationId) latest = r;
+  for (const r of state.requests.values()) if (r.conversation === conversationKey) latest = r;
   return latest;
 }
 
@@ -495,12 +498,14 @@ async function sendRequest(providerId, scopes) {
   const businessId = c.business || state.business;
   const error = $("auth-error");
   error.textContent = "";
-  if (!businessId) {
+  if (!businessId && state.operator) {
     error.textContent = "This conversation's business is not known yet; choose one in the Business switcher.";
     return;
   }
+  // A business key's requests are its own business's: it may leave businessId out.
+  const body = businessId ? { conversationId: c.id, businessId, providerId, scopes } : { conversationId: c.id, providerId, scopes };
   try {
-    await api("POST", "/v1/auth-requests", { conversationId: c.id, businessId, providerId, scopes },
+    await api("POST", "/v1/auth-requests", body,
       { "Idempotency-Key": newIdempotencyKey() });
   } catch (err) {
     error.textContent = (err.field ? err.field + ": " : "") + err.message;
@@ -549,7 +554,8 @@ function renderProviders() {
         el("button", { type: "button", onclick: () => editProvider(p), "aria-label": "Reconfigure " + p.name }, "Reconfigure"));
     }
     rows.append(el("tr", {},
-      el("td", {}, el("span", { text: p.name }), el("span", { className: "sub", text: p.id })),
+      el("td", {}, el("span", { text: p.name }),
+        el("span", { className: "sub", text: p.id + (p.businessId ? " · " + p.businessId : p.shared ? " · shared" : "") })),
       el("td", {}, el("span", { className: "badge " + (p.enabled ? "ok" : "none"), text: p.enabled ? "enabled" : "disabled" })),
       el("td", { text: p.clientSecretSet ? "set" : "not set" }),
       healthCell,
@@ -673,7 +679,7 @@ async function loadWebhooks() {
   for (const w of webhooks) {
     const deadCount = dead.filter((d) => d.subscriptionId === w.id).length;
     rows.append(el("tr", {},
-      el("td", {}, el("span", { text: w.url }), el("span", { className: "sub", text: w.id })),
+      el("td", {}, el("span", { text: w.url }), el("span", { className: "sub", text: w.id + (w.businessId ? " · " + w.businessId : "") })),
       el("td", {}, el("span", { className: "badge " + (!w.enabled ? "none" : deadCount ? "bad" : "ok"),
         text: !w.enabled ? "disabled" : deadCount ? deadCount + " dead letter" + (deadCount > 1 ? "s" : "") : "delivering" })),
       el("td", { text: (w.eventTypes || []).length ? w.eventTypes.join(" ") : "every event" }),
@@ -821,7 +827,8 @@ function wire() {
       $("api-key").value = "";
     } catch (err) {
       state.key = "";
-      $("signin-error").textContent = err.status === 401 ? "bcauth refused this API key." : "Sign-in failed: " + err.message;
+      $("signin-error").textContent = err.status === 401 || err.status === 403 ? "bcauth refused this API key."
+        : "Sign-in failed: " + err.message;
     }
   });
   $("sign-out").addEventListener("click", () => signOut(""));
