@@ -175,6 +175,27 @@ BOOST_AUTO_TEST_CASE(ios16_the_redirect_passes_through_the_phone_to_messages_aut
   BOOST_TEST(lastReply(demo, "ios16") == "You signed in");
 }
 
+BOOST_AUTO_TEST_CASE(the_bubble_shows_the_messages_title_subtitle_and_image) {
+  ServedDemo demo;
+  const std::string png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+  const auto created = api(demo, "POST", "/v1/auth-requests",
+                           R"({"conversationId":")" + kIos16 + R"(","businessId":"demo-business","providerId":"example",)"
+                           R"("receivedMessage":{"title":"Sign in <b>now</b>","subtitle":"to see your order","style":"icon",)"
+                           R"("imageIdentifier":"logo"},"images":[{"identifier":"logo","data":")" + png + R"("}]})");
+  BOOST_REQUIRE_EQUAL(created.status, 201);
+  Poco::JSON::Object::Ptr bubble;
+  BOOST_REQUIRE(bcauth::test::waitUntil(std::chrono::seconds(20), [&] {
+    const auto t = thread(demo, "ios16");
+    bubble = t->getObject(static_cast<unsigned>(t->size() - 1));
+    return bubble->getValue<std::string>("kind") == "received";
+  }));
+  // As Apple delivered it; the page sets each as text (the title's markup stays text).
+  BOOST_TEST(bubble->getValue<std::string>("text") == "Sign in <b>now</b>");
+  BOOST_TEST(bubble->getValue<std::string>("subtitle") == "to see your order");
+  BOOST_TEST(bubble->getValue<std::string>("image") == "data:image/png;base64," + png);
+  BOOST_TEST(!bubble->getValue<bool>("answered"));
+}
+
 BOOST_AUTO_TEST_CASE(the_serve_option_is_checked) {
   std::ostringstream out, err;
   BOOST_TEST(bcauth::app::runCli({"demo", "--serve", "--port"}, out, err) == 2);
