@@ -46,7 +46,8 @@ Commands:
   api-key     create, list or revoke the API keys of the store
   serve       run the HTTP server (see `bcauth serve --help`)
   replay      send payloads to a running server as Apple's gateway would
-  demo        run both flows end to end against local doubles and print the timelines
+  demo        run both flows end to end against local doubles and print the timelines;
+              --serve: leave them running with the web console and a phone page to click through
 
 Run `bcauth COMMAND --help` for a command's options.
 Exit codes: 0 success; 1 bad input or failed decryption (one line on stderr); 2 wrong usage.

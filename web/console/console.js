@@ -480,7 +480,9 @@ function renderProviderChoice() {
     renderScopes();
   }
   $("auth-send").disabled = enabled.length === 0;
-  if (enabled.length === 0) $("auth-error").textContent = "No enabled identity provider: add one under Identity providers.";
+  const none = "No enabled identity provider: add one under Identity providers.";
+  if (enabled.length === 0) $("auth-error").textContent = none;
+  else if ($("auth-error").textContent === none) $("auth-error").textContent = "";
 }
 
 function renderScopes() {
