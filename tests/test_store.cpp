@@ -270,6 +270,7 @@ void Harness::undoMigration9() const {
   const std::string key = isPostgres() ? "TEXT COLLATE \"C\"" : "TEXT";
   const std::string integer = isPostgres() ? "BIGINT" : "INTEGER";
   exec("DROP INDEX subscriptions_business");
+  exec("DROP INDEX events_business_conversation_seq");
   exec("DROP TABLE conversations");
   exec("CREATE TABLE conversations (conversation_id " + key + " PRIMARY KEY NOT NULL, capabilities TEXT NOT NULL,"
        " updated_at " + integer + " NOT NULL)");
