@@ -382,20 +382,26 @@ std::string conversation(const std::string& phase, int clients, int i) {
 }
 
 // Warm-up (connections, caches, the store's first pages), not measured; then `ops` round trips.
+// One timed round trip: create, then the device's reply, each half timed too.
+void roundTrip(Client& c, const std::string& conversationId, const Caller& caller, const std::string& jwt,
+               PhaseResult& r) {
+  const auto t0 = Clock::now();
+  const Pending p = create(c, conversationId, caller);
+  r.create.ms.push_back(msSince(t0));
+  const auto message = reply(p, jwt);
+  const auto t1 = Clock::now();
+  c.reply(message);
+  r.reply.ms.push_back(msSince(t1));
+  r.total.ms.push_back(msSince(t0));
+}
+
 PhaseResult roundTrips(const Server& server, int clients, int ops) {
   const std::string jwt = appleJwt();
   runPhase(server, clients, 200, [&](Client& c, int i, PhaseResult&) {
     c.reply(reply(create(c, conversation("warm", clients, i)), jwt));
   });
   return runPhase(server, clients, ops, [&](Client& c, int i, PhaseResult& r) {
-    const auto t0 = Clock::now();
-    const Pending p = create(c, conversation("rt", clients, i));
-    r.create.ms.push_back(msSince(t0));
-    const auto message = reply(p, jwt);
-    const auto t1 = Clock::now();
-    c.reply(message);
-    r.reply.ms.push_back(msSince(t1));
-    r.total.ms.push_back(msSince(t0));
+    roundTrip(c, conversation("rt", clients, i), {}, jwt, r);
   });
 }
 
@@ -446,14 +452,7 @@ Scoping scoping(const Server& server, int clients, int ops) {
       });
       addInto(asBusiness ? out.businessKey : out.operatorKey,
               runPhase(server, clients, perBatch, [&](Client& c, int i, PhaseResult& r) {
-                const auto t0 = Clock::now();
-                const Pending p = create(c, conversation(phase, clients, i), caller);
-                r.create.ms.push_back(msSince(t0));
-                const auto message = reply(p, jwt);
-                const auto t1 = Clock::now();
-                c.reply(message);
-                r.reply.ms.push_back(msSince(t1));
-                r.total.ms.push_back(msSince(t0));
+                roundTrip(c, conversation(phase, clients, i), caller, jwt, r);
               }));
     }
   }
