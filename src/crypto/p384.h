@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -55,6 +56,7 @@ class P384Backend {
  public:
   virtual ~P384Backend() = default;
   virtual std::string_view name() const = 0;
+  virtual std::string version() const = 0;  // the library's, for benchmarks and logs
 
   // The caller has checked the length (97) and the 0x04 prefix, so the point at infinity (0x00)
   // and compressed forms never get here. nullptr when X or Y ≥ p or the point is off the curve.

@@ -17,6 +17,7 @@
 #include <gmp.h>
 #include <nettle/ecc-curve.h>
 #include <nettle/ecc.h>
+#include <nettle/version.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -135,6 +136,9 @@ class NettleP384 final : public P384Backend {
   }
 
   std::string_view name() const override { return "nettle"; }
+  std::string version() const override {
+    return "nettle " + std::to_string(nettle_version_major()) + "." + std::to_string(nettle_version_minor());
+  }
 
   std::shared_ptr<const P384Point> importPoint(const PublicPoint& point) const override {
     Limbs x{}, y{};

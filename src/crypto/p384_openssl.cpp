@@ -1,6 +1,7 @@
 // The OpenSSL 3 EVP P-384 backend: the only one of an OpenSSL-only build (BCAUTH_P384=openssl).
 // Only EVP and OSSL_PARAM are used; the deprecated EC_KEY API is compiled out.
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/x509.h>
 
 #include "crypto/openssl_util.h"
@@ -55,6 +56,7 @@ EVP_PKEY* p384Parameters() {
 class OpenSslP384 final : public P384Backend {
  public:
   std::string_view name() const override { return "openssl"; }
+  std::string version() const override { return OpenSSL_version(OPENSSL_VERSION); }
 
   std::shared_ptr<const P384Point> importPoint(const PublicPoint& point) const override {
     // Setting the encoded point checks the coordinates are in range and satisfy the curve
