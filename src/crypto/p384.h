@@ -18,30 +18,29 @@ namespace bcauth::crypto::detail {
 
 class P384Backend;
 
-// What a backend keeps of a validated public point (an EVP_PKEY, a nettle ecc_point).
-class P384Point {
+// What a backend keeps of a key: its own type for each, tied to the backend that made it.
+class P384State {
  public:
-  explicit P384Point(const P384Backend& backend) : backend_(backend) {}
-  virtual ~P384Point() = default;
-  P384Point(const P384Point&) = delete;
-  P384Point& operator=(const P384Point&) = delete;
+  explicit P384State(const P384Backend& backend) : backend_(backend) {}
+  virtual ~P384State() = default;
+  P384State(const P384State&) = delete;
+  P384State& operator=(const P384State&) = delete;
   const P384Backend& backend() const { return backend_; }
 
  private:
   const P384Backend& backend_;
 };
 
-// What a backend keeps of a private scalar d in [1, n−1]; its destructor wipes it.
-class P384Scalar {
+// A validated public point (an EVP_PKEY, a nettle ecc_point).
+class P384Point : public P384State {
  public:
-  explicit P384Scalar(const P384Backend& backend) : backend_(backend) {}
-  virtual ~P384Scalar() = default;
-  P384Scalar(const P384Scalar&) = delete;
-  P384Scalar& operator=(const P384Scalar&) = delete;
-  const P384Backend& backend() const { return backend_; }
+  using P384State::P384State;
+};
 
- private:
-  const P384Backend& backend_;
+// A private scalar d in [1, n−1]; its destructor wipes it.
+class P384Scalar : public P384State {
+ public:
+  using P384State::P384State;
 };
 
 struct P384KeyPair {
