@@ -6,7 +6,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
@@ -216,4 +218,26 @@ BOOST_AUTO_TEST_CASE(point_with_x_zero_agrees) {
   std::set<std::string> secrets;
   for (const auto* backend : detail::p384Backends()) secrets.insert(zHex(*backend, importedInto(*backend, key.exportKeypair()), peer));
   BOOST_TEST(secrets.size() == 1u);
+}
+
+// The server shares one request key between worker threads: each backend's key state is read
+// only, so concurrent decryptions and key generations all succeed (and TSan, in CI, sees no race).
+BOOST_AUTO_TEST_CASE(one_key_shared_by_threads) {
+  for (const auto* backend : detail::p384Backends()) {
+    Using using_(*backend);
+    const auto key = PrivateKey::generate().value();
+    const std::string token = encrypt(key.publicKey(), "shared").value();
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 40; ++i) {
+          auto opened = decrypt(key, token);
+          if (!opened || opened->view() != "shared" || !PrivateKey::generate()) ++failures;
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    BOOST_TEST(failures.load() == 0, backend->name() << ": " << failures.load() << " failures");
+  }
 }
