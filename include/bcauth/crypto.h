@@ -8,6 +8,8 @@
 // Malformed input (not Base64, too short) is reported as kInvalidArgument with a reason;
 // every cryptographic failure (point not on the curve, wrong key, altered ciphertext or
 // tag) is the one opaque kDecryptionFailed, so a caller cannot be turned into an oracle.
+// The P-384 arithmetic is nettle's or OpenSSL's, chosen when bcauth is built (BCAUTH_P384);
+// keys hold that backend's state opaquely, so nothing here names either library.
 #pragma once
 
 #include <array>
