@@ -83,6 +83,16 @@ BOOST_AUTO_TEST_CASE(backends_built_in_and_the_default) {
   for (const auto* backend : all) BOOST_TEST_MESSAGE("P-384 backend built in: " << backend->name());
 }
 
+// Nettle's scalars, result points and scratch live in GMP-allocated memory: once the backend
+// exists, GMP's memory functions are the wiping ones (docs/security.md, P-384 on nettle).
+BOOST_AUTO_TEST_CASE(gmp_memory_is_wiped_with_nettle) {
+  if (detail::nettleP384() == nullptr) {
+    BOOST_TEST(!detail::gmpMemoryIsWiped());  // an OpenSSL-only build has no GMP in it
+    return;
+  }
+  BOOST_TEST(detail::gmpMemoryIsWiped());
+}
+
 // The core of the differential test. Each round alternates which backend generates, so both
 // directions are covered: keys made by one decrypt with the other, and tokens the device side of
 // one encrypts (a fresh ephemeral key and ECDH on that backend) decrypt with the other.

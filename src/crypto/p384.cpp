@@ -8,6 +8,7 @@ namespace bcauth::crypto::detail {
 
 #if !BCAUTH_P384_NETTLE
 const P384Backend* nettleP384() { return nullptr; }
+bool gmpMemoryIsWiped() { return false; }
 #endif
 
 namespace {

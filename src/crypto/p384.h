@@ -74,6 +74,9 @@ class P384Backend {
 
 const P384Backend& opensslP384();
 const P384Backend* nettleP384();  // nullptr in an OpenSSL-only build (BCAUTH_P384=openssl)
+// Whether every block GMP (and so nettle) frees or moves is wiped first: true once the nettle
+// backend exists, false in an OpenSSL-only build.
+bool gmpMemoryIsWiped();
 
 // Every backend built in, the configured default first.
 std::vector<const P384Backend*> p384Backends();

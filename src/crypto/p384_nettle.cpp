@@ -226,4 +226,12 @@ const P384Backend* nettleP384() {
   return &backend;
 }
 
+bool gmpMemoryIsWiped() {
+  void* (*allocate)(std::size_t) = nullptr;
+  void* (*reallocate)(void*, std::size_t, std::size_t) = nullptr;
+  void (*release)(void*, std::size_t) = nullptr;
+  mp_get_memory_functions(&allocate, &reallocate, &release);
+  return allocate == wipingAllocate && reallocate == wipingReallocate && release == wipingFree;
+}
+
 }  // namespace bcauth::crypto::detail
