@@ -441,7 +441,7 @@ Scoping scoping(const Server& server, int clients, int ops) {
   const Caller operatorKey;
   const std::string jwt = appleJwt();
   Scoping out;
-  constexpr int kBatches = 6;
+  constexpr int kBatches = 10;
   const int perBatch = std::max(1, ops / (2 * kBatches));
   for (int batch = 0; batch < kBatches; ++batch) {
     for (const bool asBusiness : {batch % 2 == 0, batch % 2 != 0}) {
