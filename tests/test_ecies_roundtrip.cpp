@@ -3,6 +3,7 @@
 
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
+#include "p384_backend.h"
 #include "test_support.h"
 
 using namespace bcauth;

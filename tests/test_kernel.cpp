@@ -301,6 +301,36 @@ BOOST_FIXTURE_TEST_CASE(publishing_an_event_queues_its_webhooks, Kernel) {
                   .isOk());
 }
 
+// A business's webhook is offered its own business's events only; the operator's every event,
+// also those of a business bcauth does not know (which belong to no business).
+BOOST_FIXTURE_TEST_CASE(a_business_webhook_hears_its_business_only, Kernel) {
+  BOOST_REQUIRE(service.tenancy.createBusiness({"biz-a", "A"}).isOk());
+  BOOST_REQUIRE(service.tenancy.createBusiness({"biz-b", "B"}).isOk());
+  const service::Principal businessA{std::string("biz-a"), "key-a"};
+  service::WebhookInput hook;
+  hook.url = "https://hooks.test/a";
+  hook.secret = "webhook-secret-0123456789";
+  BOOST_REQUIRE(service.admin.putWebhook(businessA, "a", hook).isOk());
+  hook.url = "https://hooks.test/operator";
+  BOOST_REQUIRE(service.admin.putWebhook(test::kOperator, "operator", hook).isOk());
+  db->transaction([&](store::Transaction& tx) {
+    for (const char* business : {"biz-a", "biz-b", "biz-unknown"}) {
+      service.kernel.publish(tx, {service::EventType::kMessageReceived, now.load(), business,
+                                  std::string("urn:mbid:") + business, "",
+                                  service::MessageData{"text", "m", {}, new Poco::JSON::Object}});
+    }
+  });
+  std::multiset<std::string> heard;
+  for (const auto& d : db->dueWebhookDeliveries(now.load(), 100)) {
+    heard.insert(d.subscriptionId + " " + d.conversationId);
+  }
+  BOOST_TEST(heard == (std::multiset<std::string>{"a urn:mbid:biz-a", "operator urn:mbid:biz-a",
+                                                  "operator urn:mbid:biz-b", "operator urn:mbid:biz-unknown"}));
+  const auto events = db->events(0, 10);
+  BOOST_REQUIRE(events.size() == 3u);
+  BOOST_TEST(events[2].businessId.empty());  // bcauth does not know biz-unknown
+}
+
 // --- tenancy: businesses and API keys ---------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(businesses_are_made_once_with_an_apple_business_id) {

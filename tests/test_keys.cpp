@@ -3,6 +3,7 @@
 
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
+#include "p384_backend.h"
 #include "test_support.h"
 
 using namespace bcauth;
@@ -132,4 +133,30 @@ BOOST_AUTO_TEST_CASE(keypair_import_refuses_bad_input) {
   compressed[48] = 0x02;
   BOOST_TEST(!crypto::PrivateKey::importKeypair(crypto::base64Encode(compressed)).isOk());
   BOOST_TEST(!crypto::PrivateKey::importKeypair("not base64!").isOk());
+}
+
+// Full validation of a peer point, on every backend (tests/p384_backend.h): coordinates below p,
+// on the curve, never the point at infinity, uncompressed only.
+BOOST_AUTO_TEST_CASE(coordinates_at_or_above_p_and_infinity_are_refused) {
+  const std::string p = "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff";
+  const std::string zero(96, '0');
+  // (0, √b) is on P-384: x = 0 is a valid coordinate.
+  const std::string y0 =
+      "c306610fb0ae5a159cf45c06069f22a6c5eb3641c602d42dea2c4b4f75550793406d80d2b91ad54f9048bd487af1ade1";
+  BOOST_TEST(PublicKey::fromPoint(bcauth::test::hex("04" + zero + y0)).isOk());
+  // x = p is the same x modulo p: an implementation that reduced it would accept this point.
+  auto xIsP = PublicKey::fromPoint(bcauth::test::hex("04" + p + y0));
+  BOOST_TEST(!xIsP.isOk());
+  BOOST_TEST(xIsP.status().message().find("not a point") != std::string::npos);
+  BOOST_TEST(!PublicKey::fromPoint(bcauth::test::hex("04" + zero + p)).isOk());
+  BOOST_TEST(!PublicKey::fromPoint(bcauth::test::hex("04" + std::string(192, 'f'))).isOk());
+  // The point at infinity: its one-byte SEC1 encoding, and (0, 0) as a stand-in for it.
+  BOOST_TEST(!PublicKey::fromPoint(std::vector<std::uint8_t>{0x00}).isOk());
+  BOOST_TEST(!PublicKey::fromPoint(bcauth::test::hex("04" + zero + zero)).isOk());
+  BOOST_TEST(!PublicKey::fromPoint(bcauth::test::hex("00" + zero + zero)).isOk());
+  // The same refusals as the ephemeral point of a token: the opaque error.
+  auto key = PrivateKey::generate().value();
+  auto blob = bcauth::test::hex("04" + p + y0);
+  blob.resize(blob.size() + 16, 0);
+  BOOST_TEST(decrypt(key, base64Encode(blob)).status().code() == StatusCode::kDecryptionFailed);
 }

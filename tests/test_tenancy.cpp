@@ -65,7 +65,10 @@ BOOST_AUTO_TEST_CASE(api_keys_are_shown_once_and_revoked_at_once) {
 
   const auto list = as(server, opKey, "GET", "/v1/api-keys");
   BOOST_TEST_REQUIRE(list.status == 200);
-  BOOST_TEST(list.body.find(opKey.substr(opKey.rfind('_') + 1)) == std::string::npos);
+  // The secret is what follows bcak_<16 hex digits>_ (it may hold '_' itself, being Base64url).
+  const auto secretPart = bcauth::service::parseApiKey(opKey);
+  BOOST_REQUIRE(secretPart.has_value());
+  BOOST_TEST(list.body.find(secretPart->secret) == std::string::npos);
   const auto first = list.json()->getArray("apiKeys")->getObject(0);
   BOOST_TEST(first->getValue<std::string>("id") == opId);
   BOOST_TEST(first->getValue<std::string>("name") == "ops");
@@ -85,9 +88,10 @@ BOOST_AUTO_TEST_CASE(api_keys_are_shown_once_and_revoked_at_once) {
   BOOST_TEST(as(server, "bcak_0123456789abcdef_" + std::string(43, 'A'), "GET", "/v1/providers").status == 403);
 }
 
-// A business key gets 404 on the operator's routes (as if they did not exist) and, for now,
-// 403 on the data routes: until those scope their reads by business, it must see nothing.
-BOOST_AUTO_TEST_CASE(business_keys_are_kept_off_unscoped_routes) {
+// A business key gets 404 on the operator's routes (as if they did not exist); the data routes
+// answer it with its own business's data only (test_isolation holds that against a second
+// business): a fresh business has none.
+BOOST_AUTO_TEST_CASE(business_keys_see_only_their_business) {
   TestServer server;
   BOOST_REQUIRE(server.call("POST", "/v1/businesses", R"({"id":"biz-a"})").status == 201);
   const auto made = server.call("POST", "/v1/api-keys", R"({"name":"desk","businessId":"biz-a"})");
@@ -99,14 +103,23 @@ BOOST_AUTO_TEST_CASE(business_keys_are_kept_off_unscoped_routes) {
            {"GET", "/v1/api-keys"}, {"POST", "/v1/api-keys"}, {"DELETE", "/v1/api-keys/x"}}) {
     BOOST_TEST(as(server, desk, method, path, method == "POST" ? "{}" : "").status == 404, method + " " + path);
   }
-  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/v1/providers"}, {"GET", "/v1/providers/p"}, {"POST", "/v1/auth-requests"},
-           {"GET", "/v1/auth-requests/r"}, {"GET", "/v1/auth-requests/r/token"}, {"GET", "/v1/events"},
-           {"GET", "/v1/events/stream"}, {"GET", "/v1/conversations/c/events"}, {"GET", "/v1/webhooks"},
-           {"GET", "/v1/webhooks/dead-letters"}}) {
-    const auto refused = as(server, desk, method, path, method == "POST" ? "{}" : "");
-    BOOST_TEST(refused.status == 403, method + " " + path);
-    BOOST_TEST(refused.body.find("business") != std::string::npos);
+  // The operator's provider is shared: seen (to enable it), not enabled for biz-a.
+  BOOST_REQUIRE(server.call("PUT", "/v1/providers/p", R"({"name":"P","authorizationUrl":"https://idp.example/a",)"
+                                                      R"("tokenUrl":"https://idp.example/t","clientId":"c","scopes":["openid"]})")
+                    .status == 200);
+  const auto providers = as(server, desk, "GET", "/v1/providers", "");
+  BOOST_TEST(providers.status == 200);
+  BOOST_TEST(providers.body.find(R"("shared":true)") != std::string::npos, providers.body);
+  BOOST_TEST(providers.body.find(R"("enabled":false)") != std::string::npos, providers.body);
+  for (const auto& [path, empty] : std::vector<std::pair<std::string, std::string>>{
+           {"/v1/events", R"("events":[])"}, {"/v1/webhooks", R"("webhooks":[])"},
+           {"/v1/webhooks/dead-letters", R"("deadLetters":[])"}}) {
+    const auto read = as(server, desk, "GET", path, "");
+    BOOST_TEST(read.status == 200, path);
+    BOOST_TEST(read.body.find(empty) != std::string::npos, path + ": " + read.body);
+  }
+  for (const auto& path : {"/v1/auth-requests/r", "/v1/auth-requests/r/token", "/v1/conversations/c/events"}) {
+    BOOST_TEST(as(server, desk, "GET", path, "").status == 404, path);
   }
   // The operator's key from BCAUTH_API_KEYS still works as before.
   BOOST_TEST(server.call("GET", "/v1/providers").status == 200);

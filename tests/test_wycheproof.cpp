@@ -7,6 +7,7 @@
 
 #include "bcauth/crypto.h"
 #include "crypto/primitives.h"
+#include "p384_backend.h"
 #include "test_support.h"
 
 using namespace bcauth;

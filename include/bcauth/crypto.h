@@ -8,6 +8,8 @@
 // Malformed input (not Base64, too short) is reported as kInvalidArgument with a reason;
 // every cryptographic failure (point not on the curve, wrong key, altered ciphertext or
 // tag) is the one opaque kDecryptionFailed, so a caller cannot be turned into an oracle.
+// The P-384 arithmetic is nettle's or OpenSSL's, chosen when bcauth is built (BCAUTH_P384);
+// keys hold that backend's state opaquely, so nothing here names either library.
 #pragma once
 
 #include <array>
@@ -21,9 +23,12 @@
 #include "bcauth/secure.h"
 #include "bcauth/status.h"
 
-typedef struct evp_pkey_st EVP_PKEY;  // NOLINT: OpenSSL's own forward declaration
-
 namespace bcauth::crypto {
+
+namespace detail {
+class P384Point;   // a backend's validated point (src/crypto/p384.h)
+class P384Scalar;  // a backend's private scalar
+}  // namespace detail
 
 inline constexpr std::size_t kScalarSize = 48;        // P-384 private scalar, big-endian
 inline constexpr std::size_t kPublicPointSize = 97;   // 0x04 || X(48) || Y(48)
@@ -44,12 +49,13 @@ class PublicKey {
   const PublicPoint& point() const { return point_; }
   std::string toBase64() const;
 
-  EVP_PKEY* evp() const { return pkey_.get(); }  // for the crypto layer's own use
+  const detail::P384Point& state() const { return *state_; }  // for the crypto layer's own use
 
  private:
-  PublicKey(PublicPoint point, std::shared_ptr<EVP_PKEY> pkey);
+  friend class PrivateKey;
+  PublicKey(PublicPoint point, std::shared_ptr<const detail::P384Point> state);
   PublicPoint point_;
-  std::shared_ptr<EVP_PKEY> pkey_;
+  std::shared_ptr<const detail::P384Point> state_;
 };
 
 // A P-384 private key. Its scalar only leaves as a Secret.
@@ -76,11 +82,11 @@ class PrivateKey {
   Secret exportKeypair() const;
   static Result<PrivateKey> importKeypair(std::string_view text);
 
-  EVP_PKEY* evp() const { return pkey_.get(); }  // for the crypto layer's own use
+  const detail::P384Scalar& state() const { return *scalar_; }  // for the crypto layer's own use
 
  private:
-  PrivateKey(std::shared_ptr<EVP_PKEY> pkey, PublicKey publicKey);
-  std::shared_ptr<EVP_PKEY> pkey_;
+  PrivateKey(std::shared_ptr<const detail::P384Scalar> scalar, PublicKey publicKey);
+  std::shared_ptr<const detail::P384Scalar> scalar_;
   PublicKey publicKey_;
 };
 

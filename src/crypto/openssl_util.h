@@ -26,8 +26,4 @@ struct OpenSslDeleter {
 template <typename T>
 using Owned = std::unique_ptr<T, OpenSslDeleter>;
 
-inline std::shared_ptr<EVP_PKEY> sharePkey(EVP_PKEY* pkey) {
-  return std::shared_ptr<EVP_PKEY>(pkey, [](EVP_PKEY* p) { EVP_PKEY_free(p); });
-}
-
 }  // namespace bcauth::crypto::detail

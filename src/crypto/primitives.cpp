@@ -3,22 +3,18 @@
 #include <openssl/core_names.h>
 
 #include "crypto/openssl_util.h"
+#include "crypto/p384.h"
 
 namespace bcauth::crypto::detail {
 
 Result<SecureBytes> ecdh(const PrivateKey& privateKey, const PublicKey& peer) {
-  Owned<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, privateKey.evp(), nullptr));
-  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1) return Status::decryptionFailed();
-  // The peer was validated on import (coordinates in range, on the curve; cofactor 1), so
-  // OpenSSL's second, full check of the same point would only repeat that work.
-  if (EVP_PKEY_derive_set_peer_ex(ctx.get(), peer.evp(), 0) != 1) return Status::decryptionFailed();
-  SecureBytes z(kScalarSize);
-  std::size_t length = z.size();
-  // OpenSSL returns the x-coordinate padded to the field size: leading zero bytes are kept.
-  if (EVP_PKEY_derive(ctx.get(), z.data(), &length) != 1 || length != kScalarSize) {
-    return Status::decryptionFailed();
-  }
-  return z;
+  const P384Backend& backend = privateKey.state().backend();
+  if (&peer.state().backend() == &backend) return backend.ecdh(privateKey.state(), peer.state());
+  // A point imported by another backend (a test switched backends between the two imports):
+  // import it again, with the same checks, into the key's own.
+  auto converted = backend.importPoint(peer.point());
+  if (!converted) return Status::decryptionFailed();
+  return backend.ecdh(privateKey.state(), *converted);
 }
 
 namespace {

@@ -193,6 +193,8 @@ inline std::vector<std::string> conversationsByBusinessMigration(const SqlDialec
       "DROP TABLE conversations",
       "ALTER TABLE conversations_by_business RENAME TO conversations",
       "CREATE INDEX subscriptions_business ON subscriptions (business_id, id)",
+      // A business key's conversation timeline.
+      "CREATE INDEX events_business_conversation_seq ON events (business_id, conversation_id, seq)",
   };
 }
 

@@ -12,6 +12,10 @@
 //   floor        round trips against bcauth_floor (tests/bench/floor_server.cpp): the same Poco
 //                HTTP server doing only the P-384 work, no storage, JSON or JWT — what is left
 //                of the raw limit once HTTP and this load generator share the CPUs.
+//   scoping      round trips as the operator (BCAUTH_API_KEYS, shared provider) and as a business
+//                key (looked up in the store on every call; every read scoped to its business;
+//                its own provider), in alternating batches on one server, each customer having
+//                written first (untimed): what tenancy costs a round trip (target < 5%).
 //   attack       latency of GET /healthz, an API call and a signed POST /message, first on a
 //                quiet server, then with 300 idle connections and 30 one-byte-a-second header
 //                senders open from another address (127.0.0.2, its per-address cap raised so
@@ -215,9 +219,10 @@ class Client {
     Poco::StreamCopier::copyToString(in, answer);
     return static_cast<int>(response.getStatus());
   }
-  std::string api(const std::string& method, const std::string& path, const std::string& body, int expected) {
+  std::string api(const std::string& method, const std::string& path, const std::string& body, int expected,
+                  const std::string& key = kProcessApiKey) {
     std::string answer;
-    const int status = call(method, path, body, {{"Authorization", "Bearer " + kProcessApiKey}}, answer);
+    const int status = call(method, path, body, {{"Authorization", "Bearer " + key}}, answer);
     if (status != expected) throw std::runtime_error(method + " " + path + " answered " + std::to_string(status) + ": " + answer);
     return answer;
   }
@@ -243,12 +248,21 @@ struct Pending {
   std::string conversationId, requestIdentifier, responseEncryptionKey;
 };
 
-std::string createBody(const std::string& conversation) {
-  return R"({"conversationId":")" + conversation + R"(","businessId":"biz-load","providerId":"idp","flow":"legacy"})";
+// Who creates: the operator's key from BCAUTH_API_KEYS with the shared provider, or a business
+// key (looked up in the store on every call, every read scoped) with its business's own.
+struct Caller {
+  std::string key = kProcessApiKey;
+  std::string providerId = "idp";
+};
+
+std::string createBody(const std::string& conversation, const Caller& caller) {
+  return R"({"conversationId":")" + conversation + R"(","businessId":"biz-load","providerId":")" + caller.providerId +
+         R"(","flow":"legacy"})";
 }
 
-Pending create(Client& client, const std::string& conversation) {
-  const std::string answer = client.api("POST", "/v1/auth-requests", createBody(conversation), 201);
+Pending create(Client& client, const std::string& conversation, const Caller& caller = {}) {
+  const std::string answer =
+      client.api("POST", "/v1/auth-requests", createBody(conversation, caller), 201, caller.key);
   return {conversation, field(answer, "requestIdentifier"), field(answer, "responseEncryptionKey")};
 }
 
@@ -278,6 +292,14 @@ bcauth::demo::AppleMessage reply(const Pending& p, const std::string& jwt) {
                           p.requestIdentifier + R"(","authenticate":{"status":"authenticated","token":")" +
                           deviceToken(p.responseEncryptionKey, "access-token-" + p.requestIdentifier) + R"("}}}})",
                       jwt, id, p.conversationId);
+}
+
+// A customer's first message (a business key asks only customers who wrote to its business).
+bcauth::demo::AppleMessage textMessage(const std::string& conversation, const std::string& jwt) {
+  const std::string id = bcauth::crypto::randomUuid();
+  return appleMessage(R"({"id":")" + id + R"(","type":"text","v":1,"sourceId":")" + conversation +
+                          R"(","destinationId":"biz-load","body":"Hello"})",
+                      jwt, id, conversation);
 }
 
 // --- phases ----------------------------------------------------------------------------------
@@ -360,21 +382,81 @@ std::string conversation(const std::string& phase, int clients, int i) {
 }
 
 // Warm-up (connections, caches, the store's first pages), not measured; then `ops` round trips.
+// One timed round trip: create, then the device's reply, each half timed too.
+void roundTrip(Client& c, const std::string& conversationId, const Caller& caller, const std::string& jwt,
+               PhaseResult& r) {
+  const auto t0 = Clock::now();
+  const Pending p = create(c, conversationId, caller);
+  r.create.ms.push_back(msSince(t0));
+  const auto message = reply(p, jwt);
+  const auto t1 = Clock::now();
+  c.reply(message);
+  r.reply.ms.push_back(msSince(t1));
+  r.total.ms.push_back(msSince(t0));
+}
+
 PhaseResult roundTrips(const Server& server, int clients, int ops) {
   const std::string jwt = appleJwt();
   runPhase(server, clients, 200, [&](Client& c, int i, PhaseResult&) {
     c.reply(reply(create(c, conversation("warm", clients, i)), jwt));
   });
   return runPhase(server, clients, ops, [&](Client& c, int i, PhaseResult& r) {
-    const auto t0 = Clock::now();
-    const Pending p = create(c, conversation("rt", clients, i));
-    r.create.ms.push_back(msSince(t0));
-    const auto message = reply(p, jwt);
-    const auto t1 = Clock::now();
-    c.reply(message);
-    r.reply.ms.push_back(msSince(t1));
-    r.total.ms.push_back(msSince(t0));
+    roundTrip(c, conversation("rt", clients, i), {}, jwt, r);
   });
+}
+
+// Makes the business biz-load, a key for it and its own provider; the business key's caller.
+Caller setUpBusiness(const Server& server) {
+  Client client(server.port());
+  client.api("POST", "/v1/businesses", R"({"id":"biz-load","name":"Load"})", 201);
+  const Caller business{field(client.api("POST", "/v1/api-keys", R"({"name":"load desk","businessId":"biz-load"})", 201),
+                              "key"),
+                        "idp-biz"};
+  client.api("PUT", "/v1/providers/idp-biz",
+             R"({"name":"Load IdP","authorizationUrl":"https://idp.example/authorize","tokenUrl":"https://idp.example/token",)"
+             R"("clientId":"load-client","clientSecret":"load-secret","scopes":["openid","email"]})",
+             200, business.key);
+  return business;
+}
+
+void addInto(PhaseResult& sum, const PhaseResult& part) {
+  sum.seconds += part.seconds;
+  sum.serverCpuSeconds += part.serverCpuSeconds;
+  sum.ops += part.ops;
+  for (auto [from, to] : {std::pair{&part.total, &sum.total}, std::pair{&part.create, &sum.create},
+                          std::pair{&part.reply, &sum.reply}}) {
+    to->ms.insert(to->ms.end(), from->ms.begin(), from->ms.end());
+  }
+}
+
+// What scoping by business costs: the same round trips (each customer wrote first, untimed) as
+// the operator and as a business key, in alternating batches on one server, so drift and the
+// store's growth fall on both alike.
+struct Scoping {
+  PhaseResult operatorKey, businessKey;
+};
+
+Scoping scoping(const Server& server, int clients, int ops) {
+  const Caller business = setUpBusiness(server);
+  const Caller operatorKey;
+  const std::string jwt = appleJwt();
+  Scoping out;
+  constexpr int kBatches = 10;
+  const int perBatch = std::max(1, ops / (2 * kBatches));
+  for (int batch = 0; batch < kBatches; ++batch) {
+    for (const bool asBusiness : {batch % 2 == 0, batch % 2 != 0}) {
+      const Caller& caller = asBusiness ? business : operatorKey;
+      const std::string phase = std::string(asBusiness ? "sb" : "so") + std::to_string(batch);
+      runPhase(server, clients, perBatch, [&](Client& c, int i, PhaseResult&) {
+        c.reply(textMessage(conversation(phase, clients, i), jwt));
+      });
+      addInto(asBusiness ? out.businessKey : out.operatorKey,
+              runPhase(server, clients, perBatch, [&](Client& c, int i, PhaseResult& r) {
+                roundTrip(c, conversation(phase, clients, i), caller, jwt, r);
+              }));
+    }
+  }
+  return out;
 }
 
 struct Options {
@@ -384,6 +466,7 @@ struct Options {
   int roundTrips = 3000, replies = 2000, creates = 2000, attackRequests = 500;
   double rawSeconds = 2.0;
   bool verdict = true;  // exit 1 when a target is missed
+  bool scoping = true;  // the business key's round trips against the operator's
 };
 
 void printRow(const char* name, int clients, const PhaseResult& r, const Latencies& lat, double rawPerSecond,
@@ -491,7 +574,7 @@ void attackPhase(const std::string& binary, const std::string& store, int reques
 int usage() {
   std::cerr << "usage: bcauth_load [--server PATH] [--floor PATH] [--clients N[,N...]] [--store tmpfs|disk]\n"
                "                   [--roundtrips N] [--replies N] [--creates N] [--attack-requests N (0: no attack phase)]\n"
-               "                   [--raw-seconds S] [--verdict on|off]\n";
+               "                   [--raw-seconds S] [--verdict on|off] [--scoping on|off]\n";
   return 2;
 }
 
@@ -514,6 +597,7 @@ int main(int argc, char** argv) {
     else if (arg == "--attack-requests") o.attackRequests = std::stoi(value);
     else if (arg == "--raw-seconds") o.rawSeconds = std::stod(value);
     else if (arg == "--verdict" && (value == "on" || value == "off")) o.verdict = value == "on";
+    else if (arg == "--scoping" && (value == "on" || value == "off")) o.scoping = value == "on";
     else if (arg == "--clients") {
       o.clients.clear();
       std::istringstream list(value);
@@ -542,11 +626,12 @@ int main(int argc, char** argv) {
   struct Row {
     int clients;
     PhaseResult roundTrip, replyOnly, createOnly, floor;
+    Scoping scoping;
     double rssRoundTrip, rssCreate;
   };
   std::vector<Row> rows;
   for (const int clients : o.clients) {
-    Row row{clients, {}, {}, {}, {}, 0, 0};
+    Row row{clients, {}, {}, {}, {}, {}, 0, 0};
     const int threads = std::max(16, clients + 4);
     {
       const auto dir = makeDataDir(o.store);
@@ -567,6 +652,12 @@ int main(int argc, char** argv) {
         });
         row.rssRoundTrip = server.peakRssMiB();
       }
+    }
+    if (o.scoping) {
+      const auto dir = makeDataDir(o.store);
+      Server server(o.binary, dir.path(), 0, threads);
+      setUp(server);
+      row.scoping = scoping(server, clients, o.roundTrips);
     }
     {
       const auto dir = makeDataDir(o.store);
@@ -628,6 +719,18 @@ int main(int argc, char** argv) {
                 "is %.3f of raw crypto's; the floor reaches %.3f of the raw limit, bcauth %.3f of the floor\n",
                 row.clients, ratio, throughputMet ? "met" : "NOT met", efficiency, floorRatio, ratio / floorRatio);
     if (!throughputMet) worst = 1;
+    if (o.scoping) {
+      const auto& sc = row.scoping;
+      const double asOperator = sc.operatorKey.ops / sc.operatorKey.seconds;
+      const double asBusiness = sc.businessKey.ops / sc.businessKey.seconds;
+      const double cost = 1.0 - asBusiness / asOperator;
+      std::printf("clients %d: scoping — round trips with a business key %.0f/s (srv CPU %.3f ms), with the operator's "
+                  "%.0f/s (srv CPU %.3f ms), %d each in alternating batches: scoping costs %.1f%% (target < 5%%: %s)\n",
+                  row.clients, asBusiness, 1000.0 * sc.businessKey.serverCpuSeconds / sc.businessKey.ops, asOperator,
+                  1000.0 * sc.operatorKey.serverCpuSeconds / sc.operatorKey.ops, sc.businessKey.ops, 100.0 * cost,
+                  cost < 0.05 ? "met" : "NOT met");
+      if (cost >= 0.05) worst = 1;
+    }
     if (row.clients <= cpus) {
       const double p99 = row.createOnly.total.at(0.99);
       std::printf("clients %d: create p99 %.2f ms with pre-generated keys (target < 2 ms: %s)\n", row.clients, p99,
