@@ -123,6 +123,17 @@ BOOST_AUTO_TEST_CASE(business_keys_see_only_their_business) {
   }
   // The operator's key from BCAUTH_API_KEYS still works as before.
   BOOST_TEST(server.call("GET", "/v1/providers").status == 200);
+  // GET /v1/me: who each key is, never the key.
+  const auto deskMe = as(server, desk, "GET", "/v1/me", "");
+  BOOST_TEST_REQUIRE(deskMe.status == 200, deskMe.body);
+  BOOST_TEST(deskMe.json()->getValue<bool>("operator") == false);
+  BOOST_TEST(deskMe.json()->getValue<std::string>("businessId") == "biz-a");
+  BOOST_TEST(deskMe.json()->getValue<std::string>("keyId") == made.json()->getValue<std::string>("id"));
+  BOOST_TEST(deskMe.body.find(desk) == std::string::npos);
+  const auto operatorMe = server.call("GET", "/v1/me");
+  BOOST_TEST(operatorMe.json()->getValue<bool>("operator") == true);
+  BOOST_TEST(!operatorMe.json()->has("businessId"));
+  BOOST_TEST(operatorMe.json()->getValue<std::string>("keyId") == "env#0");
 }
 
 namespace {

@@ -88,6 +88,7 @@ const std::vector<RouteSpec>& routeTable() {
       {"POST", "/v1/api-keys", true, createApiKey, false, KeyScope::kOperatorOnly},
       {"GET", "/v1/api-keys", true, listApiKeys, false, KeyScope::kOperatorOnly},
       {"DELETE", "/v1/api-keys/{}", true, revokeApiKey, false, KeyScope::kOperatorOnly},
+      {"GET", "/v1/me", true, me},
       {"GET", "/console", false, consoleRedirect},
       {"GET", "/console/", false, consoleIndex},
       {"GET", "/console/{}", false, consoleAsset},

@@ -149,6 +149,14 @@ Json apiKey(const store::ApiKey& key) {
   return view;
 }
 
+Json principal(const service::Principal& who) {
+  auto view = newObject();
+  view->set("keyId", who.keyId);
+  view->set("operator", who.isOperator());
+  if (who.businessId) view->set("businessId", *who.businessId);
+  return view;
+}
+
 Json createdApiKey(const service::CreatedApiKey& created) {
   auto view = apiKey(created.key);
   view->set("key", created.presented);

@@ -27,6 +27,7 @@ Json events(const service::EventPage& page);  // {"events": […], "next": seq}
 Json business(const store::Business& business);
 Json apiKey(const store::ApiKey& key);                     // never the secret nor its hash
 Json createdApiKey(const service::CreatedApiKey& created);  // apiKey's, and the key itself, once
+Json principal(const service::Principal& who);              // GET /v1/me: {keyId, operator, businessId?}
 
 Json providers(const std::vector<service::ProviderView>& providers);   // {"providers": […]}
 Json webhooks(const std::vector<store::Subscription>& subscriptions);   // {"webhooks": […]}

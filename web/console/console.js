@@ -120,16 +120,10 @@ function clearFormErrors(form) {
 
 async function signIn(key) {
   state.key = key;
-  // An operator's key reads the businesses; a business key gets 404 there (no such route for it).
-  try {
-    const answer = await api("GET", "/v1/businesses");
-    state.operator = true;
-    state.businesses = answer.businesses || [];
-  } catch (err) {
-    if (err.status !== 404) throw err;
-    state.operator = false;
-    state.businesses = [];
-  }
+  // GET /v1/me says whose key it is; only an operator's reads the businesses.
+  const me = await api("GET", "/v1/me");
+  state.operator = me.operator === true;
+  state.businesses = state.operator ? (await api("GET", "/v1/businesses")).businesses || [] : [];
   sessionStorage.setItem(KEY_ITEM, key);
   enterConsole();
 }

@@ -55,6 +55,7 @@ void getBusiness(Call& call);
 void createApiKey(Call& call);
 void listApiKeys(Call& call);
 void revokeApiKey(Call& call);
+void me(Call& call);  // GET /v1/me, any key
 
 // console.cpp: the web console's files (no API key)
 void consoleRedirect(Call& call);

@@ -42,6 +42,10 @@ void listApiKeys(Call& call) {
   answer(call, Result<views::Json>(views::apiKeys(call.context.service.tenancy.apiKeys())));
 }
 
+// Who the presented key is: every key may ask (the console tells an operator's sign-in from a
+// business's by it). Never the key itself.
+void me(Call& call) { answer(call, Result<views::Json>(views::principal(call.principal))); }
+
 void revokeApiKey(Call& call) { answerNoContent(call, call.context.service.tenancy.revokeApiKey(call.params[0])); }
 
 }  // namespace bcauth::http::routes
