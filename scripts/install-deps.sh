@@ -26,6 +26,9 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The browser tests need Node.js and npm: Debian's, unless the machine has them already.
+if ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
+
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bcauth: installing ${missing[*]}" >&2
   sudo=""
@@ -38,7 +41,7 @@ fi
 # The browser tests' npm packages, exactly as tests/browser/package-lock.json pins them (again only
 # when the lock file changed). Playwright drives Debian's chromium: it never downloads a browser.
 browser_tests="$(dirname "$0")/../tests/browser"
-if command -v npm >/dev/null && ! cmp -s "$browser_tests/package-lock.json" "$browser_tests/node_modules/.bcauth-installed-lock"; then
+if ! cmp -s "$browser_tests/package-lock.json" "$browser_tests/node_modules/.bcauth-installed-lock"; then
   (cd "$browser_tests" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2 &&
    cp package-lock.json node_modules/.bcauth-installed-lock)
 fi
