@@ -56,6 +56,9 @@ ServedDemo::ServedDemo(std::uint16_t port) : dir_("bcauth-demo-serve-") {
   const auto provider = call("PUT", "/v1/providers/example", idp_->providerJson("Example IdP"));
   if (!provider.reached || provider.status != 200) throw std::runtime_error("registering the example provider failed: " + provider.body);
   call("POST", "/v1/businesses", R"({"id":")" + kBusiness + R"(","name":"Demo Business"})");
+  // The provider is shared (the operator's): the business turns it on for itself, so a key of
+  // the business can use it too.
+  call("PUT", "/v1/businesses/" + kBusiness + "/providers/example", "");
   phone_->say("ios16", "Hi, I need help with my order");
   phone_->say("legacy", "Hello, can you check my delivery?");
 }

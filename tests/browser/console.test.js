@@ -330,6 +330,16 @@ test("operator: businesses and keys (a new key shown once), the business switche
   await desk.locator("#conversation-list button").nth(1).waitFor({ timeout: h.STEP_MS });
   assert.equal(await desk.getByRole("button", { name: "Businesses and keys" }).isVisible(), false);
   await shots.take(desk, "business-key");
+  // The shared provider is the operator's: the business only turns it off and on for itself.
+  await desk.getByRole("button", { name: "Identity providers" }).click();
+  await desk.getByRole("button", { name: "Disable Example IdP" }).click();
+  await desk.getByRole("button", { name: "Enable Example IdP" }).waitFor({ timeout: h.STEP_MS });
+  assert.equal(await desk.getByRole("button", { name: "Edit Example IdP" }).count(), 0);
+  assert.equal(await desk.getByRole("button", { name: "Delete Example IdP" }).count(), 0);
+  await shots.take(desk, "business-key-shared-provider-off");
+  await desk.getByRole("button", { name: "Enable Example IdP" }).click();
+  await desk.getByRole("button", { name: "Disable Example IdP" }).waitFor({ timeout: h.STEP_MS });
+  await desk.getByRole("button", { name: "Conversations" }).click();
   // Revoked by the operator, the key is refused on its next call and the desk asks for a key.
   await page.getByRole("button", { name: "Revoke key agent desk" }).click();
   await page.locator("#key-rows tr", { hasText: "revoked" }).waitFor({ timeout: h.STEP_MS });

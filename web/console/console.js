@@ -123,6 +123,7 @@ async function signIn(key) {
   // GET /v1/me says whose key it is; only an operator's reads the businesses.
   const me = await api("GET", "/v1/me");
   state.operator = me.operator === true;
+  state.keyBusiness = me.businessId || "";
   state.businesses = state.operator ? (await api("GET", "/v1/businesses")).businesses || [] : [];
   sessionStorage.setItem(KEY_ITEM, key);
   enterConsole();
@@ -556,10 +557,11 @@ function renderProviders() {
       el("td", { text: p.clientSecretSet ? "set" : "not set" }),
       healthCell,
       el("td", {}, el("div", { className: "actions" },
-        el("button", { type: "button", onclick: () => editProvider(p), "aria-label": "Edit " + p.name }, "Edit"),
+        sharedForMe(p) ? null : el("button", { type: "button", onclick: () => editProvider(p), "aria-label": "Edit " + p.name }, "Edit"),
         el("button", { type: "button", onclick: () => toggleProvider(p), "aria-label": (p.enabled ? "Disable " : "Enable ") + p.name },
           p.enabled ? "Disable" : "Enable"),
-        el("button", { type: "button", className: "danger", onclick: () => deleteProvider(p), "aria-label": "Delete " + p.name }, "Delete")))));
+        sharedForMe(p) ? null : el("button", { type: "button", className: "danger", onclick: () => deleteProvider(p),
+          "aria-label": "Delete " + p.name }, "Delete")))));
   }
   show($("providers-empty"), state.providers.length === 0);
 }
@@ -598,10 +600,19 @@ function editProvider(p) {
   (p ? $("pf-name") : $("pf-id")).focus();
 }
 
+// A PUT replaces the provider whole: its owner goes with it (absent: shared, or the key's own).
 function providerBody(p) {
-  return { name: p.name, authorizationUrl: p.authorizationUrl, tokenUrl: p.tokenUrl, userinfoUrl: p.userinfoUrl || "",
+  const body = { name: p.name, authorizationUrl: p.authorizationUrl, tokenUrl: p.tokenUrl, userinfoUrl: p.userinfoUrl || "",
     clientId: p.clientId, scopes: p.scopes, profileFields: p.profileFields || {}, enabled: p.enabled,
     tokenAuthMethod: p.tokenAuthMethod || "client_secret_post" };
+  if (p.businessId) body.businessId = p.businessId;
+  return body;
+}
+
+// A shared provider seen by a business key is the operator's: the business only turns it on or
+// off for itself.
+function sharedForMe(p) {
+  return p.shared && !state.operator;
 }
 
 async function saveProvider(event) {
@@ -616,7 +627,10 @@ async function saveProvider(event) {
   const body = providerBody({ name: $("pf-name").value.trim(), authorizationUrl: $("pf-authorizationUrl").value.trim(),
     tokenUrl: $("pf-tokenUrl").value.trim(), userinfoUrl: $("pf-userinfoUrl").value.trim(), clientId: $("pf-clientId").value.trim(),
     scopes: $("pf-scopes").value.split(/\s+/).filter(Boolean), profileFields, enabled: $("pf-enabled").checked,
-    tokenAuthMethod: $("pf-tokenAuthMethod").value });
+    tokenAuthMethod: $("pf-tokenAuthMethod").value,
+    // Editing keeps the owner; an operator's new provider belongs to the business it has chosen
+    // (none chosen: shared); a business key's is its own.
+    businessId: state.editingProvider ? state.editingProvider.businessId : state.operator ? state.business : "" });
   const secret = $("pf-clientSecret").value;
   if (secret) body.clientSecret = secret;
   else if ($("pf-secret-remove").checked) body.clientSecret = "";
@@ -650,8 +664,11 @@ async function listAction(request, errorId, what, reload) {
 }
 
 function toggleProvider(p) {
-  listAction(() => api("PUT", "/v1/providers/" + encodeURIComponent(p.id), Object.assign(providerBody(p), { enabled: !p.enabled })),
-    "providers-error", p.name, loadProviders);
+  const request = sharedForMe(p)
+    ? () => api(p.enabled ? "DELETE" : "PUT", "/v1/businesses/" + encodeURIComponent(state.keyBusiness) + "/providers/" +
+        encodeURIComponent(p.id))
+    : () => api("PUT", "/v1/providers/" + encodeURIComponent(p.id), Object.assign(providerBody(p), { enabled: !p.enabled }));
+  listAction(request, "providers-error", p.name, loadProviders);
 }
 
 function deleteProvider(p) {
