@@ -76,7 +76,8 @@ class IdpHandler : public Poco::Net::HTTPRequestHandler {
       hidden += std::string("<input type=\"hidden\" name=\"") + name + "\" value=\"" + htmlEscape(form.get(name, "")) + "\">\n";
     }
     const std::string page =
-        "<!doctype html><html lang=\"en\"><head><meta name=\"viewport\" content=\"width=device-width\"><title>Sign in</title></head>"
+        "<!doctype html><html lang=\"en\"><head><meta name=\"viewport\" content=\"width=device-width\">"
+        "<link rel=\"icon\" href=\"data:,\"><title>Sign in</title></head>"  // no favicon fetch: no 404
         "<body><h1>Sign in to the Example IdP</h1><form method=\"post\" action=\"/login\">\n" + hidden +
         "<label>User name <input name=\"username\" autocomplete=\"username\" required></label>\n"
         "<label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\n"

@@ -379,6 +379,17 @@ test("every page: no console error, no serious or critical axe violation, every 
     assert.deepEqual(await h.axeViolations(p), [], name + ": axe");
     assert.deepEqual(await h.unreachableByKeyboard(p), [], name + ": keyboard");
   }
+  // The identity provider's login sheet: the IdP double's own form, which the phone shows in a
+  // frame, checked as a page of its own.
+  await agentSends(page);
+  await customerTaps(phone);
+  const sheetUrl = await phone.locator("#sheet-frame").getAttribute("src");
+  const sheetPage = h.watch(await context.newPage(), errors);
+  await sheetPage.goto(new URL(sheetUrl, demo.phoneUrl).href);
+  await sheetPage.getByLabel("User name").waitFor({ timeout: h.STEP_MS });
+  await shots.take(sheetPage, "idp-login-sheet");
+  assert.deepEqual(await h.axeViolations(sheetPage), [], "login sheet: axe");
+  assert.deepEqual(await h.unreachableByKeyboard(sheetPage), [], "login sheet: keyboard");
   for (const [view, button, loaded] of [["providers", "Identity providers", "#provider-rows tr"],
     ["webhooks", "Webhooks", "#webhooks-empty"], ["businesses", "Businesses and keys", "#business-rows tr"]]) {
     await page.getByRole("button", { name: button }).click();
