@@ -60,19 +60,35 @@ Status Administration::mayReplace(const Principal& who, const std::string& owner
 
 // --- providers ------------------------------------------------------------------
 
-ProviderView Administration::viewFor(const Principal& who, store::Provider provider) {
-  if (!who.isOperator() && provider.businessId.empty() && provider.enabled) {
-    const auto enabled = k_.store.enabledSharedProviders(*who.businessId);
-    provider.enabled = std::find(enabled.begin(), enabled.end(), provider.id) != enabled.end();
+namespace {
+
+bool contains(const std::vector<std::string>& ids, const std::string& id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+// A business key sees its own providers and the shared ones (to enable them), no other business's.
+bool sees(const Principal& who, const store::Provider& provider) {
+  return who.owns(provider.businessId) || provider.businessId.empty();
+}
+
+}  // namespace
+
+// sharedEnabled: the shared providers who's business enabled (empty for an operator).
+ProviderView Administration::viewFor(const Principal& who, store::Provider provider,
+                                     const std::vector<std::string>& sharedEnabled) {
+  if (!who.isOperator() && provider.businessId.empty()) {
+    provider.enabled = provider.enabled && contains(sharedEnabled, provider.id);
   }
   return ProviderView{std::move(provider)};
 }
 
+std::vector<std::string> Administration::sharedEnabledFor(const Principal& who) {
+  return who.isOperator() ? std::vector<std::string>{} : k_.store.enabledSharedProviders(*who.businessId);
+}
+
 bool Administration::usableBy(const Principal& who, const std::string& businessId, const store::Provider& provider) {
   if (!provider.businessId.empty()) return provider.businessId == businessId;
-  if (who.isOperator()) return true;
-  const auto enabled = k_.store.enabledSharedProviders(businessId);
-  return std::find(enabled.begin(), enabled.end(), provider.id) != enabled.end();
+  return who.isOperator() || contains(k_.store.enabledSharedProviders(businessId), provider.id);
 }
 
 Result<ProviderView> Administration::putProvider(const Principal& who, const std::string& id,
@@ -129,16 +145,16 @@ Result<ProviderView> Administration::putProvider(const Principal& who, const std
 Result<ProviderView> Administration::provider(const Principal& who, const std::string& id) {
   if (auto valid = protocol::ids::checkProviderId(id); !valid) return valid;
   auto p = k_.store.provider(id);
-  // A business key sees shared providers (to enable them) but no other business's.
-  if (!p || !(who.owns(p->businessId) || p->businessId.empty())) return notFound("provider", id);
-  return viewFor(who, std::move(*p));
+  if (!p || !sees(who, *p)) return notFound("provider", id);
+  return viewFor(who, std::move(*p), sharedEnabledFor(who));
 }
 
 std::vector<ProviderView> Administration::providers(const Principal& who, bool enabledOnly) {
   std::vector<ProviderView> out;
+  const auto sharedEnabled = sharedEnabledFor(who);  // read once for the whole list
   for (auto& p : k_.store.providers(enabledOnly)) {
-    if (!(who.owns(p.businessId) || p.businessId.empty())) continue;
-    auto view = viewFor(who, std::move(p));
+    if (!sees(who, p)) continue;
+    auto view = viewFor(who, std::move(p), sharedEnabled);
     if (enabledOnly && !view.provider.enabled) continue;
     out.push_back(std::move(view));
   }

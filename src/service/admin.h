@@ -83,7 +83,8 @@ class Administration {
   // key sees shared objects of this kind, so it is told they are the operator's).
   Status mayReplace(const Principal& who, const std::string& owner, bool sharedVisible, const std::string& what,
                     const std::string& id) const;
-  ProviderView viewFor(const Principal& who, store::Provider provider);
+  ProviderView viewFor(const Principal& who, store::Provider provider, const std::vector<std::string>& sharedEnabled);
+  std::vector<std::string> sharedEnabledFor(const Principal& who);
   // A provider or webhook URL as stored: parseOutboundUrl's rules, https (http only on loopback
   // with the development switch), and no literal address the outbound policy refuses.
   Status checkOutboundUrl(const std::string& url, const std::string& field) const;
