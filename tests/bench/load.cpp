@@ -133,6 +133,39 @@ RawLimit measureRaw(int threads, double seconds) {
   return limit;
 }
 
+// The raw limit, sampled in slices: before and after the phases and between the batches of
+// the round-trip and floor phases, so that a shared machine's drift (its speed moves by a
+// third within minutes) falls on the raw limit and on bcauth alike.
+class RawSamples {
+ public:
+  RawSamples(int threads, double sliceSeconds) : threads_(threads), sliceSeconds_(sliceSeconds) {}
+  void sample() { slices_.push_back(measureRaw(threads_, sliceSeconds_)); }
+  RawLimit mean() const {
+    RawLimit m;
+    for (const auto& s : slices_) {
+      m.keygensPerSecond += s.keygensPerSecond / static_cast<double>(slices_.size());
+      m.ecdhsPerSecond += s.ecdhsPerSecond / static_cast<double>(slices_.size());
+      m.keygenCpuMs += s.keygenCpuMs / static_cast<double>(slices_.size());
+      m.ecdhCpuMs += s.ecdhCpuMs / static_cast<double>(slices_.size());
+    }
+    return m;
+  }
+  std::pair<double, double> roundTripRange() const {
+    double low = 1e18, high = 0;
+    for (const auto& s : slices_) {
+      low = std::min(low, s.roundTripsPerSecond());
+      high = std::max(high, s.roundTripsPerSecond());
+    }
+    return {low, high};
+  }
+  std::size_t count() const { return slices_.size(); }
+
+ private:
+  int threads_;
+  double sliceSeconds_;
+  std::vector<RawLimit> slices_;
+};
+
 // --- the device, cheaply ---------------------------------------------------------------------
 
 const bcauth::crypto::PublicPoint& generatorPoint() {
@@ -396,14 +429,25 @@ void roundTrip(Client& c, const std::string& conversationId, const Caller& calle
   r.total.ms.push_back(msSince(t0));
 }
 
-PhaseResult roundTrips(const Server& server, int clients, int ops) {
+void addInto(PhaseResult& sum, const PhaseResult& part);
+constexpr int kBatches = 10;
+
+// In kBatches batches with a raw sample before each; `tag` keeps the conversations of two
+// servers' phases apart.
+PhaseResult roundTrips(const Server& server, int clients, int ops, RawSamples& raw, const std::string& tag = "rt") {
   const std::string jwt = appleJwt();
   runPhase(server, clients, 200, [&](Client& c, int i, PhaseResult&) {
-    c.reply(reply(create(c, conversation("warm", clients, i)), jwt));
+    c.reply(reply(create(c, conversation("warm" + tag, clients, i)), jwt));
   });
-  return runPhase(server, clients, ops, [&](Client& c, int i, PhaseResult& r) {
-    roundTrip(c, conversation("rt", clients, i), {}, jwt, r);
-  });
+  PhaseResult all;
+  const int perBatch = std::max(1, ops / kBatches);
+  for (int batch = 0; batch < kBatches; ++batch) {
+    raw.sample();
+    addInto(all, runPhase(server, clients, perBatch, [&](Client& c, int i, PhaseResult& r) {
+      roundTrip(c, conversation(tag + std::to_string(batch), clients, i), {}, jwt, r);
+    }));
+  }
+  return all;
 }
 
 // Makes the business biz-load, a key for it and its own provider; the business key's caller.
@@ -442,7 +486,6 @@ Scoping scoping(const Server& server, int clients, int ops) {
   const Caller operatorKey;
   const std::string jwt = appleJwt();
   Scoping out;
-  constexpr int kBatches = 10;
   const int perBatch = std::max(1, ops / (2 * kBatches));
   for (int batch = 0; batch < kBatches; ++batch) {
     for (const bool asBusiness : {batch % 2 == 0, batch % 2 != 0}) {
@@ -460,8 +503,37 @@ Scoping scoping(const Server& server, int clients, int ops) {
   return out;
 }
 
+// --compare: the same round trips against this build and another one (e.g. the commit before a
+// change), two servers side by side driven in alternating batches, so the machine's drift falls
+// on both alike: what a change did to throughput and to the server's CPU per round trip.
+struct Versus {
+  PhaseResult mine, theirs;
+};
+
+Versus versus(const Server& mine, const Server& theirs, int clients, int ops) {
+  const std::string jwt = appleJwt();
+  Versus out;
+  for (const Server* server : {&mine, &theirs}) {
+    runPhase(*server, clients, 200, [&](Client& c, int i, PhaseResult&) {
+      c.reply(reply(create(c, conversation(server == &mine ? "vwm" : "vwt", clients, i)), jwt));
+    });
+  }
+  const int perBatch = std::max(1, ops / (2 * kBatches));
+  for (int batch = 0; batch < 2 * kBatches; ++batch) {
+    const bool mineFirst = batch % 2 == 0;
+    for (const bool isMine : {mineFirst, !mineFirst}) {
+      const std::string phase = std::string(isMine ? "vm" : "vt") + std::to_string(batch);
+      addInto(isMine ? out.mine : out.theirs,
+              runPhase(isMine ? mine : theirs, clients, perBatch, [&](Client& c, int i, PhaseResult& r) {
+                roundTrip(c, conversation(phase, clients, i), {}, jwt, r);
+              }));
+    }
+  }
+  return out;
+}
+
 struct Options {
-  std::string binary, floorBinary;
+  std::string binary, floorBinary, compareBinary;
   std::string store = "tmpfs";
   std::vector<int> clients = {8};
   int roundTrips = 3000, replies = 2000, creates = 2000, attackRequests = 500;
@@ -575,7 +647,7 @@ void attackPhase(const std::string& binary, const std::string& store, int reques
 int usage() {
   std::cerr << "usage: bcauth_load [--server PATH] [--floor PATH] [--clients N[,N...]] [--store tmpfs|disk]\n"
                "                   [--roundtrips N] [--replies N] [--creates N] [--attack-requests N (0: no attack phase)]\n"
-               "                   [--raw-seconds S] [--verdict on|off] [--scoping on|off]\n";
+               "                   [--raw-seconds S] [--verdict on|off] [--scoping on|off] [--compare PATH]\n";
   return 2;
 }
 
@@ -591,6 +663,7 @@ int main(int argc, char** argv) {
     const std::string value = argv[++i];
     if (arg == "--server") o.binary = value;
     else if (arg == "--floor") o.floorBinary = value;
+    else if (arg == "--compare") o.compareBinary = value;
     else if (arg == "--store") o.store = value;
     else if (arg == "--roundtrips") o.roundTrips = std::stoi(value);
     else if (arg == "--replies") o.replies = std::stoi(value);
@@ -622,24 +695,26 @@ int main(int argc, char** argv) {
 
   std::printf("bcauth_load: %d CPUs, %s, store on %s, server %s\n", cpus, OPENSSL_VERSION_TEXT, o.store.c_str(),
               o.binary.c_str());
-  const RawLimit before = measureRaw(cpus, o.rawSeconds);
+  RawSamples rawSamples(cpus, o.rawSeconds / 4);
+  rawSamples.sample();
   int worst = 0;
   struct Row {
     int clients;
     PhaseResult roundTrip, replyOnly, createOnly, createUnpooled, floor;
     Scoping scoping;
+    Versus versus;
     double rssRoundTrip, rssCreate;
   };
   std::vector<Row> rows;
   for (const int clients : o.clients) {
-    Row row{clients, {}, {}, {}, {}, {}, {}, 0, 0};
+    Row row{clients, {}, {}, {}, {}, {}, {}, {}, 0, 0};
     const int threads = std::max(16, clients + 4);
     {
       const auto dir = makeDataDir(o.store);
       {
         Server server(o.binary, dir.path(), 0, threads);
         setUp(server);
-        row.roundTrip = roundTrips(server, clients, o.roundTrips);
+        row.roundTrip = roundTrips(server, clients, o.roundTrips, rawSamples);
         // Reply-only: requests and device replies prepared first, untimed.
         const std::string jwt = appleJwt();
         std::vector<bcauth::demo::AppleMessage> bodies(static_cast<std::size_t>(o.replies));
@@ -653,6 +728,13 @@ int main(int argc, char** argv) {
         });
         row.rssRoundTrip = server.peakRssMiB();
       }
+    }
+    if (!o.compareBinary.empty()) {
+      const auto mineDir = makeDataDir(o.store), theirDir = makeDataDir(o.store);
+      Server mine(o.binary, mineDir.path(), 0, threads), theirs(o.compareBinary, theirDir.path(), 0, threads);
+      setUp(mine);
+      setUp(theirs);
+      row.versus = versus(mine, theirs, clients, o.roundTrips);
     }
     if (o.scoping) {
       const auto dir = makeDataDir(o.store);
@@ -676,21 +758,18 @@ int main(int argc, char** argv) {
     }
     {
       const Server floor(o.floorBinary, "unused: bcauth_floor stores nothing", 0, threads);
-      row.floor = roundTrips(floor, clients, o.roundTrips);
+      row.floor = roundTrips(floor, clients, o.roundTrips, rawSamples);
     }
     rows.push_back(row);
   }
-  const RawLimit after = measureRaw(cpus, o.rawSeconds);
-  RawLimit raw;
-  raw.keygensPerSecond = (before.keygensPerSecond + after.keygensPerSecond) / 2;
-  raw.ecdhsPerSecond = (before.ecdhsPerSecond + after.ecdhsPerSecond) / 2;
-  raw.keygenCpuMs = (before.keygenCpuMs + after.keygenCpuMs) / 2;
-  raw.ecdhCpuMs = (before.ecdhCpuMs + after.ecdhCpuMs) / 2;
-
+  rawSamples.sample();
+  const RawLimit raw = rawSamples.mean();
+  const auto [rawLow, rawHigh] = rawSamples.roundTripRange();
   std::printf("\nraw P-384 on %d threads: keygen %.0f/s, ECDH %.0f/s, round-trip limit %.0f/s "
-              "(before the phases %.0f/s, after %.0f/s)\n",
-              cpus, raw.keygensPerSecond, raw.ecdhsPerSecond, raw.roundTripsPerSecond(), before.roundTripsPerSecond(),
-              after.roundTripsPerSecond());
+              "(mean of %zu slices taken before, after and between the batches of the round-trip and floor phases: "
+              "%.0f/s to %.0f/s)\n",
+              cpus, raw.keygensPerSecond, raw.ecdhsPerSecond, raw.roundTripsPerSecond(), rawSamples.count(), rawLow,
+              rawHigh);
   const double cpuKeygenMs = raw.keygenCpuMs, cpuEcdhMs = raw.ecdhCpuMs;
   std::printf("\n%-12s %7s %6s %8s %8s %8s %8s %8s %9s %9s\n", "phase", "clients", "ops", "ops/s", "of raw", "p50 ms",
               "p99 ms", "max ms", "srv CPU", "raw CPU");
@@ -732,6 +811,18 @@ int main(int argc, char** argv) {
                   1000.0 * sc.operatorKey.serverCpuSeconds / sc.operatorKey.ops, sc.businessKey.ops, 100.0 * cost,
                   cost < 0.05 ? "met" : "NOT met");
       if (cost >= 0.05) worst = 1;
+    }
+    if (!o.compareBinary.empty()) {
+      const auto& v = row.versus;
+      const double mineRate = v.mine.ops / v.mine.seconds, theirRate = v.theirs.ops / v.theirs.seconds;
+      const double mineCpu = 1000.0 * v.mine.serverCpuSeconds / v.mine.ops;
+      const double theirCpu = 1000.0 * v.theirs.serverCpuSeconds / v.theirs.ops;
+      std::printf("clients %d: compare — this build %.0f round trips/s (srv CPU %.3f ms, p99 %.2f ms), %s %.0f/s "
+                  "(srv CPU %.3f ms, p99 %.2f ms), %d each in alternating batches: throughput %+.1f%%, CPU per round "
+                  "trip %+.1f%%\n",
+                  row.clients, mineRate, mineCpu, v.mine.total.at(0.99), o.compareBinary.c_str(), theirRate, theirCpu,
+                  v.theirs.total.at(0.99), v.mine.ops, 100.0 * (mineRate / theirRate - 1.0),
+                  100.0 * (mineCpu / theirCpu - 1.0));
     }
     if (row.clients <= cpus) {
       const double p99 = row.createOnly.total.at(0.99);
