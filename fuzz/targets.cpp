@@ -85,6 +85,16 @@ std::string stringify(const Poco::JSON::Object::Ptr& object) {
 
 [[noreturn]] void violated(const std::string& what) { throw InvariantViolation(what); }
 
+// A view written as text (views::request copies the stored message in): one JSON object.
+void parsesAsObject(const std::string& text) {
+  try {
+    Poco::JSON::Parser parser;
+    if (parser.parse(text).extract<Poco::JSON::Object::Ptr>().isNull()) violated("a view is not a JSON object");
+  } catch (const Poco::Exception& e) {
+    violated("a view is not JSON: " + e.displayText());
+  }
+}
+
 // BCAUTH_FUZZ_TRACE=1 prints what each input did (to stderr), to look into a saved input:
 //   BCAUTH_FUZZ_TRACE=1 build-fuzz/fuzz/fuzz_intake fuzz/regressions/intake/<file>
 void trace(const std::string& line) {
@@ -367,18 +377,18 @@ void createRequest(Harness& harness, const Poco::JSON::Object::Ptr& body, bool i
         (created ? std::string("created") : describe(created.status())));
   if (!created) return;
   if (!created->created) violated("POST /v1/auth-requests on an empty store answered with an earlier request");
-  stringify(http::views::request(created->state));
+  parsesAsObject(http::views::request(created->state));
   const std::string id = created->state.request.id;
-  auto read = http::views::of(requests.request(kOperator, id));
+  auto read = requests.request(kOperator, id);
   if (!read) violated("a request just created cannot be read: " + read.status().toString());
-  stringify(*read);
+  parsesAsObject(http::views::request(*read));
   if (key) {
     auto again = create(body);
     if (!again) violated("an Idempotency-Key replay failed: " + again.status().toString());
     if (again->created || again->state.request.id != id) {
       violated("an Idempotency-Key replay made a second request");
     }
-    stringify(http::views::request(again->state));
+    parsesAsObject(http::views::request(again->state));
     // The key is bound to its body: any other body under it is refused and makes nothing.
     Poco::JSON::Object::Ptr changed = new Poco::JSON::Object(*body);
     const bool marked = body->has("fuzzChanged") && body->get("fuzzChanged").isString() &&

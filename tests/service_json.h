@@ -36,7 +36,7 @@ inline Result<CreatedView> createRequest(service::AuthService& s, const Poco::JS
                                          const service::Requests::Admission& admit = {}) {
   auto created = s.requests.create(test::kOperator, http::inputs::createRequest(body), http::inputs::idempotencyKey(key, body), admit);
   if (!created) return created.status();
-  return CreatedView{http::views::request(created->state), created->created};
+  return CreatedView{json(http::views::request(created->state)), created->created};
 }
 
 }  // namespace bcauth::test

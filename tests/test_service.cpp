@@ -147,7 +147,10 @@ BOOST_FIXTURE_TEST_CASE(legacy_messages_carry_a_fresh_url_safe_state, Fixture) {
     const std::string id = created.body->getValue<std::string>("id");
     BOOST_TEST(!storedRequest(*db, id).state.has_value());
     BOOST_TEST(!db->requestByState(state).has_value());
-    BOOST_TEST(http::views::of(service.requests.request(test::kOperator, id)).value()->getObject("message")->getObject("interactiveData")->getObject("data")
+    const auto view = Poco::JSON::Parser()
+                          .parse(http::views::request(service.requests.request(test::kOperator, id).value()))
+                          .extract<Poco::JSON::Object::Ptr>();
+    BOOST_TEST(view->getObject("message")->getObject("interactiveData")->getObject("data")
                    ->getObject("authenticate")->getObject("oauth2")->getValue<std::string>("state") == state);
   }
   BOOST_TEST(states.size() == 3u);

@@ -32,6 +32,10 @@ struct RecordingStore final : SqlReads<RecordingStore> {
     sqls.push_back(sql);
     return {};
   }
+  template <typename Row, typename... Args>
+  std::vector<Row> keyedQuery(const char* what, const std::string& sql, const Args&... args) {
+    return query<Row>(what, sql, args...);
+  }
 
   void transaction(const std::function<void(Transaction&)>&) override {}
   bool ping() override { return true; }

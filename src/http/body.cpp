@@ -1,8 +1,9 @@
 #include "http/body.h"
 
-#include <sstream>
+#include <algorithm>
+#include <new>
+#include <stdexcept>
 
-#include <Poco/DeflatingStream.h>
 #include <zlib.h>
 
 #include "http/exchange.h"
@@ -33,11 +34,26 @@ void dropRest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerRespon
 }  // namespace
 
 std::string gzip(std::string_view plain) {
-  std::ostringstream out;
-  Poco::DeflatingOutputStream deflater(out, Poco::DeflatingStreamBuf::STREAM_GZIP);
-  deflater.write(plain.data(), static_cast<std::streamsize>(plain.size()));
-  deflater.close();
-  return out.str();
+  // zlib directly, its window and hash sized to the body: with zlib's defaults every stream
+  // allocates (and the kernel zeroes) about 256 KiB, far more work than compressing a message
+  // of a few KiB. Any window makes valid gzip; a small one only finds fewer long repeats.
+  int windowBits = 9;
+  while (windowBits < MAX_WBITS && (std::size_t{1} << windowBits) < plain.size()) ++windowBits;
+  const int memLevel = std::clamp(windowBits - 6, 1, 8);
+  z_stream stream{};
+  if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + windowBits, memLevel, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw std::bad_alloc();
+  }
+  std::string out(deflateBound(&stream, static_cast<uLong>(plain.size())), '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+  stream.avail_in = static_cast<uInt>(plain.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  const int result = deflate(&stream, Z_FINISH);  // deflateBound leaves room for all of it
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  if (result != Z_STREAM_END) throw std::runtime_error("gzip: deflate did not finish");
+  return out;
 }
 
 BodyError inflateIfGzip(std::string& body, std::size_t cap) {

@@ -3,6 +3,7 @@
 // client secret as "[redacted]".
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include <Poco/JSON/Object.h>
@@ -21,7 +22,7 @@ using Json = Poco::JSON::Object::Ptr;
 Json provider(const service::ProviderView& provider);
 Json webhook(const store::Subscription& subscription);
 Json deadLetter(const store::WebhookDelivery& delivery);
-Json request(const service::RequestState& state);  // with its message
+std::string request(const service::RequestState& state);  // JSON text, with its message as stored
 Json token(const service::AccessToken& token);
 Json events(const service::EventPage& page);  // {"events": […], "next": seq}
 Json business(const store::Business& business);
@@ -42,7 +43,6 @@ Result<Json> of(const Result<T>& result) {
   if constexpr (std::is_same_v<T, service::ProviderView>) return provider(*result);
   else if constexpr (std::is_same_v<T, store::Subscription>) return webhook(*result);
   else if constexpr (std::is_same_v<T, store::WebhookDelivery>) return deadLetter(*result);
-  else if constexpr (std::is_same_v<T, service::RequestState>) return request(*result);
   else if constexpr (std::is_same_v<T, service::AccessToken>) return token(*result);
   else if constexpr (std::is_same_v<T, store::Business>) return business(*result);
   else if constexpr (std::is_same_v<T, service::CreatedApiKey>) return createdApiKey(*result);

@@ -73,13 +73,6 @@ Result<Inbound> AppleIntake::handleInbound(std::string_view body, const std::str
   }
   const bool tokenDecrypted = accessToken.has_value();
 
-  // A legacy success's profile is fetched after the answer (completeProfiles), never before it.
-  bool profileUrl = false;
-  if (found && tokenDecrypted) {
-    const auto provider = k_.store.provider(found->providerId);
-    profileUrl = provider && !provider->userinfoUrl.empty();
-  }
-
   Inbound result;
   const auto at = k_.now();
   k_.store.transaction([&](store::Transaction& tx) {
@@ -128,7 +121,11 @@ Result<Inbound> AppleIntake::handleInbound(std::string_view body, const std::str
         ending.tokenType = "Bearer";
       }
     }
-    ending.profilePending = succeeded && accessToken && profileUrl;
+    // A legacy success's profile is fetched after the answer (completeProfiles), never before it.
+    if (succeeded && accessToken) {
+      const auto provider = tx.provider(current->providerId);
+      ending.profilePending = provider && !provider->userinfoUrl.empty();
+    }
     k_.finish(tx, *current, std::move(ending), at);
     result.eventType = outcome.eventType;
   });

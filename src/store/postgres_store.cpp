@@ -755,6 +755,12 @@ class PostgresStore final : public SqlReads<PostgresStore> {
     return guarded(what,
                    [&] { return sessions_.with([&](Session& s) { return select<Row>(s, numbered(sql), args...); }); });
   }
+  // Every read is a pooled connection's here: PostgreSQL keeps one cache for all of them.
+  template <typename Row, typename... Args>
+  std::vector<Row> keyedQuery(const char* what, const std::string& sql, const Args&... args) {
+    return query<Row>(what, sql, args...);
+  }
+
 
  private:
   static void rollbackQuietly(Session& session) noexcept {

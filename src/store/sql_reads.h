@@ -3,7 +3,10 @@
 // SqlTransactionReads<ItsTransactionClass>) and provides
 //   template <typename Row, typename... Args>
 //   std::vector<Row> query(const char* what, const std::string& sql, const Args&... args);
-// which runs one SELECT on a read connection (a Transaction's: inside its transaction). The SQL
+// which runs one SELECT on a read connection (a Transaction's: inside its transaction), and
+//   template <typename Row, typename... Args>
+//   std::vector<Row> keyedQuery(const char* what, const std::string& sql, const Args&... args);
+// for the single-row reads by a key (a store may run those where they are cheapest). The SQL
 // uses '?' placeholders, SQLite's own; the PostgreSQL store numbers them $1, $2, ... before it
 // sends the text. A read's `what` names it in errors ("store: <what>: ..."), as before.
 // Internal to src/store.
@@ -54,6 +57,11 @@ class SqlTransactionReads : public Transaction {
   std::optional<AuthRequest> request(const std::string& id) override {
     return sql::one<rows::RequestRow>(impl(), "request", rows::toRequest, rows::kRequestColumns, "auth_requests",
                                       "WHERE id = ?", id);
+  }
+
+  std::optional<Provider> provider(const std::string& id) override {
+    return sql::one<rows::ProviderRow>(impl(), "provider", rows::toProvider, rows::kProviderColumns, "providers",
+                                       "WHERE id = ?", id);
   }
 
   std::optional<Delivery> delivery(const std::string& requestId) override {
@@ -122,8 +130,8 @@ class SqlReads : public Store {
   std::optional<std::string> secret(const std::string& requestId, const std::string& kind) override {
     using Row = Poco::Tuple<Poco::Data::BLOB>;
     return util::firstOrNone(
-        impl().template query<Row>("secret", "SELECT sealed FROM request_secrets WHERE request_id = ? AND kind = ?",
-                                   requestId, kind),
+        impl().template keyedQuery<Row>("secret", "SELECT sealed FROM request_secrets WHERE request_id = ? AND kind = ?",
+                                        requestId, kind),
         [](const Row& row) { return rows::fromBlob(row.get<0>()); });
   }
 
@@ -267,7 +275,8 @@ class SqlReads : public Store {
   template <typename Row, typename Convert, typename... Args>
   auto one(const char* what, Convert convert, const char* columns, const char* table, const char* tail,
            const Args&... args) {
-    return sql::one<Row>(impl(), what, convert, columns, table, tail, args...);
+    return util::firstOrNone(impl().template keyedQuery<Row>(what, sql::selectFrom(columns, table, tail), args...),
+                             convert);
   }
 
   template <typename Row, typename Convert, typename... Args>

@@ -210,6 +210,7 @@ class Transaction {
   virtual void insertRequest(const AuthRequest& request) = 0;
   // The request as it is now inside this transaction (to check it is still pending).
   virtual std::optional<AuthRequest> request(const std::string& id) = 0;
+  virtual std::optional<Provider> provider(const std::string& id) = 0;
   virtual void updateRequestStatus(const std::string& id, const std::string& status, const std::string& reason,
                                    std::int64_t updatedAt) = 0;
 

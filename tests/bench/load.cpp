@@ -1,6 +1,6 @@
 // bcauth_load: drives `bcauth serve` over loopback with N concurrent clients and compares what
 // it reaches with what the raw P-384 operations allow on the same machine, measured in the
-// same run (DESIGN.md: legacy round trips ≥ 85% of the raw limit; create p99 < 2 ms when
+// same run (issue 16: legacy round trips ≥ 1.5 × the raw OpenSSL limit; create p99 < 2 ms when
 // keys are pre-generated). Not a test: it prints numbers for docs/performance.md.
 //
 // Phases, each against a freshly started server process:
@@ -33,6 +33,7 @@
 // constant-time ladder as for any point, then the KDF and GCM (checked by the self-test).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -348,8 +349,16 @@ struct Latencies {
   }
 };
 
+// This process's user+system CPU seconds: the load generator's share of the machine.
+double ownCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
 struct PhaseResult {
-  double seconds = 0, serverCpuSeconds = 0;
+  double seconds = 0, serverCpuSeconds = 0, clientCpuSeconds = 0;  // the server's, this process's
   int ops = 0;
   Latencies total, create, reply;
 };
@@ -364,7 +373,7 @@ PhaseResult runPhase(const Server& server, int clients, int ops, Op op) {
   std::vector<std::thread> threads;
   std::atomic<bool> failed{false};
   std::string failure;
-  const double cpuBefore = server.cpuSeconds();
+  const double cpuBefore = server.cpuSeconds(), clientCpuBefore = ownCpuSeconds();
   const auto start = Clock::now();
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
@@ -379,6 +388,7 @@ PhaseResult runPhase(const Server& server, int clients, int ops, Op op) {
   for (auto& t : threads) t.join();
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   result.serverCpuSeconds = server.cpuSeconds() - cpuBefore;
+  result.clientCpuSeconds = ownCpuSeconds() - clientCpuBefore;
   if (failed) throw std::runtime_error(failure);
   for (const auto& r : perThread) {
     for (auto [from, to] : {std::pair{&r.total, &result.total}, std::pair{&r.create, &result.create},
@@ -467,6 +477,7 @@ Caller setUpBusiness(const Server& server) {
 void addInto(PhaseResult& sum, const PhaseResult& part) {
   sum.seconds += part.seconds;
   sum.serverCpuSeconds += part.serverCpuSeconds;
+  sum.clientCpuSeconds += part.clientCpuSeconds;
   sum.ops += part.ops;
   for (auto [from, to] : {std::pair{&part.total, &sum.total}, std::pair{&part.create, &sum.create},
                           std::pair{&part.reply, &sum.reply}}) {
@@ -531,6 +542,9 @@ Versus versus(const Server& mine, const Server& theirs, int clients, int ops) {
   }
   return out;
 }
+
+// Issue 16: round trips at 1.5 times what a perfect server on OpenSSL 3.0's P-384 could reach.
+constexpr double kRoundTripTarget = 1.5;
 
 struct Options {
   std::string binary, floorBinary, compareBinary;
@@ -794,11 +808,15 @@ int main(int argc, char** argv) {
   for (const auto& row : rows) {
     const double ratio = row.roundTrip.ops / row.roundTrip.seconds / raw.roundTripsPerSecond();
     const double efficiency = (cpuKeygenMs + cpuEcdhMs) / (1000.0 * row.roundTrip.serverCpuSeconds / row.roundTrip.ops);
-    const bool throughputMet = ratio >= 0.85;
+    const bool throughputMet = ratio >= kRoundTripTarget;
     const double floorRatio = row.floor.ops / row.floor.seconds / raw.roundTripsPerSecond();
-    std::printf("clients %d: round trips %.3f of the raw limit (target >= 0.85: %s); the server's CPU per round trip "
-                "is %.3f of raw crypto's; the floor reaches %.3f of the raw limit, bcauth %.3f of the floor\n",
-                row.clients, ratio, throughputMet ? "met" : "NOT met", efficiency, floorRatio, ratio / floorRatio);
+    std::printf("clients %d: round trips %.3f of the raw limit (target >= %.2f: %s); the server's CPU per round trip "
+                "is %.3f ms, %.3f of raw crypto's; the floor reaches %.3f of the raw limit, bcauth %.3f of the floor; "
+                "this load generator took %.3f ms of CPU per round trip (%.3f against the floor)\n",
+                row.clients, ratio, kRoundTripTarget, throughputMet ? "met" : "NOT met",
+                1000.0 * row.roundTrip.serverCpuSeconds / row.roundTrip.ops, efficiency, floorRatio, ratio / floorRatio,
+                1000.0 * row.roundTrip.clientCpuSeconds / row.roundTrip.ops,
+                1000.0 * row.floor.clientCpuSeconds / row.floor.ops);
     if (!throughputMet) worst = 1;
     if (o.scoping) {
       const auto& sc = row.scoping;

@@ -24,15 +24,23 @@ void createRequest(Call& call) {
   });
   if (wait) return sendRateLimited(call, *wait, "too many authenticate requests for this conversation");
   if (!created) return sendStatus(call.response, created.status());
-  std::ostringstream out;
-  views::request(created->state)->stringify(out);
   if (!created->created) call.response.set("Idempotent-Replayed", "true");
-  sendJson(call.response, created->created ? HTTPResponse::HTTP_CREATED : HTTPResponse::HTTP_OK, out.str());
+  sendJson(call.response, created->created ? HTTPResponse::HTTP_CREATED : HTTPResponse::HTTP_OK,
+           views::request(created->state));
 }
 
-void getRequest(Call& call) { answer(call, views::of(call.context.service.requests.request(call.principal, call.params[0]))); }
+namespace {
 
-void cancelRequest(Call& call) { answer(call, views::of(call.context.service.requests.cancel(call.principal, call.params[0]))); }
+void answerRequest(Call& call, const Result<service::RequestState>& state) {
+  if (!state) return sendStatus(call.response, state.status());
+  sendJson(call.response, HTTPResponse::HTTP_OK, views::request(*state));
+}
+
+}  // namespace
+
+void getRequest(Call& call) { answerRequest(call, call.context.service.requests.request(call.principal, call.params[0])); }
+
+void cancelRequest(Call& call) { answerRequest(call, call.context.service.requests.cancel(call.principal, call.params[0])); }
 
 void requestToken(Call& call) { answer(call, views::of(call.context.service.requests.token(call.principal, call.params[0]))); }
 
