@@ -623,14 +623,12 @@ class SqliteStore final : public SqlReads<SqliteStore> {
   // mode a connection empties its page cache whenever another one has committed, so a read
   // connection re-reads every page of a lookup after each write; the writer made those writes
   // and keeps its cache. A lookup is a few pages, so it never makes a writer wait long; when the
-  // writer is busy (or another thread holds it) the read goes to the pool as any other, and
-  // inside this thread's own transaction it sees that transaction.
+  // writer is busy (a transaction holds it, this thread's own included) the read goes to the
+  // pool as any other, so a store read never sees writes that are not committed.
   template <typename Row, typename... Args>
   std::vector<Row> keyedQuery(const char* what, const std::string& sql, const Args&... args) {
-    if (writerThread_.load() == std::this_thread::get_id()) {
-      return guarded(what, [&] { return writer_->select<Row>(sql, args...); });
-    }
-    std::unique_lock<std::mutex> lock(writeMutex_, std::try_to_lock);
+    std::unique_lock<std::mutex> lock(writeMutex_, std::defer_lock);
+    if (writerThread_.load() != std::this_thread::get_id()) lock.try_lock();
     if (!lock) return query<Row>(what, sql, args...);
     return guarded(what, [&] { return writer_->select<Row>(sql, args...); });
   }
