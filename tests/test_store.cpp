@@ -24,7 +24,9 @@
 #include <thread>
 #include <vector>
 
+#include <Poco/Data/RecordSet.h>
 #include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Statement.h>
 #include <Poco/Data/Session.h>
 
 #include "demo/temp_dir.h"
@@ -91,6 +93,7 @@ class Harness {
   std::int64_t count(const std::string& sql) const;
   // Takes migration 9 (tenancy) away again: the database is as version 8 left it.
   void undoMigration9() const;
+  void undoMigration11() const;
 
   std::unique_ptr<Store> store;
 
@@ -265,7 +268,15 @@ std::int64_t Harness::count(const std::string& sql) const {
   return value;
 }
 
+void Harness::undoMigration11() const {
+  if (isPostgres()) return;  // 11 is SQLite's alone; its tables keep their columns
+  exec("DROP INDEX auth_requests_pending_expiry");
+  exec("CREATE INDEX auth_requests_status_expires ON auth_requests (status, expires_at)");
+  exec("DELETE FROM schema_version WHERE version >= 11");
+}
+
 void Harness::undoMigration9() const {
+  undoMigration11();
   // Migration 10 first: conversations as they were before 9 (one row per conversation id).
   const std::string key = isPostgres() ? "TEXT COLLATE \"C\"" : "TEXT";
   const std::string integer = isPostgres() ? "BIGINT" : "INTEGER";
@@ -1748,6 +1759,91 @@ bool becomesWritable(Store& store) {
 // transaction, loses nothing committed before, says !writable(), and is writable again as soon
 // as room is made elsewhere — without a write of its own succeeding first.
 // (512 KiB: the schema itself takes some 40 pages since migration 10; the pad is what frees room.)
+// Migration 11 (SQLite) rebuilds request_secrets, inbound_messages and conversations as
+// WITHOUT ROWID tables and makes the sweeper's index pending-only: every row is kept, the
+// duplicate checks and the sweep still work, and the sweep and the pending count use the index.
+BOOST_AUTO_TEST_CASE(migration_11_keeps_every_row_of_the_rebuilt_tables) {
+  Harness h(Backend::kSqlite);
+  const AuthRequest pending = makeRequest("m11-pending");
+  AuthRequest done = makeRequest("m11-done");
+  done.status = status::kSucceeded;
+  h.store->transaction([&](Transaction& tx) {
+    tx.insertRequest(pending);
+    tx.insertRequest(done);
+    tx.putSecret(pending.id, secret::kPrivateKey, std::string("key\0bytes", 9));
+    tx.putSecret(done.id, secret::kAccessToken, "token");
+    BOOST_TEST(tx.insertInboundMessageId("m11-message", 5));
+    tx.recordConversation("biz", "conv-m11", std::vector<std::string>{"AUTH"}, 6);
+    tx.recordConversation("biz", "conv-m11-none", std::nullopt, 7);
+  });
+  h.store.reset();
+  // Back to version 10, the tables in their rowid form, with the rows above in them.
+  h.undoMigration11();
+  for (const char* table : {"request_secrets", "inbound_messages", "conversations"}) {
+    const std::string t = table;
+    h.exec("CREATE TABLE " + t + "_10 AS SELECT * FROM " + t);
+    h.exec("DROP TABLE " + t);
+  }
+  h.exec("CREATE TABLE request_secrets (request_id TEXT NOT NULL REFERENCES auth_requests (id) ON DELETE CASCADE"
+         " DEFERRABLE INITIALLY DEFERRED, kind TEXT NOT NULL, sealed BLOB NOT NULL, PRIMARY KEY (request_id, kind))");
+  h.exec("CREATE TABLE inbound_messages (message_id TEXT PRIMARY KEY NOT NULL, received_at INTEGER NOT NULL)");
+  h.exec("CREATE TABLE conversations (business_id TEXT NOT NULL, conversation_id TEXT NOT NULL, capabilities TEXT,"
+         " updated_at INTEGER NOT NULL, PRIMARY KEY (business_id, conversation_id))");
+  for (const char* table : {"request_secrets", "inbound_messages", "conversations"}) {
+    const std::string t = table;
+    h.exec("INSERT INTO " + t + " SELECT * FROM " + t + "_10");
+    h.exec("DROP TABLE " + t + "_10");
+  }
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%WITHOUT ROWID%'") == 0);
+
+  auto store = h.open();
+  std::int64_t maxVersion = 0;
+  BOOST_TEST(h.schemaRows(maxVersion) == maxVersion);
+  BOOST_TEST(maxVersion >= 11);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%WITHOUT ROWID%'") == 3);
+  BOOST_TEST((store->secret(pending.id, secret::kPrivateKey).value() == std::string("key\0bytes", 9)));
+  BOOST_TEST(store->secret(done.id, secret::kAccessToken).value() == "token");
+  const auto conversation = store->conversation("biz", "conv-m11");
+  BOOST_REQUIRE(conversation.has_value());
+  BOOST_TEST(conversation->capabilities.value() == std::vector<std::string>{"AUTH"}, boost::test_tools::per_element());
+  BOOST_TEST(!store->conversation("biz", "conv-m11-none")->capabilities.has_value());
+  store->transaction([&](Transaction& tx) {
+    BOOST_TEST(!tx.insertInboundMessageId("m11-message", 8));  // still a duplicate
+    BOOST_TEST(tx.insertInboundMessageId("m11-other", 8));
+  });
+  BOOST_TEST(store->pendingCount() == 1);
+  const auto expired = store->expiredPending(pending.expiresAt + 1, 10);
+  BOOST_REQUIRE(expired.size() == 1u);
+  BOOST_TEST(expired.front().id == pending.id);
+  // Deleting a request still takes its secrets with it (the foreign key survived the rebuild).
+  {
+    Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, h.location() + "/bcauth.db");
+    session << "PRAGMA foreign_keys = ON", Poco::Data::Keywords::now;
+    session << "DELETE FROM auth_requests WHERE id = '" + done.id + "'", Poco::Data::Keywords::now;
+  }
+  BOOST_TEST(!store->secret(done.id, secret::kAccessToken).has_value());
+}
+
+// The sweep and the pending count read the pending-only index, not every request.
+BOOST_AUTO_TEST_CASE(sqlite_sweep_and_pending_count_use_the_pending_index) {
+  Harness h(Backend::kSqlite);
+  h.store.reset();
+  Poco::Data::SQLite::Connector::registerConnector();
+  Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, h.location() + "/bcauth.db");
+  for (const std::string sql : {"SELECT id FROM auth_requests WHERE status = 'pending' AND expires_at <= 5"
+                                " ORDER BY expires_at, created_at, id LIMIT 200",
+                                "SELECT COUNT(*) FROM auth_requests WHERE status = 'pending'"}) {
+    std::vector<std::string> plan;
+    Poco::Data::Statement explain(session);
+    explain << "EXPLAIN QUERY PLAN " + sql, Poco::Data::Keywords::now;
+    Poco::Data::RecordSet rows(explain);
+    std::string text;
+    for (std::size_t i = 0; i < rows.rowCount(); ++i) text += rows.value(3, i).convert<std::string>() + "\n";
+    BOOST_TEST(text.find("auth_requests_pending_expiry") != std::string::npos, sql << ":\n" << text);
+    BOOST_TEST(text.find("TEMP B-TREE") == std::string::npos, sql << ":\n" << text);
+  }
+}
+
 // Each commit's WAL frames reach the file in one write at its sync (sqlite_wal_writes.h):
 // commits of every size, from one page to several MiB (more than one write can take), read back
 // the same from another store on the file and after a reopen, and a checkpoint keeps them.

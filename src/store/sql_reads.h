@@ -162,13 +162,14 @@ class SqlReads : public Store {
 
   std::vector<AuthRequest> expiredPending(std::int64_t nowMs, std::size_t limit) override {
     return all<rows::RequestRow>("expiredPending", rows::toRequest, rows::kRequestColumns, "auth_requests",
-                                 "WHERE status = ? AND expires_at <= ? ORDER BY expires_at, created_at, id LIMIT ?",
-                                 std::string(status::kPending), Poco::Int64{nowMs}, util::toLimit(limit));
+                                 // The status as a literal: SQLite's pending-only index serves it.
+                                 "WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at, created_at, id LIMIT ?",
+                                 Poco::Int64{nowMs}, util::toLimit(limit));
   }
 
   std::int64_t pendingCount() override {
     const auto counts = impl().template query<Poco::Tuple<Poco::Int64>>(
-        "pendingCount", "SELECT COUNT(*) FROM auth_requests WHERE status = ?", std::string(status::kPending));
+        "pendingCount", "SELECT COUNT(*) FROM auth_requests WHERE status = 'pending'");
     return counts.empty() ? std::int64_t{0} : std::int64_t{counts.front().template get<0>()};
   }
 
