@@ -17,13 +17,18 @@
 //                key (looked up in the store on every call; every read scoped to its business;
 //                its own provider), in alternating batches on one server, each customer having
 //                written first (untimed): what tenancy costs a round trip (target < 5%).
+//   compare      (--compare PATH) the round trips against this build and another binary, two
+//                servers side by side in alternating batches: what a change did to throughput
+//                and to the server's CPU per round trip, with the machine's drift on both.
 //   attack       latency of GET /healthz, an API call and a signed POST /message, first on a
 //                quiet server, then with 300 idle connections and 30 one-byte-a-second header
 //                senders open from another address (127.0.0.2, its per-address cap raised so
 //                every one of them is held).
 //
 // The raw limit: one thread per CPU doing EVP_PKEY_Q_keygen (then ECDH import + derive), for
-// a fixed time; a round trip needs one of each, so its limit is 1 / (1/keygens + 1/ECDHs).
+// a fixed time; a round trip needs one of each, so its limit is 1 / (1/keygens + 1/ECDHs). It
+// is sampled in slices between the batches of the round-trip and floor phases (RawSamples).
+// Every phase also reports this process's own CPU per operation: it shares the machine.
 //
 // The device's own encryption would cost a P-384 key generation and an ECDH on the same two
 // CPUs and halve what the server can be shown to do. The load generator therefore plays the
