@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include <sqlite3.h>
+
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Statement.h>
@@ -33,6 +35,7 @@
 #include "postgres_database.h"
 #include "store/json_codec.h"
 #include "service/kernel.h"
+#include "store/sqlite_wal_writes.h"
 #include "store/store.h"
 
 namespace fs = std::filesystem;
@@ -1880,6 +1883,27 @@ BOOST_AUTO_TEST_CASE(sqlite_commits_of_every_size_read_back_through_coalesced_wa
   for (const auto& p : written) BOOST_TEST(reopened->provider(p.id)->name == p.name);
   BOOST_TEST(reopened->provider("small-299").has_value());
   BOOST_TEST(!reopened->provider("rolled-back").has_value());
+}
+
+// The WAL VFS is asked for by name, by the store's connections only (they commit with
+// synchronous=FULL); the process's default VFS stays SQLite's own. A data directory whose name
+// holds the characters an SQLite URI gives meaning to works like any other.
+BOOST_AUTO_TEST_CASE(sqlite_store_opens_through_its_wal_vfs_and_leaves_the_default_alone) {
+  TempDir dir;
+  const std::string odd = dir.path() + "/data?x=1#frag%41 dir";
+  {
+    auto store = openSqliteStore(odd);
+    store->transaction([&](Transaction& tx) { tx.putProvider(makeProvider("odd")); });
+  }
+  BOOST_TEST(std::filesystem::exists(odd + "/bcauth.db"));
+  BOOST_TEST(openSqliteStore(odd)->provider("odd").has_value());
+  const sqlite3_vfs* fallback = sqlite3_vfs_find(nullptr);
+  BOOST_REQUIRE(fallback != nullptr);
+  BOOST_TEST(std::string(fallback->zName) != coalescedWalVfs());
+  BOOST_TEST(sqlite3_vfs_find(coalescedWalVfs()) != nullptr);
+  BOOST_TEST(sqliteUri("/a?b#c%d", "v") == "file:///a%3Fb%23c%25d?vfs=v");
+  BOOST_TEST(sqliteUri("//a", "v") == "file:////a?vfs=v");
+  BOOST_TEST(sqliteUri("rel/x.db", "v") == "file:rel/x.db?vfs=v");
 }
 
 BOOST_AUTO_TEST_CASE(sqlite_full_is_unavailable_and_recovers) {

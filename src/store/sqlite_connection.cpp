@@ -9,6 +9,8 @@
 #include <Poco/Data/SQLite/SQLiteException.h>
 #include <Poco/Data/SQLite/Utility.h>
 
+#include "store/sqlite_wal_writes.h"
+
 namespace bcauth::store {
 namespace {
 
@@ -30,12 +32,13 @@ int byteCount(std::size_t size) {
 }  // namespace
 
 SqliteConnection::SqliteConnection(const std::string& dbPath, bool readOnly)
-    : session_(Poco::Data::SQLite::Connector::KEY, dbPath, kOpenRetrySeconds),
+    : session_(Poco::Data::SQLite::Connector::KEY, sqliteUri(dbPath, coalescedWalVfs()), kOpenRetrySeconds),
       db_(Poco::Data::SQLite::Utility::dbHandle(session_)) {
   using Poco::Data::Keywords::now;
   session_ << "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs), now;
   session_ << "PRAGMA foreign_keys = ON", now;
-  // FULL: a reply Apple was told is accepted (200) survives a power loss, not just a process crash.
+  // FULL: a reply Apple was told is accepted (200) survives a power loss, not just a process
+  // crash — and the WAL VFS this connection opened through is sound only with it.
   session_ << "PRAGMA main.synchronous = FULL", now;
   if (readOnly) session_ << "PRAGMA query_only = ON", now;
 }

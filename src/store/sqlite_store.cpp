@@ -31,7 +31,6 @@
 #include "store/rows.h"
 #include "store/sql_reads.h"
 #include "store/sqlite_connection.h"
-#include "store/sqlite_wal_writes.h"
 #include "store/store.h"
 #include "store/store_util.h"
 #include "store/write_health.h"
@@ -718,7 +717,6 @@ std::unique_ptr<Store> openSqliteStore(const std::string& dataDir, const SqliteO
                              (ec ? ec.message() : std::string("not a directory")));
   }
   util::registerConnectorOnce<Poco::Data::SQLite::Connector>();
-  useCoalescedWalWrites();
   const std::string dbPath = (dir / "bcauth.db").string();
   try {
     return std::make_unique<SqliteStore>(dbPath, options);

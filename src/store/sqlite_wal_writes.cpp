@@ -199,11 +199,12 @@ int xCurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
   return rc;
 }
 
+constexpr const char* kName = "bcauth-coalesced-wal";
 sqlite3_vfs vfs{};
 
 }  // namespace
 
-void useCoalescedWalWrites() {
+const char* coalescedWalVfs() {
   static std::once_flag once;
   std::call_once(once, [] {
     if (sqlite3_initialize() != SQLITE_OK) throw std::runtime_error("store: SQLite does not initialise");
@@ -212,7 +213,7 @@ void useCoalescedWalWrites() {
     vfs.iVersion = 2;
     vfs.szOsFile = static_cast<int>(kHeaderSize) + wrapped->szOsFile;
     vfs.mxPathname = wrapped->mxPathname;
-    vfs.zName = "bcauth-coalesced-wal";
+    vfs.zName = kName;
     vfs.xOpen = xOpen;
     vfs.xDelete = xDelete;
     vfs.xAccess = xAccess;
@@ -226,8 +227,26 @@ void useCoalescedWalWrites() {
     vfs.xCurrentTime = xCurrentTime;
     vfs.xGetLastError = xGetLastError;
     vfs.xCurrentTimeInt64 = xCurrentTimeInt64;
-    if (sqlite3_vfs_register(&vfs, 1) != SQLITE_OK) throw std::runtime_error("store: SQLite refuses the WAL VFS");
+    if (sqlite3_vfs_register(&vfs, 0) != SQLITE_OK) throw std::runtime_error("store: SQLite refuses the WAL VFS");
   });
+  return kName;
+}
+
+std::string sqliteUri(const std::string& path, const char* vfsName) {
+  // An absolute path gets an empty authority ("file:///…"), so one that starts with "//" is
+  // not read as a host name.
+  std::string uri = !path.empty() && path.front() == '/' ? "file://" : "file:";
+  for (const char c : path) {
+    if (c == '?' || c == '#' || c == '%') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += kHex[static_cast<unsigned char>(c) >> 4];
+      uri += kHex[static_cast<unsigned char>(c) & 0x0F];
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?vfs=" + vfsName;
 }
 
 }  // namespace bcauth::store
