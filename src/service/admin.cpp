@@ -73,7 +73,7 @@ bool sees(const Principal& who, const store::Provider& provider) {
 
 }  // namespace
 
-// sharedEnabled: the shared providers who's business enabled (empty for an operator).
+// sharedEnabled: the shared providers the caller's business enabled (empty for an operator).
 ProviderView Administration::viewFor(const Principal& who, store::Provider provider,
                                      const std::vector<std::string>& sharedEnabled) {
   if (!who.isOperator() && provider.businessId.empty()) {

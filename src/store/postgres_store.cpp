@@ -761,7 +761,6 @@ class PostgresStore final : public SqlReads<PostgresStore> {
     return query<Row>(what, sql, args...);
   }
 
-
  private:
   static void rollbackQuietly(Session& session) noexcept {
     try {

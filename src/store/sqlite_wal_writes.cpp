@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <Poco/URI.h>
+
 namespace bcauth::store {
 namespace {
 
@@ -234,18 +236,9 @@ const char* coalescedWalVfs() {
 
 std::string sqliteUri(const std::string& path, const char* vfsName) {
   // An absolute path gets an empty authority ("file:///…"), so one that starts with "//" is
-  // not read as a host name.
+  // not read as a host name. SQLite decodes every %XX; '?' and '#' would end the path.
   std::string uri = !path.empty() && path.front() == '/' ? "file://" : "file:";
-  for (const char c : path) {
-    if (c == '?' || c == '#' || c == '%') {
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      uri += '%';
-      uri += kHex[static_cast<unsigned char>(c) >> 4];
-      uri += kHex[static_cast<unsigned char>(c) & 0x0F];
-    } else {
-      uri += c;
-    }
-  }
+  Poco::URI::encode(path, "?#", uri);
   return uri + "?vfs=" + vfsName;
 }
 

@@ -368,6 +368,22 @@ struct PhaseResult {
   Latencies total, create, reply;
 };
 
+void addLatencies(PhaseResult& sum, const PhaseResult& part) {
+  for (auto [from, to] : {std::pair{&part.total, &sum.total}, std::pair{&part.create, &sum.create},
+                          std::pair{&part.reply, &sum.reply}}) {
+    to->ms.insert(to->ms.end(), from->ms.begin(), from->ms.end());
+  }
+}
+
+// A batch's result into the phase's.
+void addInto(PhaseResult& sum, const PhaseResult& part) {
+  sum.seconds += part.seconds;
+  sum.serverCpuSeconds += part.serverCpuSeconds;
+  sum.clientCpuSeconds += part.clientCpuSeconds;
+  sum.ops += part.ops;
+  addLatencies(sum, part);
+}
+
 // Runs op(client, i) for i in [0, ops) on `clients` threads, each with its own connection.
 template <typename Op>
 PhaseResult runPhase(const Server& server, int clients, int ops, Op op) {
@@ -395,12 +411,7 @@ PhaseResult runPhase(const Server& server, int clients, int ops, Op op) {
   result.serverCpuSeconds = server.cpuSeconds() - cpuBefore;
   result.clientCpuSeconds = ownCpuSeconds() - clientCpuBefore;
   if (failed) throw std::runtime_error(failure);
-  for (const auto& r : perThread) {
-    for (auto [from, to] : {std::pair{&r.total, &result.total}, std::pair{&r.create, &result.create},
-                            std::pair{&r.reply, &result.reply}}) {
-      to->ms.insert(to->ms.end(), from->ms.begin(), from->ms.end());
-    }
-  }
+  for (const auto& r : perThread) addLatencies(result, r);
   return result;
 }
 
@@ -430,7 +441,6 @@ std::string conversation(const std::string& phase, int clients, int i) {
   return "urn:mbid:load-" + phase + "-" + std::to_string(clients) + "-" + std::to_string(i);
 }
 
-// Warm-up (connections, caches, the store's first pages), not measured; then `ops` round trips.
 // One timed round trip: create, then the device's reply, each half timed too.
 void roundTrip(Client& c, const std::string& conversationId, const Caller& caller, const std::string& jwt,
                PhaseResult& r) {
@@ -444,22 +454,25 @@ void roundTrip(Client& c, const std::string& conversationId, const Caller& calle
   r.total.ms.push_back(msSince(t0));
 }
 
-void addInto(PhaseResult& sum, const PhaseResult& part);
 constexpr int kBatches = 10;
 
-// In kBatches batches with a raw sample before each; `tag` keeps the conversations of two
-// servers' phases apart.
-PhaseResult roundTrips(const Server& server, int clients, int ops, RawSamples& raw, const std::string& tag = "rt") {
-  const std::string jwt = appleJwt();
+// 200 untimed round trips: connections, caches, the store's first pages.
+void warmUp(const Server& server, int clients, const std::string& jwt) {
   runPhase(server, clients, 200, [&](Client& c, int i, PhaseResult&) {
-    c.reply(reply(create(c, conversation("warm" + tag, clients, i)), jwt));
+    c.reply(reply(create(c, conversation("warm", clients, i)), jwt));
   });
+}
+
+// In kBatches batches with a raw sample before each.
+PhaseResult roundTrips(const Server& server, int clients, int ops, RawSamples& raw) {
+  const std::string jwt = appleJwt();
+  warmUp(server, clients, jwt);
   PhaseResult all;
   const int perBatch = std::max(1, ops / kBatches);
   for (int batch = 0; batch < kBatches; ++batch) {
     raw.sample();
     addInto(all, runPhase(server, clients, perBatch, [&](Client& c, int i, PhaseResult& r) {
-      roundTrip(c, conversation(tag + std::to_string(batch), clients, i), {}, jwt, r);
+      roundTrip(c, conversation("rt" + std::to_string(batch), clients, i), {}, jwt, r);
     }));
   }
   return all;
@@ -477,17 +490,6 @@ Caller setUpBusiness(const Server& server) {
              R"("clientId":"load-client","clientSecret":"load-secret","scopes":["openid","email"]})",
              200, business.key);
   return business;
-}
-
-void addInto(PhaseResult& sum, const PhaseResult& part) {
-  sum.seconds += part.seconds;
-  sum.serverCpuSeconds += part.serverCpuSeconds;
-  sum.clientCpuSeconds += part.clientCpuSeconds;
-  sum.ops += part.ops;
-  for (auto [from, to] : {std::pair{&part.total, &sum.total}, std::pair{&part.create, &sum.create},
-                          std::pair{&part.reply, &sum.reply}}) {
-    to->ms.insert(to->ms.end(), from->ms.begin(), from->ms.end());
-  }
 }
 
 // What scoping by business costs: the same round trips (each customer wrote first, untimed) as
@@ -529,11 +531,7 @@ struct Versus {
 Versus versus(const Server& mine, const Server& theirs, int clients, int ops) {
   const std::string jwt = appleJwt();
   Versus out;
-  for (const Server* server : {&mine, &theirs}) {
-    runPhase(*server, clients, 200, [&](Client& c, int i, PhaseResult&) {
-      c.reply(reply(create(c, conversation(server == &mine ? "vwm" : "vwt", clients, i)), jwt));
-    });
-  }
+  for (const Server* server : {&mine, &theirs}) warmUp(*server, clients, jwt);
   const int perBatch = std::max(1, ops / (2 * kBatches));
   for (int batch = 0; batch < 2 * kBatches; ++batch) {
     const bool mineFirst = batch % 2 == 0;
