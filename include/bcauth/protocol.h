@@ -95,7 +95,7 @@ class AuthenticateMessage {
 
  private:
   explicit AuthenticateMessage(AuthenticateRequest request) : request_(std::move(request)) {}
-  Poco::JSON::Object::Ptr render(bool redacted) const;
+  std::string render(bool redacted) const;
   AuthenticateRequest request_;
 };
 

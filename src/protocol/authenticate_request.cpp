@@ -6,13 +6,14 @@
 #include <sstream>
 
 #include <Poco/Exception.h>
-#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/URI.h>
 
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
 #include "bcauth/protocol.h"
 #include "protocol/json_util.h"
+#include "protocol/json_writer.h"
 #include "protocol/message_info.h"
 
 namespace bcauth::protocol {
@@ -151,28 +152,23 @@ Status validateRedirect(const RedirectOAuth2& oauth2) {
   return Status::ok();
 }
 
-Poco::JSON::Object::Ptr renderOAuth2(const AuthenticateRequest& request, bool redacted) {
-  auto oauth2 = json::newObject();
-  auto scopes = [](const std::vector<std::string>& scope) {
-    Poco::JSON::Array::Ptr array = new Poco::JSON::Array();
-    for (const auto& s : scope) array->add(s);
-    return array;
-  };
+void writeOAuth2(json::Writer& out, const AuthenticateRequest& request, bool redacted) {
+  out.key("oauth2").beginObject();
   if (const auto* legacy = std::get_if<LegacyOAuth2>(&request.oauth2)) {
-    oauth2->set("responseType", legacy->responseType);
-    oauth2->set("scope", scopes(legacy->scope));
-    json::setIf(*oauth2, "state", legacy->state);
-    oauth2->set("responseEncryptionKey", legacy->responseEncryptionKey);
-    if (legacy->clientSecret) oauth2->set("clientSecret", redacted ? std::string("[redacted]") : *legacy->clientSecret);
+    out.field("responseType", legacy->responseType);
+    out.key("scope").strings(legacy->scope);
+    out.fieldIf("state", legacy->state);
+    out.field("responseEncryptionKey", legacy->responseEncryptionKey);
+    if (legacy->clientSecret) out.field("clientSecret", redacted ? std::string_view("[redacted]") : *legacy->clientSecret);
   } else {
     const auto& v2 = std::get<RedirectOAuth2>(request.oauth2);
-    oauth2->set("responseType", v2.responseType);
-    oauth2->set("scope", scopes(v2.scope));
-    oauth2->set("state", v2.state);
-    oauth2->set("redirectURI", v2.redirectURI);
-    json::setIf(*oauth2, "additionalParameters", v2.additionalParameters);
+    out.field("responseType", v2.responseType);
+    out.key("scope").strings(v2.scope);
+    out.field("state", v2.state);
+    out.field("redirectURI", v2.redirectURI);
+    out.fieldIf("additionalParameters", v2.additionalParameters);
   }
-  return oauth2;
+  out.endObject();
 }
 
 }  // namespace
@@ -243,55 +239,50 @@ Result<AuthenticateMessage> AuthenticateMessage::create(AuthenticateRequest requ
   return AuthenticateMessage(std::move(request));
 }
 
-Poco::JSON::Object::Ptr AuthenticateMessage::toJson() const { return render(false); }
-
-std::string AuthenticateMessage::toRedactedJsonString() const {
-  std::ostringstream out;
-  render(true)->stringify(out);
-  return out.str();
+Poco::JSON::Object::Ptr AuthenticateMessage::toJson() const {
+  return Poco::JSON::Parser().parse(render(false)).extract<Poco::JSON::Object::Ptr>();
 }
 
-Poco::JSON::Object::Ptr AuthenticateMessage::render(bool redacted) const {
+std::string AuthenticateMessage::toRedactedJsonString() const { return render(true); }
+
+// Keys in the order Apple's examples give them.
+std::string AuthenticateMessage::render(bool redacted) const {
   const auto& r = request_;
-  Poco::JSON::Array::Ptr images = new Poco::JSON::Array();
+  json::Writer out;
+  out.beginObject();
+  out.field("id", r.id);
+  out.field("sourceId", r.sourceId);
+  out.field("destinationId", r.destinationId);
+  out.field("v", std::int64_t{1});
+  out.field("type", "interactive");
+  out.fieldIf("locale", r.locale);
+  out.key("interactiveData").beginObject();
+  out.field("bid", kBusinessExtensionBid);
+  out.key("data").beginObject();
+  out.field("version", r.version);
+  out.field("requestIdentifier", r.requestIdentifier);
+  out.key("images").beginArray();
   for (const auto& image : r.images) {
-    auto item = json::newObject();
-    item->set("identifier", image.identifier);
-    item->set("data", image.data);
-    json::setIf(*item, "description", image.description);
-    images->add(item);
+    out.beginObject().field("identifier", image.identifier).field("data", image.data);
+    out.fieldIf("description", image.description).endObject();
   }
-
-  auto authenticate = json::newObject();
-  authenticate->set("oauth2", renderOAuth2(r, redacted));
-
-  auto data = json::newObject();
-  data->set("version", r.version);
-  data->set("requestIdentifier", r.requestIdentifier);
-  data->set("images", images);
-  data->set("authenticate", authenticate);
-
-  auto interactiveData = json::newObject();
-  interactiveData->set("bid", std::string(kBusinessExtensionBid));
-  interactiveData->set("data", data);
-  interactiveData->set("receivedMessage", json::renderMessageInfo(r.receivedMessage));
-  interactiveData->set("replyMessage", json::renderMessageInfo(r.replyMessage));
-  json::setIf(*interactiveData, "sessionIdentifier", r.sessionIdentifier);
-
-  auto message = json::newObject();
-  message->set("id", r.id);
-  message->set("sourceId", r.sourceId);
-  message->set("destinationId", r.destinationId);
-  message->set("v", 1);
-  message->set("type", std::string("interactive"));
-  json::setIf(*message, "locale", r.locale);
-  message->set("interactiveData", interactiveData);
-  return message;
+  out.endArray();
+  out.key("authenticate").beginObject();
+  writeOAuth2(out, r, redacted);
+  out.endObject();
+  out.endObject();  // data
+  json::writeMessageInfo(out.key("receivedMessage"), r.receivedMessage);
+  json::writeMessageInfo(out.key("replyMessage"), r.replyMessage);
+  out.fieldIf("sessionIdentifier", r.sessionIdentifier);
+  out.endObject();  // interactiveData
+  out.endObject();
+  return out.take();
 }
 
 std::string AuthenticateMessage::toJsonString(bool pretty) const {
+  if (!pretty) return render(false);
   std::ostringstream out;
-  toJson()->stringify(out, pretty ? 2 : 0);
+  toJson()->stringify(out, 2);
   return out.str();
 }
 

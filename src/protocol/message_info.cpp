@@ -21,15 +21,15 @@ Result<MessageInfo> parseMessageInfo(const Poco::JSON::Object::Ptr& object, cons
   return info;
 }
 
-Poco::JSON::Object::Ptr renderMessageInfo(const MessageInfo& info) {
-  auto object = newObject();
-  object->set("title", info.title);
-  setIf(*object, "subtitle", info.subtitle);
-  setIf(*object, "style", info.style);
-  setIf(*object, "imageIdentifier", info.imageIdentifier);
-  setIf(*object, "imageDescription", info.imageDescription);
-  setIf(*object, "alternateTitle", info.alternateTitle);
-  return object;
+void writeMessageInfo(Writer& out, const MessageInfo& info) {
+  out.beginObject();
+  out.field("title", info.title);
+  out.fieldIf("subtitle", info.subtitle);
+  out.fieldIf("style", info.style);
+  out.fieldIf("imageIdentifier", info.imageIdentifier);
+  out.fieldIf("imageDescription", info.imageDescription);
+  out.fieldIf("alternateTitle", info.alternateTitle);
+  out.endObject();
 }
 
 Status validateMessageInfo(const MessageInfo& info, const std::string& path) {

@@ -4,11 +4,12 @@
 
 #include "bcauth/protocol.h"
 #include "protocol/json_util.h"
+#include "protocol/json_writer.h"
 
 namespace bcauth::protocol::json {
 
 Result<MessageInfo> parseMessageInfo(const Poco::JSON::Object::Ptr& object, const std::string& path);
-Poco::JSON::Object::Ptr renderMessageInfo(const MessageInfo& info);
+void writeMessageInfo(Writer& out, const MessageInfo& info);
 // The rules the device applies (BCMessageInfo): a title, a known style.
 Status validateMessageInfo(const MessageInfo& info, const std::string& path);
 

@@ -3,7 +3,10 @@
 #include <cctype>
 
 #include "bcauth/outcome.h"
+#include <Poco/JSON/Parser.h>
+
 #include "protocol/json_util.h"
+#include "protocol/json_writer.h"
 
 namespace bcauth::protocol {
 namespace {
@@ -86,29 +89,41 @@ Outcome outcomeForMessage(const InboundMessage& message, bool tokenDecrypted) {
 }
 
 Poco::JSON::Object::Ptr Outcome::toJson() const {
-  auto data = json::newObject();
-  data->set("event", eventType);
-  if (flow) data->set("flow", std::string(toString(*flow)));
-  if (eventType == event::kFailed) {
-    data->set("reason", reason);
-    if (deviceError) {
-      auto error = json::newObject();
-      error->set("domain", deviceError->domain);
-      error->set("code", deviceError->code);
-      error->set("message", deviceError->message);
-      data->set("deviceError", error);
-    }
-    data->set("retryable", retryable);
-    data->set("alertOps", alertOps);
-  }
-  if (eventType == event::kCancelled) data->set("by", cancelledBy);
-  if (eventType == event::kMessageReceived) {
-    data->set("type", messageType);
-    if (interactiveDataRef) data->set("interactiveDataRef", true);
-  }
-  if (!agentMessage.empty()) data->set("agentMessage", agentMessage);
-  if (!customerMessage.empty()) data->set("customerMessage", customerMessage);
-  return data;
+  json::Writer out;
+  out.beginObject().field("event", eventType);
+  json::writeOutcomeFields(out, *this, {});
+  out.endObject();
+  return Poco::JSON::Parser().parse(out.text()).extract<Poco::JSON::Object::Ptr>();
 }
+
+namespace json {
+
+void writeOutcomeFields(Writer& out, const Outcome& outcome, const OutcomeOverrides& overrides) {
+  if (outcome.flow) out.field("flow", overrides.flow ? *overrides.flow : std::string(toString(*outcome.flow)));
+  if (outcome.eventType == event::kFailed) {
+    out.field("reason", outcome.reason);
+    if (outcome.deviceError) {
+      out.key("deviceError").beginObject();
+      out.field("domain", outcome.deviceError->domain);
+      out.field("code", outcome.deviceError->code);
+      out.field("message", outcome.deviceError->message);
+      out.endObject();
+    }
+    out.key("retryable").boolean(outcome.retryable);
+    out.key("alertOps").boolean(outcome.alertOps);
+  }
+  if (outcome.eventType == event::kCancelled) out.field("by", overrides.by ? *overrides.by : outcome.cancelledBy);
+  if (outcome.eventType == event::kMessageReceived) {
+    out.field("type", outcome.messageType);
+    if (outcome.interactiveDataRef) out.key("interactiveDataRef").boolean(true);
+  }
+  if (!outcome.agentMessage.empty()) out.field("agentMessage", outcome.agentMessage);
+  if (!outcome.customerMessage.empty()) out.field("customerMessage", outcome.customerMessage);
+}
+
+bool writesFlow(const Outcome& outcome) { return outcome.flow.has_value(); }
+bool writesBy(const Outcome& outcome) { return outcome.eventType == event::kCancelled; }
+
+}  // namespace json
 
 }  // namespace bcauth::protocol

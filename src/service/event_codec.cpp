@@ -1,11 +1,14 @@
 #include "service/event_codec.h"
 
 #include <sstream>
+#include <type_traits>
 
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Timestamp.h>
+
+#include "protocol/json_writer.h"
 
 namespace bcauth::service {
 namespace {
@@ -14,77 +17,70 @@ using Object = Poco::JSON::Object::Ptr;
 
 Object newObject() { return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER); }
 
-Poco::JSON::Array::Ptr array(const std::vector<std::string>& items) {
-  Poco::JSON::Array::Ptr out = new Poco::JSON::Array();
-  for (const auto& item : items) out->add(item);
-  return out;
-}
+using protocol::json::Writer;
 
 template <typename T>
-void setIf(Object object, const char* key, const std::optional<T>& value) {
-  if (value) object->set(key, *value);
+void fieldIf(Writer& out, const char* key, const std::optional<T>& value) {
+  if (!value) return;
+  out.key(key);
+  if constexpr (std::is_same_v<T, bool>) out.boolean(*value);
+  else if constexpr (std::is_integral_v<T>) out.integer(*value);
+  else out.string(*value);
 }
 
-Object render(const RequestedData& d) {
-  auto o = newObject();
-  o->set("flow", d.flow);
-  o->set("providerId", d.providerId);
-  o->set("scopes", array(d.scopes));
-  return o;
+void write(Writer& out, const RequestedData& d) {
+  out.field("flow", d.flow).field("providerId", d.providerId);
+  out.key("scopes").strings(d.scopes);
 }
 
-Object render(const MessageData& d) {
-  auto o = newObject();
-  o->set("type", d.type);
-  o->set("messageId", d.messageId);
-  o->set("capabilities", array(d.capabilities));
-  o->set("payload", d.payload);
-  return o;
+void write(Writer& out, const MessageData& d) {
+  out.field("type", d.type).field("messageId", d.messageId);
+  out.key("capabilities").strings(d.capabilities);
+  out.key("payload").var(d.payload);
 }
 
-Object render(const RejectedData& d) {
-  auto o = newObject();
-  o->set("reason", d.reason);
-  setIf(o, "requestIdentifier", d.requestIdentifier);
-  setIf(o, "via", d.via);
-  return o;
+void write(Writer& out, const RejectedData& d) {
+  out.field("reason", d.reason);
+  fieldIf(out, "requestIdentifier", d.requestIdentifier);
+  fieldIf(out, "via", d.via);
 }
 
-Object render(const ConclusionData& d) {
-  Object o = newObject();
+// The outcome's fields first (without "event": the event's own type says it); a "flow" or
+// "by" of both keeps the outcome's place and takes this data's value.
+void write(Writer& out, const ConclusionData& d) {
+  bool wroteFlow = false, wroteBy = false;
   if (d.outcome) {
-    o = d.outcome->toJson();
-    o->remove("event");  // the event's own type says it
+    protocol::json::writeOutcomeFields(out, *d.outcome, {d.flow, d.by});
+    wroteFlow = protocol::json::writesFlow(*d.outcome);
+    wroteBy = protocol::json::writesBy(*d.outcome);
   }
-  setIf(o, "by", d.by);
-  setIf(o, "flow", d.flow);
-  setIf(o, "providerId", d.providerId);
-  setIf(o, "requestIdentifier", d.requestIdentifier);
-  setIf(o, "tokenAvailable", d.tokenAvailable);
-  setIf(o, "refreshTokenAvailable", d.refreshTokenAvailable);
-  setIf(o, "detail", d.detail);
-  if (d.customer) o->set("customer", d.customer);
-  setIf(o, "profileError", d.profileError);
-  return o;
+  if (!wroteBy) fieldIf(out, "by", d.by);
+  if (!wroteFlow) fieldIf(out, "flow", d.flow);
+  fieldIf(out, "providerId", d.providerId);
+  fieldIf(out, "requestIdentifier", d.requestIdentifier);
+  fieldIf(out, "tokenAvailable", d.tokenAvailable);
+  fieldIf(out, "refreshTokenAvailable", d.refreshTokenAvailable);
+  fieldIf(out, "detail", d.detail);
+  if (d.customer) out.key("customer").var(d.customer);
+  fieldIf(out, "profileError", d.profileError);
 }
 
-Object render(const DeliveryData& d) {
-  auto o = newObject();
-  o->set("attempts", d.attempts);
-  setIf(o, "appleStatus", d.appleStatus);
-  setIf(o, "reason", d.reason);
-  setIf(o, "detail", d.detail);
-  return o;
+void write(Writer& out, const DeliveryData& d) {
+  out.field("attempts", std::int64_t{d.attempts});
+  fieldIf(out, "appleStatus", d.appleStatus);
+  fieldIf(out, "reason", d.reason);
+  fieldIf(out, "detail", d.detail);
 }
 
 }  // namespace
 
 store::Event encodeEvent(const EventRecord& record) {
-  const Object data = std::visit([](const auto& d) { return render(d); }, record.data);
-  std::ostringstream text;
-  data->stringify(text);
+  Writer data;
+  data.beginObject();
+  std::visit([&](const auto& d) { write(data, d); }, record.data);
+  data.endObject();
   return store::Event{0, std::string(name(record.type)), record.at, record.conversationId, record.authRequestId,
-                      text.str(), record.businessId};
+                      data.take(), record.businessId};
 }
 
 Poco::JSON::Object::Ptr eventObject(const store::Event& event) {

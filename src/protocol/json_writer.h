@@ -1,0 +1,69 @@
+// Writes JSON text straight into a string: what the hot paths render (the authenticate message
+// twice per create, an event per transition) without building a Poco::JSON tree first and
+// stringifying it through an ostream, which was most of their cost. The text is byte for byte
+// what Poco::JSON's stringify writes for the same values (its escaping included), so stored
+// messages and events read the same as before; tests/test_json_writer.cpp checks this against
+// Poco on every byte value.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <Poco/Dynamic/Var.h>
+
+#include "bcauth/outcome.h"
+
+namespace bcauth::protocol::json {
+
+class Writer {
+ public:
+  Writer& beginObject();
+  Writer& endObject();
+  Writer& beginArray();
+  Writer& endArray();
+
+  // An object's member name; its value follows.
+  Writer& key(std::string_view name);
+
+  Writer& string(std::string_view value);
+  Writer& integer(std::int64_t value);
+  Writer& boolean(bool value);
+  // Any Poco value (an object from a parsed document, say), as Poco stringifies it.
+  Writer& var(const Poco::Dynamic::Var& value);
+  Writer& strings(const std::vector<std::string>& values);  // an array of strings
+
+  // key and value in one call; the *If forms write nothing for an empty optional.
+  Writer& field(std::string_view name, std::string_view value) { return key(name).string(value); }
+  Writer& field(std::string_view name, std::int64_t value) { return key(name).integer(value); }
+  Writer& fieldIf(std::string_view name, const std::optional<std::string>& value) {
+    return value ? field(name, *value) : *this;
+  }
+
+  const std::string& text() const { return out_; }
+  std::string take() { return std::move(out_); }
+
+ private:
+  void separate();  // the comma before every value but a container's first
+
+  std::string out_;
+  bool first_ = true;     // nothing written yet in the innermost container
+  bool afterKey_ = false;  // a key was written: its value takes no comma
+};
+
+// An outcome's fields but "event", into the open object, in Outcome::toJson's order; where the
+// caller has its own "flow" or "by", that value takes the outcome's place. writesFlow/writesBy
+// say whether the outcome has that field (so the caller does not write it twice).
+struct OutcomeOverrides {
+  std::optional<std::string> flow, by;
+};
+void writeOutcomeFields(Writer& out, const Outcome& outcome, const OutcomeOverrides& overrides);
+bool writesFlow(const Outcome& outcome);
+bool writesBy(const Outcome& outcome);
+
+// value as a JSON string literal, quotes included, escaped as Poco::JSON escapes it.
+void appendQuoted(std::string& out, std::string_view value);
+
+}  // namespace bcauth::protocol::json
