@@ -97,6 +97,7 @@ class Harness {
   // Takes migration 9 (tenancy) away again: the database is as version 8 left it.
   void undoMigration9() const;
   void undoMigration11() const;
+  void undoMigration12() const;
 
   std::unique_ptr<Store> store;
 
@@ -271,8 +272,51 @@ std::int64_t Harness::count(const std::string& sql) const {
   return value;
 }
 
+// Back to version 11: auth_requests with its UNIQUE columns, events with AUTOINCREMENT (and
+// its sqlite_sequence row), their rows kept. Foreign keys are off in these sessions.
+void Harness::undoMigration12() const {
+  if (isPostgres()) return;  // 12 is SQLite's alone
+  const std::string requestColumns =
+      "id, request_identifier, conversation_id, business_id, provider_id, flow, scopes, status, status_reason,"
+      " created_at, updated_at, expires_at, message_json, idempotency_key, state, token_type, token_expires_at,"
+      " completed_by, state_used, profile_pending, idempotency_body_sha256";
+  const std::string eventColumns = "seq, type, at, conversation_id, auth_request_id, data_json, business_id";
+  for (const std::string& sql : {
+           "CREATE TABLE auth_requests_11 AS SELECT " + requestColumns + " FROM auth_requests",
+           std::string("DROP TABLE auth_requests"),
+           std::string("CREATE TABLE auth_requests ( id TEXT PRIMARY KEY NOT NULL, request_identifier TEXT NOT NULL"
+                       " UNIQUE, conversation_id TEXT NOT NULL, business_id TEXT NOT NULL, provider_id TEXT NOT NULL,"
+                       " flow TEXT NOT NULL, scopes TEXT NOT NULL, status TEXT NOT NULL, status_reason TEXT NOT NULL,"
+                       " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+                       " message_json TEXT NOT NULL, idempotency_key TEXT UNIQUE, state TEXT UNIQUE, token_type TEXT"
+                       " NOT NULL DEFAULT '', token_expires_at INTEGER NOT NULL DEFAULT 0, completed_by TEXT NOT NULL"
+                       " DEFAULT '', state_used INTEGER NOT NULL DEFAULT 0, profile_pending INTEGER NOT NULL DEFAULT 0,"
+                       " idempotency_body_sha256 TEXT)"),
+           "INSERT INTO auth_requests (" + requestColumns + ") SELECT " + requestColumns + " FROM auth_requests_11",
+           std::string("DROP TABLE auth_requests_11"),
+           std::string("CREATE INDEX auth_requests_profile_pending ON auth_requests (updated_at, id) WHERE profile_pending = 1"),
+           std::string("CREATE INDEX auth_requests_business ON auth_requests (business_id, created_at)"),
+           std::string("CREATE INDEX auth_requests_pending_expiry ON auth_requests (expires_at, created_at, id)"
+                       " WHERE status = 'pending'"),
+           "CREATE TABLE events_11 AS SELECT " + eventColumns + " FROM events",
+           std::string("DROP TABLE events"),
+           std::string("CREATE TABLE events ( seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, at INTEGER NOT"
+                       " NULL, conversation_id TEXT NOT NULL, auth_request_id TEXT NOT NULL, data_json TEXT NOT NULL,"
+                       " business_id TEXT)"),
+           "INSERT INTO events (" + eventColumns + ") SELECT " + eventColumns + " FROM events_11",
+           std::string("DROP TABLE events_11"),
+           std::string("CREATE INDEX events_conversation_seq ON events (conversation_id, seq)"),
+           std::string("CREATE INDEX events_business_seq ON events (business_id, seq)"),
+           std::string("CREATE INDEX events_business_conversation_seq ON events (business_id, conversation_id, seq)"),
+           std::string("DELETE FROM schema_version WHERE version >= 12"),
+       }) {
+    exec(sql);
+  }
+}
+
 void Harness::undoMigration11() const {
   if (isPostgres()) return;  // 11 is SQLite's alone; its tables keep their columns
+  undoMigration12();
   exec("DROP INDEX auth_requests_pending_expiry");
   exec("CREATE INDEX auth_requests_status_expires ON auth_requests (status, expires_at)");
   exec("DELETE FROM schema_version WHERE version >= 11");
@@ -1825,6 +1869,96 @@ BOOST_AUTO_TEST_CASE(migration_11_keeps_every_row_of_the_rebuilt_tables) {
     session << "DELETE FROM auth_requests WHERE id = '" + done.id + "'", Poco::Data::Keywords::now;
   }
   BOOST_TEST(!store->secret(done.id, secret::kAccessToken).has_value());
+}
+
+// Migration 12 rebuilds auth_requests (partial unique indexes) and events (no AUTOINCREMENT)
+// with foreign keys off: every request, secret, delivery and event is kept, the uniqueness of
+// Idempotency-Keys and states holds, seq goes on from the largest, and deleting a request still
+// takes its secrets and delivery with it.
+BOOST_AUTO_TEST_CASE(migration_12_keeps_requests_their_secrets_and_events) {
+  Harness h(Backend::kSqlite);
+  AuthRequest keyed = makeRequest("m12-keyed");
+  AuthRequest plain = makeRequest("m12-plain"), plain2 = makeRequest("m12-plain2");
+  for (AuthRequest* r : {&plain, &plain2}) {
+    r->idempotencyKey.reset();
+    r->idempotencyBodySha256.reset();
+    r->state.reset();
+  }
+  std::int64_t lastSeq = 0;
+  h.store->transaction([&](Transaction& tx) {
+    for (const auto* r : {&keyed, &plain, &plain2}) tx.insertRequest(*r);
+    tx.putSecret(keyed.id, secret::kPrivateKey, std::string("key\0bytes", 9));
+    tx.putSecret(plain.id, secret::kAccessToken, "token");
+    Delivery d;
+    d.requestId = plain.id;
+    d.sealedBody = "body";
+    tx.insertDelivery(d);
+    appendEvent(tx, makeEvent("auth.requested", "conv-m12", keyed.id));
+    lastSeq = appendEvent(tx, makeEvent("auth.requested", "conv-m12", plain.id));
+  });
+  h.store.reset();
+  h.undoMigration12();
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'events'") == 1);
+
+  auto store = h.open();
+  std::int64_t maxVersion = 0;
+  BOOST_TEST(h.schemaRows(maxVersion) == maxVersion);
+  BOOST_TEST(maxVersion >= 12);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%AUTOINCREMENT%' AND name = 'events'") == 0);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'events'") == 0);
+  // The indexes hold only the requests that have the value.
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM auth_requests INDEXED BY auth_requests_idempotency_key"
+                     " WHERE idempotency_key IS NOT NULL") == 1);
+  for (const auto* r : {&keyed, &plain, &plain2}) checkSame(store->request(r->id).value(), *r);
+  checkSame(store->requestByIdempotencyKey(*keyed.idempotencyKey).value(), keyed);
+  checkSame(store->requestByState(*keyed.state).value(), keyed);
+  BOOST_TEST((store->secret(keyed.id, secret::kPrivateKey).value() == std::string("key\0bytes", 9)));
+  BOOST_TEST(store->secret(plain.id, secret::kAccessToken).value() == "token");
+  BOOST_TEST(store->delivery(plain.id).has_value());
+  BOOST_TEST(store->events(0, 10).size() == 2u);
+
+  AuthRequest sameKey = makeRequest("m12-same-key");
+  sameKey.idempotencyKey = keyed.idempotencyKey;
+  BOOST_CHECK_THROW(store->transaction([&](Transaction& tx) { tx.insertRequest(sameKey); }), DuplicateError);
+  AuthRequest sameState = makeRequest("m12-same-state");
+  sameState.state = keyed.state;
+  BOOST_CHECK_THROW(store->transaction([&](Transaction& tx) { tx.insertRequest(sameState); }), std::runtime_error);
+  AuthRequest plain3 = plain;
+  plain3.id = "id-m12-plain3";
+  plain3.requestIdentifier = "rid-m12-plain3";
+  store->transaction([&](Transaction& tx) {
+    tx.insertRequest(plain3);  // requests without either value never collide
+    BOOST_TEST(appendEvent(tx, makeEvent("auth.requested", "conv-m12", plain3.id)) == lastSeq + 1);
+  });
+
+  // The foreign keys survived the rebuild.
+  {
+    Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, h.location() + "/bcauth.db");
+    session << "PRAGMA foreign_keys = ON", Poco::Data::Keywords::now;
+    session << "DELETE FROM auth_requests WHERE id = '" + plain.id + "'", Poco::Data::Keywords::now;
+  }
+  BOOST_TEST(!store->secret(plain.id, secret::kAccessToken).has_value());
+  BOOST_TEST(!store->delivery(plain.id).has_value());
+  BOOST_TEST(store->secret(keyed.id, secret::kPrivateKey).has_value());
+}
+
+// A migration is checked for rows whose foreign key names no row before it commits: a
+// version-11 database with such a row is refused, not migrated around it, and left as it was.
+BOOST_AUTO_TEST_CASE(sqlite_migration_refuses_rows_whose_foreign_key_names_nothing) {
+  Harness h(Backend::kSqlite);
+  h.store.reset();
+  h.undoMigration12();
+  h.exec("INSERT INTO request_secrets (request_id, kind, sealed) VALUES ('no-such-request', 'k', X'00')");
+  try {
+    h.open();
+    BOOST_FAIL("the migration went through");
+  } catch (const std::exception& e) {
+    BOOST_TEST(std::string(e.what()).find("request_secrets") != std::string::npos, e.what());
+  }
+  std::int64_t maxVersion = 0;
+  h.schemaRows(maxVersion);
+  BOOST_TEST(maxVersion == 11);
+  BOOST_TEST(h.count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events' AND sql LIKE '%AUTOINCREMENT%'") == 1);
 }
 
 // The sweep and the pending count read the pending-only index, not every request.

@@ -106,7 +106,7 @@ const std::vector<std::vector<std::string>>& migrations() {
           " message_id TEXT PRIMARY KEY NOT NULL,"
           " received_at INTEGER NOT NULL)",
 
-          // AUTOINCREMENT: a seq is never reused, even after the newest events are deleted.
+          // AUTOINCREMENT until migration 12 (which says why a rowid does as well).
           "CREATE TABLE events ("
           " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
           " type TEXT NOT NULL,"
@@ -221,6 +221,64 @@ const std::vector<std::vector<std::string>>& migrations() {
 
           "DROP INDEX IF EXISTS auth_requests_status_expires",
           "CREATE INDEX auth_requests_pending_expiry ON auth_requests (expires_at, created_at, id) WHERE status = 'pending'",
+      },
+      // 12: two B-tree pages fewer per create and one fewer per event.
+      //  - idempotency_key and state were UNIQUE columns, so every request had an entry in both
+      //    indexes (a NULL one when it has neither, which is most requests): the indexes become
+      //    partial, holding the requests that have the value. A column's UNIQUE cannot be
+      //    dropped, so auth_requests is rebuilt (migrate() turns foreign keys off around the
+      //    migrations, so dropping the old table cascades to nothing, and checks them before
+      //    each commit).
+      //  - events.seq loses AUTOINCREMENT, whose counter row in sqlite_sequence every event
+      //    rewrote. Events are never deleted, so the largest seq plus one (what a rowid gets)
+      //    never reuses a seq either; a feature that deletes events must keep the newest one.
+      {
+          "CREATE TABLE auth_requests_12 ("
+          " id TEXT PRIMARY KEY NOT NULL,"
+          " request_identifier TEXT NOT NULL UNIQUE,"
+          " conversation_id TEXT NOT NULL,"
+          " business_id TEXT NOT NULL,"
+          " provider_id TEXT NOT NULL,"
+          " flow TEXT NOT NULL,"
+          " scopes TEXT NOT NULL,"
+          " status TEXT NOT NULL,"
+          " status_reason TEXT NOT NULL,"
+          " created_at INTEGER NOT NULL,"
+          " updated_at INTEGER NOT NULL,"
+          " expires_at INTEGER NOT NULL,"
+          " message_json TEXT NOT NULL,"
+          " idempotency_key TEXT,"
+          " state TEXT,"
+          " token_type TEXT NOT NULL DEFAULT '',"
+          " token_expires_at INTEGER NOT NULL DEFAULT 0,"
+          " completed_by TEXT NOT NULL DEFAULT '',"
+          " state_used INTEGER NOT NULL DEFAULT 0,"
+          " profile_pending INTEGER NOT NULL DEFAULT 0,"
+          " idempotency_body_sha256 TEXT)",
+          "INSERT INTO auth_requests_12 (id, request_identifier, conversation_id, business_id, provider_id, flow, scopes, status, status_reason, created_at, updated_at, expires_at, message_json, idempotency_key, state, token_type, token_expires_at, completed_by, state_used, profile_pending, idempotency_body_sha256) SELECT id, request_identifier, conversation_id, business_id, provider_id, flow, scopes, status, status_reason, created_at, updated_at, expires_at, message_json, idempotency_key, state, token_type, token_expires_at, completed_by, state_used, profile_pending, idempotency_body_sha256 FROM auth_requests",
+          "DROP TABLE auth_requests",
+          "ALTER TABLE auth_requests_12 RENAME TO auth_requests",
+          "CREATE UNIQUE INDEX auth_requests_idempotency_key ON auth_requests (idempotency_key)"
+          " WHERE idempotency_key IS NOT NULL",
+          "CREATE UNIQUE INDEX auth_requests_state ON auth_requests (state) WHERE state IS NOT NULL",
+          "CREATE INDEX auth_requests_profile_pending ON auth_requests (updated_at, id) WHERE profile_pending = 1",
+          "CREATE INDEX auth_requests_business ON auth_requests (business_id, created_at)",
+          "CREATE INDEX auth_requests_pending_expiry ON auth_requests (expires_at, created_at, id) WHERE status = 'pending'",
+
+          "CREATE TABLE events_12 ("
+          " seq INTEGER PRIMARY KEY,"
+          " type TEXT NOT NULL,"
+          " at INTEGER NOT NULL,"
+          " conversation_id TEXT NOT NULL,"
+          " auth_request_id TEXT NOT NULL,"
+          " data_json TEXT NOT NULL,"
+          " business_id TEXT)",
+          "INSERT INTO events_12 (seq, type, at, conversation_id, auth_request_id, data_json, business_id) SELECT seq, type, at, conversation_id, auth_request_id, data_json, business_id FROM events",
+          "DROP TABLE events",
+          "ALTER TABLE events_12 RENAME TO events",
+          "CREATE INDEX events_conversation_seq ON events (conversation_id, seq)",
+          "CREATE INDEX events_business_seq ON events (business_id, seq)",
+          "CREATE INDEX events_business_conversation_seq ON events (business_id, conversation_id, seq)",
       },
   };
   return kMigrations;
@@ -680,9 +738,14 @@ class SqliteStore final : public SqlReads<SqliteStore> {
 
   // Applies the migrations the database lacks, each in its own IMMEDIATE transaction (so two
   // processes opening the same file at once cannot both apply one).
+  //
+  // Foreign keys are off while they run (a rebuilt table is dropped and its copy renamed, which
+  // with them on would delete every row that references it) and checked before each commit.
   void migrate() {
     const auto& all = migrations();
     exec(*writer_, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY NOT NULL)");
+    exec(*writer_, "PRAGMA foreign_keys = OFF");  // a failed migration fails the store: no need to restore
+    bool applied = false;  // this transaction applies a migration (not only reads the version)
     util::applyMigrations(all, {
         [&] { exec(*writer_, "BEGIN IMMEDIATE"); },
         [&] {
@@ -691,10 +754,27 @@ class SqliteStore final : public SqlReads<SqliteStore> {
           return current;
         },
         [&](const std::string& sql) { exec(*writer_, sql); },
-        [&](Poco::Int64 version) { writer_->run("INSERT INTO schema_version (version) VALUES (?)", version); },
-        [&] { exec(*writer_, "COMMIT"); },
+        [&](Poco::Int64 version) {
+          writer_->run("INSERT INTO schema_version (version) VALUES (?)", version);
+          applied = true;
+        },
+        [&] {
+          if (std::exchange(applied, false)) {
+            const auto dangling =
+                writer_->select<Poco::Tuple<std::string>>("SELECT DISTINCT \"table\" FROM pragma_foreign_key_check");
+            if (!dangling.empty()) {
+              throw std::runtime_error("rows of " + dangling.front().get<0>() +
+                                       " have a foreign key that names no row; the migration is not applied");
+            }
+          }
+          exec(*writer_, "COMMIT");
+        },
         [&] { rollbackQuietly(); },
     });
+    exec(*writer_, "PRAGMA foreign_keys = ON");
+    Poco::Int64 foreignKeys = 0;
+    writer_->session() << "PRAGMA foreign_keys", into(foreignKeys), now;
+    if (foreignKeys != 1) throw std::runtime_error("cannot turn foreign keys back on after the migrations");
   }
 
   ReaderPool readers_;
