@@ -11,6 +11,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include "bcauth/outcome.h"
+#include "http/views.h"
 #include "protocol/json_writer.h"
 #include "request_factory.h"
 #include "service/event_codec.h"
@@ -140,4 +141,40 @@ BOOST_AUTO_TEST_CASE(a_conclusion_merges_its_outcome_as_before) {
       failedEvent.dataJson,
       R"({"reason":"device_error","deviceError":{"domain":"com.apple","code":-3,"message":"no \"network\""},"retryable":true,"alertOps":false,"by":"reply","detail":"x"})");
   BOOST_CHECK_EQUAL(failedEvent.dataJson, pocoRoundTrip(failedEvent.dataJson));
+}
+
+// A request's view: Poco would write the same text for it, stored message included.
+BOOST_AUTO_TEST_CASE(a_request_view_is_what_poco_would_write) {
+  auto message = protocol::AuthenticateMessage::create(test::legacyRequest());
+  BOOST_REQUIRE(message.isOk());
+  service::RequestState state;
+  state.request.id = "id-1";
+  state.request.requestIdentifier = "rid \"1\"";
+  state.request.conversationId = "urn:mbid:conv\n";
+  state.request.businessId = "biz";
+  state.request.providerId = "idp";
+  state.request.flow = "legacy";
+  state.request.scopes = {"openid", "email"};
+  state.request.status = "failed";
+  state.request.statusReason = "device_error";
+  state.request.createdAt = 1700000000123;
+  state.request.updatedAt = 1700000000456;
+  state.request.expiresAt = 1700000600000;
+  state.request.messageJson = message->toRedactedJsonString();
+  for (const auto& delivery : {std::optional<store::Delivery>(), std::optional<store::Delivery>(store::Delivery{})}) {
+    state.delivery = delivery;
+    if (state.delivery) {
+      state.delivery->status = "failed";
+      state.delivery->attempts = 3;
+      state.delivery->lastHttpStatus = 503;
+      state.delivery->lastError = "gateway \\ said no";
+    }
+    const std::string view = http::views::request(state);
+    BOOST_CHECK_EQUAL(view, pocoRoundTrip(view));
+    BOOST_CHECK(view.find(R"("createdAt":"2023-11-14T22:13:20.123Z")") != std::string::npos);
+    BOOST_CHECK(view.find(state.delivery ? R"("delivery":{"status":"failed","attempts":3,"appleStatus":503,)"
+                                         : R"("delivery":{"status":"not_requested"})") != std::string::npos);
+  }
+  state.request.messageJson = "not json";
+  BOOST_CHECK_THROW(http::views::request(state), std::runtime_error);
 }

@@ -5,6 +5,7 @@
 
 #include <Poco/JSON/Array.h>
 
+#include "protocol/json_writer.h"
 #include "service/event_codec.h"
 
 namespace bcauth::http::views {
@@ -29,17 +30,16 @@ Json listOf(const char* key, const std::vector<Row>& rows, View view) {
   return body;
 }
 
-Json delivery(const std::optional<store::Delivery>& d) {
-  auto view = newObject();
+void writeDelivery(protocol::json::Writer& out, const std::optional<store::Delivery>& d) {
+  out.beginObject();
   if (!d) {
-    view->set("status", std::string("not_requested"));
-    return view;
+    out.field("status", "not_requested");
+  } else {
+    out.field("status", d->status).field("attempts", std::int64_t{d->attempts});
+    if (d->lastHttpStatus != 0) out.field("appleStatus", std::int64_t{d->lastHttpStatus});
+    if (!d->lastError.empty()) out.field("lastError", d->lastError);
   }
-  view->set("status", d->status);
-  view->set("attempts", d->attempts);
-  if (d->lastHttpStatus != 0) view->set("appleStatus", d->lastHttpStatus);
-  if (!d->lastError.empty()) view->set("lastError", d->lastError);
-  return view;
+  out.endObject();
 }
 
 }  // namespace
@@ -96,33 +96,26 @@ Json deadLetter(const store::WebhookDelivery& d) {
 
 std::string request(const service::RequestState& state) {
   const store::AuthRequest& r = state.request;
-  auto view = newObject();
-  view->set("id", r.id);
-  view->set("requestIdentifier", r.requestIdentifier);
-  view->set("conversationId", r.conversationId);
-  view->set("businessId", r.businessId);
-  view->set("providerId", r.providerId);
-  view->set("flow", r.flow);
-  view->set("scopes", stringArray(r.scopes));
-  view->set("status", r.status);
-  if (!r.statusReason.empty()) view->set("statusReason", r.statusReason);
-  view->set("createdAt", isoTime(r.createdAt));
-  view->set("updatedAt", isoTime(r.updatedAt));
-  view->set("expiresAt", isoTime(r.expiresAt));
-  view->set("delivery", delivery(state.delivery));
-  view->set("tokenAvailable", state.tokenAvailable);
-  std::ostringstream out;
-  view->stringify(out);
-  std::string text = std::move(out).str();
   // The message as stored (its client secret redacted): JSON bcauth wrote itself, copied in as
   // it is rather than parsed into objects and written out again.
-  if (text.size() < 2 || text.back() != '}' || r.messageJson.size() < 2 || r.messageJson.front() != '{' ||
-      r.messageJson.back() != '}') {
+  if (r.messageJson.size() < 2 || r.messageJson.front() != '{' || r.messageJson.back() != '}') {
     throw std::runtime_error("views: the stored message of auth request " + r.id + " is not a JSON object");
   }
-  text.pop_back();
-  text.append(",\"message\":").append(r.messageJson).push_back('}');
-  return text;
+  protocol::json::Writer out;
+  out.beginObject();
+  out.field("id", r.id).field("requestIdentifier", r.requestIdentifier).field("conversationId", r.conversationId);
+  out.field("businessId", r.businessId).field("providerId", r.providerId).field("flow", r.flow);
+  out.key("scopes").strings(r.scopes);
+  out.field("status", r.status);
+  if (!r.statusReason.empty()) out.field("statusReason", r.statusReason);
+  out.field("createdAt", service::isoTime(r.createdAt));
+  out.field("updatedAt", service::isoTime(r.updatedAt));
+  out.field("expiresAt", service::isoTime(r.expiresAt));
+  writeDelivery(out.key("delivery"), state.delivery);
+  out.key("tokenAvailable").boolean(state.tokenAvailable);
+  out.key("message").raw(r.messageJson);
+  out.endObject();
+  return out.take();
 }
 
 Json token(const service::AccessToken& t) {

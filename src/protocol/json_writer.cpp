@@ -103,6 +103,12 @@ Writer& Writer::var(const Poco::Dynamic::Var& value) {
   return *this;
 }
 
+Writer& Writer::raw(std::string_view json) {
+  separate();
+  out_.append(json);
+  return *this;
+}
+
 Writer& Writer::strings(const std::vector<std::string>& values) {
   beginArray();
   for (const auto& value : values) string(value);

@@ -34,6 +34,8 @@ class Writer {
   // Any Poco value (an object from a parsed document, say), as Poco stringifies it.
   Writer& var(const Poco::Dynamic::Var& value);
   Writer& strings(const std::vector<std::string>& values);  // an array of strings
+  // JSON text the caller vouches for (a document bcauth wrote itself), copied in as it is.
+  Writer& raw(std::string_view json);
 
   // key and value in one call; the *If forms write nothing for an empty optional.
   Writer& field(std::string_view name, std::string_view value) { return key(name).string(value); }

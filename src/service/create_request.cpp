@@ -95,7 +95,12 @@ Result<Requests::Plan> Requests::plan(const Principal& who, const CreateRequestI
     return Status::forbidden("this API key acts for business " + *who.businessId + " only", "businessId");
   }
   // A business key asks only customers who wrote to its business; an operator may ask first.
-  const auto conversation = k_.store.conversation(request.businessId, request.conversationId);
+  // The conversation is read only when one of the two needs it (flow auto reads its
+  // capabilities): an operator's create naming its flow skips the read.
+  std::optional<store::Conversation> conversation;
+  if (!who.isOperator() || input.flow == "auto") {
+    conversation = k_.store.conversation(request.businessId, request.conversationId);
+  }
   if (!conversation && !who.isOperator()) {
     return Status::notFound("conversation " + request.conversationId + " has not written to business " +
                             request.businessId);
