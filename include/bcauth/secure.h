@@ -58,7 +58,7 @@ class Secret {
 // Compares in time that depends only on the lengths, never on where the inputs differ.
 bool constantTimeEquals(std::string_view a, std::string_view b);
 
-// Bytes from OpenSSL's CSPRNG. Throws std::runtime_error if the generator fails: a
+// Bytes from the kernel's CSPRNG (getrandom). Throws std::runtime_error if it fails: a
 // machine without randomness must not issue keys or nonces.
 SecureBytes randomBytes(std::size_t count);
 

@@ -60,7 +60,7 @@ class P384Backend {
   // The caller has checked the length (97) and the 0x04 prefix, so the point at infinity (0x00)
   // and compressed forms never get here. nullptr when X or Y ≥ p or the point is off the curve.
   virtual std::shared_ptr<const P384Point> importPoint(const PublicPoint& point) const = 0;
-  // d uniform in [1, n−1] from OpenSSL's CSPRNG, and Q = d·G.
+  // d uniform in [1, n−1] from a CSPRNG (nettle: getrandom; OpenSSL: its DRBG), and Q = d·G.
   virtual Result<P384KeyPair> generate() const = 0;
   // d: 48 big-endian bytes, refused unless in [1, n−1]; computes Q = d·G.
   virtual Result<P384KeyPair> fromScalar(ScalarBytes d) const = 0;

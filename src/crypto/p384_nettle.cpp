@@ -19,9 +19,9 @@
 #include <nettle/ecc.h>
 #include <nettle/version.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "crypto/p384.h"
+#include "crypto/primitives.h"
 
 namespace bcauth::crypto::detail {
 namespace {
@@ -87,15 +87,15 @@ void fromLimbs(const mp_limb_t* limbs, std::span<std::uint8_t> out) {
   }
 }
 
-// Random bytes for ecc_scalar_random from OpenSSL's CSPRNG. Nettle cannot be told of a failure:
+// Random bytes for ecc_scalar_random from the kernel's CSPRNG (detail::fillRandom). Nettle cannot be told of a failure:
 // the context records it and the bytes are made a valid scalar so nettle's rejection loop ends;
 // the caller then throws the key away.
 struct RandomSource {
   bool failed = false;
 };
 
-void opensslRandom(void* context, std::size_t length, std::uint8_t* out) {
-  if (RAND_bytes(out, static_cast<int>(length)) != 1) {
+void systemRandom(void* context, std::size_t length, std::uint8_t* out) {
+  if (!fillRandom(out, length)) {
     static_cast<RandomSource*>(context)->failed = true;
     std::memset(out, 0x01, length);
   }
@@ -158,7 +158,7 @@ class NettleP384 final : public P384Backend {
     auto scalar = std::make_shared<NettleScalar>(*this);
     RandomSource random;
     // Uniform in [1, n−1]: nettle draws 384 random bits and retries until the value is in range.
-    ecc_scalar_random(&scalar->scalar, &random, opensslRandom);
+    ecc_scalar_random(&scalar->scalar, &random, systemRandom);
     scrubStack();
     if (random.failed) return Status::internal("the random generator failed");
     return pairFor(std::move(scalar));

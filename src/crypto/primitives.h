@@ -10,6 +10,10 @@
 
 namespace bcauth::crypto::detail {
 
+// Fills out with bytes of the kernel's CSPRNG (getrandom(2)); false if it fails, which it does
+// not once the system has booted. Every random value of bcauth comes from here.
+bool fillRandom(std::uint8_t* out, std::size_t count) noexcept;
+
 // Z = the 48-byte big-endian x-coordinate of d·E (fixed length: leading zeros kept).
 Result<SecureBytes> ecdh(const PrivateKey& privateKey, const PublicKey& peer);
 
