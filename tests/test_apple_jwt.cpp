@@ -3,10 +3,16 @@
 #define BOOST_TEST_MODULE apple_jwt
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "http/apple_jwt.h"
 #include "protocol/apple_jwt.h"
+
+#include "bcauth/base64.h"
+#include "bcauth/secure.h"
 
 using namespace bcauth;
 using protocol::AppleJwtDirection;
@@ -65,4 +71,57 @@ BOOST_AUTO_TEST_CASE(the_inbound_check_is_the_module_behind_a_bearer_header) {
   }
   BOOST_TEST((http::verifyAppleJwt("", kSecret, kCsp, kNow, kWindow).verdict == http::JwtVerdict::kMissing));
   BOOST_TEST((http::verifyAppleJwt("Basic abc", kSecret, kCsp, kNow, kWindow).verdict == http::JwtVerdict::kMissing));
+}
+
+// The token's own parts, as RFC 7519 has them: aud a string or an array of strings, iat a
+// number (a fraction of a second allowed), the header an object naming HS256.
+BOOST_AUTO_TEST_CASE(claims_and_segments_are_read_as_the_rfc_writes_them) {
+  const auto segment = [](const std::string& json) {
+    return crypto::base64UrlEncode(std::span(reinterpret_cast<const std::uint8_t*>(json.data()), json.size()));
+  };
+  const auto signedWith = [&](const std::string& header, const std::string& claims) {
+    const std::string input = header + "." + claims;
+    return input + "." + crypto::base64UrlEncode(crypto::hmacSha256(kSecret, input));
+  };
+  const std::string hs256 = segment(R"({"alg":"HS256","typ":"JWT"})");
+  const auto withClaims = [&](const std::string& claims) { return signedWith(hs256, segment(claims)); };
+  const std::string iat = R"(,"iat":)" + std::to_string(kNow);
+
+  BOOST_TEST(verify(withClaims(R"({"aud":["other",")" + kCsp + R"("])" + iat + "}"), AppleJwtDirection::kToCsp).isOk());
+  BOOST_TEST(verify(withClaims(R"({"aud":["other"])" + iat + "}"), AppleJwtDirection::kToCsp).message() ==
+             "JWT aud is not this CSP id");
+  BOOST_TEST(verify(withClaims(R"({"aud":")" + kCsp + R"("})"), AppleJwtDirection::kToCsp).message() ==
+             "JWT has no iat");
+  BOOST_TEST(verify(withClaims("[1]"), AppleJwtDirection::kToCsp).message() == "JWT malformed");
+  BOOST_TEST(verify(signedWith(segment(R"({"typ":"JWT"})"), segment(R"({"aud":")" + kCsp + "\"" + iat + "}")),
+                    AppleJwtDirection::kToCsp)
+                 .message() == "JWT algorithm is not HS256");
+}
+
+// The MAC under the JWT (and the webhook signatures): RFC 4231's HMAC-SHA256 test cases 1, 2
+// and 6 (a key longer than the block), and an empty key, from several threads at once (each
+// MAC copies one shared context).
+BOOST_AUTO_TEST_CASE(hmac_sha256_matches_rfc_4231) {
+  const auto hex = [](const std::array<std::uint8_t, 32>& mac) { return crypto::hexLower(mac); };
+  const std::pair<std::string, std::string> cases[] = {
+      {std::string(20, '\x0b'), "Hi There"},
+      {"Jefe", "what do ya want for nothing?"},
+      {std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First"}};
+  const std::string want[] = {"b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+                              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+                              "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"};
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int round = 0; round < 200; ++round) {
+        for (std::size_t i = 0; i < 3; ++i) {
+          if (hex(crypto::hmacSha256(cases[i].first, cases[i].second)) != want[i]) ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  BOOST_TEST(wrong.load() == 0);
+  BOOST_TEST(hex(crypto::hmacSha256("", "")) == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
