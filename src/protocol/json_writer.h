@@ -14,8 +14,6 @@
 
 #include <Poco/Dynamic/Var.h>
 
-#include "bcauth/outcome.h"
-
 namespace bcauth::protocol::json {
 
 class Writer {
@@ -54,16 +52,6 @@ class Writer {
   bool first_ = true;     // nothing written yet in the innermost container
   bool afterKey_ = false;  // a key was written: its value takes no comma
 };
-
-// An outcome's fields but "event", into the open object, in Outcome::toJson's order; where the
-// caller has its own "flow" or "by", that value takes the outcome's place. writesFlow/writesBy
-// say whether the outcome has that field (so the caller does not write it twice).
-struct OutcomeOverrides {
-  std::optional<std::string> flow, by;
-};
-void writeOutcomeFields(Writer& out, const Outcome& outcome, const OutcomeOverrides& overrides);
-bool writesFlow(const Outcome& outcome);
-bool writesBy(const Outcome& outcome);
 
 // value as a JSON string literal, quotes included, escaped as Poco::JSON escapes it.
 void appendQuoted(std::string& out, std::string_view value);

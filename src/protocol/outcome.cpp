@@ -6,7 +6,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include "protocol/json_util.h"
-#include "protocol/json_writer.h"
+#include "protocol/outcome_fields.h"
 
 namespace bcauth::protocol {
 namespace {

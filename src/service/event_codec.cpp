@@ -9,6 +9,7 @@
 #include <Poco/Timestamp.h>
 
 #include "protocol/json_writer.h"
+#include "protocol/outcome_fields.h"
 
 namespace bcauth::service {
 namespace {
