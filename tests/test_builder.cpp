@@ -27,6 +27,22 @@ const std::string kOAuth2 = "interactiveData.data.authenticate.oauth2";
 
 }  // namespace
 
+// The message as an object and pretty-printed (`bcauth build --pretty`) keeps the key order of
+// the compact text, Apple's examples' order.
+BOOST_AUTO_TEST_CASE(the_message_object_keeps_its_key_order) {
+  auto message = AuthenticateMessage::create(legacyRequest());
+  BOOST_REQUIRE(message.isOk());
+  const std::vector<std::string> top = {"id", "sourceId", "destinationId", "v", "type", "interactiveData"};
+  BOOST_TEST(message->toJson()->getNames() == top, boost::test_tools::per_element());
+  const std::vector<std::string> interactive = {"bid", "data", "receivedMessage", "replyMessage"};
+  BOOST_TEST(message->toJson()->getObject("interactiveData")->getNames() == interactive,
+             boost::test_tools::per_element());
+  const std::string pretty = message->toJsonString(true);
+  BOOST_TEST(pretty.find("\"id\"") < pretty.find("\"sourceId\""));
+  BOOST_TEST(pretty.find("\"sourceId\"") < pretty.find("\"destinationId\""));
+  BOOST_TEST(pretty.find("\"bid\"") < pretty.find("\"data\""));
+}
+
 BOOST_AUTO_TEST_CASE(legacy_message_has_the_exact_shape) {
   auto message = AuthenticateMessage::create(legacyRequest());
   BOOST_REQUIRE_MESSAGE(message.isOk(), message.status().toString());

@@ -163,4 +163,8 @@ BOOST_AUTO_TEST_CASE(event_data_json) {
   BOOST_TEST(json->getValue<bool>("alertOps"));
   BOOST_TEST(json->has("agentMessage"));
   BOOST_TEST(json->has("customerMessage"));
+  // In the order an event lays them out.
+  const std::vector<std::string> names = {"event", "reason", "deviceError", "retryable", "alertOps", "agentMessage",
+                                          "customerMessage"};
+  BOOST_TEST(json->getNames() == names, boost::test_tools::per_element());
 }

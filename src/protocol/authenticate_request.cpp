@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include <Poco/Exception.h>
-#include <Poco/JSON/Parser.h>
 #include <Poco/URI.h>
 
 #include "bcauth/base64.h"
@@ -240,7 +239,7 @@ Result<AuthenticateMessage> AuthenticateMessage::create(AuthenticateRequest requ
 }
 
 Poco::JSON::Object::Ptr AuthenticateMessage::toJson() const {
-  return Poco::JSON::Parser().parse(render(false)).extract<Poco::JSON::Object::Ptr>();
+  return json::parseOrdered(render(false));
 }
 
 std::string AuthenticateMessage::toRedactedJsonString() const { return render(true); }

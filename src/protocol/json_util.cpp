@@ -144,6 +144,11 @@ void setIf(Poco::JSON::Object& object, const std::string& key, const std::option
 
 Poco::JSON::Object::Ptr newObject() { return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER); }
 
+Poco::JSON::Object::Ptr parseOrdered(const std::string& text) {
+  Poco::JSON::Parser parser(new Poco::JSON::ParseHandler(true));
+  return parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
 namespace {
 
 void writeCanonical(std::ostream& out, const Poco::Dynamic::Var& value) {

@@ -50,6 +50,10 @@ void setIf(Poco::JSON::Object& object, const std::string& key, const std::option
 
 Poco::JSON::Object::Ptr newObject();  // keeps keys in insertion order
 
+// JSON text bcauth wrote itself (one object), back as an object that keeps its key order.
+// Throws Poco::Exception if the text is not that.
+Poco::JSON::Object::Ptr parseOrdered(const std::string& text);
+
 // value as compact JSON with every object's keys in byte order, at every depth: two documents
 // that differ only in key order, spacing or escaping give the same text (Idempotency-Key bodies
 // are compared by the SHA-256 of this). A repeated key counts once, as the parser keeps it.

@@ -3,8 +3,6 @@
 #include <cctype>
 
 #include "bcauth/outcome.h"
-#include <Poco/JSON/Parser.h>
-
 #include "protocol/json_util.h"
 #include "protocol/outcome_fields.h"
 
@@ -93,7 +91,7 @@ Poco::JSON::Object::Ptr Outcome::toJson() const {
   out.beginObject().field("event", eventType);
   json::writeOutcomeFields(out, *this, {});
   out.endObject();
-  return Poco::JSON::Parser().parse(out.text()).extract<Poco::JSON::Object::Ptr>();
+  return json::parseOrdered(out.text());
 }
 
 namespace json {

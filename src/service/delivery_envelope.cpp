@@ -3,8 +3,8 @@
 #include <sstream>
 
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/ParseHandler.h>
-#include <Poco/JSON/Parser.h>
+
+#include "protocol/json_util.h"
 
 namespace bcauth::service {
 
@@ -22,8 +22,7 @@ std::string encodeEnvelope(const clients::GatewayMessage& message) {
 
 Result<clients::GatewayMessage> decodeEnvelope(const std::string& text) {
   try {
-    Poco::JSON::Parser parser(new Poco::JSON::ParseHandler(true));  // an old form's message keeps its key order
-    const auto envelope = parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+    const auto envelope = protocol::json::parseOrdered(text);  // an old form's message keeps its key order
     clients::GatewayMessage message;
     message.autoReply = envelope->getValue<bool>("autoReply");
     if (envelope->has("body")) {
