@@ -87,9 +87,9 @@ void fromLimbs(const mp_limb_t* limbs, std::span<std::uint8_t> out) {
   }
 }
 
-// Random bytes for ecc_scalar_random from the kernel's CSPRNG (detail::fillRandom). Nettle cannot be told of a failure:
-// the context records it and the bytes are made a valid scalar so nettle's rejection loop ends;
-// the caller then throws the key away.
+// Random bytes for ecc_scalar_random from the kernel's CSPRNG (fillRandom). Nettle cannot be
+// told of a failure: the context records it and the bytes are made a valid scalar so nettle's
+// rejection loop ends; the caller then throws the key away.
 struct RandomSource {
   bool failed = false;
 };

@@ -43,31 +43,24 @@ void Writer::separate() {
   first_ = false;
 }
 
-Writer& Writer::beginObject() {
+Writer& Writer::open(char bracket) {
   separate();
-  out_ += '{';
+  out_ += bracket;
   first_ = true;
   return *this;
 }
 
-Writer& Writer::endObject() {
-  out_ += '}';
+// The container just closed is a value of the one around it, so that one is no longer empty.
+Writer& Writer::close(char bracket) {
+  out_ += bracket;
   first_ = false;
   return *this;
 }
 
-Writer& Writer::beginArray() {
-  separate();
-  out_ += '[';
-  first_ = true;
-  return *this;
-}
-
-Writer& Writer::endArray() {
-  out_ += ']';
-  first_ = false;
-  return *this;
-}
+Writer& Writer::beginObject() { return open('{'); }
+Writer& Writer::endObject() { return close('}'); }
+Writer& Writer::beginArray() { return open('['); }
+Writer& Writer::endArray() { return close(']'); }
 
 Writer& Writer::key(std::string_view name) {
   separate();

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <Poco/Dynamic/Var.h>
@@ -38,8 +39,13 @@ class Writer {
   // key and value in one call; the *If forms write nothing for an empty optional.
   Writer& field(std::string_view name, std::string_view value) { return key(name).string(value); }
   Writer& field(std::string_view name, std::int64_t value) { return key(name).integer(value); }
-  Writer& fieldIf(std::string_view name, const std::optional<std::string>& value) {
-    return value ? field(name, *value) : *this;
+  template <typename T>
+  Writer& fieldIf(std::string_view name, const std::optional<T>& value) {
+    if (!value) return *this;
+    key(name);
+    if constexpr (std::is_same_v<T, bool>) return boolean(*value);
+    else if constexpr (std::is_integral_v<T>) return integer(*value);
+    else return string(*value);
   }
 
   const std::string& text() const { return out_; }
@@ -47,6 +53,8 @@ class Writer {
 
  private:
   void separate();  // the comma before every value but a container's first
+  Writer& open(char bracket);
+  Writer& close(char bracket);
 
   std::string out_;
   bool first_ = true;     // nothing written yet in the innermost container

@@ -1,10 +1,8 @@
 #include "service/event_codec.h"
 
 #include <sstream>
-#include <type_traits>
 
 #include <Poco/DateTimeFormatter.h>
-#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Timestamp.h>
 
@@ -20,15 +18,6 @@ Object newObject() { return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER
 
 using protocol::json::Writer;
 
-template <typename T>
-void fieldIf(Writer& out, const char* key, const std::optional<T>& value) {
-  if (!value) return;
-  out.key(key);
-  if constexpr (std::is_same_v<T, bool>) out.boolean(*value);
-  else if constexpr (std::is_integral_v<T>) out.integer(*value);
-  else out.string(*value);
-}
-
 void write(Writer& out, const RequestedData& d) {
   out.field("flow", d.flow).field("providerId", d.providerId);
   out.key("scopes").strings(d.scopes);
@@ -42,8 +31,8 @@ void write(Writer& out, const MessageData& d) {
 
 void write(Writer& out, const RejectedData& d) {
   out.field("reason", d.reason);
-  fieldIf(out, "requestIdentifier", d.requestIdentifier);
-  fieldIf(out, "via", d.via);
+  out.fieldIf("requestIdentifier", d.requestIdentifier);
+  out.fieldIf("via", d.via);
 }
 
 // The outcome's fields first (without "event": the event's own type says it); a "flow" or
@@ -55,22 +44,22 @@ void write(Writer& out, const ConclusionData& d) {
     wroteFlow = protocol::json::writesFlow(*d.outcome);
     wroteBy = protocol::json::writesBy(*d.outcome);
   }
-  if (!wroteBy) fieldIf(out, "by", d.by);
-  if (!wroteFlow) fieldIf(out, "flow", d.flow);
-  fieldIf(out, "providerId", d.providerId);
-  fieldIf(out, "requestIdentifier", d.requestIdentifier);
-  fieldIf(out, "tokenAvailable", d.tokenAvailable);
-  fieldIf(out, "refreshTokenAvailable", d.refreshTokenAvailable);
-  fieldIf(out, "detail", d.detail);
+  if (!wroteBy) out.fieldIf("by", d.by);
+  if (!wroteFlow) out.fieldIf("flow", d.flow);
+  out.fieldIf("providerId", d.providerId);
+  out.fieldIf("requestIdentifier", d.requestIdentifier);
+  out.fieldIf("tokenAvailable", d.tokenAvailable);
+  out.fieldIf("refreshTokenAvailable", d.refreshTokenAvailable);
+  out.fieldIf("detail", d.detail);
   if (d.customer) out.key("customer").var(d.customer);
-  fieldIf(out, "profileError", d.profileError);
+  out.fieldIf("profileError", d.profileError);
 }
 
 void write(Writer& out, const DeliveryData& d) {
   out.field("attempts", std::int64_t{d.attempts});
-  fieldIf(out, "appleStatus", d.appleStatus);
-  fieldIf(out, "reason", d.reason);
-  fieldIf(out, "detail", d.detail);
+  out.fieldIf("appleStatus", d.appleStatus);
+  out.fieldIf("reason", d.reason);
+  out.fieldIf("detail", d.detail);
 }
 
 }  // namespace

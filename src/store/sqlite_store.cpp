@@ -51,6 +51,13 @@ constexpr Poco::Int64 kProbeBytes = 64 * 1024;
 // version i + 1; each runs in its own transaction. Never edit a released migration: append one.
 constexpr util::SqlDialect kDialect{"TEXT", "INTEGER", "BLOB", "CAST(strftime('%s', 'now') AS INTEGER) * 1000"};
 
+// Every column migration 12 copies into the rebuilt auth_requests and events.
+#define BCAUTH_REQUEST_COLUMNS_12                                                                            \
+  "id, request_identifier, conversation_id, business_id, provider_id, flow, scopes, status, status_reason," \
+  " created_at, updated_at, expires_at, message_json, idempotency_key, state, token_type, token_expires_at," \
+  " completed_by, state_used, profile_pending, idempotency_body_sha256"
+#define BCAUTH_EVENT_COLUMNS_12 "seq, type, at, conversation_id, auth_request_id, data_json, business_id"
+
 const std::vector<std::vector<std::string>>& migrations() {
   static const std::vector<std::vector<std::string>> kMigrations = {
       // 1: the initial schema.
@@ -255,7 +262,8 @@ const std::vector<std::vector<std::string>>& migrations() {
           " state_used INTEGER NOT NULL DEFAULT 0,"
           " profile_pending INTEGER NOT NULL DEFAULT 0,"
           " idempotency_body_sha256 TEXT)",
-          "INSERT INTO auth_requests_12 (id, request_identifier, conversation_id, business_id, provider_id, flow, scopes, status, status_reason, created_at, updated_at, expires_at, message_json, idempotency_key, state, token_type, token_expires_at, completed_by, state_used, profile_pending, idempotency_body_sha256) SELECT id, request_identifier, conversation_id, business_id, provider_id, flow, scopes, status, status_reason, created_at, updated_at, expires_at, message_json, idempotency_key, state, token_type, token_expires_at, completed_by, state_used, profile_pending, idempotency_body_sha256 FROM auth_requests",
+          "INSERT INTO auth_requests_12 (" BCAUTH_REQUEST_COLUMNS_12 ") SELECT " BCAUTH_REQUEST_COLUMNS_12
+          " FROM auth_requests",
           "DROP TABLE auth_requests",
           "ALTER TABLE auth_requests_12 RENAME TO auth_requests",
           "CREATE UNIQUE INDEX auth_requests_idempotency_key ON auth_requests (idempotency_key)"
@@ -273,7 +281,7 @@ const std::vector<std::vector<std::string>>& migrations() {
           " auth_request_id TEXT NOT NULL,"
           " data_json TEXT NOT NULL,"
           " business_id TEXT)",
-          "INSERT INTO events_12 (seq, type, at, conversation_id, auth_request_id, data_json, business_id) SELECT seq, type, at, conversation_id, auth_request_id, data_json, business_id FROM events",
+          "INSERT INTO events_12 (" BCAUTH_EVENT_COLUMNS_12 ") SELECT " BCAUTH_EVENT_COLUMNS_12 " FROM events",
           "DROP TABLE events",
           "ALTER TABLE events_12 RENAME TO events",
           "CREATE INDEX events_conversation_seq ON events (conversation_id, seq)",
@@ -283,6 +291,9 @@ const std::vector<std::vector<std::string>>& migrations() {
   };
   return kMigrations;
 }
+
+#undef BCAUTH_REQUEST_COLUMNS_12
+#undef BCAUTH_EVENT_COLUMNS_12
 
 // --- small helpers ----------------------------------------------------------------------------
 
