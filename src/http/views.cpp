@@ -1,6 +1,5 @@
 #include "http/views.h"
 
-#include <sstream>
 #include <stdexcept>
 
 #include <Poco/JSON/Array.h>
