@@ -209,6 +209,12 @@ sqlite3_vfs vfs{};
 const char* coalescedWalVfs() {
   static std::once_flag once;
   std::call_once(once, [] {
+    // Before SQLite initialises (this is the store's first call into it): no memory statistics.
+    // Debian's SQLite keeps them by default, which takes one process-wide mutex on every one of
+    // its allocations (and, built without lookaside, it allocates for every row and statement),
+    // so a store's threads wait on each other there. bcauth reads no SQLite memory statistic.
+    // SQLITE_MISUSE (SQLite already initialised elsewhere) only leaves the default.
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     if (sqlite3_initialize() != SQLITE_OK) throw std::runtime_error("store: SQLite does not initialise");
     wrapped = sqlite3_vfs_find(nullptr);
     if (wrapped == nullptr) throw std::runtime_error("store: SQLite has no default VFS");
