@@ -324,6 +324,8 @@ void Harness::undoMigration11() const {
 
 void Harness::undoMigration9() const {
   undoMigration11();
+  // PostgreSQL's 11 dropped the index SQLite's 13 drops (undoMigration12 rebuilt SQLite's events with it).
+  if (isPostgres()) exec("CREATE INDEX events_conversation_seq ON events (conversation_id, seq)");
   // Migration 10 first: conversations as they were before 9 (one row per conversation id).
   const std::string key = isPostgres() ? "TEXT COLLATE \"C\"" : "TEXT";
   const std::string integer = isPostgres() ? "BIGINT" : "INTEGER";
@@ -751,6 +753,42 @@ STORE_TEST_CASE(events_in_order) {
   BOOST_TEST_REQUIRE(c1After.size() == 1u);
   BOOST_TEST(c1After[0].seq == seqs[2]);
   BOOST_TEST(store->conversationEvents("c3", 0, 10).empty());
+}
+
+// The operator's page of one conversation holds its events of every business and of none (an
+// unknown business is kept as none), in seq order, with after and limit applied to them all.
+STORE_TEST_CASE(the_operators_conversation_page_spans_every_business_in_seq_order) {
+  std::vector<std::int64_t> want;
+  store->transaction([&](Transaction& tx) {
+    BOOST_TEST(tx.insertBusiness({"biz-a", "A", 1}));
+    BOOST_TEST(tx.insertBusiness({"biz-b", "B", 1}));
+    BOOST_TEST(tx.insertBusiness({"biz-c", "C", 1}));  // events, but none of the conversation
+  });
+  const std::vector<std::pair<std::string, std::string>> written = {
+      {"biz-b", "conv"}, {"biz-a", "other"}, {"", "conv"}, {"biz-a", "conv"}, {"biz-c", "other"},
+      {"biz-unknown", "conv"}, {"biz-b", "conv"}, {"", "other"}, {"biz-a", "conv"}};
+  for (const auto& [business, conversation] : written) {
+    store->transaction([&](Transaction& tx) {
+      Event e = makeEvent("message.received", conversation);
+      e.businessId = business;
+      const auto seq = appendEvent(tx, e);
+      if (conversation == "conv") want.push_back(seq);
+    });
+  }
+  auto seqsOf = [](const std::vector<Event>& events) {
+    std::vector<std::int64_t> out;
+    for (const auto& e : events) out.push_back(e.seq);
+    return out;
+  };
+  BOOST_TEST(seqsOf(store->conversationEvents("conv", 0, 100)) == want, boost::test_tools::per_element());
+  const auto page = store->conversationEvents("conv", want[1], 3);
+  BOOST_TEST(seqsOf(page) == std::vector<std::int64_t>(want.begin() + 2, want.begin() + 5),
+             boost::test_tools::per_element());
+  BOOST_TEST(page[0].businessId == "biz-a");
+  BOOST_TEST(page[1].businessId.empty());  // biz-unknown is no business bcauth knows
+  BOOST_TEST(store->conversationEvents("conv", want.back(), 10).empty());
+  BOOST_TEST(store->conversationEvents("nobody", 0, 10).empty());
+  BOOST_TEST(seqsOf(store->conversationEvents("other", 0, 1)).size() == 1u);
 }
 
 STORE_TEST_CASE(inbound_messages_dedupe) {
@@ -2038,6 +2076,19 @@ BOOST_AUTO_TEST_CASE(sqlite_store_opens_through_its_wal_vfs_and_leaves_the_defau
   BOOST_TEST(sqliteUri("/a?b#c%d", "v") == "file:///a%3Fb%23c%25d?vfs=v");
   BOOST_TEST(sqliteUri("//a", "v") == "file:////a?vfs=v");
   BOOST_TEST(sqliteUri("rel/x.db", "v") == "file:rel/x.db?vfs=v");
+}
+
+// SQLite's memory statistics take a process-wide mutex on every allocation: the store turns
+// them off before SQLite initialises (nothing reads them), and they then stay at zero.
+BOOST_AUTO_TEST_CASE(sqlite_keeps_no_memory_statistics) {
+  TempDir dir;
+  auto store = openSqliteStore(dir.path());
+  store->transaction([&](Transaction& tx) { tx.putProvider(makeProvider("memstat")); });
+  BOOST_TEST(store->provider("memstat").has_value());
+  sqlite3_int64 current = -1, highest = -1;
+  BOOST_TEST(sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &current, &highest, 0) == SQLITE_OK);
+  BOOST_TEST(current == 0);
+  BOOST_TEST(highest == 0);
 }
 
 BOOST_AUTO_TEST_CASE(sqlite_full_is_unavailable_and_recovers) {

@@ -140,11 +140,26 @@ class SqlReads : public Store {
                                "WHERE seq > ? ORDER BY seq LIMIT ?", Poco::Int64{afterSeq}, util::toLimit(limit));
   }
 
+  // The operator's page of one conversation, across businesses. No index leads with the
+  // conversation: every event would pay an entry in it for this one read. The businesses that
+  // have events are walked instead, one seek each in events_business_seq (a loose index scan),
+  // and each one's events of the conversation read from events_business_conversation_seq; events
+  // without a business (written before tenancy) from that index's NULL prefix.
   std::vector<Event> conversationEvents(const std::string& conversationId, std::int64_t afterSeq,
                                         std::size_t limit) override {
-    return all<rows::EventRow>("conversationEvents", rows::toEvent, rows::kEventColumns, "events",
-                               "WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?", conversationId,
-                               Poco::Int64{afterSeq}, util::toLimit(limit));
+    static const std::string sql =
+        std::string("WITH RECURSIVE businesses(id) AS (SELECT MIN(business_id) FROM events UNION ALL"
+                    " SELECT (SELECT MIN(business_id) FROM events WHERE business_id > businesses.id)"
+                    " FROM businesses WHERE businesses.id IS NOT NULL) ") +
+        sql::selectFrom(rows::kEventColumns, "events",
+                        "WHERE business_id IN (SELECT id FROM businesses) AND conversation_id = ? AND seq > ?") +
+        " UNION ALL " +
+        sql::selectFrom(rows::kEventColumns, "events", "WHERE business_id IS NULL AND conversation_id = ? AND seq > ?") +
+        " ORDER BY seq LIMIT ?";
+    return util::convertAll(impl().template query<rows::EventRow>("conversationEvents", sql, conversationId,
+                                                                  Poco::Int64{afterSeq}, conversationId,
+                                                                  Poco::Int64{afterSeq}, util::toLimit(limit)),
+                            rows::toEvent);
   }
 
   std::vector<Event> businessEvents(const std::string& businessId, std::int64_t afterSeq, std::size_t limit) override {

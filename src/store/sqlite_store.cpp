@@ -288,6 +288,12 @@ const std::vector<std::vector<std::string>>& migrations() {
           "CREATE INDEX events_business_seq ON events (business_id, seq)",
           "CREATE INDEX events_business_conversation_seq ON events (business_id, conversation_id, seq)",
       },
+      // 13: one B-tree page fewer per event: the index of events by conversation alone goes.
+      // Only the operator's page of one conversation across businesses read it, and that read
+      // now walks events_business_conversation_seq business by business (sql_reads.h).
+      {
+          "DROP INDEX IF EXISTS events_conversation_seq",
+      },
   };
   return kMigrations;
 }
