@@ -17,6 +17,7 @@
 #include <Poco/URI.h>
 
 #include "bcauth/crypto.h"
+#include "http/middleware.h"
 #include "protocol/text.h"
 #include "server_harness.h"
 #include "store/store.h"
@@ -787,6 +788,26 @@ BOOST_AUTO_TEST_CASE(an_internal_failure_is_logged_under_the_request_id_not_sent
   const auto line = log.find("request internal-fault-0001 internal error");
   BOOST_REQUIRE(line != std::string::npos);
   BOOST_TEST(log.substr(line, log.find('\n', line) - line).find("does not unseal") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(every_request_logs_one_json_line_with_its_id_route_status_and_time) {
+  TestServer server;
+  auto r = server.call("GET", "/v1/providers", "", {{"X-Request-Id", "log-line-0001"}});
+  BOOST_TEST(r.status == 200);
+  const std::string log = capturedLog().str();
+  const auto at = log.find(R"({"requestId":"log-line-0001")");
+  BOOST_REQUIRE(at != std::string::npos);
+  const auto line = Poco::JSON::Parser().parse(log.substr(at, log.find('\n', at) - at)).extract<Poco::JSON::Object::Ptr>();
+  BOOST_TEST(line->getValue<std::string>("method") == "GET");
+  BOOST_TEST(line->getValue<std::string>("route") == "GET /v1/providers");
+  BOOST_TEST(line->getValue<int>("status") == 200);
+  BOOST_TEST(line->getValue<double>("ms") >= 0.0);
+  BOOST_TEST(line->size() == 5u);
+  // Milliseconds with three decimals, whatever the value.
+  BOOST_TEST(http::requestLine("id-1", "POST", "POST /message", 200, 0.0004) ==
+             R"({"requestId":"id-1","method":"POST","route":"POST /message","status":200,"ms":0.000})");
+  BOOST_TEST(http::requestLine("id-2", "GET", "unmatched", 404, 12345.6789) ==
+             R"({"requestId":"id-2","method":"GET","route":"unmatched","status":404,"ms":12345.679})");
 }
 
 BOOST_AUTO_TEST_CASE(an_internal_fault_at_the_redirect_is_logged_not_put_in_the_event) {

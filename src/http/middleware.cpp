@@ -1,7 +1,7 @@
 #include "http/middleware.h"
 
+#include <charconv>
 #include <chrono>
-#include <sstream>
 
 #include <Poco/Logger.h>
 
@@ -16,6 +16,19 @@
 namespace bcauth::http {
 
 using Poco::Net::HTTPRequest;
+
+std::string requestLine(std::string_view requestId, std::string_view method, std::string_view route, int status,
+                        double ms) {
+  char number[32];
+  std::string line;
+  line.reserve(128);
+  line.append(R"({"requestId":")").append(requestId).append(R"(","method":")").append(method);
+  line.append(R"(","route":")").append(route).append(R"(","status":)");
+  line.append(number, std::to_chars(number, number + sizeof number, status).ptr);
+  line.append(R"(,"ms":)");
+  line.append(number, std::to_chars(number, number + sizeof number, ms, std::chars_format::fixed, 3).ptr);
+  return line.append("}");
+}
 
 void handleRequest(Context& context, Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
   const auto started = std::chrono::steady_clock::now();
@@ -64,12 +77,12 @@ void handleRequest(Context& context, Poco::Net::HTTPServerRequest& request, Poco
   drainBody(request, response, context.config.maxBodyBytes);
   const int status = static_cast<int>(response.getStatus());
   context.metrics.countRequest(routeName, status);
+  // One line per request: never a body, a query string or an Authorization header. (Poco keeps
+  // a logger for the process's lifetime, so it is looked up once.)
+  static Poco::Logger& log = Poco::Logger::get("bcauth.http");
+  if (!log.information()) return;
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  // One line per request: never a body, a query string or an Authorization header.
-  std::ostringstream line;
-  line << R"({"requestId":")" << requestId << R"(","method":")" << method << R"(","route":")" << routeName
-       << R"(","status":)" << status << R"(,"ms":)" << ms << "}";
-  Poco::Logger::get("bcauth.http").information(line.str());
+  log.information(requestLine(requestId, method, routeName, status, ms));
 }
 
 }  // namespace bcauth::http
