@@ -62,10 +62,6 @@
 
 #include <openssl/opensslv.h>
 
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
 
 #include "bcauth/base64.h"
 #include "bcauth/crypto.h"
@@ -73,6 +69,7 @@
 #include "crypto/primitives.h"
 #include "demo/apple_sender.h"
 #include "demo/temp_dir.h"
+#include "http_client.h"
 #include "json_field.h"
 #include "protocol/apple_jwt.h"
 #include "process_harness.h"
@@ -242,22 +239,10 @@ class Server {
 // One kept-alive connection, as one CSP worker (or one Apple gateway connection) would hold.
 class Client {
  public:
-  explicit Client(Poco::UInt16 port) : session_("127.0.0.1", port) {
-    session_.setKeepAlive(true);
-    session_.setTimeout(Poco::Timespan(30, 0));
-  }
+  explicit Client(Poco::UInt16 port) : http_(port) {}
   int call(const std::string& method, const std::string& path, const std::string& body,
            const std::map<std::string, std::string>& headers, std::string& answer) {
-    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-    for (const auto& [name, value] : headers) request.set(name, value);
-    if (!request.has("Content-Type")) request.setContentType("application/json");
-    request.setContentLength(static_cast<std::streamsize>(body.size()));
-    session_.sendRequest(request) << body;
-    Poco::Net::HTTPResponse response;
-    std::istream& in = session_.receiveResponse(response);
-    answer.clear();
-    Poco::StreamCopier::copyToString(in, answer);
-    return static_cast<int>(response.getStatus());
+    return http_.call(method, path, body, headers, answer);
   }
   std::string api(const std::string& method, const std::string& path, const std::string& body, int expected,
                   const std::string& key = kProcessApiKey) {
@@ -274,7 +259,7 @@ class Client {
   }
 
  private:
-  Poco::Net::HTTPClientSession session_;
+  bcauth::bench::HttpClient http_;
 };
 
 // The two values a device needs, found without a JSON parse (the client's CPU is the server's).
