@@ -144,7 +144,8 @@ class SqlReads : public Store {
   // conversation: every event would pay an entry in it for this one read. The businesses that
   // have events are walked instead, one seek each in events_business_seq (a loose index scan),
   // and each one's events of the conversation read from events_business_conversation_seq; events
-  // without a business (written before tenancy) from that index's NULL prefix.
+  // of no business bcauth knows (an unknown business, or written before tenancy) from that
+  // index's NULL prefix.
   std::vector<Event> conversationEvents(const std::string& conversationId, std::int64_t afterSeq,
                                         std::size_t limit) override {
     static const std::string sql =
