@@ -789,6 +789,17 @@ STORE_TEST_CASE(the_operators_conversation_page_spans_every_business_in_seq_orde
   BOOST_TEST(store->conversationEvents("conv", want.back(), 10).empty());
   BOOST_TEST(store->conversationEvents("nobody", 0, 10).empty());
   BOOST_TEST(seqsOf(store->conversationEvents("other", 0, 1)).size() == 1u);
+  for (const std::size_t limit : {1u, 2u, 4u}) {  // paged through: every event once, in order
+    std::vector<std::int64_t> walked;
+    for (std::int64_t after = 0;;) {
+      const auto next = seqsOf(store->conversationEvents("conv", after, limit));
+      BOOST_TEST(next.size() <= limit);
+      if (next.empty()) break;
+      walked.insert(walked.end(), next.begin(), next.end());
+      after = next.back();
+    }
+    BOOST_TEST(walked == want, boost::test_tools::per_element());
+  }
 }
 
 STORE_TEST_CASE(inbound_messages_dedupe) {

@@ -93,15 +93,15 @@ BOOST_AUTO_TEST_CASE(the_shared_reads_send_the_stores_sql) {
       select(kRequestColumns, "FROM auth_requests WHERE state = ?"),
       "SELECT sealed FROM request_secrets WHERE request_id = ? AND kind = ?",
       select(kEventColumns, "FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
-      // Business by business (no index leads with the conversation), then the events of none.
+      // The businesses with events of the conversation (no index leads with it), then the events
+      // of none; each business's page would follow (none here: the recording store reads none).
       "WITH RECURSIVE businesses(id) AS (SELECT MIN(business_id) FROM events UNION ALL"
       " SELECT (SELECT MIN(business_id) FROM events WHERE business_id > businesses.id)"
-      " FROM businesses WHERE businesses.id IS NOT NULL) " +
-          select(kEventColumns,
-                 "FROM events WHERE business_id IN (SELECT id FROM businesses) AND conversation_id = ? AND seq > ?") +
-          " UNION ALL " +
-          select(kEventColumns, "FROM events WHERE business_id IS NULL AND conversation_id = ? AND seq > ?") +
-          " ORDER BY seq LIMIT ?",
+      " FROM businesses WHERE businesses.id IS NOT NULL)"
+      " SELECT id FROM businesses WHERE id IS NOT NULL AND EXISTS"
+      " (SELECT 1 FROM events WHERE business_id = businesses.id AND conversation_id = ? AND seq > ?)",
+      select(kEventColumns,
+             "FROM events WHERE business_id IS NULL AND conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
       select(kEventColumns, "FROM events WHERE business_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
       select(kEventColumns,
              "FROM events WHERE business_id = ? AND conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?"),

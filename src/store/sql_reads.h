@@ -12,7 +12,9 @@
 // Internal to src/store.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <iterator>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -141,26 +143,40 @@ class SqlReads : public Store {
   }
 
   // The operator's page of one conversation, across businesses. No index leads with the
-  // conversation: every event would pay an entry in it for this one read. The businesses that
-  // have events are walked instead, one seek each in events_business_seq (a loose index scan),
-  // and each one's events of the conversation read from events_business_conversation_seq; events
-  // of no business bcauth knows (an unknown business, or written before tenancy) from that
-  // index's NULL prefix.
+  // conversation: every event would pay an entry in it for this one read. So the businesses that
+  // have events of it after the cursor are found first, by walking the businesses with events
+  // (a loose scan of events_business_seq, one seek each) and one seek each in
+  // events_business_conversation_seq; then each such business's page and the page of the events
+  // of no business bcauth knows (an unknown business, or written before tenancy: that index's
+  // NULL prefix) are read, each in seq order and stopping at `limit`, and merged here. One SQL
+  // statement sorting all of the conversation's events would read every event after the cursor
+  // on every page: a long conversation's pages would cost its length each.
   std::vector<Event> conversationEvents(const std::string& conversationId, std::int64_t afterSeq,
                                         std::size_t limit) override {
-    static const std::string sql =
-        std::string("WITH RECURSIVE businesses(id) AS (SELECT MIN(business_id) FROM events UNION ALL"
-                    " SELECT (SELECT MIN(business_id) FROM events WHERE business_id > businesses.id)"
-                    " FROM businesses WHERE businesses.id IS NOT NULL) ") +
-        sql::selectFrom(rows::kEventColumns, "events",
-                        "WHERE business_id IN (SELECT id FROM businesses) AND conversation_id = ? AND seq > ?") +
-        " UNION ALL " +
-        sql::selectFrom(rows::kEventColumns, "events", "WHERE business_id IS NULL AND conversation_id = ? AND seq > ?") +
-        " ORDER BY seq LIMIT ?";
-    return util::convertAll(impl().template query<rows::EventRow>("conversationEvents", sql, conversationId,
-                                                                  Poco::Int64{afterSeq}, conversationId,
-                                                                  Poco::Int64{afterSeq}, util::toLimit(limit)),
-                            rows::toEvent);
+    static const std::string businessesSql =
+        "WITH RECURSIVE businesses(id) AS (SELECT MIN(business_id) FROM events UNION ALL"
+        " SELECT (SELECT MIN(business_id) FROM events WHERE business_id > businesses.id)"
+        " FROM businesses WHERE businesses.id IS NOT NULL)"
+        " SELECT id FROM businesses WHERE id IS NOT NULL AND EXISTS"
+        " (SELECT 1 FROM events WHERE business_id = businesses.id AND conversation_id = ? AND seq > ?)";
+    using IdRow = Poco::Tuple<std::string>;
+    const auto businesses = impl().template query<IdRow>("conversationEvents", businessesSql, conversationId,
+                                                         Poco::Int64{afterSeq});
+    std::vector<Event> page = all<rows::EventRow>(
+        "conversationEvents", rows::toEvent, rows::kEventColumns, "events",
+        "WHERE business_id IS NULL AND conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?", conversationId,
+        Poco::Int64{afterSeq}, util::toLimit(limit));
+    for (const auto& business : businesses) {
+      std::vector<Event> theirs = businessConversationEvents(business.template get<0>(), conversationId, afterSeq, limit);
+      std::vector<Event> merged;
+      merged.reserve(std::min(page.size() + theirs.size(), limit));
+      std::merge(std::make_move_iterator(page.begin()), std::make_move_iterator(page.end()),
+                 std::make_move_iterator(theirs.begin()), std::make_move_iterator(theirs.end()),
+                 std::back_inserter(merged), [](const Event& a, const Event& b) { return a.seq < b.seq; });
+      if (merged.size() > limit) merged.resize(limit);
+      page = std::move(merged);
+    }
+    return page;
   }
 
   std::vector<Event> businessEvents(const std::string& businessId, std::int64_t afterSeq, std::size_t limit) override {

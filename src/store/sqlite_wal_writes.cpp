@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <Poco/Logger.h>
 #include <Poco/URI.h>
 
 namespace bcauth::store {
@@ -213,8 +214,12 @@ const char* coalescedWalVfs() {
     // Debian's SQLite keeps them by default, which takes one process-wide mutex on every one of
     // its allocations (and, built without lookaside, it allocates for every row and statement),
     // so a store's threads wait on each other there. bcauth reads no SQLite memory statistic.
-    // SQLITE_MISUSE (SQLite already initialised elsewhere) only leaves the default.
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    // SQLITE_MISUSE (SQLite already initialised by other code in the process) only leaves the
+    // default, slower but correct: said once, not fatal.
+    if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK) {
+      Poco::Logger::get("bcauth.store")
+          .warning("SQLite was initialised before the store: it keeps its memory statistics (one more lock per allocation)");
+    }
     if (sqlite3_initialize() != SQLITE_OK) throw std::runtime_error("store: SQLite does not initialise");
     wrapped = sqlite3_vfs_find(nullptr);
     if (wrapped == nullptr) throw std::runtime_error("store: SQLite has no default VFS");

@@ -3,8 +3,10 @@
 // request), each answer read into one buffer. It shares the two CPUs with the server it
 // measures, so it does no more than that: Poco's HTTPClientSession built a header map and two
 // streams per request and wrote the head and the body in two sends, about a fifth of this
-// process's CPU per round trip. It reads Content-Length and chunked answers, and answers that
-// end with the connection; it neither pipelines nor follows redirects.
+// process's CPU per round trip. It reads Content-Length and chunked answers (trailers skipped),
+// and answers that end with the connection; after an answer with `Connection: close` or one
+// read to the end of the connection, the next call connects again. It neither pipelines nor
+// follows redirects.
 #pragma once
 
 #include <netinet/in.h>
@@ -25,22 +27,8 @@ namespace bcauth::bench {
 
 class HttpClient {
  public:
-  explicit HttpClient(unsigned short port) : host_("127.0.0.1:" + std::to_string(port)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in server{};
-    server.sin_family = AF_INET;
-    server.sin_port = htons(port);
-    ::inet_pton(AF_INET, "127.0.0.1", &server.sin_addr);
-    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&server), sizeof server) != 0) {
-      if (fd_ >= 0) ::close(fd_);
-      throw std::runtime_error("cannot connect to " + host_);
-    }
-    const int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    const timeval timeout{30, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  }
-  ~HttpClient() { ::close(fd_); }
+  explicit HttpClient(unsigned short port) : port_(port), host_("127.0.0.1:" + std::to_string(port)) { connect(); }
+  ~HttpClient() { disconnect(); }
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
@@ -57,11 +45,34 @@ class HttpClient {
     }
     if (!typed) request_.append("\r\nContent-Type: application/json");
     request_.append("\r\n\r\n").append(body);
+    if (fd_ < 0) connect();
     sendAll(request_);
     return readAnswer(answer);
   }
 
  private:
+  void connect() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in server{};
+    server.sin_family = AF_INET;
+    server.sin_port = htons(port_);
+    ::inet_pton(AF_INET, "127.0.0.1", &server.sin_addr);
+    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&server), sizeof server) != 0) {
+      disconnect();
+      throw std::runtime_error("cannot connect to " + host_);
+    }
+    const int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const timeval timeout{30, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  }
+
+  void disconnect() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    in_.clear();
+  }
+
   static bool equalsIgnoringCase(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
@@ -117,6 +128,7 @@ class HttpClient {
     const int status = std::stoi(std::string(head.substr(9, 3)));
     long long length = -1;
     bool chunked = false;
+    bool closes = false;
     for (std::size_t at = head.find("\r\n") + 2; at < head.size();) {
       const std::size_t end = head.find("\r\n", at);
       const std::string_view field = head.substr(at, end - at);
@@ -127,6 +139,7 @@ class HttpClient {
         while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
         if (equalsIgnoringCase(name, "Content-Length")) length = std::stoll(std::string(value));
         if (equalsIgnoringCase(name, "Transfer-Encoding")) chunked = equalsIgnoringCase(value, "chunked");
+        if (equalsIgnoringCase(name, "Connection")) closes = equalsIgnoringCase(value, "close");
       }
       at = end + 2;
     }
@@ -134,12 +147,17 @@ class HttpClient {
     body.clear();
     if (chunked) {
       for (;;) {
-        const std::size_t next = line(at);
+        std::size_t next = line(at);
         const std::size_t size = std::stoul(in_.substr(at, next - at - 2), nullptr, 16);
+        if (size == 0) {
+          // The trailer: header lines up to an empty one.
+          for (at = next; (next = line(at)) != at + 2;) at = next;
+          at = next;
+          break;
+        }
         need(next, size + 2);
         body.append(in_, next, size);
         at = next + size + 2;
-        if (size == 0) break;
       }
     } else if (length >= 0) {
       need(at, static_cast<std::size_t>(length));
@@ -149,12 +167,17 @@ class HttpClient {
       while (fill()) {
       }
       body.assign(in_, at);
-      at = in_.size();
+      closes = true;
     }
-    in_.erase(0, at);
+    if (closes) {
+      disconnect();
+    } else {
+      in_.erase(0, at);
+    }
     return status;
   }
 
+  unsigned short port_;
   std::string host_;
   int fd_ = -1;
   std::string request_, in_;
