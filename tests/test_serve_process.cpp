@@ -5,8 +5,12 @@
 
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include <Poco/File.h>
 #include <Poco/Net/HTTPClientSession.h>
@@ -17,6 +21,7 @@
 #include <Poco/Process.h>
 #include <Poco/StreamCopier.h>
 
+#include "app/line_channel.h"
 #include "bcauth/base64.h"
 #include "bcauth/secure.h"
 #include "temp_dir.h"
@@ -56,6 +61,16 @@ void runAndStop(int signal) {
   std::string rest;
   Poco::StreamCopier::copyToString(out, rest);
   BOOST_TEST(rest.find("bcauth stopping") != std::string::npos);
+  // Its log on stderr: the request's line, whole, on a line of its own.
+  Poco::PipeInputStream err(errPipe);
+  std::string log;
+  Poco::StreamCopier::copyToString(err, log);
+  const std::size_t at = log.find("{\"requestId\":");
+  BOOST_REQUIRE_MESSAGE(at != std::string::npos, log);
+  BOOST_TEST((at == 0 || log[at - 1] == '\n'));
+  const std::string requestLine = log.substr(at, log.find('\n', at) - at);
+  BOOST_TEST(requestLine.find("\"route\":\"GET /healthz\"") != std::string::npos, requestLine);
+  BOOST_TEST(requestLine.back() == '}', requestLine);
 }
 
 }  // namespace
@@ -126,5 +141,40 @@ BOOST_AUTO_TEST_CASE(serve_help_lists_the_settings) {
   for (const char* env : {"BCAUTH_CSP_ID", "BCAUTH_APPLE_SECRET", "BCAUTH_API_KEYS", "BCAUTH_MASTER_KEY", "BCAUTH_DATA_DIR",
                           "BCAUTH_PUBLIC_URL", "--port", "--data-dir"}) {
     BOOST_TEST(text.find(env) != std::string::npos, env);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_log_channel_writes_each_line_whole_from_any_thread) {
+  int fds[2];
+  BOOST_REQUIRE(::pipe(fds) == 0);
+  {
+    Poco::AutoPtr<bcauth::app::LineChannel> channel = new bcauth::app::LineChannel(fds[1]);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&channel, t] {
+        // Longer than one write may take at once into a pipe (PIPE_BUF), so only the lock keeps it whole.
+        const std::string text(5000, static_cast<char>('a' + t));
+        for (int i = 0; i < 3; ++i) channel->log(Poco::Message("test", text, Poco::Message::PRIO_INFORMATION));
+      });
+    }
+    std::string all;
+    std::thread reader([&all, fd = fds[0]] {
+      char chunk[4096];
+      ssize_t n;
+      while ((n = ::read(fd, chunk, sizeof chunk)) > 0) all.append(chunk, static_cast<std::size_t>(n));
+    });
+    for (auto& thread : threads) thread.join();
+    ::close(fds[1]);
+    reader.join();
+    ::close(fds[0]);
+    std::size_t lines = 0;
+    for (std::size_t at = 0; at < all.size(); ++lines) {
+      const std::size_t end = all.find('\n', at);
+      BOOST_REQUIRE(end != std::string::npos);
+      BOOST_TEST(end - at == 5000u);
+      BOOST_TEST(all.find_first_not_of(all[at], at) == end);  // one thread's text, not interleaved
+      at = end + 1;
+    }
+    BOOST_TEST(lines == 12u);
   }
 }

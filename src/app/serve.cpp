@@ -6,12 +6,14 @@
 
 #include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
+#include <Poco/Logger.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/MapConfiguration.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
 #include <Poco/Util/ServerApplication.h>
 
+#include "app/line_channel.h"
 #include "app/runtime.h"
 
 namespace bcauth::app {
@@ -62,6 +64,8 @@ class ServeApplication : public Poco::Util::ServerApplication {
     Poco::AutoPtr<Poco::Util::MapConfiguration> env = new Poco::Util::MapConfiguration();
     applyEnvironment(*env);
     config().add(env, PRIO_APPLICATION + 1, false);
+    // Log lines reach stderr in one write each (a configured channel is kept).
+    if (LineChannel::rootHasDefaultChannel()) Poco::Logger::setChannel("", new LineChannel());
     auto settings = loadSettings(config());
     if (!settings) {
       std::cerr << "bcauth serve: " << settings.status().toString() << "\n";
