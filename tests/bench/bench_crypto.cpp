@@ -24,6 +24,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
+#include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -255,6 +256,31 @@ void printContext(const char* what, const Paired& p) {
   std::printf("%-52s %9.0f %9.0f %8.2fx  (context)\n", what, p.oursPerSecond, p.basePerSecond, p.speedup);
 }
 
+// While it lives, the calling thread (and any process it starts) runs only on the CPU it is on.
+class SameCpu {
+ public:
+  SameCpu() {
+    cpu_ = sched_getcpu();
+    if (cpu_ < 0 || sched_getaffinity(0, sizeof before_, &before_) != 0) return;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu_, &one);
+    pinned_ = sched_setaffinity(0, sizeof one, &one) == 0;
+  }
+  ~SameCpu() {
+    if (pinned_) sched_setaffinity(0, sizeof before_, &before_);
+  }
+  SameCpu(const SameCpu&) = delete;
+  SameCpu& operator=(const SameCpu&) = delete;
+  bool pinned() const { return pinned_; }
+  int cpu() const { return cpu_; }
+
+ private:
+  int cpu_ = -1;
+  cpu_set_t before_{};
+  bool pinned_ = false;
+};
+
 // tests/bench/apple_peer.py in python3, spoken to over two pipes (its protocol is in the script).
 class PythonPeer {
  public:
@@ -372,6 +398,12 @@ int main(int argc, char** argv) {
                                  pairedRounds, pairedBatch);
                  }));
 
+    // The peer's batches alternate with bcauth's, so both run on the CPU this thread is on (the
+    // peer inherits the mask): on a shared VM one vCPU can run a quarter slower than the other
+    // for seconds, which put bcauth's batches and the peer's under different conditions when the
+    // scheduler kept them on different CPUs (bcauth's decrypts/s in the peer rows fell to 0.75
+    // of its rate in the rows above it in two runs of seven).
+    const SameCpu sameCpu;
     std::unique_ptr<PythonPeer> peer;
     if (peerScript != "off") {
       peer = std::make_unique<PythonPeer>(peerScript, std::string(f.bcauthKey.toBase64Scalar().view()), f.token);
@@ -379,8 +411,9 @@ int main(int argc, char** argv) {
     if (peer && peer->ready()) {
       std::string openssl = peer->version().substr(peer->version().find(' ') + 1);
       std::replace(openssl.begin(), openssl.end(), '_', ' ');
-      std::printf("peer: Python with pyca cryptography %s (%s), tests/bench/apple_peer.py\n",
-                  peer->version().substr(0, peer->version().find(' ')).c_str(), openssl.c_str());
+      std::printf("peer: Python with pyca cryptography %s (%s), tests/bench/apple_peer.py%s\n",
+                  peer->version().substr(0, peer->version().find(' ')).c_str(), openssl.c_str(),
+                  sameCpu.pinned() ? (", both on CPU " + std::to_string(sameCpu.cpu())).c_str() : "");
       printPaired("decrypt vs the Python peer", paired(decrypt, peer->batch("decrypt"), pairedRounds, pairedBatch),
                   1.25);
       printPaired("keygen+export vs the Python peer", paired(keygen, peer->batch("keygen"), pairedRounds, pairedBatch),
