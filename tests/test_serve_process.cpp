@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -177,4 +178,41 @@ BOOST_AUTO_TEST_CASE(the_log_channel_writes_each_line_whole_from_any_thread) {
     }
     BOOST_TEST(lines == 12u);
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_log_channel_set_in_the_configuration_file_is_kept) {
+  const std::string dir = bcauth::test::freshTempDir();
+  const std::string logPath = dir + "/http.log";
+  const std::string configPath = dir + "/bcauth.properties";
+  {
+    std::ofstream config(configPath);
+    config << "logging.loggers.h.name = bcauth.http\n"
+           << "logging.loggers.h.channel = f\n"
+           << "logging.channels.f.class = FileChannel\n"
+           << "logging.channels.f.path = " << logPath << "\n";
+  }
+  Poco::Pipe outPipe, errPipe;
+  Poco::ProcessHandle handle = Poco::Process::launch(BCAUTH_CLI_PATH, {"serve", "--port", "0", "--config", configPath},
+                                                     ".", nullptr, &outPipe, &errPipe, baseEnv(dir + "/data"));
+  Poco::PipeInputStream out(outPipe);
+  std::string line;
+  std::getline(out, line);
+  BOOST_REQUIRE_MESSAGE(line.find("bcauth listening on http://127.0.0.1:") == 0, line);
+  const auto port = static_cast<Poco::UInt16>(std::stoi(line.substr(line.rfind(':') + 1)));
+  Poco::Net::HTTPClientSession session("127.0.0.1", port);
+  Poco::Net::HTTPRequest request("GET", "/healthz", Poco::Net::HTTPMessage::HTTP_1_1);
+  session.sendRequest(request);
+  Poco::Net::HTTPResponse response;
+  std::string body;
+  Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+  BOOST_TEST(static_cast<int>(response.getStatus()) == 200);
+  ::kill(handle.id(), SIGTERM);
+  BOOST_TEST(handle.wait() == 0);
+  Poco::PipeInputStream err(errPipe);
+  std::string stderrText;
+  Poco::StreamCopier::copyToString(err, stderrText);
+  std::ifstream file(logPath);
+  const std::string logged((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  BOOST_TEST(logged.find("\"route\":\"GET /healthz\"") != std::string::npos, logged);
+  BOOST_TEST(stderrText.find("\"route\":\"GET /healthz\"") == std::string::npos, stderrText);
 }

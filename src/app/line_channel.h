@@ -5,6 +5,8 @@
 #pragma once
 
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include <Poco/Channel.h>
 #include <Poco/Message.h>
@@ -16,9 +18,10 @@ class LineChannel : public Poco::Channel {
   explicit LineChannel(int fd = 2) : fd_(fd) {}
   void log(const Poco::Message& message) override;
 
-  // Whether the root logger still has Poco's default channel, which serve replaces (a channel a
-  // configuration set up is kept).
-  static bool rootHasDefaultChannel();
+  // Gives `channel` to every logger that still writes to Poco's default console channel, the
+  // root included (loggers made later take their parent's); a channel a configuration set up
+  // (a file, a formatter) is kept.
+  static void replaceDefaultChannels(const Poco::Channel::Ptr& channel);
 
  private:
   const int fd_;

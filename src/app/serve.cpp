@@ -64,8 +64,8 @@ class ServeApplication : public Poco::Util::ServerApplication {
     Poco::AutoPtr<Poco::Util::MapConfiguration> env = new Poco::Util::MapConfiguration();
     applyEnvironment(*env);
     config().add(env, PRIO_APPLICATION + 1, false);
-    // Log lines reach stderr in one write each (a configured channel is kept).
-    if (LineChannel::rootHasDefaultChannel()) Poco::Logger::setChannel("", new LineChannel());
+    // Log lines reach stderr in one write each (a channel the configuration set up is kept).
+    LineChannel::replaceDefaultChannels(new LineChannel());
     auto settings = loadSettings(config());
     if (!settings) {
       std::cerr << "bcauth serve: " << settings.status().toString() << "\n";

@@ -151,23 +151,34 @@ class SqlReads : public Store {
   // NULL prefix) are read, each in seq order and stopping at `limit`, and merged here. One SQL
   // statement sorting all of the conversation's events would read every event after the cursor
   // on every page: a long conversation's pages would cost its length each.
+  // The parts are separate reads, so all of them stop at the highest seq when the first began:
+  // events commit in seq order, so every event up to it is visible to each part, and an event
+  // committed meanwhile cannot appear in a later part while an earlier one missed a lower seq
+  // (the cursor would then pass over that one for good).
   std::vector<Event> conversationEvents(const std::string& conversationId, std::int64_t afterSeq,
                                         std::size_t limit) override {
     static const std::string businessesSql =
         "WITH RECURSIVE businesses(id) AS (SELECT MIN(business_id) FROM events UNION ALL"
         " SELECT (SELECT MIN(business_id) FROM events WHERE business_id > businesses.id)"
         " FROM businesses WHERE businesses.id IS NOT NULL)"
-        " SELECT id FROM businesses WHERE id IS NOT NULL AND EXISTS"
-        " (SELECT 1 FROM events WHERE business_id = businesses.id AND conversation_id = ? AND seq > ?)";
+        " SELECT id FROM businesses WHERE id IS NOT NULL AND EXISTS (SELECT 1 FROM events"
+        " WHERE business_id = businesses.id AND conversation_id = ? AND seq > ? AND seq <= ?)";
+    using SeqRow = Poco::Tuple<Poco::Int64>;
     using IdRow = Poco::Tuple<std::string>;
+    const auto top = impl().template query<SeqRow>("conversationEvents", "SELECT COALESCE(MAX(seq), 0) FROM events");
+    const Poco::Int64 ceiling = top.empty() ? 0 : top.front().template get<0>();
+    if (ceiling <= afterSeq) return {};
     const auto businesses = impl().template query<IdRow>("conversationEvents", businessesSql, conversationId,
-                                                         Poco::Int64{afterSeq});
+                                                         Poco::Int64{afterSeq}, ceiling);
     std::vector<Event> page = all<rows::EventRow>(
         "conversationEvents", rows::toEvent, rows::kEventColumns, "events",
-        "WHERE business_id IS NULL AND conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?", conversationId,
-        Poco::Int64{afterSeq}, util::toLimit(limit));
+        "WHERE business_id IS NULL AND conversation_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+        conversationId, Poco::Int64{afterSeq}, ceiling, util::toLimit(limit));
     for (const auto& business : businesses) {
-      std::vector<Event> theirs = businessConversationEvents(business.template get<0>(), conversationId, afterSeq, limit);
+      std::vector<Event> theirs = all<rows::EventRow>(
+          "conversationEvents", rows::toEvent, rows::kEventColumns, "events",
+          "WHERE business_id = ? AND conversation_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+          business.template get<0>(), conversationId, Poco::Int64{afterSeq}, ceiling, util::toLimit(limit));
       std::vector<Event> merged;
       merged.reserve(std::min(page.size() + theirs.size(), limit));
       std::merge(std::make_move_iterator(page.begin()), std::make_move_iterator(page.end()),

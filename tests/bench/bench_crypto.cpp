@@ -401,8 +401,8 @@ int main(int argc, char** argv) {
     // The peer's batches alternate with bcauth's, so both run on the CPU this thread is on (the
     // peer inherits the mask): on a shared VM one vCPU can run a quarter slower than the other
     // for seconds, which put bcauth's batches and the peer's under different conditions when the
-    // scheduler kept them on different CPUs (bcauth's decrypts/s in the peer rows fell to 0.75
-    // of its rate in the rows above it in two runs of seven).
+    // scheduler kept them on different CPUs (bcauth's decrypts/s in the peer rows fell to
+    // 0.77-0.79 of its rate in the rows above it in three runs of seven).
     const SameCpu sameCpu;
     std::unique_ptr<PythonPeer> peer;
     if (peerScript != "off") {

@@ -46,8 +46,13 @@ class HttpClient {
     if (!typed) request_.append("\r\nContent-Type: application/json");
     request_.append("\r\n\r\n").append(body);
     if (fd_ < 0) connect();
-    sendAll(request_);
-    return readAnswer(answer);
+    try {
+      sendAll(request_);
+      return readAnswer(answer);
+    } catch (...) {
+      disconnect();  // what is left of the connection is unusable; the next call connects again
+      throw;
+    }
   }
 
  private:
