@@ -10,6 +10,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -37,35 +38,52 @@ Poco::Process::Env baseEnv(const std::string& dataDir) {
           {"BCAUTH_DATA_DIR", dataDir}};
 }
 
+// `bcauth serve --port 0 ARGS...` started and its printed port read; healthz() asks it once.
+struct ServeProcess {
+  ServeProcess(const std::vector<std::string>& args, const Poco::Process::Env& env) {
+    std::vector<std::string> all = {"serve", "--port", "0"};
+    all.insert(all.end(), args.begin(), args.end());
+    handle = std::make_unique<Poco::ProcessHandle>(
+        Poco::Process::launch(BCAUTH_CLI_PATH, all, ".", nullptr, &outPipe, &errPipe, env));
+    std::string line;
+    std::getline(out, line);
+    BOOST_REQUIRE_MESSAGE(line.find("bcauth listening on http://127.0.0.1:") == 0, line);
+    port = static_cast<Poco::UInt16>(std::stoi(line.substr(line.rfind(':') + 1)));
+    BOOST_TEST(port > 0);
+  }
+  int healthz() const {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    Poco::Net::HTTPRequest request("GET", "/healthz", Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::string body;
+    Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+    return static_cast<int>(response.getStatus());
+  }
+  // Stops it with `signal`: its exit code; what is left on stdout and all of stderr.
+  int stop(int signal, std::string& restOfOut, std::string& err) {
+    ::kill(handle->id(), signal);
+    const int code = handle->wait();
+    Poco::StreamCopier::copyToString(out, restOfOut);
+    Poco::PipeInputStream errStream(errPipe);
+    Poco::StreamCopier::copyToString(errStream, err);
+    return code;
+  }
+
+  Poco::Pipe outPipe, errPipe;
+  Poco::PipeInputStream out{outPipe};
+  std::unique_ptr<Poco::ProcessHandle> handle;
+  Poco::UInt16 port = 0;
+};
+
 void runAndStop(int signal) {
   const std::string dir = bcauth::test::freshTempDir();
-  Poco::Pipe outPipe, errPipe;
-  Poco::ProcessHandle handle = Poco::Process::launch(BCAUTH_CLI_PATH, {"serve", "--port", "0"}, ".", nullptr, &outPipe,
-                                                     &errPipe, baseEnv(dir));
-  Poco::PipeInputStream out(outPipe);
-  std::string line;
-  std::getline(out, line);
-  BOOST_REQUIRE_MESSAGE(line.find("bcauth listening on http://127.0.0.1:") == 0, line);
-  const auto port = static_cast<Poco::UInt16>(std::stoi(line.substr(line.rfind(':') + 1)));
-  BOOST_TEST(port > 0);
-
-  Poco::Net::HTTPClientSession session("127.0.0.1", port);
-  Poco::Net::HTTPRequest request("GET", "/healthz", Poco::Net::HTTPMessage::HTTP_1_1);
-  session.sendRequest(request);
-  Poco::Net::HTTPResponse response;
-  std::string body;
-  Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
-  BOOST_TEST(static_cast<int>(response.getStatus()) == 200);
-
-  ::kill(handle.id(), signal);
-  BOOST_TEST(handle.wait() == 0);
-  std::string rest;
-  Poco::StreamCopier::copyToString(out, rest);
+  ServeProcess serve({}, baseEnv(dir));
+  BOOST_TEST(serve.healthz() == 200);
+  std::string rest, log;
+  BOOST_TEST(serve.stop(signal, rest, log) == 0);
   BOOST_TEST(rest.find("bcauth stopping") != std::string::npos);
   // Its log on stderr: the request's line, whole, on a line of its own.
-  Poco::PipeInputStream err(errPipe);
-  std::string log;
-  Poco::StreamCopier::copyToString(err, log);
   const std::size_t at = log.find("{\"requestId\":");
   BOOST_REQUIRE_MESSAGE(at != std::string::npos, log);
   BOOST_TEST((at == 0 || log[at - 1] == '\n'));
@@ -191,26 +209,10 @@ BOOST_AUTO_TEST_CASE(a_log_channel_set_in_the_configuration_file_is_kept) {
            << "logging.channels.f.class = FileChannel\n"
            << "logging.channels.f.path = " << logPath << "\n";
   }
-  Poco::Pipe outPipe, errPipe;
-  Poco::ProcessHandle handle = Poco::Process::launch(BCAUTH_CLI_PATH, {"serve", "--port", "0", "--config", configPath},
-                                                     ".", nullptr, &outPipe, &errPipe, baseEnv(dir + "/data"));
-  Poco::PipeInputStream out(outPipe);
-  std::string line;
-  std::getline(out, line);
-  BOOST_REQUIRE_MESSAGE(line.find("bcauth listening on http://127.0.0.1:") == 0, line);
-  const auto port = static_cast<Poco::UInt16>(std::stoi(line.substr(line.rfind(':') + 1)));
-  Poco::Net::HTTPClientSession session("127.0.0.1", port);
-  Poco::Net::HTTPRequest request("GET", "/healthz", Poco::Net::HTTPMessage::HTTP_1_1);
-  session.sendRequest(request);
-  Poco::Net::HTTPResponse response;
-  std::string body;
-  Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
-  BOOST_TEST(static_cast<int>(response.getStatus()) == 200);
-  ::kill(handle.id(), SIGTERM);
-  BOOST_TEST(handle.wait() == 0);
-  Poco::PipeInputStream err(errPipe);
-  std::string stderrText;
-  Poco::StreamCopier::copyToString(err, stderrText);
+  ServeProcess serve({"--config", configPath}, baseEnv(dir + "/data"));
+  BOOST_TEST(serve.healthz() == 200);
+  std::string rest, stderrText;
+  BOOST_TEST(serve.stop(SIGTERM, rest, stderrText) == 0);
   std::ifstream file(logPath);
   const std::string logged((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   BOOST_TEST(logged.find("\"route\":\"GET /healthz\"") != std::string::npos, logged);
