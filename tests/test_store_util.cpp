@@ -4,14 +4,13 @@
 #define BOOST_TEST_MODULE store_util
 #include <boost/test/unit_test.hpp>
 
-#include <string_view>
-#include <type_traits>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <Poco/Exception.h>

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <string>
+#include <vector>
 
 #include <Poco/ConsoleChannel.h>
 #include <Poco/Logger.h>

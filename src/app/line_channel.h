@@ -5,8 +5,6 @@
 #pragma once
 
 #include <mutex>
-#include <string>
-#include <vector>
 
 #include <Poco/Channel.h>
 #include <Poco/Message.h>

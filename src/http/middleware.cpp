@@ -81,10 +81,10 @@ void handleRequest(Context& context, Poco::Net::HTTPServerRequest& request, Poco
   context.metrics.countRequest(routeName, status);
   // One line per request: never a body, a query string or an Authorization header. (Poco keeps
   // a logger for the process's lifetime, so it is looked up once.)
-  // Each worker reuses one message: building a Poco::Message asks the kernel for the pid.
   static Poco::Logger& log = Poco::Logger::get("bcauth.http");
   if (!log.information()) return;
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  // Each worker reuses one message: building a Poco::Message asks the kernel for the pid.
   thread_local Poco::Message line(log.name(), "", Poco::Message::PRIO_INFORMATION);
   line.setText(requestLine(requestId, method, routeName, status, ms));
   line.setTime(Poco::Timestamp());
