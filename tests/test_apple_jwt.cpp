@@ -96,6 +96,20 @@ BOOST_AUTO_TEST_CASE(claims_are_read_as_the_rfc_writes_them) {
   BOOST_TEST(verify(signedWith(segment(R"({"typ":"JWT"})"), segment(R"({"aud":")" + kCsp + "\"" + iat + "}")),
                     AppleJwtDirection::kToCsp)
                  .message() == "JWT algorithm is not HS256");
+  BOOST_TEST(verify(signedWith(segment(R"({"alg":"none"})"), segment(R"({"aud":")" + kCsp + "\"" + iat + "}")),
+                    AppleJwtDirection::kToCsp)
+                 .message() == "JWT algorithm is not HS256");
+  // NumericDate is a JSON number: a string of digits is not one.
+  BOOST_TEST(verify(withClaims(R"({"aud":")" + kCsp + R"(","iat":")" + std::to_string(kNow) + "\"}"),
+                    AppleJwtDirection::kToCsp)
+                 .message() == "JWT iat is not a number");
+  BOOST_TEST(verify(withClaims(R"({"aud":[42,null])" + iat + "}"), AppleJwtDirection::kToCsp).message() ==
+             "JWT aud is not this CSP id");
+  // The claims are read only under a valid signature; a segment that is not Base64url is malformed.
+  const std::string forged = hs256 + "." + segment("not json") + ".c2lnbmF0dXJl";
+  BOOST_TEST(verify(forged, AppleJwtDirection::kToCsp).message() == "JWT signature invalid");
+  BOOST_TEST(verify(signedWith(hs256, "e30*"), AppleJwtDirection::kToCsp).message() == "JWT malformed");
+  BOOST_TEST(verify(signedWith(hs256 + "=", segment("{}")), AppleJwtDirection::kToCsp).message() == "JWT malformed");
 }
 
 // The MAC under the JWT (and the webhook signatures): RFC 4231's HMAC-SHA256 test cases 1, 2

@@ -1,8 +1,16 @@
 #define BOOST_TEST_MODULE base64
 #include <boost/test/unit_test.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <set>
+#include <thread>
+
 #include "bcauth/base64.h"
 #include "bcauth/secure.h"
+#include "crypto/primitives.h"
 
 using namespace bcauth::crypto;
 
@@ -70,6 +78,63 @@ BOOST_AUTO_TEST_CASE(random_uuid_is_version_4) {
   BOOST_TEST(id[14] == '4');
   BOOST_TEST(std::string("89ab").find(id[19]) != std::string::npos);
   BOOST_TEST(randomUuid() != id);
+}
+
+BOOST_AUTO_TEST_CASE(time_ordered_uuid_is_version_7_with_its_time_first) {
+  const std::int64_t at = 0x0192'3456'789aLL;  // 2024-09 in Unix milliseconds
+  const std::string id = timeOrderedUuid(at);
+  BOOST_TEST(id.size() == 36u);
+  BOOST_TEST(id.substr(0, 13) == "01923456-789a");
+  BOOST_TEST(id[14] == '7');
+  BOOST_TEST(std::string("89ab").find(id[19]) != std::string::npos);
+  BOOST_TEST(timeOrderedUuid(at) != id);  // 74 random bits after the time
+  // Later milliseconds sort later as text, which is how the store orders them.
+  BOOST_TEST(timeOrderedUuid(at + 1) > timeOrderedUuid(at));
+  BOOST_TEST(timeOrderedUuid(at + 4096) > id);
+}
+
+// Public values (ids, nonces) come from a per-thread pool one getrandom refills: every value
+// is new, across refills, threads and sizes, and a large draw bypasses the pool.
+BOOST_AUTO_TEST_CASE(public_random_values_are_never_repeated) {
+  std::set<std::string> seen;
+  const auto draw = [&](std::size_t size) {
+    std::string value(size, '\0');
+    detail::fillPublicRandom(reinterpret_cast<std::uint8_t*>(value.data()), size);
+    return seen.insert(value).second;
+  };
+  bool allNew = true;
+  for (int i = 0; i < 2000; ++i) allNew = draw(12) && draw(16) && draw(10) && allNew;  // ~20 refills
+  allNew = draw(4096) && allNew;
+  std::string other;
+  std::thread([&] { other = randomUuid(); }).join();
+  BOOST_TEST(allNew);
+  BOOST_TEST(seen.size() == 6001u);
+  BOOST_TEST(other != randomUuid());
+}
+
+// A forked child must not hand out the values its parent drew ahead: the pool's page is wiped
+// in the child (MADV_WIPEONFORK), so the child refills from the kernel.
+BOOST_AUTO_TEST_CASE(a_forked_child_draws_its_own_public_values) {
+  (void)randomUuid();  // the pool now holds values drawn ahead
+  int fds[2];
+  BOOST_REQUIRE(::pipe(fds) == 0);
+  const pid_t child = ::fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    const std::string id = randomUuid();
+    const ssize_t written = ::write(fds[1], id.data(), id.size());
+    ::_exit(written == static_cast<ssize_t>(id.size()) ? 0 : 1);
+  }
+  const std::string mine = randomUuid();
+  std::array<char, 36> theirs{};
+  const ssize_t got = ::read(fds[0], theirs.data(), theirs.size());
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  BOOST_REQUIRE(got == 36);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(std::string(theirs.data(), 36) != mine);
 }
 
 BOOST_AUTO_TEST_CASE(constant_time_equals) {

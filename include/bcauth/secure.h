@@ -68,6 +68,13 @@ std::string randomUrlToken(std::size_t bytes);
 // A random RFC 4122 version-4 UUID in lowercase.
 std::string randomUuid();
 
+// An RFC 9562 version-7 UUID in lowercase: the 48-bit Unix time in milliseconds, then 74
+// random bits. For row keys: ids made one after another sort together, so a B-tree takes
+// them at its right edge instead of on a random page (fewer pages read, written and
+// checkpointed per insert). Their creation time is visible in them, so they are never used
+// where that must stay hidden.
+std::string timeOrderedUuid(std::int64_t unixMillis);
+
 // SHA-256 (EVP_Digest): for PKCE S256 challenges.
 std::array<std::uint8_t, 32> sha256(std::string_view data);
 // Lower-case hexadecimal, two digits per byte (digests in signatures and hashes, key ids).

@@ -14,6 +14,14 @@ namespace bcauth::crypto::detail {
 // not once the system has booted. Every random value of bcauth comes from here.
 bool fillRandom(std::uint8_t* out, std::size_t count) noexcept;
 
+// Random bytes for values that are public once made (ids, GCM nonces): served from a small
+// per-thread pool that one getrandom call refills, instead of one system call per value. Each
+// byte is served once and wiped from the pool as it goes; the pool's page is wiped in a forked
+// child (MADV_WIPEONFORK), so a child never repeats its parent's values. Never for secrets
+// (scalars, keys, states, verifiers): those come from fillRandom directly and leave nothing
+// drawn ahead in memory. Throws std::runtime_error if the kernel's generator fails.
+void fillPublicRandom(std::uint8_t* out, std::size_t count);
+
 // Z = the 48-byte big-endian x-coordinate of d·E (fixed length: leading zeros kept).
 Result<SecureBytes> ecdh(const PrivateKey& privateKey, const PublicKey& peer);
 

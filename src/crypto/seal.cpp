@@ -1,5 +1,7 @@
 #include "bcauth/seal.h"
 
+#include <array>
+
 #include "bcauth/base64.h"
 #include "crypto/primitives.h"
 
@@ -29,7 +31,9 @@ Result<Sealer> Sealer::fromBase64Key(std::string_view text) {
 }
 
 std::string Sealer::seal(std::string_view plaintext, std::string_view context) const {
-  const SecureBytes nonce = randomBytes(kNonceSize);
+  // The nonce is stored beside the ciphertext: public, so it may come from the pool.
+  std::array<std::uint8_t, kNonceSize> nonce{};
+  detail::fillPublicRandom(nonce.data(), nonce.size());
   auto sealed = detail::aes256GcmEncrypt(key_, nonce, bytesOf(context), bytesOf(plaintext));
   if (!sealed) throw std::runtime_error("sealing failed: " + sealed.status().message());
   std::string out;

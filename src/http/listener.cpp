@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/StreamSocketImpl.h>
 
 #include "http/errors.h"
 
@@ -28,6 +29,55 @@ constexpr int kWakeId = -1;             // epoll data of the eventfd
 constexpr int kListenId = -2;           // epoll data of the listening socket
 
 int fdOf(const Poco::Net::Socket& socket) { return static_cast<int>(socket.impl()->sockfd()); }
+
+// A plain accepted socket that answers its two addresses from memory. Poco's request asks the
+// socket for both on every request it reads (getpeername and getsockname: two system calls
+// per request); a connection's addresses never change, so they are read once, at accept.
+class KnownAddressSocketImpl final : public Poco::Net::StreamSocketImpl {
+ public:
+  KnownAddressSocketImpl(poco_socket_t fd, const Poco::Net::SocketAddress& peer)
+      : StreamSocketImpl(fd), peer_(peer), local_(StreamSocketImpl::address()) {}
+  Poco::Net::SocketAddress address() override { return local_; }
+  Poco::Net::SocketAddress peerAddress() override { return peer_; }
+
+ private:
+  const Poco::Net::SocketAddress peer_;
+  const Poco::Net::SocketAddress local_;
+};
+
+class AcceptedSocket final : public Poco::Net::StreamSocket {
+ public:
+  explicit AcceptedSocket(Poco::Net::SocketImpl* impl) : StreamSocket(impl) {}
+};
+
+// The next connection, or 0 with accept's errno in `error`. A TLS listener accepts through
+// Poco (its socket wraps the connection for the handshake); a plain one with accept4 itself.
+Poco::Net::StreamSocket acceptOne(Poco::Net::ServerSocket& listening, Poco::Net::SocketAddress& peer, int& error) {
+  error = 0;
+  if (listening.secure()) {
+    try {
+      return listening.acceptConnection(peer);
+    } catch (const Poco::Exception& e) {
+      error = e.code() != 0 ? e.code() : EIO;
+      return {};
+    }
+  }
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  const int fd = ::accept4(fdOf(listening), reinterpret_cast<sockaddr*>(&address), &length, SOCK_CLOEXEC);
+  if (fd < 0) {
+    error = errno;
+    return {};
+  }
+  try {
+    peer = Poco::Net::SocketAddress(reinterpret_cast<const sockaddr*>(&address), length);
+    return AcceptedSocket(new KnownAddressSocketImpl(fd, peer));
+  } catch (const Poco::Exception&) {
+    ::close(fd);  // not an address family served here
+    error = ECONNABORTED;
+    return {};
+  }
+}
 
 }  // namespace
 
@@ -162,16 +212,15 @@ void Listener::run() {
 void Listener::acceptSome() {
   for (int i = 0; i < kAcceptBatch && listening_; ++i) {
     Poco::Net::SocketAddress peer;
-    Poco::Net::StreamSocket accepted;
-    try {
-      accepted = socket_.acceptConnection(peer);
-    } catch (const Poco::Exception& e) {
-      // Poco's exception carries accept's errno. Only it tells "nothing more to accept" from
-      // "out of descriptors": polling the socket afterwards (as this once did) raced with the
-      // next client's arrival and paused accepting for a tick with nothing wrong, which
-      // stalled a burst of new connections for 100–200 ms.
-      if (e.code() == ECONNABORTED || e.code() == EINTR) continue;  // that client left; the next
-      if (e.code() == EAGAIN || e.code() == EWOULDBLOCK) return;     // nothing more to accept
+    int error = 0;
+    Poco::Net::StreamSocket accepted = acceptOne(socket_, peer, error);
+    if (error != 0) {
+      // Only accept's errno tells "nothing more to accept" from "out of descriptors": polling
+      // the socket afterwards (as this once did) raced with the next client's arrival and
+      // paused accepting for a tick with nothing wrong, which stalled a burst of new
+      // connections for 100–200 ms.
+      if (error == ECONNABORTED || error == EINTR) continue;  // that client left; the next
+      if (error == EAGAIN || error == EWOULDBLOCK) return;     // nothing more to accept
       // Out of descriptors (or memory): the socket stays readable, so stop listening to it for
       // a moment instead of spinning.
       acceptPausedUntil_ = Clock::now() + kTick;

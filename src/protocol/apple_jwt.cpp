@@ -6,15 +6,38 @@
 #include <Poco/Crypto/Crypto.h>
 #include <Poco/Dynamic/Var.h>
 #include <Poco/JWT/Signer.h>
-#include <Poco/JWT/Token.h>
 
 #include "bcauth/base64.h"
 #include "bcauth/secure.h"
+#include "protocol/json_util.h"
 
 namespace bcauth::protocol {
 namespace {
 
-// exp and nbf are NumericDates (RFC 7519 §2): a number of seconds, possibly fractional.
+// A JWT segment: Base64url without padding (RFC 7515 §2), read through the strict decoder.
+std::optional<std::string> segmentText(std::string_view segment) {
+  if (segment.size() % 4 == 1) return std::nullopt;
+  std::string standard(segment);
+  for (char& c : standard) {
+    if (c == '-') c = '+';
+    else if (c == '_') c = '/';
+    else if (c == '+' || c == '/' || c == '=') return std::nullopt;
+  }
+  standard.append((4 - standard.size() % 4) % 4, '=');
+  auto bytes = crypto::base64Decode(standard);
+  if (!bytes) return std::nullopt;
+  return std::string(bytes->begin(), bytes->end());
+}
+
+// The header or claims segment as a JSON object; null when it is not one.
+Poco::JSON::Object::Ptr segmentObject(std::string_view segment) {
+  const auto text = segmentText(segment);
+  if (!text) return nullptr;
+  auto object = json::parseObject(*text);
+  return object ? *object : nullptr;
+}
+
+// exp, nbf and iat are NumericDates (RFC 7519 §2): a number of seconds, possibly fractional.
 // Absent: nullopt. Present but not a number: an error (a claim we cannot read is not ignored).
 std::optional<Result<std::int64_t>> numericDate(const Poco::JSON::Object& claims, const std::string& name) {
   if (!claims.has(name)) return std::nullopt;
@@ -28,11 +51,22 @@ std::optional<Result<std::int64_t>> numericDate(const Poco::JSON::Object& claims
   return Result<std::int64_t>(static_cast<std::int64_t>(seconds));
 }
 
-bool namesCsp(const Poco::JWT::Token& token, const std::string& cspId, AppleJwtDirection direction) {
-  if (direction == AppleJwtDirection::kToApple) return token.payload().has("iss") && token.getIssuer() == cspId;
-  bool matches = false;
-  for (const auto& a : token.getAudience()) matches = matches || a == cspId;
-  return matches;
+bool isString(const Poco::Dynamic::Var& value, const std::string& expected) {
+  return value.isString() && value.extract<std::string>() == expected;
+}
+
+// aud is one string or an array of strings (RFC 7519 §4.1.3); iss is one string.
+bool namesCsp(const Poco::JSON::Object& claims, const std::string& cspId, AppleJwtDirection direction) {
+  if (direction == AppleJwtDirection::kToApple) return claims.has("iss") && isString(claims.get("iss"), cspId);
+  if (!claims.has("aud")) return false;
+  const Poco::Dynamic::Var audience = claims.get("aud");
+  if (isString(audience, cspId)) return true;
+  const auto array = claims.getArray("aud");
+  if (!array) return false;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    if (isString(array->get(static_cast<unsigned>(i)), cspId)) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -65,31 +99,37 @@ Status verifyAppleJwt(std::string_view jwt, const std::string& secret, const std
     return Status::invalidArgument("JWT is not three segments");
   }
   try {
-    // Poco parses the token (no verification here); the signature is checked below with a
-    // constant-time comparison, which Poco 1.11's Signer::verify does not do.
-    const Poco::JWT::Token token{std::string(jwt)};
-    if (token.getAlgorithm() != "HS256") return Status::invalidArgument("JWT algorithm is not HS256");
+    // The header is read first (its algorithm decides what the signature means); the claims only
+    // once the signature holds, compared in constant time.
+    const auto header = segmentObject(jwt.substr(0, firstDot));
+    if (!header) return Status::invalidArgument("JWT malformed");
+    if (!header->has("alg") || !isString(header->get("alg"), "HS256")) {
+      return Status::invalidArgument("JWT algorithm is not HS256");
+    }
     const auto expected = crypto::base64UrlEncode(crypto::hmacSha256(secret, jwt.substr(0, lastDot)));
     if (!crypto::constantTimeEquals(expected, jwt.substr(lastDot + 1))) {
       return Status::invalidArgument("JWT signature invalid");
     }
-    if (!namesCsp(token, cspId, direction)) {
+    const auto claims = segmentObject(jwt.substr(firstDot + 1, lastDot - firstDot - 1));
+    if (!claims) return Status::invalidArgument("JWT malformed");
+    if (!namesCsp(*claims, cspId, direction)) {
       return Status::invalidArgument(direction == AppleJwtDirection::kToCsp ? "JWT aud is not this CSP id"
                                                                             : "JWT iss is not this CSP id");
     }
-    if (!token.payload().has("iat")) return Status::invalidArgument("JWT has no iat");
-    const std::int64_t iat = token.getIssuedAt().epochTime();
-    if (iat < nowSeconds - windowSeconds || iat > nowSeconds + windowSeconds) {
+    const auto iat = numericDate(*claims, "iat");
+    if (!iat) return Status::invalidArgument("JWT has no iat");
+    if (!*iat) return iat->status();
+    if (**iat < nowSeconds - windowSeconds || **iat > nowSeconds + windowSeconds) {
       return Status::invalidArgument("JWT iat outside the accepted window");
     }
     // The same clock skew the iat window tolerates, but a small one: a long iat window must not
     // keep an expired token alive for an hour.
     const std::int64_t leeway = std::min(kJwtClockSkewSeconds, windowSeconds);
-    if (const auto exp = numericDate(token.payload(), "exp")) {
+    if (const auto exp = numericDate(*claims, "exp")) {
       if (!*exp) return exp->status();
       if (**exp < nowSeconds - leeway) return Status::invalidArgument("JWT expired (exp is past)");
     }
-    if (const auto nbf = numericDate(token.payload(), "nbf")) {
+    if (const auto nbf = numericDate(*claims, "nbf")) {
       if (!*nbf) return nbf->status();
       if (**nbf > nowSeconds + leeway) return Status::invalidArgument("JWT not yet valid (nbf is ahead)");
     }

@@ -212,9 +212,10 @@ Result<Created> Requests::record(const Principal& who, Plan& plan, Prepared& pre
                                  const std::optional<IdempotencyKey>& key) {
   store::AuthRequest& row = plan.request;
   const protocol::AuthenticateMessage& message = *prepared.message;
-  row.id = crypto::randomUuid();
-  row.requestIdentifier = message.request().requestIdentifier;
   row.createdAt = row.updatedAt = k_.now();
+  // bcauth's own id sorts by time (the requestIdentifier Apple and the device see stays random).
+  row.id = crypto::timeOrderedUuid(row.createdAt);
+  row.requestIdentifier = message.request().requestIdentifier;
   row.expiresAt = row.createdAt + plan.ttlSeconds * 1000;
   row.messageJson = message.toRedactedJsonString();  // the client secret never leaves through the API
   if (key) {
