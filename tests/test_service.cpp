@@ -86,6 +86,19 @@ BOOST_FIXTURE_TEST_CASE(expiry_deletes_the_key_and_rejects_late_replies, Fixture
   BOOST_TEST(inbound->eventType == "auth.rejected");
 }
 
+// bcauth's own request id is a version-7 UUID carrying its creation time (its B-trees grow at
+// the right edge); the requestIdentifier the device sees stays random (version 4).
+BOOST_FIXTURE_TEST_CASE(request_ids_sort_by_creation_and_the_request_identifier_stays_random, Fixture) {
+  const auto first = create("urn:mbid:order-1");
+  now += 5;
+  const auto second = create("urn:mbid:order-2");
+  const std::string id = first.body->getValue<std::string>("id");
+  BOOST_TEST(id[14] == '7');
+  BOOST_TEST(std::stoll(id.substr(0, 8) + id.substr(9, 4), nullptr, 16) == storedRequest(*db, id).createdAt);
+  BOOST_TEST(second.body->getValue<std::string>("id") > id);
+  BOOST_TEST(first.body->getValue<std::string>("requestIdentifier")[14] == '4');
+}
+
 BOOST_FIXTURE_TEST_CASE(a_reply_after_the_ttl_but_before_the_sweep_is_rejected, Fixture) {
   const auto created = create("urn:mbid:y");
   now += 901'000;

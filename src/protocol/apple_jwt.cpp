@@ -6,6 +6,7 @@
 #include <Poco/Crypto/Crypto.h>
 #include <Poco/Dynamic/Var.h>
 #include <Poco/JWT/Signer.h>
+#include <Poco/JWT/Token.h>
 
 #include "bcauth/base64.h"
 #include "bcauth/secure.h"
