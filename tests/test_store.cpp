@@ -634,6 +634,21 @@ STORE_TEST_CASE(status_updates_and_expiry) {
 
   BOOST_CHECK_THROW(store->transaction([](Transaction& tx) { tx.updateRequestStatus("nope", "failed", "", 1); }),
                     std::runtime_error);
+
+  // endRequest: the status and the completion in one statement.
+  store->transaction([&](Transaction& tx) {
+    tx.endRequest(c.id, {status::kSucceeded, "", 1700000011111, "reply", "Bearer", 1700003600000});
+  });
+  const auto ended = store->request(c.id).value();
+  BOOST_TEST(ended.status == status::kSucceeded);
+  BOOST_TEST(ended.statusReason.empty());
+  BOOST_TEST(ended.updatedAt == 1700000011111);
+  BOOST_TEST(ended.completedBy == "reply");
+  BOOST_TEST(ended.tokenType == "Bearer");
+  BOOST_TEST(ended.tokenExpiresAt == 1700003600000);
+  BOOST_TEST(store->request(a.id).value().status == status::kPending);
+  BOOST_CHECK_THROW(store->transaction([](Transaction& tx) { tx.endRequest("nope", {status::kFailed, "", 1, "", "", 0}); }),
+                    std::runtime_error);
 }
 
 STORE_TEST_CASE(secrets_round_trip) {

@@ -496,6 +496,17 @@ class SqliteTransaction final : public SqlTransactionReads<SqliteTransaction> {
     });
   }
 
+  void endRequest(const std::string& id, const RequestEnd& end) override {
+    const std::size_t changed = run("endRequest", [&] {
+      return session_.run(
+          "UPDATE auth_requests SET status = ?, status_reason = ?, updated_at = ?, completed_by = ?, token_type = ?,"
+          " token_expires_at = ? WHERE id = ?",
+          end.status, end.reason, Poco::Int64{end.updatedAt}, end.completedBy, end.tokenType,
+          Poco::Int64{end.tokenExpiresAt}, id);
+    });
+    if (changed == 0) throw std::runtime_error("store: endRequest: no auth request " + id);
+  }
+
   void insertDelivery(const Delivery& d) override {
     run("insertDelivery", [&] {
       session_.run(

@@ -84,6 +84,16 @@ struct AuthRequest {
   bool profilePending = false;       // succeeded; auth.succeeded waits for the profile fetch
 };
 
+// How a request ended (Transaction::endRequest).
+struct RequestEnd {
+  std::string status;
+  std::string reason;
+  std::int64_t updatedAt = 0;
+  std::string completedBy;
+  std::string tokenType;
+  std::int64_t tokenExpiresAt = 0;
+};
+
 struct Event {
   std::int64_t seq = 0;  // assigned by the store: store-wide, strictly increasing
   std::string type;
@@ -221,6 +231,10 @@ class Transaction {
                              std::int64_t tokenExpiresAt) = 0;
 
   virtual void setProfilePending(const std::string& id, bool pending) = 0;
+
+  // Ends a request in one statement: updateRequestStatus and setCompletion together (a reply
+  // or a callback writes both). Throws if there is no such request.
+  virtual void endRequest(const std::string& id, const RequestEnd& end) = 0;
 
   virtual void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) = 0;
 
