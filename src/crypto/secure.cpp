@@ -30,7 +30,9 @@ bool constantTimeEquals(std::string_view a, std::string_view b) {
 // The kernel's generator rather than OpenSSL's DRBG: no generator state in the process to be
 // duplicated by a fork or read from its memory, and for the short values bcauth draws (ids,
 // nonces, states, scalars) a third of the cost per call under load (OpenSSL's DRBG also asks
-// for the process id on every call, to notice a fork).
+// for the process id on every call, to notice a fork). Values that are public once made (ids,
+// nonces) are drawn a kilobyte at a time into a per-thread pool below: bytes that will be
+// public anyway are all that ever waits in memory, and a fork wipes them.
 bool detail::fillRandom(std::uint8_t* out, std::size_t count) noexcept {
   while (count > 0) {
     const ssize_t got = getrandom(out, count, 0);

@@ -50,8 +50,9 @@ class AcceptedSocket final : public Poco::Net::StreamSocket {
   explicit AcceptedSocket(Poco::Net::SocketImpl* impl) : StreamSocket(impl) {}
 };
 
-// The next connection, or 0 with accept's errno in `error`. A TLS listener accepts through
-// Poco (its socket wraps the connection for the handshake); a plain one with accept4 itself.
+// The next connection, or an empty socket with accept's errno in `error`. A TLS listener
+// accepts through Poco (its socket wraps the connection for the handshake); a plain one with
+// accept4 itself.
 Poco::Net::StreamSocket acceptOne(Poco::Net::ServerSocket& listening, Poco::Net::SocketAddress& peer, int& error) {
   error = 0;
   if (listening.secure()) {
