@@ -647,8 +647,9 @@ STORE_TEST_CASE(status_updates_and_expiry) {
   BOOST_TEST(ended.tokenType == "Bearer");
   BOOST_TEST(ended.tokenExpiresAt == 1700003600000);
   BOOST_TEST(store->request(a.id).value().status == status::kPending);
-  BOOST_CHECK_THROW(store->transaction([](Transaction& tx) { tx.endRequest("nope", {status::kFailed, "", 1, "", "", 0}); }),
-                    std::runtime_error);
+  BOOST_CHECK_THROW(
+      store->transaction([](Transaction& tx) { tx.endRequest("nope", {status::kFailed, "", 1, "", "", 0}); }),
+      std::runtime_error);
 }
 
 STORE_TEST_CASE(secrets_round_trip) {

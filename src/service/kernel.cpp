@@ -41,7 +41,8 @@ std::int64_t Kernel::publish(store::Transaction& tx, const EventRecord& record) 
 }
 
 void Kernel::finish(store::Transaction& tx, const store::AuthRequest& request, Ending ending, std::int64_t at) const {
-  tx.endRequest(request.id, {ending.status, ending.reason, at, ending.completedBy, ending.tokenType, ending.tokenExpiresAt});
+  tx.endRequest(request.id,
+                {ending.status, ending.reason, at, ending.completedBy, ending.tokenType, ending.tokenExpiresAt});
   // Used once: whatever the end, the request key and the PKCE verifier are gone with it.
   // (Two statements: SQLite runs `kind IN (?, ?)` through a temporary B-tree it opens and frees
   // each time, which costs more than the second lookup.)

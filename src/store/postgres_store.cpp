@@ -483,8 +483,8 @@ class PostgresTransaction final : public SqlTransactionReads<PostgresTransaction
       Statement statement(session_);
       statement << "UPDATE auth_requests SET status = $1, status_reason = $2, updated_at = $3, completed_by = $4,"
                    " token_type = $5, token_expires_at = $6 WHERE id = $7",
-          bind(text(end.status)), bind(text(end.reason)), bind(Poco::Int64{end.updatedAt}), bind(text(end.completedBy)),
-          bind(text(end.tokenType)), bind(Poco::Int64{end.tokenExpiresAt}), bind(text(id));
+          bind(text(end.status)), bind(text(end.reason)), bind(Poco::Int64{end.updatedAt}),
+          bind(text(end.completedBy)), bind(text(end.tokenType)), bind(Poco::Int64{end.tokenExpiresAt}), bind(text(id));
       return statement.execute();
     });
     if (changed == 0) throw std::runtime_error("store: endRequest: no auth request " + id);
