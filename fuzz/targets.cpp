@@ -275,10 +275,11 @@ void provisionRequest(Harness& harness, const protocol::InboundMessage& message)
       tx.putSecret(request.id, store::secret::kPrivateKey,
                    harness.sealer().seal(kPrivateKeyBase64, service::sealContext(service::SealKind::kPrivateKey, request.id)));
     }
-    if (marker == '&') tx.updateRequestStatus(request.id, store::status::kFailed, "device_error", kNowMillis - 30'000);
+    if (marker == '&') {
+      tx.endRequest(request.id, {store::status::kFailed, "device_error", kNowMillis - 30'000, "", "", 0});
+    }
     if (marker == '*') {  // v2: bcauth's callback already completed it
-      tx.updateRequestStatus(request.id, store::status::kSucceeded, "", kNowMillis - 30'000);
-      tx.setCompletion(request.id, "callback", "Bearer", 0);
+      tx.endRequest(request.id, {store::status::kSucceeded, "", kNowMillis - 30'000, "callback", "Bearer", 0});
     }
   });
   trace(std::string("request: ") + (marker == '#'   ? "another conversation's"

@@ -7,6 +7,7 @@
 #include <array>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "bcauth/base64.h"
 #include "bcauth/secure.h"
@@ -69,6 +70,24 @@ BOOST_AUTO_TEST_CASE(url_token_has_no_padding_or_standard_only_characters) {
     const std::string token = randomUrlToken(32);
     BOOST_TEST(token.size() == 43u);
     BOOST_TEST(token.find_first_of("+/=") == std::string::npos);
+  }
+}
+
+// The URL-safe decoder is the encoder's inverse and as strict as the standard one.
+BOOST_AUTO_TEST_CASE(url_safe_base64_round_trips_and_refuses_the_standard_forms) {
+  for (std::size_t n = 0; n < 40; ++n) {
+    std::vector<std::uint8_t> bytes(n);
+    for (std::size_t i = 0; i < n; ++i) bytes[i] = static_cast<std::uint8_t>(0xF0 + 7 * i);
+    const std::string text = base64UrlEncode(bytes);
+    const auto back = base64UrlDecode(text);
+    BOOST_REQUIRE_MESSAGE(back.isOk(), text);
+    BOOST_TEST((std::vector<std::uint8_t>(back->begin(), back->end()) == bytes));
+  }
+  const auto urlSafe = base64UrlDecode("-_8");
+  BOOST_REQUIRE(urlSafe.isOk());
+  BOOST_TEST((std::string(urlSafe->begin(), urlSafe->end()) == "\xfb\xff"));
+  for (const char* bad : {"+_8", "-/8", "Zg==", "Zg=", "Z", "Zh", "e30*", "a b"}) {
+    BOOST_TEST(!base64UrlDecode(bad).isOk(), bad);
   }
 }
 

@@ -520,7 +520,7 @@ STORE_TEST_CASE(reused_statements_see_every_commit) {
     const auto sealed = store->secret(r.id, secret::kPrivateKey);
     BOOST_TEST(sealed.has_value() == (i % 2 == 0));
     if (i % 2 == 0) BOOST_TEST(*sealed == (i % 4 == 0 ? std::string() : allBytes()));
-    store->transaction([&](Transaction& tx) { tx.updateRequestStatus(r.id, "succeeded", "", 7); });
+    store->transaction([&](Transaction& tx) { tx.endRequest(r.id, {"succeeded", "", 7, "", "", 0}); });
     BOOST_TEST(store->request(r.id)->status == "succeeded");
   }
   BOOST_TEST(store->pendingCount() == 0);
@@ -612,7 +612,7 @@ STORE_TEST_CASE(status_updates_and_expiry) {
     auto now = tx.request(d.id);
     BOOST_TEST_REQUIRE(now.has_value());
     BOOST_TEST(now->status == status::kPending);
-    tx.updateRequestStatus(d.id, status::kFailed, "user_denied", 1700000009999);
+    tx.endRequest(d.id, {status::kFailed, "user_denied", 1700000009999, "", "", 0});
     BOOST_TEST(tx.request(d.id)->status == status::kFailed);  // visible inside the transaction
   });
   const auto updated = store->request(d.id).value();
@@ -631,9 +631,6 @@ STORE_TEST_CASE(status_updates_and_expiry) {
   BOOST_TEST(store->expiredPending(1000, 0).empty());
   BOOST_TEST(store->expiredPending(99, 10).empty());
   BOOST_TEST(store->expiredPending(std::numeric_limits<std::int64_t>::max(), 10).size() == 3u);
-
-  BOOST_CHECK_THROW(store->transaction([](Transaction& tx) { tx.updateRequestStatus("nope", "failed", "", 1); }),
-                    std::runtime_error);
 
   // endRequest: the status and the completion in one statement.
   store->transaction([&](Transaction& tx) {

@@ -28,5 +28,7 @@ Result<SecureBytes> base64DecodeSecret(std::string_view text);
 
 // RFC 4648 §5 alphabet (- _), without padding: for state, PKCE and URL tokens.
 std::string base64UrlEncode(std::span<const std::uint8_t> bytes);
+// Its inverse, as strict as base64Decode: '+', '/', '=' and non-canonical endings are refused.
+Result<SecureBytes> base64UrlDecode(std::string_view text);
 
 }  // namespace bcauth::crypto

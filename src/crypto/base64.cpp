@@ -100,4 +100,22 @@ Result<SecureBytes> base64DecodeSecret(std::string_view text) {
   return Status::invalidArgument("not standard padded Base64 (A-Z a-z 0-9 + /, '=' padding, no whitespace)");
 }
 
+Result<SecureBytes> base64UrlDecode(std::string_view text) {
+  // Read through the strict decoder: the URL-safe characters mapped to the standard ones, the
+  // padding added; a standard-only character or padding of its own is refused first.
+  const auto refuse = [] { return Status::invalidArgument("not unpadded URL-safe Base64 (A-Z a-z 0-9 - _)"); };
+  if (text.size() % 4 == 1) return refuse();
+  std::string standard(text);
+  for (char& c : standard) {
+    if (c == '+' || c == '/' || c == '=') return refuse();
+    if (c == '-') c = '+';
+    else if (c == '_') c = '/';
+  }
+  standard.append((4 - standard.size() % 4) % 4, '=');
+  auto decoded = base64Decode(standard);
+  cleanse(standard.data(), standard.size());
+  if (!decoded) return refuse();
+  return decoded;
+}
+
 }  // namespace bcauth::crypto

@@ -48,6 +48,13 @@ bool detail::fillRandom(std::uint8_t* out, std::size_t count) noexcept {
 
 namespace {
 
+// A zero-length key is legal HMAC; OpenSSL wants a non-null pointer for it.
+constexpr std::uint8_t kEmptyKey = 0;
+
+void fillOrThrow(std::uint8_t* out, std::size_t count) {
+  if (!detail::fillRandom(out, count)) throw std::runtime_error("the kernel random generator failed");
+}
+
 // One page per thread, mapped on first use: [count of bytes left][bytes...]. A page of its own
 // because MADV_WIPEONFORK works on whole pages; in a forked child it reads as zeros, so the
 // count is 0 and the child's first value refills from the kernel.
@@ -65,12 +72,12 @@ class PublicPool {
 
   void fill(std::uint8_t* out, std::size_t count) {
     if (count > kCapacity / 4) {  // a large draw goes straight to the kernel
-      if (!detail::fillRandom(out, count)) throw std::runtime_error("the kernel random generator failed");
+      fillOrThrow(out, count);
       return;
     }
     Header& header = ensurePage();
     if (header.left < count) {
-      if (!detail::fillRandom(bytes(), kCapacity)) throw std::runtime_error("the kernel random generator failed");
+      fillOrThrow(bytes(), kCapacity);
       header.left = kCapacity;
     }
     std::uint8_t* from = bytes() + (kCapacity - header.left);
@@ -112,7 +119,7 @@ void detail::fillPublicRandom(std::uint8_t* out, std::size_t count) {
 
 SecureBytes randomBytes(std::size_t count) {
   SecureBytes out(count);
-  if (!detail::fillRandom(out.data(), count)) throw std::runtime_error("the kernel random generator failed");
+  fillOrThrow(out.data(), count);
   return out;
 }
 
@@ -195,9 +202,7 @@ class HmacSha256 {
 
   bool compute(std::string_view key, std::string_view data, std::array<std::uint8_t, 32>& mac) {
     if (!ready_) return false;
-    // A zero-length key is legal HMAC; OpenSSL wants a non-null pointer for it.
-    static const std::uint8_t kEmpty = 0;
-    const auto* keyData = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+    const auto* keyData = key.empty() ? &kEmptyKey : reinterpret_cast<const unsigned char*>(key.data());
     std::size_t length = 0;
     const bool ok = EVP_MAC_init(ctx_, keyData, key.size(), nullptr) == 1 &&
                     EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
@@ -207,10 +212,7 @@ class HmacSha256 {
   }
 
  private:
-  bool forgetKey() {
-    static const std::uint8_t kEmpty = 0;
-    return EVP_MAC_init(ctx_, &kEmpty, 0, nullptr) == 1;
-  }
+  bool forgetKey() { return EVP_MAC_init(ctx_, &kEmptyKey, 0, nullptr) == 1; }
 
   EVP_MAC* mac_ = nullptr;
   EVP_MAC_CTX* ctx_ = nullptr;

@@ -45,11 +45,6 @@ class KnownAddressSocketImpl final : public Poco::Net::StreamSocketImpl {
   const Poco::Net::SocketAddress local_;
 };
 
-class AcceptedSocket final : public Poco::Net::StreamSocket {
- public:
-  explicit AcceptedSocket(Poco::Net::SocketImpl* impl) : StreamSocket(impl) {}
-};
-
 // The next connection, or an empty socket with accept's errno in `error`. A TLS listener
 // accepts through Poco (its socket wraps the connection for the handshake); a plain one with
 // accept4 itself.
@@ -72,7 +67,7 @@ Poco::Net::StreamSocket acceptOne(Poco::Net::ServerSocket& listening, Poco::Net:
   }
   try {
     peer = Poco::Net::SocketAddress(reinterpret_cast<const sockaddr*>(&address), length);
-    return AcceptedSocket(new KnownAddressSocketImpl(fd, peer));
+    return Poco::Net::StreamSocket(new KnownAddressSocketImpl(fd, peer));
   } catch (const Poco::Exception&) {
     ::close(fd);  // not an address family served here
     error = ECONNABORTED;

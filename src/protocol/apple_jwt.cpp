@@ -15,17 +15,9 @@
 namespace bcauth::protocol {
 namespace {
 
-// A JWT segment: Base64url without padding (RFC 7515 §2), read through the strict decoder.
+// A JWT segment: Base64url without padding (RFC 7515 §2).
 std::optional<std::string> segmentText(std::string_view segment) {
-  if (segment.size() % 4 == 1) return std::nullopt;
-  std::string standard(segment);
-  for (char& c : standard) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
-    else if (c == '+' || c == '/' || c == '=') return std::nullopt;
-  }
-  standard.append((4 - standard.size() % 4) % 4, '=');
-  auto bytes = crypto::base64Decode(standard);
+  auto bytes = crypto::base64UrlDecode(segment);
   if (!bytes) return std::nullopt;
   return std::string(bytes->begin(), bytes->end());
 }

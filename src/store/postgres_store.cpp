@@ -443,17 +443,6 @@ class PostgresTransaction final : public SqlTransactionReads<PostgresTransaction
     run("insertRequest", [&] { exec(session_, "RELEASE SAVEPOINT bcauth_insert_request"); });
   }
 
-  void updateRequestStatus(const std::string& id, const std::string& status, const std::string& reason,
-                           std::int64_t updatedAt) override {
-    const std::size_t changed = run("updateRequestStatus", [&] {
-      Statement statement(session_);
-      statement << "UPDATE auth_requests SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4",
-          bind(text(status)), bind(text(reason)), bind(Poco::Int64{updatedAt}), bind(text(id));
-      return statement.execute();
-    });
-    if (changed == 0) throw std::runtime_error("store: updateRequestStatus: no auth request " + id);
-  }
-
   bool consumeState(const std::string& requestId) override {
     return run("consumeState", [&] {
       Statement statement(session_);

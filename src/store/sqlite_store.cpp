@@ -465,15 +465,6 @@ class SqliteTransaction final : public SqlTransactionReads<SqliteTransaction> {
     }
   }
 
-  void updateRequestStatus(const std::string& id, const std::string& status, const std::string& reason,
-                           std::int64_t updatedAt) override {
-    const std::size_t changed = run("updateRequestStatus", [&] {
-      return session_.run("UPDATE auth_requests SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?", status,
-                          reason, Poco::Int64{updatedAt}, id);
-    });
-    if (changed == 0) throw std::runtime_error("store: updateRequestStatus: no auth request " + id);
-  }
-
   bool consumeState(const std::string& requestId) override {
     return run("consumeState", [&] {
       return session_.run(

@@ -221,8 +221,6 @@ class Transaction {
   // The request as it is now inside this transaction (to check it is still pending).
   virtual std::optional<AuthRequest> request(const std::string& id) = 0;
   virtual std::optional<Provider> provider(const std::string& id) = 0;
-  virtual void updateRequestStatus(const std::string& id, const std::string& status, const std::string& reason,
-                                   std::int64_t updatedAt) = 0;
 
   // Marks a request's v2 state as used: true only for the first caller (single use).
   virtual bool consumeState(const std::string& requestId) = 0;
@@ -232,8 +230,8 @@ class Transaction {
 
   virtual void setProfilePending(const std::string& id, bool pending) = 0;
 
-  // Ends a request in one statement: updateRequestStatus and setCompletion together (a reply
-  // or a callback writes both). Throws if there is no such request.
+  // Ends a request in one statement: its status, reason and updated_at with its completion (a
+  // reply, a callback or the sweeper writes them all). Throws if there is no such request.
   virtual void endRequest(const std::string& id, const RequestEnd& end) = 0;
 
   virtual void putSecret(const std::string& requestId, const std::string& kind, const std::string& sealed) = 0;
