@@ -8,6 +8,7 @@ packages=(
   libssl-dev            # OpenSSL 3: EVP, X963KDF, AES-GCM
   nettle-dev            # nettle/hogweed: P-384 keygen and ECDH (BCAUTH_P384=nettle, the default)
   libgmp-dev            # GMP, under hogweed's public-key code
+  libjemalloc-dev       # jemalloc: the executables' malloc (BCAUTH_MALLOC=jemalloc, the default)
   libpoco-dev           # Foundation, Net, NetSSL, JSON, Crypto, Util, Data (SQLite, PostgreSQL), JWT
   libpq-dev             # PostgreSQL client library behind Poco::DataPostgreSQL
   libsqlite3-dev        # SQLite: the store keeps its prepared statements through the C API

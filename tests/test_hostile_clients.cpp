@@ -18,6 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include "http/listener.h"
 #include "server_harness.h"
 #include "test_support.h"
 
@@ -448,4 +452,40 @@ BOOST_AUTO_TEST_CASE(bursts_of_new_connections_never_pause_accepting) {
     BOOST_REQUIRE_EQUAL(answered.load(), 12);
   }
   BOOST_TEST(server.metric("bcauth_connections_refused_total{reason=\"descriptors\"}") == 0);
+}
+
+// The socket a plain connection is served through answers its addresses from memory and sets
+// the kernel's receive timeout only when it changes (Poco asks and sets both on every request):
+// a repeated timeout is not handed over again, a different one always is.
+BOOST_AUTO_TEST_CASE(an_accepted_socket_remembers_its_addresses_and_receive_timeout) {
+  Poco::Net::ServerSocket listening(Poco::Net::SocketAddress("127.0.0.1", 0));
+  Poco::Net::StreamSocket client(listening.address());
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  const int fd = ::accept4(static_cast<int>(listening.impl()->sockfd()), reinterpret_cast<sockaddr*>(&address),
+                           &length, SOCK_CLOEXEC);
+  BOOST_REQUIRE(fd >= 0);
+  const Poco::Net::SocketAddress peer(reinterpret_cast<const sockaddr*>(&address), length);
+  Poco::Net::StreamSocket accepted = http::acceptedSocket(fd, peer);
+  BOOST_TEST(accepted.peerAddress().toString() == client.address().toString());
+  BOOST_TEST(accepted.address().toString() == listening.address().toString());
+
+  const auto kernelTimeout = [fd] {
+    timeval value{};
+    socklen_t size = sizeof value;
+    BOOST_REQUIRE(::getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, &size) == 0);
+    return value.tv_sec;
+  };
+  accepted.setReceiveTimeout(Poco::Timespan(15, 0));
+  BOOST_TEST(kernelTimeout() == 15);
+  // Changed behind the socket's back: the same timeout again is not handed over...
+  const timeval five{5, 0};
+  BOOST_REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &five, sizeof five) == 0);
+  accepted.setReceiveTimeout(Poco::Timespan(15, 0));
+  BOOST_TEST(kernelTimeout() == 5);
+  // ...and a different one is.
+  accepted.setReceiveTimeout(Poco::Timespan(2, 0));
+  BOOST_TEST(kernelTimeout() == 2);
+  accepted.setReceiveTimeout(Poco::Timespan(15, 0));
+  BOOST_TEST(kernelTimeout() == 15);
 }

@@ -13,6 +13,8 @@ namespace {
 // one build of issue 16 it was 20–35% of the server's CPU per round trip (5% in madvise alone).
 // A fixed threshold keeps up to this much free memory in each heap instead (it also fixes the
 // mmap threshold at glibc's 128 KiB default: larger blocks are mapped and unmapped as before).
+// This matters where the executable runs on glibc's malloc (BCAUTH_MALLOC=system); on jemalloc,
+// the default where it is installed, this configures an allocator nothing calls.
 constexpr int kHeapTrimThreshold = 16 << 20;
 
 }  // namespace

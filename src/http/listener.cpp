@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <cerrno>
 #include <string>
 #include <string_view>
@@ -30,19 +31,29 @@ constexpr int kListenId = -2;           // epoll data of the listening socket
 
 int fdOf(const Poco::Net::Socket& socket) { return static_cast<int>(socket.impl()->sockfd()); }
 
-// A plain accepted socket that answers its two addresses from memory. Poco's request asks the
-// socket for both on every request it reads (getpeername and getsockname: two system calls
-// per request); a connection's addresses never change, so they are read once, at accept.
-class KnownAddressSocketImpl final : public Poco::Net::StreamSocketImpl {
+// A plain accepted socket that answers from memory what it already told the kernel or heard
+// from it. Poco's request asks the socket for both addresses on every request it reads
+// (getpeername and getsockname), and every request's session sets the same receive timeout
+// again (setsockopt): three system calls per request. A connection's addresses never change, so
+// they are read once, at accept; a timeout is handed to the kernel only when it differs from the
+// one the kernel has. A connection is served by one thread at a time (the listener and the lanes
+// hand it over through their queues), so the remembered timeout needs no lock.
+class AcceptedSocketImpl final : public Poco::Net::StreamSocketImpl {
  public:
-  KnownAddressSocketImpl(poco_socket_t fd, const Poco::Net::SocketAddress& peer)
+  AcceptedSocketImpl(poco_socket_t fd, const Poco::Net::SocketAddress& peer)
       : StreamSocketImpl(fd), peer_(peer), local_(StreamSocketImpl::address()) {}
   Poco::Net::SocketAddress address() override { return local_; }
   Poco::Net::SocketAddress peerAddress() override { return peer_; }
+  void setReceiveTimeout(const Poco::Timespan& timeout) override {
+    if (receiveTimeout_ == timeout) return;
+    StreamSocketImpl::setReceiveTimeout(timeout);
+    receiveTimeout_ = timeout;
+  }
 
  private:
   const Poco::Net::SocketAddress peer_;
   const Poco::Net::SocketAddress local_;
+  std::optional<Poco::Timespan> receiveTimeout_;  // what the kernel has, once set here
 };
 
 // The next connection, or an empty socket with accept's errno in `error`. A TLS listener
@@ -67,7 +78,7 @@ Poco::Net::StreamSocket acceptOne(Poco::Net::ServerSocket& listening, Poco::Net:
   }
   try {
     peer = Poco::Net::SocketAddress(reinterpret_cast<const sockaddr*>(&address), length);
-    return Poco::Net::StreamSocket(new KnownAddressSocketImpl(fd, peer));
+    return acceptedSocket(fd, peer);
   } catch (const Poco::Exception&) {
     ::close(fd);  // not an address family served here
     error = ECONNABORTED;
@@ -76,6 +87,10 @@ Poco::Net::StreamSocket acceptOne(Poco::Net::ServerSocket& listening, Poco::Net:
 }
 
 }  // namespace
+
+Poco::Net::StreamSocket acceptedSocket(int fd, const Poco::Net::SocketAddress& peer) {
+  return Poco::Net::StreamSocket(new AcceptedSocketImpl(fd, peer));
+}
 
 bool headComplete(std::string_view bytes) {
   for (std::size_t i = bytes.find('\n'); i != std::string_view::npos; i = bytes.find('\n', i + 1)) {

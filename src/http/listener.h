@@ -42,6 +42,12 @@ struct ListenerConfig {
 
 enum class LaneId { kApple, kOps, kApi, kTls };
 
+// A plain connection's socket, from the descriptor accept returned and the peer it named. It
+// answers its two addresses from memory and hands the kernel a receive timeout only when it
+// differs from the last one it handed over (Poco asks for the addresses and sets the timeout
+// on every request).
+Poco::Net::StreamSocket acceptedSocket(int fd, const Poco::Net::SocketAddress& peer);
+
 // The lane a request line ("METHOD target HTTP/x.y") belongs to.
 LaneId laneOf(std::string_view requestLine);
 // Whether `bytes` hold a whole request head: an empty line, after CRLF or (leniently) LF lines.
