@@ -211,3 +211,24 @@ BOOST_AUTO_TEST_CASE(a_key_revoked_on_a_stops_at_once_on_b, BCAUTH_NEEDS_POSTGRE
   BOOST_TEST(pair.b->call("GET", "/v1/providers", "", bearer, false).status == 403);
   BOOST_TEST(pair.a->call("GET", "/v1/providers", "", bearer, false).status == 403);
 }
+
+// Each instance creates with the providers it cached and checks them in the create's
+// transaction: a provider changed through b is what a creates with next, and one b disables
+// stops a's creates at once.
+BOOST_AUTO_TEST_CASE(a_provider_changed_on_b_is_what_a_creates_with_next, BCAUTH_NEEDS_POSTGRES) {
+  Pair pair;
+  const std::string create = R"({"conversationId":"urn:mbid:p","businessId":"biz","providerId":"idp","flow":"legacy"})";
+  BOOST_REQUIRE_EQUAL(pair.a->call("POST", "/v1/auth-requests", create).status, 201);  // a caches idp
+  const std::string provider =
+      R"({"name":"IdP","authorizationUrl":"https://i.example/a","tokenUrl":"https://i.example/t","clientId":"c","scopes":["openid","email"])";
+  BOOST_REQUIRE_EQUAL(pair.b->call("PUT", "/v1/providers/idp", provider + "}").status, 200);
+  const auto second = pair.a->call("POST", "/v1/auth-requests", create);
+  BOOST_REQUIRE_EQUAL(second.status, 201);
+  const auto scopes = second.json()->getArray("scopes");
+  BOOST_REQUIRE(scopes);
+  BOOST_TEST(scopes->size() == 2u);
+  BOOST_REQUIRE_EQUAL(pair.b->call("PUT", "/v1/providers/idp", provider + R"(,"enabled":false})").status, 200);
+  const auto refused = pair.a->call("POST", "/v1/auth-requests", create);
+  BOOST_TEST(refused.status == 409);
+  BOOST_TEST(refused.body.find("disabled") != std::string::npos, refused.body);
+}

@@ -14,6 +14,7 @@
 #include "demo/temp_dir.h"
 #include "protocol/json_util.h"
 #include "service/auth_service.h"
+#include "service/provider_cache.h"
 #include "service_json.h"
 
 using namespace bcauth;
@@ -226,6 +227,52 @@ BOOST_AUTO_TEST_CASE(canonical_json_ignores_order_spacing_and_escapes) {
   BOOST_TEST(protocol::json::canonicalJson(Poco::Dynamic::Var(built)) == R"({"a":2,"z":1})");
   // Different arrays order or values are different bodies.
   BOOST_TEST(protocol::json::canonicalJson(parser.parse("[1,2]")) != protocol::json::canonicalJson(parser.parse("[2,1]")));
+}
+
+// Creates plan with the provider this process cached, and check it in their transaction: a
+// provider another process (or instance) changed is what the next create uses, and a disabled
+// one stops it, with no restart and no read of this process's cache by anyone.
+BOOST_FIXTURE_TEST_CASE(a_provider_changed_by_another_process_is_what_the_next_create_uses, Fixture) {
+  const auto first = create("urn:mbid:a");  // caches the provider
+  BOOST_TEST(storedRequest(*db, first.body->getValue<std::string>("id")).scopes == std::vector<std::string>{"openid"});
+
+  auto other = store::openSqliteStore(dir.path());  // another process on the same file
+  auto changed = other->provider("idp").value();
+  changed.scopes = {"openid", "email"};
+  changed.updatedAt += 1;
+  other->transaction([&](store::Transaction& tx) { tx.putProvider(changed); });
+  const auto second = create("urn:mbid:b");
+  BOOST_TEST(storedRequest(*db, second.body->getValue<std::string>("id")).scopes ==
+             (std::vector<std::string>{"openid", "email"}));
+
+  changed.enabled = false;  // the same updatedAt: only the row's content tells the change
+  other->transaction([&](store::Transaction& tx) { tx.putProvider(changed); });
+  Poco::JSON::Parser parser;
+  auto body = parser.parse(R"({"conversationId":"urn:mbid:c","businessId":"b","providerId":"idp","flow":"legacy"})")
+                  .extract<Poco::JSON::Object::Ptr>();
+  const auto refused = test::createRequest(service, body, std::nullopt, {});
+  BOOST_REQUIRE(!refused.isOk());
+  BOOST_TEST(refused.status().toString().find("provider idp is disabled") != std::string::npos, refused.status().toString());
+  BOOST_TEST(count(*db, "auth.requested") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(the_provider_cache_is_bounded) {
+  service::ProviderCache cache;
+  store::Provider provider;
+  for (std::size_t i = 0; i <= service::ProviderCache::kMaxProviders; ++i) {
+    provider.id = "p" + std::to_string(i);
+    cache.put(provider);
+    BOOST_TEST(cache.size() <= service::ProviderCache::kMaxProviders);
+  }
+  BOOST_TEST(cache.get(provider.id).has_value());  // the last one put
+  cache.forget(provider.id);
+  BOOST_TEST(!cache.get(provider.id).has_value());
+  provider.id = "again";
+  provider.name = "one";
+  cache.put(provider);
+  provider.name = "two";
+  cache.put(provider);  // replaced, not added
+  BOOST_TEST(cache.get("again")->name == "two");
 }
 
 BOOST_FIXTURE_TEST_CASE(concurrent_creates_with_one_idempotency_key_and_two_bodies, Fixture) {

@@ -139,6 +139,7 @@ Result<ProviderView> Administration::putProvider(const Principal& who, const std
     p.sealedClientSecret = existing->sealedClientSecret;
   }
   k_.store.transaction([&](store::Transaction& tx) { tx.putProvider(p); });
+  k_.providers.forget(id);  // a create would find the change in its transaction anyway, and retry
   return provider(who, id);
 }
 
@@ -166,6 +167,7 @@ Status Administration::deleteProvider(const Principal& who, const std::string& i
   else if (!who.owns(found->provider.businessId)) return mayReplace(who, found->provider.businessId, true, "provider", id);
   bool deleted = false;
   k_.store.transaction([&](store::Transaction& tx) { deleted = tx.deleteProvider(id); });
+  k_.providers.forget(id);
   return deleted ? Status::ok() : notFound("provider", id);
 }
 

@@ -37,6 +37,7 @@ struct Requests::Plan {
   bool deliver = false;
   bool waitForDelivery = false;
   bool autoReply = false;
+  bool providerChanged = false;  // record found the stored provider no longer the planned one
 };
 
 // The message, built once, and the secrets that go with it.
@@ -64,6 +65,16 @@ Result<Created> Requests::create(const Principal& who, const Result<CreateReques
   if (admit) {
     if (auto admitted = admit(planned->request.conversationId); !admitted) return admitted;
   }
+  auto created = record(who, *planned, *prepared, key);
+  if (!planned->providerChanged) return created;
+  // The provider changed after this process cached it (another process or instance wrote it):
+  // plan again from the store, once. One that changes under the second attempt too is the
+  // caller's to retry (the conflict record answered).
+  k_.providers.forget(planned->request.providerId);
+  planned = plan(who, *input);
+  if (!planned) return planned.status();
+  prepared = prepare(*input, *planned);
+  if (!prepared) return prepared.status();
   return record(who, *planned, *prepared, key);
 }
 
@@ -105,7 +116,12 @@ Result<Requests::Plan> Requests::plan(const Principal& who, const CreateRequestI
     return Status::notFound("conversation " + request.conversationId + " has not written to business " +
                             request.businessId);
   }
-  auto provider = k_.store.provider(request.providerId);
+  // From the cache when it has it: record checks it against the stored row (provider_cache.h).
+  auto provider = k_.providers.get(request.providerId);
+  if (!provider) {
+    provider = k_.store.provider(request.providerId);
+    if (provider) k_.providers.put(*provider);
+  }
   // Another business's provider is answered as one that does not exist.
   if (!provider || !admin_.usableBy(who, request.businessId, *provider)) {
     return Status::invalidArgument("names no registered provider", "providerId");
@@ -226,6 +242,12 @@ Result<Created> Requests::record(const Principal& who, Plan& plan, Prepared& pre
   std::optional<store::Delivery> queued;
   try {
     k_.store.transaction([&](store::Transaction& tx) {
+      // The plan's provider may be the cache's: the request is recorded only with the provider
+      // as it stands now, on the writer's warm connection (a cheap read in the transaction).
+      if (const auto stored = tx.provider(row.providerId); !stored || *stored != plan.provider) {
+        plan.providerChanged = true;
+        return;
+      }
       tx.insertRequest(row);
       if (prepared.key) k_.vault.putSecret(tx, SealKind::kPrivateKey, row.id, prepared.key->exportKeypair().view());
       if (prepared.verifier) k_.vault.putSecret(tx, SealKind::kPkceVerifier, row.id, *prepared.verifier);
@@ -252,6 +274,9 @@ Result<Created> Requests::record(const Principal& who, Plan& plan, Prepared& pre
       tx.insertDelivery(delivery);
       queued = std::move(delivery);
     });
+    if (plan.providerChanged) {
+      return Status::conflict("provider " + row.providerId + " changed while this request was being created; retry");
+    }
   } catch (const store::DuplicateError&) {
     // Another create with the same Idempotency-Key won the race: answer with its row.
     if (key) {

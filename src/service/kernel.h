@@ -15,6 +15,7 @@
 #include "service/event_codec.h"
 #include "service/event_feed.h"
 #include "service/ports.h"
+#include "service/provider_cache.h"
 #include "service/vault.h"
 #include "store/store.h"
 
@@ -68,6 +69,7 @@ class Kernel {
   const clients::OutboundPolicy outbound;  // IdP and webhook destinations (Apple's gateway is the operator's)
   const Ports ports;
   EventFeed feed;
+  ProviderCache providers;  // for creates, which check it in their transaction (provider_cache.h)
 
  private:
   // Last: stops before the members its callback uses go away.

@@ -31,6 +31,8 @@ struct Provider {
   // The business that owns it, or empty: a shared provider, the operator's, which a business
   // uses once it enables it (Transaction::setProviderEnabledFor).
   std::string businessId;
+
+  friend bool operator==(const Provider&, const Provider&) = default;
 };
 
 // A customer's conversation with one business: Apple's opaque customer id is the business's own
