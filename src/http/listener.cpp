@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <optional>
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <string_view>
 
